@@ -1,0 +1,5 @@
+import sys
+
+from declos.cli.main import main
+
+sys.exit(main())

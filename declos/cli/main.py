@@ -1,0 +1,68 @@
+"""The `declos` command: builds one argparse tree from the command modules.
+
+Each module in COMMAND_MODULES exposes ``register(subparsers)``, which adds its
+subcommands and sets ``func`` on them. Command modules keep their library imports
+inside the handlers so that `declos eval` does not pay for paramiko or rich.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "declos.cli.eval",
+    "declos.cli.options",
+    "declos.cli.store",
+    "declos.cli.system",
+)
+
+
+class UsageError(Exception):
+    """Raised by handlers for bad invocations; printed without a traceback, exit 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="declos",
+        description="Declarative OS configuration and deployment.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from declos import __version__
+
+    return f"declos {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        rc = args.func(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

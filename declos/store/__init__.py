@@ -1,0 +1,1 @@
+"""declos.store."""

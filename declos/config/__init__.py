@@ -1,1 +1,102 @@
-"""declos.config."""
+"""declos.config: the module system (NixOS semantics for YAML and Python modules).
+
+`evaluate(paths)` loads the modules (plus the standard library in `modules/` unless
+`bare`), evaluates them as one configuration and checks assertions; the returned
+`Evaluation` is read on demand through `.config`, `.value()` and `.to_json()`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from declos.config import types
+from declos.config.errors import EvaluationError
+from declos.config.evaluation import Evaluation, Runtime
+from declos.config.modules import InlineModule, Module, collect
+from declos.config.option import Option, mk_enable_option
+from declos.config.properties import (
+    lazy,
+    mk_after,
+    mk_before,
+    mk_default,
+    mk_force,
+    mk_if,
+    mk_merge,
+    mk_order,
+    mk_override,
+)
+
+__all__ = [
+    "Evaluation",
+    "EvaluationError",
+    "Option",
+    "evaluate",
+    "lazy",
+    "mk_after",
+    "mk_before",
+    "mk_default",
+    "mk_enable_option",
+    "mk_force",
+    "mk_if",
+    "mk_merge",
+    "mk_order",
+    "mk_override",
+    "stdlib_entry",
+    "types",
+]
+
+_CORE = Path(__file__).with_name("core.py")
+
+
+def stdlib_entry() -> Path:
+    """The standard module library's entry file.
+
+    `$DECLOS_MODULES` (a file, or a directory holding module-list.yaml) wins; otherwise
+    `modules/module-list.yaml` next to the `declos` package (the source checkout).
+    """
+    env = os.environ.get("DECLOS_MODULES")
+    if env:
+        path = Path(env)
+        return path / "module-list.yaml" if path.is_dir() else path
+    return Path(__file__).resolve().parents[2] / "modules" / "module-list.yaml"
+
+
+def evaluate(
+    paths: Sequence[str | os.PathLike[str] | Mapping[str, Any]],
+    *,
+    bare: bool = False,
+    special_args: Mapping[str, Any] | None = None,
+) -> Evaluation:
+    """Evaluate `paths` as one module set; raises EvaluationError with a full message."""
+    roots: list[Module | Path] = [_CORE]
+    if not bare:
+        entry = stdlib_entry()
+        if not entry.is_file():
+            raise EvaluationError(
+                f"The standard module library was not found at `{entry}'.\n"
+                "Hint: set DECLOS_MODULES to the modules/ directory, or evaluate with --bare."
+            )
+        roots.append(entry)
+    for i, item in enumerate(paths):
+        if isinstance(item, Mapping):
+            roots.append(InlineModule.from_spec(item, "<unknown-file>", None, f"<inline-{i}>"))
+        else:
+            roots.append(Path(item))
+    ev = Evaluation(Runtime(special_args), collect(roots)).setup()
+    ev.run_pending()
+    _check_assertions(ev)
+    return ev
+
+
+def _check_assertions(ev: Evaluation) -> None:
+    failed = [a["message"] for a in ev.config.assertions if not a["assertion"]]
+    if failed:
+        raise EvaluationError("Failed assertions:\n" + "\n".join(f"- {m}" for m in failed))
+    seen: set[str] = set()
+    for warning in ev.config.warnings:
+        if warning not in seen:
+            seen.add(warning)
+            ev.warnings.append(warning)

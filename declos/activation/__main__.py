@@ -1,0 +1,5 @@
+import sys
+
+from declos.activation.main import main
+
+sys.exit(main())

@@ -1,0 +1,88 @@
+"""Where things live on the target, relative to an optional --root.
+
+Store paths and the state dir are *logical* names (what links and unit files must say,
+so an image built with --root boots); `Host.phys` maps them to where they really are
+while activating. DECLOS_STORE_DIR / DECLOS_STATE_DIR move them as in the store code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+STATIC_LINK = ".declos-static"
+
+
+def state_dir() -> str:
+    return os.environ.get("DECLOS_STATE_DIR", "/declos/var").rstrip("/") or "/"
+
+
+def store_dir() -> str:
+    return os.environ.get("DECLOS_STORE_DIR", "/declos/store").rstrip("/") or "/"
+
+
+@dataclass(frozen=True)
+class Host:
+    """The tree being activated: `/` on a live host, a directory for images and tests."""
+
+    root: Path | None = None
+
+    @property
+    def live(self) -> bool:
+        """True when activating the running system (systemd, nft, mounts are touched)."""
+        return self.root is None
+
+    def phys(self, logical: str) -> Path:
+        """The physical path of an absolute logical path inside this host."""
+        if self.root is None:
+            return Path(logical)
+        return self.root / logical.lstrip("/")
+
+    def store_phys(self, logical: str) -> Path:
+        """Like phys, but a store path missing under the root is looked up on `/` too."""
+        p = self.phys(logical)
+        if self.root is not None and not os.path.lexists(p) and os.path.lexists(logical):
+            return Path(logical)
+        return p
+
+    @property
+    def etc(self) -> Path:
+        return self.phys("/etc")
+
+    @property
+    def state(self) -> Path:
+        return self.phys(state_dir())
+
+    @property
+    def activation_state(self) -> Path:
+        return self.state / "activation"
+
+    @property
+    def profiles(self) -> Path:
+        return self.state / "profiles"
+
+    @property
+    def run(self) -> Path:
+        return self.phys("/run/declos")
+
+    @property
+    def boot(self) -> Path:
+        return self.phys("/boot")
+
+    def resolve(self, logical: str, depth: int = 0) -> Path:
+        """Follow symlinks of a logical path *inside* the root (absolute links re-rooted)."""
+        if depth > 40:
+            raise OSError(f"too many levels of symbolic links: {logical}")
+        parts = [p for p in logical.split("/") if p]
+        cur = "/"
+        for i, part in enumerate(parts):
+            nxt = os.path.join(cur, part)
+            ph = self.store_phys(nxt)
+            if ph.is_symlink():
+                target = os.readlink(ph)
+                base = target if target.startswith("/") else os.path.normpath(os.path.join(cur, target))
+                rest = "/".join(parts[i + 1:])
+                return self.resolve(os.path.join(base, rest) if rest else base, depth + 1)
+            cur = nxt
+        return self.store_phys(cur)

@@ -1,0 +1,155 @@
+"""`declos build|switch|boot|test|dry-activate|rollback|generations`: parse, call, print.
+
+Building happens in-process (declos.system); activation always runs the activator
+shipped inside the built closure (TOP/activate), exactly as on a remote host after a
+copy, so what is tested here is what deploy runs. With --root the store, the state and
+the activated tree all live under DIR and nothing of the running host is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+DEFAULT_CONFIG = "/etc/declos/configuration.yaml"
+ACTIONS = ("switch", "boot", "test", "dry-activate")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    build = sub.add_parser("build", help="build the system closure of a configuration and print its path")
+    _config_args(build)
+    build.set_defaults(func=cmd_build)
+    helps = {
+        "switch": "build, make it the boot default and activate it now",
+        "boot": "build and make it the boot default (activate at next boot)",
+        "test": "build and activate it now, without a new generation or boot entry",
+        "dry-activate": "build and print what activating it would change; change nothing",
+    }
+    for action in ACTIONS:
+        parser = sub.add_parser(action, help=helps[action])
+        _config_args(parser)
+        parser.set_defaults(func=cmd_activate, action=action)
+    rollback = sub.add_parser("rollback", help="re-activate the previous generation")
+    rollback.add_argument("--root", metavar="DIR", help="act on the tree under DIR (files only)")
+    rollback.set_defaults(func=cmd_rollback)
+    gens = sub.add_parser("generations", help="list (or delete) system generations")
+    gens.add_argument("--root", metavar="DIR", help="the tree under DIR")
+    group = gens.add_mutually_exclusive_group()
+    group.add_argument("--delete", metavar="N", nargs="+", type=int, help="delete these generations")
+    group.add_argument("--older-than", metavar="AGE", help="delete generations older than AGE (e.g. 30d)")
+    gens.set_defaults(func=cmd_generations)
+
+
+def _config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", metavar="FILE", action="append",
+                        help=f"configuration module (repeatable; default {DEFAULT_CONFIG})")
+    parser.add_argument("--root", metavar="DIR",
+                        help="use the store/state under DIR and activate into DIR (files only)")
+
+
+def _build(args: argparse.Namespace) -> str | None:
+    """Build and print warnings/errors; returns TOP or None after printing an error."""
+    from declos.cli.main import UsageError
+    from declos.config import EvaluationError
+    from declos.store import Store
+    from declos.store.errors import StoreError
+    from declos.system.build import SystemBuildError, build_system
+
+    files = args.config or [DEFAULT_CONFIG]
+    for path in files:
+        if not os.path.exists(path):
+            raise UsageError(f"configuration file {path} does not exist (give one with -c FILE)")
+    root = os.path.abspath(args.root) if args.root else None
+    try:
+        store = Store.open(root=root)
+        result = build_system(files, store=store, root=root)
+    except (EvaluationError, SystemBuildError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return result.path
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    path = _build(args)
+    if path is None:
+        return 1
+    print(path)
+    return 0
+
+
+def cmd_activate(args: argparse.Namespace) -> int:
+    path = _build(args)
+    if path is None:
+        return 1
+    return run_activator(path, args.action, root=args.root)
+
+
+def host_python() -> str:
+    """The host's python3 (what TOP/activate's `/usr/bin/env python3` finds outside a venv)."""
+    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else (shutil.which("python3") or "python3")
+
+
+def activator_command(top: str, action: str, root: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command that runs TOP's own activator; under --root it is reached physically.
+
+    TOP/activator is an absolute (logical) link, valid on the target but not under a root
+    prefix, so with --root the activator's lib is located through the link by hand."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if root is None:
+        return [f"{top}/activate", action], env
+    root = os.path.abspath(root)
+    activator = os.readlink(f"{root}{top}/activator")
+    env["PYTHONPATH"] = f"{root}{activator}/lib"
+    cmd = [host_python(), "-P", "-m", "declos.activation", "--system", top, "--root", root, action]
+    return cmd, env
+
+
+def run_activator(top: str, action: str, root: str | None = None) -> int:
+    cmd, env = activator_command(top, action, root)
+    try:
+        return subprocess.run(cmd, env=env).returncode
+    except OSError as exc:
+        print(f"error: cannot run the activator {cmd[0]}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _current_top(root: str | None) -> str:
+    """The newest generation's TOP (profile link), for actions without a config."""
+    from declos.cli.main import UsageError
+    from declos.store import location
+
+    state = location.state_dir()
+    link = f"{os.path.abspath(root) if root else ''}{state}/profiles/system"
+    try:
+        target = os.readlink(link)
+        if not target.startswith("/"):
+            target = os.readlink(os.path.join(os.path.dirname(link), target))
+    except OSError:
+        raise UsageError(f"no system generation yet ({state}/profiles/system does not exist); "
+                         "run `declos switch` first") from None
+    return target
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    return run_activator(_current_top(args.root), "rollback", root=args.root)
+
+
+def cmd_generations(args: argparse.Namespace) -> int:
+    top = _current_top(args.root)
+    extra: list[str] = []
+    if args.delete:
+        extra = ["--delete", *(str(n) for n in args.delete)]
+    elif args.older_than:
+        extra = ["--older-than", args.older_than]
+    cmd, env = activator_command(top, "generations", args.root)
+    try:
+        return subprocess.run(cmd + extra, env=env).returncode
+    except OSError as exc:
+        print(f"error: cannot run the activator {cmd[0]}: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,63 @@
+"""`lib`: the helper namespace module functions and templates receive.
+
+It holds the property helpers, the types and a few list/string helpers that NixOS
+modules commonly use, so a Python module body needs no imports to be written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import Any
+
+from declos.config import types
+from declos.config.option import Option, mk_enable_option
+from declos.config.properties import (
+    lazy,
+    mk_after,
+    mk_before,
+    mk_default,
+    mk_force,
+    mk_if,
+    mk_merge,
+    mk_order,
+    mk_override,
+)
+
+
+def optional(condition: bool, value: Any) -> list[Any]:
+    """[value] if condition else [] (NixOS `lib.optional`)."""
+    return [value] if condition else []
+
+
+def optionals(condition: bool, values: Iterable[Any]) -> list[Any]:
+    return list(values) if condition else []
+
+
+def optional_string(condition: bool, text: str) -> str:
+    return text if condition else ""
+
+
+def concat_strings_sep(sep: str, items: Iterable[Any]) -> str:
+    return sep.join(str(i) for i in items)
+
+
+LIB = SimpleNamespace(
+    types=types,
+    Option=Option,
+    mk_option=Option,
+    mk_enable_option=mk_enable_option,
+    mk_default=mk_default,
+    mk_force=mk_force,
+    mk_override=mk_override,
+    mk_before=mk_before,
+    mk_after=mk_after,
+    mk_order=mk_order,
+    mk_if=mk_if,
+    mk_merge=mk_merge,
+    lazy=lazy,
+    optional=optional,
+    optionals=optionals,
+    optional_string=optional_string,
+    concat_strings_sep=concat_strings_sep,
+)

@@ -1,0 +1,240 @@
+"""Modules: what one file (or inline dict) declares and defines, and where.
+
+Source lines are found lazily: loading keeps only values, and an error asks the module
+for the line of an option path, which re-reads the file then. This keeps the hot path
+(large module sets) free of per-definition bookkeeping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from declos.config.errors import EvaluationError, show_path
+from declos.config.option import Option
+
+NOT_RUN, RUNNING, RAN = 0, 1, 2
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """Paths below the working directory are shown relative, the rest absolute."""
+    text = os.fspath(path)
+    if text.startswith("<"):
+        return text
+    try:
+        rel = os.path.relpath(text)
+    except ValueError:
+        return text
+    return text if rel.startswith("..") else rel
+
+
+class Module:
+    """Base: declarations (`options`), definitions (`config`) and imports of one module."""
+
+    kind = "inline"
+
+    def __init__(
+        self,
+        file: str,
+        key: str,
+        *,
+        imports: Sequence[Path] = (),
+        options: Sequence[tuple[tuple[str, ...], Option]] = (),
+        config: Any = None,
+        freeform: Any = None,
+        line: int | None = None,
+    ) -> None:
+        self.file = file
+        self.key = key
+        self.imports = list(imports)
+        self.options = list(options)
+        self.config = config
+        self.freeform = freeform
+        self.line = line
+        self.state = NOT_RUN
+        self.scope: Any = None
+        """The evaluation whose config its lazy values read; None = the evaluating one."""
+
+    @property
+    def is_function(self) -> bool:
+        return callable(self.config)
+
+    def display(self) -> str:
+        return display_path(self.file)
+
+    def locate(self, section: str, path: Sequence[str]) -> int | None:
+        return self.line
+
+    def where(self, path: Sequence[str]) -> str:
+        """file:line of the definition of `path` in this module (best effort, exact for YAML)."""
+        line = self.locate("config", path)
+        return f"{self.display()}:{line}" if line else self.display()
+
+    def where_self(self) -> str:
+        line = self.locate("config", ())
+        return f"{self.display()}:{line}" if line else self.display()
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} module {self.display()}>"
+
+
+class DerivedModule(Module):
+    """A definition value of a submodule option, evaluated as a module of the submodule.
+
+    Its lines are those of the definition in `origin`, and its lazy values and Jinja
+    strings see the configuration `origin` saw.
+    """
+
+    kind = "definition"
+
+    def __init__(self, origin: Module, config: Any, scope: Any) -> None:
+        super().__init__(origin.file, f"{origin.key}#def{id(config)}", config=config)
+        self.origin = origin
+        self.scope = origin.scope or scope
+
+    def locate(self, section: str, path: Sequence[str]) -> int | None:
+        return self.origin.locate(section, path)
+
+    def where(self, path: Sequence[str]) -> str:
+        return self.origin.where(path)
+
+
+class DeclarationSite(Module):
+    """Where an option's `default` comes from: the option declaration itself."""
+
+    kind = "declaration"
+
+    def __init__(self, option: Option) -> None:
+        super().__init__(option.file, option.file, line=option.line)
+        self.option = option
+
+    def display(self) -> str:
+        return display_path(self.option.file)
+
+
+def flatten_options(
+    tree: Mapping[str, Any], where: str, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Option]]:
+    """(path, Option) pairs of a nested or dotted options dict (Python modules)."""
+    from declos.config.typesys import OptionType
+
+    for key, value in tree.items():
+        if not isinstance(key, str) or not key:
+            raise EvaluationError(f"In module `{where}': option names must be non-empty strings, not {key!r}.")
+        path = (*prefix, *key.split("."))
+        if isinstance(value, Option):
+            yield path, value
+        elif isinstance(value, Mapping):
+            yield from flatten_options(value, where, path)
+        elif isinstance(value, OptionType):
+            raise EvaluationError(
+                f"In module {where}: expected an option declaration at option path `{show_path(path)}` "
+                f"but got a type ({value.description}).\n"
+                f"Hint: write Option({type(value).__name__.lower()}..., default=..., description=...)"
+                " instead of the bare type."
+            )
+        else:
+            raise EvaluationError(
+                f"In module {where}: expected an option declaration at option path `{show_path(path)}` "
+                f"but got {type(value).__name__} {value!r}.\nHint: declare options with Option(type, default, description)."
+            )
+
+
+class InlineModule(Module):
+    """A module given as a Python dict (tests, submodule specs): no file to point into."""
+
+    kind = "inline"
+
+    @classmethod
+    def from_spec(cls, spec: Any, file: str, line: int | None, key: str) -> InlineModule:
+        """From a submodule spec: an options dict, or a dict with options/config/imports."""
+        if isinstance(spec, Mapping) and set(spec) & {"options", "config", "imports", "freeform_type"} and not any(
+            isinstance(v, Option) for v in spec.values()
+        ):
+            unknown = set(spec) - {"options", "config", "imports", "freeform_type"}
+            if unknown:
+                raise EvaluationError(
+                    f"Module `{file}:{line}' has unsupported attribute(s) {', '.join(sorted(map(str, unknown)))}.\n"
+                    "Hint: a module dict has only `imports', `options', `config' and `freeform_type'."
+                )
+            options = list(flatten_options(spec.get("options") or {}, f"{file}:{line}"))
+            return cls(
+                file,
+                key,
+                imports=[Path(p) for p in spec.get("imports") or ()],
+                options=options,
+                config=spec.get("config"),
+                freeform=spec.get("freeform_type"),
+                line=line,
+            )
+        if isinstance(spec, Mapping):
+            return cls(file, key, options=list(flatten_options(spec, f"{file}:{line}")), line=line)
+        raise EvaluationError(f"In `{file}:{line}': a submodule must be a dict of options or a module dict, not {spec!r}.")
+
+
+def load_module(path: Path, imported_from: str | None = None) -> Module:
+    """Load a module file by its suffix (.yaml/.yml or .py)."""
+    if not path.exists():
+        origin = f" (imported from `{imported_from}')" if imported_from else ""
+        raise EvaluationError(f"The module file `{display_path(path)}' does not exist{origin}.\nHint: check the path.")
+    if path.is_dir():
+        for candidate in ("default.yaml", "default.py", "module-list.yaml"):
+            if (path / candidate).is_file():
+                return load_module(path / candidate, imported_from)
+        raise EvaluationError(f"The module directory `{display_path(path)}' has no default.yaml or default.py.")
+    suffix = path.suffix
+    if suffix in (".yaml", ".yml"):
+        from declos.config.yamlmodule import load_yaml_module
+
+        return load_yaml_module(path)
+    if suffix == ".py":
+        from declos.config.pymodule import load_python_module
+
+        return load_python_module(path)
+    raise EvaluationError(
+        f"`{display_path(path)}' is not a module file: modules are .yaml, .yml or .py files"
+        + (f" (imported from `{imported_from}')" if imported_from else "")
+        + "."
+    )
+
+
+def collect(roots: Sequence[Module | Path]) -> list[Module]:
+    """All modules, each once (by path), depth-first: a module, then its imports in order."""
+    seen: set[str] = set()
+    out: list[Module] = []
+
+    def visit(item: Module | Path, imported_from: str | None) -> None:
+        if isinstance(item, Module):
+            module = item
+        else:
+            key = os.path.realpath(item)
+            if key in seen:
+                return
+            module = load_module(Path(key) if Path(item).exists() else Path(item), imported_from)
+        if module.key in seen:
+            return
+        seen.add(module.key)
+        out.append(module)
+        for imp in module.imports:
+            visit(imp, module.display())
+
+    for root in roots:
+        visit(root, None)
+    return out
+
+
+def call_module_function(fn: Callable[..., Any], args: Mapping[str, Any]) -> Any:
+    """Call `config(config, pkgs, lib, options)` by parameter name, or positionally."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return fn(args["config"], args["pkgs"], args["lib"], args["options"])
+    count = code.co_argcount + code.co_kwonlyargcount
+    names = code.co_varnames[:count]
+    if code.co_flags & 0x08:  # **kwargs: give everything
+        return fn(**args)
+    if all(n in args for n in names):
+        return fn(**{n: args[n] for n in names})
+    positional = (args["config"], args["pkgs"], args["lib"], args["options"])
+    return fn(*positional[: code.co_argcount])

@@ -1,0 +1,104 @@
+"""Option declarations (NixOS `mkOption`)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+class _NoValue:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NO_VALUE: Any = _NoValue()
+"""Marks `default`/`example` as absent (None is a legitimate default)."""
+
+
+class Option:
+    """One option declaration; the module that holds it is its declaration site.
+
+    The creating source line is captured here because it is exact and cheap, whereas
+    finding it again in the source later would need a parse.
+    """
+
+    __slots__ = (
+        "type",
+        "default",
+        "description",
+        "example",
+        "default_text",
+        "apply",
+        "read_only",
+        "internal",
+        "visible",
+        "related_packages",
+        "file",
+        "line",
+    )
+
+    def __init__(
+        self,
+        type: Any = None,  # noqa: A002 - the NixOS name
+        default: Any = NO_VALUE,
+        description: str | None = None,
+        *,
+        example: Any = NO_VALUE,
+        default_text: str | None = None,
+        apply: Callable[[Any], Any] | None = None,
+        read_only: bool = False,
+        internal: bool = False,
+        visible: bool | str = True,
+        related_packages: Any = None,
+        _depth: int = 1,
+    ) -> None:
+        from declos.config.typesys import OptionType, Unspecified
+
+        if type is None:
+            type = Unspecified()
+        elif not isinstance(type, OptionType):
+            raise TypeError(f"Option type must be a declos.config.types type, not {type!r}")
+        self.type = type
+        self.default = default
+        self.description = description
+        self.example = example
+        self.default_text = default_text
+        self.apply = apply
+        self.read_only = read_only
+        self.internal = internal
+        self.visible = visible
+        self.related_packages = related_packages
+        frame = sys._getframe(_depth)
+        self.file: str = frame.f_code.co_filename
+        self.line: int | None = frame.f_lineno
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_VALUE
+
+    def where(self) -> str:
+        from declos.config.modules import display_path
+
+        return f"{display_path(self.file)}:{self.line}" if self.line else display_path(self.file)
+
+    def __repr__(self) -> str:
+        return f"Option({self.type.description!r}, at {self.where()})"
+
+
+def mk_enable_option(name: str) -> Option:
+    """NixOS `mkEnableOption`: a bool defaulting to false, "Whether to enable NAME."."""
+    from declos.config.types import BOOL
+
+    return Option(
+        BOOL,
+        False,
+        f"Whether to enable {name}.",
+        example=True,
+        _depth=2,
+    )

@@ -1,0 +1,47 @@
+"""`pkgs` as seen by modules: the package set is loaded only when a module touches it.
+
+Most evaluations (`declos eval machines/trivial.yaml`) never read `pkgs`; importing the
+package set (and through it the store) would cost them startup time for nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from declos.config.errors import EvaluationError
+
+
+class LazyPkgs:
+    """Forwards attribute and item access to `declos.pkgs.default_pkgs()`, called once."""
+
+    __slots__ = ("_pkgs",)
+
+    def __init__(self) -> None:
+        self._pkgs: Any = None
+
+    def _load(self) -> Any:
+        if self._pkgs is None:
+            try:
+                from declos.pkgs import default_pkgs
+            except ImportError as exc:
+                raise EvaluationError(
+                    f"`pkgs' was used, but the package set is not available ({exc}).\n"
+                    "Hint: declos.pkgs.default_pkgs() provides it; without it, modules cannot refer to packages."
+                ) from None
+            self._pkgs = default_pkgs()
+        return self._pkgs
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._load(), name)
+
+    def __getitem__(self, name: str) -> Any:
+        pkgs = self._load()
+        try:
+            return pkgs[name]
+        except TypeError:
+            return getattr(pkgs, name)
+
+    def __repr__(self) -> str:
+        return "<pkgs (loaded on first use)>" if self._pkgs is None else repr(self._pkgs)

@@ -1,0 +1,138 @@
+"""Definition properties: the wrappers that change how a definition takes part in a merge.
+
+They are plain data, like NixOS's `{ _type = "override"; ... }` attrsets, so that a YAML
+tag and a Python helper produce the same thing and the evaluator can discharge them in
+one place (`declos.config.merge`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+DEFAULT_PRIORITY = 100
+"""Priority of a plain definition (NixOS `defaultOverridePriority`)."""
+FORCE_PRIORITY = 50
+DEFAULT_VALUE_PRIORITY = 1000
+OPTION_DEFAULT_PRIORITY = 1500
+"""Priority of an option's `default` (NixOS `mkOptionDefault`)."""
+DEFAULT_ORDER = 1000
+BEFORE_ORDER = 500
+AFTER_ORDER = 1500
+
+
+class Property:
+    """Base class of every definition wrapper; lets the hot path test `isinstance` once."""
+
+    __slots__ = ()
+
+
+class Override(Property):
+    """A definition with an explicit priority: only the lowest number survives."""
+
+    __slots__ = ("priority", "content")
+
+    def __init__(self, priority: int, content: Any) -> None:
+        self.priority = priority
+        self.content = content
+
+    def __repr__(self) -> str:
+        return f"mk_override({self.priority}, {self.content!r})"
+
+
+class Order(Property):
+    """A list/lines contribution with a sort key (stable; default 1000)."""
+
+    __slots__ = ("priority", "content")
+
+    def __init__(self, priority: int, content: Any) -> None:
+        self.priority = priority
+        self.content = content
+
+    def __repr__(self) -> str:
+        return f"mk_order({self.priority}, {self.content!r})"
+
+
+class If(Property):
+    """A definition that exists only when its condition is true.
+
+    The condition may itself be lazy (a `lazy(...)` or a Jinja expression): it is then
+    evaluated only when the option is forced, which lets it read the whole config.
+    """
+
+    __slots__ = ("condition", "content")
+
+    def __init__(self, condition: Any, content: Any) -> None:
+        self.condition = condition
+        self.content = content
+
+    def __repr__(self) -> str:
+        return f"mk_if({self.condition!r}, {self.content!r})"
+
+
+class Merge(Property):
+    """Several definitions written in one place."""
+
+    __slots__ = ("contents",)
+
+    def __init__(self, contents: Sequence[Any]) -> None:
+        self.contents = list(contents)
+
+    def __repr__(self) -> str:
+        return f"mk_merge({self.contents!r})"
+
+
+class Lazy(Property):
+    """A value computed only when its option is forced, after its module returned.
+
+    `fn` takes no argument, or one: the configuration view of the evaluation the
+    definition belongs to. Templates (Jinja strings) are a subclass.
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __repr__(self) -> str:
+        return f"lazy({getattr(self.fn, '__name__', 'fn')})"
+
+
+def mk_override(priority: int, value: Any) -> Override:
+    return Override(priority, value)
+
+
+def mk_default(value: Any) -> Override:
+    return Override(DEFAULT_VALUE_PRIORITY, value)
+
+
+def mk_force(value: Any) -> Override:
+    return Override(FORCE_PRIORITY, value)
+
+
+def mk_option_default(value: Any) -> Override:
+    return Override(OPTION_DEFAULT_PRIORITY, value)
+
+
+def mk_order(priority: int, value: Any) -> Order:
+    return Order(priority, value)
+
+
+def mk_before(value: Any) -> Order:
+    return Order(BEFORE_ORDER, value)
+
+
+def mk_after(value: Any) -> Order:
+    return Order(AFTER_ORDER, value)
+
+
+def mk_if(condition: Any, value: Any) -> If:
+    return If(condition, value)
+
+
+def mk_merge(values: Sequence[Any]) -> Merge:
+    return Merge(values)
+
+
+def lazy(fn: Callable[..., Any]) -> Lazy:
+    return Lazy(fn)

@@ -1,0 +1,126 @@
+"""Python modules: module-level `imports`, `options`, `config` (dict or function).
+
+Files are executed through importlib so their bytecode is cached like any import.
+Definition lines are found on demand by reading the source's AST for the option path.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from declos.config.errors import EvaluationError
+from declos.config.modules import Module, display_path, flatten_options
+
+_KNOWN = ("imports", "options", "config", "freeform_type")
+
+
+class PythonModule(Module):
+    kind = "python"
+
+    def __init__(self, path: Path, **kw: Any) -> None:
+        super().__init__(str(path), str(path), **kw)
+        self.path = path
+        self._tree: Any = None
+
+    def locate(self, section: str, path: Sequence[str]) -> int | None:
+        if self._tree is None:
+            try:
+                self._tree = ast.parse(self.path.read_text(encoding="utf-8"))
+            except (OSError, SyntaxError):
+                self._tree = False
+        if not self._tree:
+            return self.line
+        top = _section_node(self._tree, section)
+        if top is None:
+            return self.line
+        best = (0, top.lineno)
+        for node in ast.walk(top):
+            if isinstance(node, ast.Dict):
+                depth, line = _match(node, list(path), 0)
+                if depth > best[0]:
+                    best = (depth, line)
+        return best[1]
+
+
+def _section_node(tree: ast.Module, section: str) -> ast.AST | None:
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == section:
+            return node
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == section for t in targets):
+                return node
+    return None
+
+
+def _match(node: ast.Dict, path: list[str], depth: int) -> tuple[int, int]:
+    """(how many path parts matched, line of the deepest matching key)."""
+    best = (depth, node.lineno) if depth else (0, node.lineno)
+    if depth >= len(path):
+        return best
+    for key, value in zip(node.keys, node.values, strict=True):
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            continue
+        parts = key.value.split(".")
+        if path[depth: depth + len(parts)] != parts:
+            continue
+        here = (depth + len(parts), key.lineno)
+        if here[0] > best[0]:
+            best = here
+        for inner in ast.walk(value):
+            if isinstance(inner, ast.Dict):
+                found = _match(inner, path, here[0])
+                if found[0] > best[0]:
+                    best = found
+    return best
+
+
+def load_python_module(path: Path) -> PythonModule:
+    display = display_path(path)
+    name = "declos_module_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise EvaluationError(f"cannot load Python module `{display}'.")
+    namespace = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(namespace)
+    except EvaluationError:
+        raise
+    except SyntaxError as exc:
+        raise EvaluationError(f"{display}:{exc.lineno}: syntax error in module: {exc.msg}.") from None
+    except Exception as exc:  # noqa: BLE001 - report any failure of user code with its line
+        raise user_code_error(exc, str(path), f"while loading module `{display}'") from None
+    attrs = vars(namespace)
+    imports = attrs.get("imports", [])
+    if not isinstance(imports, list | tuple):
+        raise EvaluationError(f"In module `{display}': `imports' must be a list of paths.")
+    options = attrs.get("options", {})
+    if not isinstance(options, Mapping):
+        raise EvaluationError(f"In module `{display}': `options' must be a dict of Option declarations.")
+    config = attrs.get("config", {})
+    if config is None:
+        config = {}
+    if not (isinstance(config, Mapping) or callable(config)):
+        raise EvaluationError(f"In module `{display}': `config' must be a dict or a function config(config, pkgs, lib, options).")
+    line = getattr(getattr(config, "__code__", None), "co_firstlineno", None)
+    return PythonModule(
+        path,
+        imports=[(path.parent / str(p)) for p in imports],
+        options=list(flatten_options(options, display)),
+        config=config,
+        freeform=attrs.get("freeform_type"),
+        line=line,
+    )
+
+
+def user_code_error(exc: BaseException, file: str, context: str) -> EvaluationError:
+    """An exception raised by module code, reported at its line in that file."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
+    where = f"{display_path(file)}:{frames[-1].lineno}" if frames else display_path(file)
+    return EvaluationError(f"{where}: {type(exc).__name__}: {exc}\n({context})")

@@ -1,0 +1,106 @@
+"""Readable rendering of configuration values (Nix-like), for `declos eval` and errors.
+
+Nix syntax was chosen because it is unambiguous for every value the module system
+produces (strings are always quoted, attribute names are quoted only when needed) and it
+is what NixOS users read in `nix eval` and in module-system error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_BARE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*$")
+
+
+def quote_name(name: str) -> str:
+    """An attribute name as Nix writes it: bare when it is an identifier."""
+    return name if _BARE_NAME.match(name) else json.dumps(name)
+
+
+def render(value: Any, indent: int = 0) -> str:
+    """Multi-line Nix-like text for `value` (derivations print as their store path)."""
+    pad = "  " * indent
+    if isinstance(value, Mapping):
+        if not value:
+            return "{ }"
+        lines = ["{"]
+        for key in value:
+            lines.append(f"{pad}  {quote_name(str(key))} = {render(value[key], indent + 1)};")
+        lines.append(pad + "}")
+        return "\n".join(lines)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[ ]"
+        items = [render(v, indent + 1) for v in value]
+        one_line = "[ " + " ".join(items) + " ]"
+        if "\n" not in one_line and len(one_line) + len(pad) <= 80:
+            return one_line
+        return "[\n" + "".join(f"{pad}  {item}\n" for item in items) + pad + "]"
+    return render_atom(value)
+
+
+def render_atom(value: Any) -> str:
+    if isinstance(value, _Raw):
+        return value.text
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    out_path = getattr(value, "out_path", None)
+    if isinstance(out_path, str):
+        return json.dumps(out_path)
+    if callable(value):
+        return "«lambda»"
+    return f"«{type(value).__name__}»"
+
+
+def render_short(value: Any, max_lines: int = 5) -> str:
+    """A definition value for an error message: cut after `max_lines` lines like NixOS."""
+    try:
+        text = render(_plain(value))
+    except Exception:  # noqa: BLE001 - a value that cannot be shown is shown without value
+        return "«value not shown»"
+    lines = text.split("\n")
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + ["..."]
+    return "\n    ".join(lines) if len(lines) > 1 else lines[0]
+
+
+def _plain(value: Any) -> Any:
+    """Show properties the way a user wrote them, without evaluating anything lazy."""
+    from declos.config.properties import If, Lazy, Merge, Order, Override
+
+    if isinstance(value, Override):
+        return _Raw(f"mk_override({value.priority}, {render_short(value.content)})")
+    if isinstance(value, Order):
+        return _Raw(f"mk_order({value.priority}, {render_short(value.content)})")
+    if isinstance(value, If):
+        return _Raw(f"mk_if({render_short(value.condition)}, {render_short(value.content)})")
+    if isinstance(value, Merge):
+        return _Raw("mk_merge([" + ", ".join(render_short(v) for v in value.contents) + "])")
+    if isinstance(value, Lazy):
+        source = getattr(value, "source", None)
+        return source if isinstance(source, str) else _Raw("«lazy»")
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Raw:
+    """Text printed verbatim by `render_atom` (a property shown as its helper call)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text

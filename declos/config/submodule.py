@@ -1,0 +1,80 @@
+"""The `submodule` type: definitions merge as one nested module evaluation."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from declos.config.errors import Definition
+from declos.config.modules import InlineModule, Module, display_path
+from declos.config.typesys import OptionType
+from declos.config.values import AttrDict
+
+
+class Submodule(OptionType):
+    """Each spec is an options dict, a module dict, a Module, or `fn(name)` returning one."""
+
+    name = "submodule"
+    nested = True
+
+    def __init__(self, *specs: Any, description: str | None = None, _where: tuple[str, int | None] | None = None) -> None:
+        self.specs = list(specs)
+        self.description = description or "submodule"
+        if _where is None:
+            frame = sys._getframe(1)
+            if frame.f_code.co_filename.endswith("declos/config/types.py"):
+                frame = frame.f_back or frame
+            _where = (frame.f_code.co_filename, frame.f_lineno)
+        self.where = _where
+        self._cache: dict[int, Module] = {}
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, Mapping) or callable(value)
+
+    def modules_for(self, name: str | None) -> list[Module]:
+        """The declaring modules of one instance (`name` is its attribute name)."""
+        out = []
+        file, line = self.where
+        for i, spec in enumerate(self.specs):
+            if isinstance(spec, Module):
+                out.append(spec)
+            elif isinstance(spec, Mapping):
+                cached = self._cache.get(i)
+                if cached is None:
+                    cached = InlineModule.from_spec(spec, display_path(file), line, f"{file}:{line}#sub{id(self)}-{i}")
+                    self._cache[i] = cached
+                out.append(cached)
+            elif callable(spec):
+                made = _call_spec(spec, name)
+                out.append(InlineModule.from_spec(made, display_path(file), line, f"{file}:{line}#sub{id(self)}-{i}-{name}"))
+            else:
+                out.append(InlineModule.from_spec(spec, display_path(file), line, f"{file}:{line}#bad"))
+        return out
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        return ev.submodule_value(self, loc, defs)
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return ev.submodule_value(self, loc, [])
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        if isinstance(other, Submodule):
+            return Submodule(*self.specs, *other.specs, description=self.description, _where=self.where)
+        return None
+
+    def with_modules(self, modules: Sequence[Module]) -> Submodule:
+        return Submodule(*self.specs, *modules, description=self.description, _where=self.where)
+
+    def sub_options(self) -> tuple[str, Any] | None:
+        return ("", self)
+
+
+def _call_spec(spec: Callable[..., Any], name: str | None) -> Any:
+    code = getattr(spec, "__code__", None)
+    if code is not None and code.co_argcount == 0:
+        return spec()
+    return spec(name if name is not None else "<name>")
+
+
+__all__ = ["Submodule", "AttrDict"]

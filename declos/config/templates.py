@@ -1,0 +1,106 @@
+"""Jinja2 strings in YAML modules: lazy values evaluated when their option is forced.
+
+A string that is exactly one `{{ expression }}` yields the expression's native value
+(so `"{{ config.services.httpd.enable }}"` is a bool and `"{{ pkgs.hello }}"` the
+derivation); any other template renders to a string. Jinja is imported on first use,
+so modules without templates never pay for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from declos.config.errors import EvaluationError
+from declos.config.properties import Lazy
+
+_WHOLE = re.compile(r"\A\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\Z", re.S)
+_ENV: Any = None
+
+
+class Template(Lazy):
+    """A Jinja2 string (or a bare expression, for `!if` conditions) from file:line."""
+
+    __slots__ = ("source", "file", "line", "expression", "_compiled")
+
+    def __init__(self, source: str, file: str, line: int, expression: bool = False) -> None:
+        super().__init__(self.evaluate)
+        self.source = source
+        self.file = file
+        self.line = line
+        self.expression = expression
+        self._compiled: Any = None
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def evaluate(self, scope: Mapping[str, Any]) -> Any:
+        from jinja2 import TemplateError
+
+        try:
+            if self._compiled is None:
+                self._compiled = self._compile()
+            kind, compiled = self._compiled
+            if kind == "expr":
+                value = compiled(**scope)
+                _reject_undefined(value)
+                return value
+            return compiled.render(**scope)
+        except EvaluationError as exc:
+            raise EvaluationError(f"{exc.message}\n(while evaluating the template {self.source!r} at {self.where()})") from None
+        except TemplateError as exc:
+            raise EvaluationError(
+                f"{self.where()}: error in template {self.source!r}: {exc}\n"
+                "Hint: templates see `config`, `pkgs`, `lib` (and `name` inside a submodule)."
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - user expressions may raise anything
+            raise EvaluationError(
+                f"{self.where()}: error in template {self.source!r}: {type(exc).__name__}: {exc}"
+            ) from None
+
+    def _compile(self) -> tuple[str, Any]:
+        env = _environment()
+        if self.expression:
+            match = _WHOLE.match(self.source.strip())
+            expr = match.group("expr") if match else self.source
+            return "expr", env.compile_expression(expr, undefined_to_none=False)
+        match = _WHOLE.match(self.source)
+        if match:
+            return "expr", env.compile_expression(match.group("expr"), undefined_to_none=False)
+        return "text", env.from_string(self.source)
+
+    def __repr__(self) -> str:
+        return repr(self.source)
+
+
+def is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def _reject_undefined(value: Any) -> None:
+    from jinja2 import Undefined
+
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+
+
+def _environment() -> Any:
+    """One strict environment: reading something that does not exist is an error."""
+    global _ENV
+    if _ENV is None:
+        import jinja2
+
+        from declos.config.values import AttrDict, LazyAttrs
+        from declos.config.view import ConfigView
+
+        strict = (ConfigView, AttrDict, LazyAttrs)
+
+        class Environment(jinja2.Environment):
+            def getattr(self, obj: Any, attribute: str) -> Any:
+                if isinstance(obj, strict):
+                    return getattr(obj, attribute)
+                return super().getattr(obj, attribute)
+
+        _ENV = Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    return _ENV

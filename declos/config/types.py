@@ -1,0 +1,124 @@
+"""The option types under their Python names (`types.str`, `types.list_of(types.int)`, ...).
+
+This module only binds names: the classes live in `typesys`/`submodule`, because the
+names below shadow the builtins `str`, `int`, `bool`, `float`.
+"""
+
+from __future__ import annotations
+
+import re as _re
+from collections.abc import Callable as _Callable
+from collections.abc import Sequence as _Sequence
+from types import SimpleNamespace as _NS
+from typing import Any as _Any
+
+from declos.config import typesys as _t
+from declos.config.submodule import Submodule as _Submodule
+
+
+def _is_path(v: _Any) -> bool:
+    return isinstance(v, type("")) and v.startswith("/")
+
+
+BOOL = _t.Scalar("bool", "boolean", lambda v: isinstance(v, type(True)))
+INT = _t.Scalar("int", "signed integer", _t._is_int)
+FLOAT = _t.Scalar("float", "floating point number", lambda v: isinstance(v, type(0.0)))
+STR = _t.Scalar("str", "string", _t._is_str)
+PATH = _t.Scalar("path", "absolute path", _is_path)
+
+bool = BOOL  # noqa: A001 - the NixOS/Python type names are the API
+int = INT  # noqa: A001
+float = FLOAT  # noqa: A001
+str = STR  # noqa: A001
+path = PATH
+number = _t.Either(INT, FLOAT)
+non_empty_str = _t.Scalar("nonEmptyStr", "non-empty string", lambda v: isinstance(v, type("")) and v.strip() != "")
+single_line_str = _t.Scalar("singleLineStr", "(optionally newline-terminated) single-line string",
+                            lambda v: isinstance(v, type("")) and "\n" not in v.rstrip("\n"))
+lines = _t.SeparatedString("\n")
+commas = _t.SeparatedString(",")
+env_var = _t.SeparatedString(":")
+port = _t.IntRange(0, 65535, "16 bit unsigned integer; between 0 and 65535 (both inclusive)")
+package = _t.Package()
+anything = _t.Anything()
+raw = _t.Raw()
+attrs = _t.Attrs()
+unspecified = _t.Unspecified()
+bool_by_or = _t.BoolByOr()
+
+ints = _NS(
+    between=_t.ints_between,
+    unsigned=_t.IntRange(0, None, "unsigned integer, meaning >=0"),
+    positive=_t.IntRange(1, None, "positive integer, meaning >0"),
+    u8=_t.IntRange(0, 255, "8 bit unsigned integer; between 0 and 255 (both inclusive)"),
+    u16=port,
+    u32=_t.IntRange(0, 2**32 - 1, "32 bit unsigned integer; between 0 and 4294967295 (both inclusive)"),
+    s8=_t.IntRange(-128, 127, "8 bit signed integer; between -128 and 127 (both inclusive)"),
+    s16=_t.IntRange(-32768, 32767, "16 bit signed integer; between -32768 and 32767 (both inclusive)"),
+    s32=_t.IntRange(-(2**31), 2**31 - 1, "32 bit signed integer; between -2147483648 and 2147483647 (both inclusive)"),
+)
+
+
+def separated_string(sep: type("")) -> _t.SeparatedString:  # type: ignore[valid-type]
+    return _t.SeparatedString(sep)
+
+
+def enum(values: _Sequence[_Any]) -> _t.Enum:
+    return _t.Enum(values)
+
+
+def str_matching(pattern: type("")) -> _t.StrMatching:  # type: ignore[valid-type]
+    _re.compile(pattern)
+    return _t.StrMatching(pattern)
+
+
+def null_or(elem: _t.OptionType) -> _t.NullOr:
+    return _t.NullOr(elem)
+
+
+def list_of(elem: _t.OptionType) -> _t.ListOf:
+    return _t.ListOf(elem)
+
+
+def non_empty_list_of(elem: _t.OptionType) -> _t.ListOf:
+    typ = _t.ListOf(elem)
+    typ.description = f"non-empty ({typ.description})"
+    typ.check = lambda v: isinstance(v, (list, tuple)) and len(v) > 0  # type: ignore[method-assign]
+    typ.empty_value = lambda ev, loc: _t.ABSENT  # type: ignore[method-assign]
+    return typ
+
+
+def attrs_of(elem: _t.OptionType) -> _t.AttrsOf:
+    return _t.AttrsOf(elem)
+
+
+def lazy_attrs_of(elem: _t.OptionType) -> _t.AttrsOf:
+    return _t.AttrsOf(elem, lazy=True)
+
+
+def either(left: _t.OptionType, right: _t.OptionType) -> _t.Either:
+    return _t.Either(left, right)
+
+
+def one_of(choices: _Sequence[_t.OptionType]) -> _t.OptionType:
+    if not choices:
+        raise ValueError("one_of needs at least one type")
+    result = choices[-1]
+    for t in reversed(choices[:-1]):
+        result = _t.Either(t, result)
+    return result
+
+
+def unique(elem: _t.OptionType, message: type("") = "") -> _t.Unique:  # type: ignore[valid-type]
+    return _t.Unique(elem, message)
+
+
+def coerced_to(from_type: _t.OptionType, fn: _Callable[[_Any], _Any], to_type: _t.OptionType) -> _t.CoercedTo:
+    return _t.CoercedTo(from_type, fn, to_type)
+
+
+def submodule(*specs: _Any, description: type("") | None = None) -> _Submodule:  # type: ignore[valid-type]
+    return _Submodule(*specs, description=description)
+
+
+OptionType = _t.OptionType

@@ -1,0 +1,511 @@
+"""Option types: each has a check, a merge and an empty value, as in NixOS `lib/types.nix`.
+
+`declos.config.types` exposes instances of these classes under their Python names
+(`types.str`, `types.list_of(...)`); this module keeps the classes, so it can use the
+builtins `str`, `int` and `bool` that `types` shadows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from declos.config.errors import Definition, EvaluationError, show_defs, show_path
+from declos.config.merge import (
+    ABSENT,
+    PRIORITY_HINT,
+    check_definitions,
+    merge_definitions,
+    merge_equal,
+    merge_one,
+    no_value_error,
+    type_error,
+)
+from declos.config.properties import Lazy, Property
+from declos.config.values import AttrDict, LazyAttrs, deep_resolve
+
+
+class OptionType:
+    """Base: a named type with a shallow check, a merge and (maybe) an empty value."""
+
+    name = "unspecified"
+    description = "unspecified value"
+    nested = False
+    """True for submodules: they accept option declarations below them."""
+
+    def check(self, value: Any) -> bool:
+        return True
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        return merge_equal(loc, defs)
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return ABSENT
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        """The type two declarations of one option share, or None (NixOS `typeMerge`)."""
+        if type(other) is type(self) and self._params() == other._params():
+            return self
+        return None
+
+    def _params(self) -> tuple[Any, ...]:
+        return ()
+
+    def sub_options(self) -> tuple[str, Any] | None:
+        """(placeholder, submodule type) for option docs, e.g. ("<name>", sub)."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<type {self.description}>"
+
+
+class Unspecified(OptionType):
+    """No type given: NixOS `mergeDefaultOption`."""
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        values = [deep_resolve(ev, loc, v, m) for v, m in defs]
+        if len(values) == 1:
+            return values[0]
+        if all(isinstance(v, list) for v in values):
+            return [x for v in values for x in v]
+        if all(isinstance(v, Mapping) for v in values):
+            out: dict[str, Any] = AttrDict()
+            for v in values:
+                out.update(v)
+            return out
+        if all(isinstance(v, bool) for v in values):
+            return any(values)
+        if all(isinstance(v, str) for v in values):
+            return "".join(values)
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values) and len(set(values)) == 1:
+            return values[0]
+        raise EvaluationError(
+            f"Cannot merge definitions of `{show_path(loc)}'. Definition values:{show_defs(defs, loc)}\n"
+            "Hint: give the option a type, or define it only once."
+        )
+
+
+class Scalar(OptionType):
+    """A type whose equal-priority definitions must all be equal."""
+
+    def __init__(self, name: str, description: str, check: Callable[[Any], bool]) -> None:
+        self.name = name
+        self.description = description
+        self._check = check
+
+    def check(self, value: Any) -> bool:
+        return self._check(value)
+
+    def _params(self) -> tuple[Any, ...]:
+        return (self.name, self.description)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+class IntRange(Scalar):
+    def __init__(self, lo: int | None, hi: int | None, description: str) -> None:
+        def check(v: Any) -> bool:
+            return _is_int(v) and (lo is None or v >= lo) and (hi is None or v <= hi)
+
+        super().__init__("intBetween", description, check)
+        self.lo, self.hi = lo, hi
+
+    def _params(self) -> tuple[Any, ...]:
+        return (self.lo, self.hi)
+
+
+def ints_between(lo: int, hi: int) -> IntRange:
+    return IntRange(lo, hi, f"integer between {lo} and {hi} (both inclusive)")
+
+
+class Enum(Scalar):
+    def __init__(self, values: Sequence[Any]) -> None:
+        self.values = list(values)
+        shown = ", ".join(_show_atom(v) for v in self.values)
+        super().__init__("enum", f"one of {shown}", self._member)
+
+    def _member(self, v: Any) -> bool:
+        return any(v == x and type(v) is type(x) for x in self.values)
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        if isinstance(other, Enum):
+            return Enum(self.values + [v for v in other.values if v not in self.values])
+        return None
+
+
+def _show_atom(v: Any) -> str:
+    from declos.config.render import render_atom
+
+    return render_atom(v)
+
+
+class StrMatching(Scalar):
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        compiled = re.compile(pattern)
+        super().__init__(
+            "strMatching",
+            f"string matching the pattern {pattern}",
+            lambda v: isinstance(v, str) and compiled.fullmatch(v) is not None,
+        )
+
+    def _params(self) -> tuple[Any, ...]:
+        return (self.pattern,)
+
+
+class SeparatedString(OptionType):
+    """Strings joined with a separator in definition order (`lines`, `commas`)."""
+
+    name = "separatedString"
+
+    def __init__(self, sep: str) -> None:
+        self.sep = sep
+        self.description = 'strings concatenated with "\\n"' if sep == "\n" else f"strings concatenated with {sep!r}"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        return self.sep.join(v for v, _ in defs)
+
+    def _params(self) -> tuple[Any, ...]:
+        return (self.sep,)
+
+
+class Package(OptionType):
+    name = "package"
+    description = "package"
+
+    def check(self, value: Any) -> bool:
+        if isinstance(getattr(value, "out_path", None), str):
+            return True
+        if isinstance(value, str):
+            from declos.store.location import is_store_path
+
+            return is_store_path(value)
+        return False
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        return merge_one(loc, defs)
+
+
+class Raw(OptionType):
+    name = "raw"
+    description = "raw value"
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        return merge_one(loc, defs)
+
+
+class Attrs(OptionType):
+    """A plain attribute set: shallow merge, later definitions win per top-level key."""
+
+    name = "attrs"
+    description = "attribute set"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, Mapping)
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        out = AttrDict()
+        for value, module in defs:
+            out.update(deep_resolve(ev, loc, value, module))
+        return out
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return AttrDict()
+
+
+class Anything(OptionType):
+    """Any value: attribute sets merge recursively (properties work inside), the rest must agree."""
+
+    name = "anything"
+    description = "anything"
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        kinds = {_kind(v) for v, _ in defs}
+        if len(kinds) > 1:
+            files = " and ".join(f"`{m.where(loc)}'" for _, m in defs)
+            raise EvaluationError(
+                f"The option `{show_path(loc)}' has conflicting option types in {files}.\n"
+                "Hint: every definition must be of the same kind (all attribute sets, all lists, ...)."
+            )
+        if kinds == {"attrs"}:
+            keyed: dict[str, list[Definition]] = {}
+            for value, module in defs:
+                for key, item in value.items():
+                    keyed.setdefault(key, []).append((item, module))
+            out = AttrDict()
+            for key, kdefs in keyed.items():
+                merged = merge_definitions(ev, (*loc, key), self, kdefs)
+                if merged is not ABSENT:
+                    out[key] = merged
+            return out
+        if len(defs) == 1:
+            return deep_resolve(ev, loc, defs[0][0], defs[0][1])
+        resolved = [(deep_resolve(ev, loc, v, m), m) for v, m in defs]
+        return merge_equal(loc, resolved)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping) and not hasattr(value, "out_path"):
+        return "attrs"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if callable(value) and not isinstance(value, Lazy):
+        return "function"
+    return "atom"
+
+
+class ListOf(OptionType):
+    name = "listOf"
+
+    def __init__(self, elem: OptionType) -> None:
+        self.elem = elem
+        self.description = f"list of {_wrap_desc(elem)}"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, (list, tuple))
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        out: list[Any] = []
+        elem = self.elem
+        plain = isinstance(elem, Scalar)
+        for i, (value, module) in enumerate(defs, 1):
+            for j, item in enumerate(value, 1):
+                if plain and not isinstance(item, Property):
+                    if not elem.check(item):
+                        raise type_error((*loc, f"[definition {i}-entry {j}]"), elem, [(item, module)])
+                    out.append(item)
+                    continue
+                merged = merge_definitions(ev, (*loc, f"[definition {i}-entry {j}]"), elem, [(item, module)])
+                if merged is not ABSENT:
+                    out.append(merged)
+        return out
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return []
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        if isinstance(other, ListOf):
+            elem = self.elem.type_merge(other.elem)
+            return ListOf(elem) if elem is not None else None
+        return None
+
+    def sub_options(self) -> tuple[str, Any] | None:
+        inner = self.elem.sub_options() if not self.elem.nested else ("", self.elem)
+        return ("*" + ("." + inner[0] if inner and inner[0] else ""), inner[1]) if inner else None
+
+
+class AttrsOf(OptionType):
+    name = "attrsOf"
+
+    def __init__(self, elem: OptionType, lazy: bool = False) -> None:
+        self.elem = elem
+        self.lazy = lazy
+        prefix = "lazy attribute set" if lazy else "attribute set"
+        self.description = f"{prefix} of {_wrap_desc(elem)}"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, Mapping)
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        keyed: dict[str, list[Definition]] = {}
+        for value, module in defs:
+            for key, item in value.items():
+                entry = keyed.get(key)
+                if entry is None:
+                    keyed[key] = [(item, module)]
+                else:
+                    entry.append((item, module))
+        if self.lazy:
+            return LazyAttrs(ev, tuple(loc), self.elem, keyed)
+        elem = self.elem
+        plain = isinstance(elem, Scalar)
+        out = AttrDict()
+        for key, kdefs in keyed.items():
+            if plain and len(kdefs) == 1 and not isinstance(kdefs[0][0], Property):
+                item = kdefs[0][0]
+                if not elem.check(item):
+                    raise type_error((*loc, key), elem, kdefs)
+                out[key] = item
+                continue
+            merged = merge_definitions(ev, (*loc, key), elem, kdefs)
+            if merged is not ABSENT:
+                out[key] = merged
+        return out
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return AttrDict()
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        if isinstance(other, AttrsOf) and other.lazy == self.lazy:
+            elem = self.elem.type_merge(other.elem)
+            return AttrsOf(elem, self.lazy) if elem is not None else None
+        return None
+
+    def sub_options(self) -> tuple[str, Any] | None:
+        inner = self.elem.sub_options() if not self.elem.nested else ("", self.elem)
+        return ("<name>" + ("." + inner[0] if inner and inner[0] else ""), inner[1]) if inner else None
+
+
+class NullOr(OptionType):
+    name = "nullOr"
+
+    def __init__(self, elem: OptionType) -> None:
+        self.elem = elem
+        self.description = f"null or {_wrap_desc(elem)}"
+
+    def check(self, value: Any) -> bool:
+        return value is None or self.elem.check(value)
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        nulls = [d for d in defs if d[0] is None]
+        if len(nulls) == len(defs):
+            return None
+        if nulls:
+            other = next(d for d in defs if d[0] is not None)
+            raise EvaluationError(
+                f"The option `{show_path(loc)}` is defined both null and not null, in "
+                f"`{nulls[0][1].where(loc)}' and `{other[1].where(loc)}'.\n"
+                "Hint: remove one of them, or raise the priority of one with !force / mk_force."
+            )
+        return self.elem.merge(ev, loc, defs)
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return None
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        if isinstance(other, NullOr):
+            elem = self.elem.type_merge(other.elem)
+            return NullOr(elem) if elem is not None else None
+        return None
+
+    def sub_options(self) -> tuple[str, Any] | None:
+        return ("", self.elem) if self.elem.nested else self.elem.sub_options()
+
+
+class Either(OptionType):
+    name = "either"
+
+    def __init__(self, left: OptionType, right: OptionType) -> None:
+        self.left, self.right = left, right
+        self.description = f"{_wrap_desc(left)} or {_wrap_desc(right)}"
+
+    def check(self, value: Any) -> bool:
+        return self.left.check(value) or self.right.check(value)
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        for t in (self.left, self.right):
+            if all(t.check(v) for v, _ in defs):
+                return t.merge(ev, loc, defs)
+        raise EvaluationError(
+            f"The option `{show_path(loc)}' is not of type `{self.description}'. TypeError: "
+            f"The option `{show_path(loc)}` is neither a value of type `{self.left.description}` "
+            f"nor `{self.right.description}`, Definition values:{show_defs(defs, loc)}\n"
+            "Hint: make every definition the same one of these types."
+        )
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        if isinstance(other, Either):
+            left, right = self.left.type_merge(other.left), self.right.type_merge(other.right)
+            return Either(left, right) if left is not None and right is not None else None
+        return None
+
+
+class Unique(OptionType):
+    name = "unique"
+
+    def __init__(self, elem: OptionType, message: str = "") -> None:
+        self.elem = elem
+        self.message = message
+        self.description = elem.description
+
+    def check(self, value: Any) -> bool:
+        return self.elem.check(value)
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        merge_one(loc, defs, self.message)
+        return self.elem.merge(ev, loc, defs)
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return self.elem.empty_value(ev, loc)
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        if isinstance(other, Unique):
+            elem = self.elem.type_merge(other.elem)
+            return Unique(elem, self.message) if elem is not None else None
+        return None
+
+
+class CoercedTo(OptionType):
+    name = "coercedTo"
+
+    def __init__(self, from_type: OptionType, fn: Callable[[Any], Any], to_type: OptionType) -> None:
+        self.from_type, self.fn, self.to_type = from_type, fn, to_type
+        self.description = f"{_wrap_desc(to_type)} or {_wrap_desc(from_type)} convertible to it"
+
+    def check(self, value: Any) -> bool:
+        if self.from_type.check(value) and self.to_type.check(self.fn(value)):
+            return True
+        return self.to_type.check(value)
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        coerced = [(self.fn(v) if self.from_type.check(v) else v, m) for v, m in defs]
+        check_definitions(loc, self.to_type, coerced)
+        return self.to_type.merge(ev, loc, coerced)
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return self.to_type.empty_value(ev, loc)
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        return None
+
+
+class BoolByOr(OptionType):
+    name = "boolByOr"
+    description = "boolean (merged using or)"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        return any(v for v, _ in defs)
+
+
+def _wrap_desc(t: OptionType) -> str:
+    """Parenthesise compound descriptions the way NixOS does (`list of (null or int)`)."""
+    d = t.description
+    return f"({d})" if isinstance(t, (Either, NullOr, CoercedTo)) else d
+
+
+__all__ = [
+    "AttrsOf",
+    "Attrs",
+    "Anything",
+    "BoolByOr",
+    "CoercedTo",
+    "Either",
+    "Enum",
+    "IntRange",
+    "ListOf",
+    "NullOr",
+    "OptionType",
+    "Package",
+    "Raw",
+    "Scalar",
+    "SeparatedString",
+    "StrMatching",
+    "Unique",
+    "Unspecified",
+    "ints_between",
+    "no_value_error",
+    "PRIORITY_HINT",
+]

@@ -1,0 +1,99 @@
+"""Demand-driven read views of an evaluation: `config` and `options`.
+
+Reading a name forces only that option (and what it depends on); iterating a view
+lists declared names (plus freeform keys at the root) without forcing values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from declos.config.errors import MissingAttributeError, did_you_mean, show_path
+
+
+class ConfigView(Mapping):
+    """`config` (or a subtree of it): attribute and item access force the option read."""
+
+    __slots__ = ("_ev", "_node", "_prefix")
+
+    def __init__(self, ev: Any, node: dict[str, Any], prefix: tuple[str, ...]) -> None:
+        self._ev = ev
+        self._node = node
+        self._prefix = prefix
+
+    def _get(self, name: str) -> Any:
+        child = self._node.get(name)
+        if child is not None:
+            if isinstance(child, dict):
+                return ConfigView(self._ev, child, (*self._prefix, name))
+            return self._ev.force(child)
+        if self._node is self._ev.tree and self._ev.freeform_slot is not None:
+            free = self._ev.force(self._ev.freeform_slot)
+            if name in free:
+                return free[name]
+        path = (*self._prefix, name)
+        raise MissingAttributeError(
+            f"The option `{show_path(path)}' does not exist (it was read, but no module declares it)."
+            + did_you_mean(name, self._node, self._prefix)
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._get(name)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._get(name)
+
+    def _names(self) -> list[str]:
+        names = list(self._node)
+        if self._node is self._ev.tree and self._ev.freeform_slot is not None:
+            names += [k for k in self._ev.force(self._ev.freeform_slot) if k not in self._node]
+        return names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        if name in self._node:
+            return True
+        if self._node is self._ev.tree and self._ev.freeform_slot is not None:
+            return name in self._ev.force(self._ev.freeform_slot)
+        return False
+
+    def __repr__(self) -> str:
+        return f"<config {show_path(self._prefix) or '(root)'}: {', '.join(self._node)}>"
+
+
+class OptionsView(Mapping):
+    """`options`: the declared option tree (slots at the leaves), never forcing values."""
+
+    __slots__ = ("_node", "_prefix")
+
+    def __init__(self, node: dict[str, Any], prefix: tuple[str, ...] = ()) -> None:
+        self._node = node
+        self._prefix = prefix
+
+    def __getitem__(self, name: str) -> Any:
+        child = self._node.get(name)
+        if child is None:
+            raise MissingAttributeError(f"The option `{show_path((*self._prefix, name))}' does not exist.")
+        return OptionsView(child, (*self._prefix, name)) if isinstance(child, dict) else child
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._node)
+
+    def __len__(self) -> int:
+        return len(self._node)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._node

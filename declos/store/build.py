@@ -1,0 +1,297 @@
+"""Realising derivations: scheduling, builtin builders, sandboxed external builders.
+
+A build's outputs are assembled outside the visible store, canonicalised, hashed and
+scanned for references, then renamed into place and registered in one transaction, so an
+interrupted build never leaves a valid half output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
+
+from declos.store.db import PathInfo
+from declos.store.derivation import Derivation
+from declos.store.errors import BuildError, StoreError
+from declos.store.nar import canonicalise, dump, remove_tree
+from declos.store.paths import nix32_encode
+from declos.store.refs import RefScanner
+from declos.store.sandbox import build_env, run_sandboxed
+
+if TYPE_CHECKING:
+    from declos.store.store import Store
+
+BuiltinFn = Callable[[Derivation, dict[str, str]], None]
+BUILTINS: dict[str, BuiltinFn] = {}
+
+
+def builtin(name: str) -> Callable[[BuiltinFn], BuiltinFn]:
+    def deco(fn: BuiltinFn) -> BuiltinFn:
+        BUILTINS["builtin:" + name] = fn
+        return fn
+
+    return deco
+
+
+@builtin("write-text")
+def _write_text(drv: Derivation, out: dict[str, str]) -> None:
+    """env: text, executable ("1" or ""), destination ("" = the output is the file)."""
+    target = out["out"]
+    dest = drv.env.get("destination", "")
+    if dest:
+        target = target + "/" + dest.lstrip("/")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(drv.env.get("text", ""))
+    os.chmod(target, 0o555 if drv.env.get("executable") == "1" else 0o444)
+
+
+@builtin("symlink-join")
+def _symlink_join(drv: Derivation, out: dict[str, str]) -> None:
+    """env: paths (space separated): merge their trees with symlinks; first one wins."""
+    root = out["out"]
+    os.makedirs(root)
+    for src in drv.env.get("paths", "").split():
+        _link_tree(src, root, drv.store_dir, drv.env.get("__physicalStore", ""))
+
+
+def _link_tree(src: str, dest: str, store_dir: str, physical_store: str) -> None:
+    phys = physical_store + src[len(store_dir):] if physical_store else src
+    if not os.path.isdir(phys) or os.path.islink(phys):
+        name = os.path.join(dest, os.path.basename(src))
+        if not os.path.lexists(name):
+            os.symlink(src, name)
+        return
+    for entry in sorted(os.listdir(phys)):
+        s = src + "/" + entry
+        d = os.path.join(dest, entry)
+        ps = os.path.join(phys, entry)
+        if os.path.isdir(ps) and not os.path.islink(ps):
+            if os.path.islink(d):
+                continue
+            os.makedirs(d, exist_ok=True)
+            _link_tree(s, d, store_dir, physical_store)
+        elif not os.path.lexists(d):
+            os.symlink(s, d)
+
+
+@builtin("fetchurl")
+def _fetchurl(drv: Derivation, out: dict[str, str]) -> None:
+    import urllib.request
+
+    url = drv.env["url"]
+    with urllib.request.urlopen(url, timeout=60) as resp, open(out["out"], "wb") as f:
+        shutil.copyfileobj(resp, f, 1 << 20)
+    os.chmod(out["out"], 0o555 if drv.env.get("executable") == "1" else 0o444)
+
+
+class Builder:
+    """Builds a set of derivations: dependencies first, independent ones in parallel."""
+
+    def __init__(self, store: Store, *, keep_failed: bool = False, max_jobs: int | None = None,
+                 progress: Callable[[str, Derivation], None] | None = None) -> None:
+        self.store = store
+        self.keep_failed = keep_failed
+        self.max_jobs = max_jobs or max(1, min(4, os.cpu_count() or 1))
+        self.progress = progress
+        self._lock = threading.Lock()
+
+    def realise(self, drvs: list[Derivation]) -> list[str]:
+        order: list[Derivation] = []
+        seen: set[str] = set()
+        for d in drvs:
+            for x in d.closure():
+                if x.drv_path not in seen:
+                    seen.add(x.drv_path)
+                    order.append(x)
+        for d in order:
+            self.store.write_derivation(d)
+        todo = [d for d in order if not self._valid(d)]
+        self._run_parallel(todo)
+        return [d.out_path for d in drvs]
+
+    def _valid(self, drv: Derivation) -> bool:
+        outs = list(drv.outputs.values())
+        return len(self.store.valid_subset(outs)) == len(outs)
+
+    def _run_parallel(self, todo: list[Derivation]) -> None:
+        pending = {d.drv_path: d for d in todo}
+        done: set[str] = set()
+        running: dict[Future[None], Derivation] = {}
+        errors: list[BaseException] = []
+        with ThreadPoolExecutor(self.max_jobs) as pool:
+            while pending or running:
+                if not errors:
+                    for path, d in list(pending.items()):
+                        deps = {x.drv_path for x in d.input_drvs}
+                        if not (deps & pending.keys()) and not any(
+                            x.drv_path in deps for x in running.values()
+                        ):
+                            del pending[path]
+                            running[pool.submit(self.build_one, d)] = d
+                elif not running:
+                    break
+                if not running:
+                    raise StoreError("internal: derivation graph has a cycle")
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    d = running.pop(fut)
+                    exc = fut.exception()
+                    if exc is not None:
+                        errors.append(exc)
+                    else:
+                        done.add(d.drv_path)
+        if errors:
+            raise errors[0]
+
+    # -- one derivation -------------------------------------------------------------------
+    def build_one(self, drv: Derivation) -> None:
+        store = self.store
+        lock_name = "build-" + drv.drv_path.rsplit("/", 1)[-1]
+        from declos.store.locks import file_lock
+
+        with file_lock(store.lock_path(lock_name)):
+            if self._valid(drv):
+                return
+            if self.progress:
+                self.progress("building", drv)
+            for d, outs in drv.input_drvs.items():
+                for o in outs:
+                    if not store.is_valid(d.outputs[o]):
+                        raise BuildError(f"input {d.outputs[o]} of {drv.drv_path} is not valid")
+            input_roots = set(drv.input_srcs) | {d.outputs[o] for d, outs in drv.input_drvs.items() for o in outs}
+            inputs = store.closure(input_roots) if input_roots else []
+            log_path = store.log_path(drv.drv_path)
+            work = store.temp_dir()
+            try:
+                staged = self._run_builder(drv, work, inputs, log_path)
+                self._register_outputs(drv, staged, inputs)
+            except BaseException:
+                if self.keep_failed:
+                    kept = f"{store.physical_state}/failed/{drv.drv_path.rsplit('/', 1)[-1]}-{int(time.time())}"
+                    os.makedirs(os.path.dirname(kept), exist_ok=True)
+                    os.rename(work, kept)
+                    with open(log_path, "a") as f:
+                        f.write(f"declos: build directory kept at {kept}\n")
+                raise
+            finally:
+                if os.path.exists(work):
+                    remove_tree(work)
+
+    def _run_builder(self, drv: Derivation, work: str, inputs: list[str], log_path: str) -> dict[str, str]:
+        store = self.store
+        with open(log_path, "w") as f:
+            f.write(f"building '{drv.drv_path}'\n")
+        if drv.builder in BUILTINS:
+            staged = {o: os.path.join(work, "out-" + o) for o in drv.outputs}
+            env_drv = drv
+            if store.root:
+                drv.env["__physicalStore"] = store.physical_store
+            try:
+                BUILTINS[drv.builder](env_drv, staged)
+            except Exception as exc:
+                with open(log_path, "a") as f:
+                    f.write(f"error: {exc}\n")
+                raise BuildError(f"builder for '{drv.drv_path}' failed: {exc} (log: {log_path})") from exc
+            finally:
+                drv.env.pop("__physicalStore", None)
+        elif drv.builder.startswith("builtin:"):
+            raise BuildError(f"{drv.drv_path}: unknown builtin builder {drv.builder!r}; known: {', '.join(sorted(BUILTINS))}")
+        else:
+            env = build_env(drv.env, store.store_dir)
+            rc = run_sandboxed(
+                work=work, store_dir=store.store_dir, physical_store=store.physical_store,
+                inputs=inputs, outputs=list(drv.outputs.values()), builder=drv.builder,
+                args=drv.args, env=env, network=drv.is_fixed_output, log_path=log_path,
+            )
+            if rc != 0:
+                tail = _tail(log_path)
+                raise BuildError(
+                    f"builder for '{drv.drv_path}' failed with exit code {rc}; last log lines:\n{tail}\n"
+                    f"(full log: {log_path})"
+                )
+            staged = {o: os.path.join(work, "root") + p for o, p in drv.outputs.items()}
+        for o, p in staged.items():
+            if not os.path.lexists(p):
+                raise BuildError(f"builder for '{drv.drv_path}' failed to produce output '{o}' ({drv.outputs[o]})")
+        return staged
+
+    def _register_outputs(self, drv: Derivation, staged: dict[str, str], inputs: list[str]) -> None:
+        store = self.store
+        candidates = set(inputs) | set(drv.outputs.values())
+        infos = []
+        for o, tmp in staged.items():
+            canonicalise(tmp)
+            h = hashlib.sha256()
+            size = 0
+            scanner = RefScanner(candidates)
+            flat = hashlib.sha256()
+
+            def sink(data: bytes, h=h, scanner=scanner) -> None:
+                nonlocal size
+                h.update(data)
+                size += len(data)
+                scanner(data)
+
+            dump(tmp, sink)
+            ca = None
+            if drv.fixed is not None:
+                method_algo, want = drv.fixed
+                if method_algo.startswith("r:"):
+                    got = h.hexdigest() if method_algo == "r:sha256" else _nar_other(tmp, method_algo[2:])
+                else:
+                    if not os.path.isfile(tmp) or os.path.islink(tmp):
+                        raise BuildError(f"fixed-output derivation '{drv.drv_path}': flat output must be a regular file")
+                    with open(tmp, "rb") as f:
+                        flat = hashlib.new(method_algo)
+                        for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                            flat.update(chunk)
+                    got = flat.hexdigest()
+                if got != want:
+                    raise BuildError(
+                        f"hash mismatch in fixed-output derivation '{drv.drv_path}':\n"
+                        f"  specified: {method_algo.removeprefix('r:')}:{want}\n"
+                        f"  got:       {method_algo.removeprefix('r:')}:{got}"
+                    )
+                if scanner.found - {drv.outputs[o]}:
+                    raise BuildError(f"fixed-output derivation '{drv.drv_path}' output refers to other store paths")
+                ca = f"fixed:{method_algo}:{nix32_encode(bytes.fromhex(want))}"
+            infos.append(PathInfo(drv.outputs[o], "sha256:" + h.hexdigest(), size,
+                                  sorted(scanner.found), deriver=drv.drv_path, ca=ca))
+        with _PathLocks(store, list(drv.outputs.values())):
+            for o, tmp in staged.items():
+                store._install(tmp, drv.outputs[o])
+            store.register(infos, {drv.drv_path: dict(drv.outputs)})
+
+
+def _nar_other(path: str, algo: str) -> str:
+    h = hashlib.new(algo)
+    dump(path, h.update)
+    return h.hexdigest()
+
+
+def _tail(path: str, lines: int = 10) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:]).rstrip()
+    except OSError:
+        return ""
+
+
+class _PathLocks:
+    def __init__(self, store: Store, paths: list[str]) -> None:
+        self._cms = [store.path_lock(p) for p in sorted(paths)]
+
+    def __enter__(self) -> None:
+        for cm in self._cms:
+            cm.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        for cm in reversed(self._cms):
+            cm.__exit__(*exc)

@@ -1,0 +1,476 @@
+"""The declos store agent: the program declos runs on the far side of an SSH copy.
+
+It is uploaded once into the target store (as a text store path) and reused. It needs
+only the Python 3 standard library, because the target may have nothing but python3 and
+sshd. It speaks the protocol in docs/copy-protocol.md: a query round trip, then NAR
+streams verified against their narHash and registered one by one in the SQLite schema
+of docs/store-db.md, so an interrupted copy keeps every path completed before it.
+Keep this file self-contained: it must not import declos.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+PROTOCOL = b"declos-copy-1"
+SCHEMA = """
+create table if not exists ValidPaths (
+    id               integer primary key autoincrement not null,
+    path             text unique not null,
+    hash             text not null,
+    registrationTime integer not null,
+    deriver          text,
+    narSize          integer,
+    ultimate         integer,
+    sigs             text,
+    ca               text
+);
+create table if not exists Refs (
+    referrer  integer not null,
+    reference integer not null,
+    primary key (referrer, reference),
+    foreign key (referrer) references ValidPaths(id) on delete cascade,
+    foreign key (reference) references ValidPaths(id) on delete restrict
+);
+create index if not exists IndexReferrer on Refs(referrer);
+create index if not exists IndexReference on Refs(reference);
+create trigger if not exists DeleteSelfRefs before delete on ValidPaths
+  begin
+    delete from Refs where referrer = old.id and reference = old.id;
+  end;
+create table if not exists DerivationOutputs (
+    drv  integer not null,
+    id   text not null,
+    path text not null,
+    primary key (drv, id),
+    foreign key (drv) references ValidPaths(id) on delete cascade
+);
+create index if not exists IndexDerivationOutputs on DerivationOutputs(path);
+"""
+_U64 = struct.Struct("<Q")
+_PAD = b"\0" * 8
+CHUNK = 1 << 20
+
+
+class AgentError(Exception):
+    pass
+
+
+def nstr(data):
+    return _U64.pack(len(data)) + data + _PAD[: (-len(data)) % 8]
+
+
+class Reader:
+    """Framed reads from a byte stream, optionally hashing what it reads."""
+
+    def __init__(self, read):
+        self._read = read
+        self.hasher = None
+        self.count = 0
+
+    def exact(self, n):
+        buf = self._read(n)
+        if len(buf) < n:
+            parts = [buf]
+            got = len(buf)
+            while got < n:
+                more = self._read(n - got)
+                if not more:
+                    raise AgentError("stream ended early (interrupted transfer)")
+                parts.append(more)
+                got += len(more)
+            buf = b"".join(parts)
+        if self.hasher is not None:
+            self.hasher.update(buf)
+            self.count += n
+        return buf
+
+    def u64(self):
+        return _U64.unpack(self.exact(8))[0]
+
+    def str(self, limit=1 << 24):
+        n = self.u64()
+        if n > limit:
+            raise AgentError("frame of %d bytes is too long (corrupt stream?)" % n)
+        return self.exact(n + ((-n) % 8))[:n]
+
+    def expect(self, token):
+        got = self.str(1 << 16)
+        if got != token:
+            raise AgentError("bad NAR: expected %r, got %r" % (token, got[:40]))
+
+
+def restore_nar(r, dest):
+    r.expect(b"nix-archive-1")
+    _node(r, dest)
+
+
+def _canon(path, x):
+    os.chmod(path, 0o555 if x else 0o444)
+    os.utime(path, (1, 1))
+
+
+def _node(r, dest):
+    r.expect(b"(")
+    r.expect(b"type")
+    kind = r.str(64)
+    if kind == b"regular":
+        tag = r.str(64)
+        x = False
+        if tag == b"executable":
+            r.expect(b"")
+            x = True
+            tag = r.str(64)
+        if tag != b"contents":
+            raise AgentError("bad NAR: expected contents")
+        size = r.u64()
+        with open(dest, "wb") as f:
+            left = size
+            while left:
+                data = r.exact(min(CHUNK, left))
+                f.write(data)
+                left -= len(data)
+        r.exact((-size) % 8)
+        r.expect(b")")
+        _canon(dest, x)
+    elif kind == b"symlink":
+        r.expect(b"target")
+        os.symlink(r.str(1 << 16), dest)
+        os.utime(dest, (1, 1), follow_symlinks=False)
+        r.expect(b")")
+    elif kind == b"directory":
+        os.mkdir(dest, 0o755)
+        prev = b""
+        while True:
+            tag = r.str(64)
+            if tag == b")":
+                break
+            if tag != b"entry":
+                raise AgentError("bad NAR: expected entry")
+            r.expect(b"(")
+            r.expect(b"name")
+            name = r.str(255)
+            if not name or name in (b".", b"..") or b"/" in name or b"\0" in name or name <= prev:
+                raise AgentError("bad NAR: invalid entry name %r" % name)
+            prev = name
+            r.expect(b"node")
+            _node(r, os.path.join(dest, os.fsdecode(name)))
+            r.expect(b")")
+        _canon(dest, True)
+    else:
+        raise AgentError("bad NAR: node type %r" % kind)
+
+
+def dump_nar(path, write):
+    write(nstr(b"nix-archive-1"))
+    _dump(path, write)
+
+
+def _dump(path, write):
+    st = os.lstat(path)
+    if stat.S_ISREG(st.st_mode):
+        hdr = nstr(b"(") + nstr(b"type") + nstr(b"regular")
+        if st.st_mode & 0o100:
+            hdr += nstr(b"executable") + nstr(b"")
+        write(hdr + nstr(b"contents") + _U64.pack(st.st_size))
+        with open(path, "rb") as f:
+            while True:
+                data = f.read(CHUNK)
+                if not data:
+                    break
+                write(data)
+        write(_PAD[: (-st.st_size) % 8] + nstr(b")"))
+    elif stat.S_ISLNK(st.st_mode):
+        write(nstr(b"(") + nstr(b"type") + nstr(b"symlink") + nstr(b"target") + nstr(os.fsencode(os.readlink(path))) + nstr(b")"))
+    else:
+        write(nstr(b"(") + nstr(b"type") + nstr(b"directory"))
+        for name in sorted(os.listdir(os.fsencode(path))):
+            write(nstr(b"entry") + nstr(b"(") + nstr(b"name") + nstr(name) + nstr(b"node"))
+            _dump(os.path.join(path, os.fsdecode(name)), write)
+            write(nstr(b")"))
+        write(nstr(b")"))
+
+
+def _remove(path):
+    if os.path.islink(path) or os.path.isfile(path):
+        os.unlink(path)
+    elif os.path.isdir(path):
+        for root, dirs, _files in os.walk(path):
+            os.chmod(root, 0o755)
+            for d in dirs:
+                p = os.path.join(root, d)
+                if not os.path.islink(p):
+                    os.chmod(p, 0o755)
+        shutil.rmtree(path)
+
+
+class TargetStore:
+    """The minimal store operations the agent needs, on the same on-disk layout as declos."""
+
+    def __init__(self, store_dir, state_dir, root):
+        self.store_dir = store_dir
+        self.phys_store = (root or "") + store_dir
+        self.phys_state = (root or "") + state_dir
+        for d in (self.phys_store, self.phys_state + "/db", self.phys_state + "/locks",
+                  self.phys_state + "/gcroots", self.phys_state + "/profiles"):
+            os.makedirs(d, exist_ok=True)
+        self.db = sqlite3.connect(self.phys_state + "/db/db.sqlite", timeout=60, isolation_level=None)
+        self.db.execute("pragma journal_mode = wal")
+        self.db.execute("pragma synchronous = normal")
+        self.db.execute("pragma foreign_keys = on")
+        self.db.executescript(SCHEMA)
+
+    def valid(self, paths):
+        found = set()
+        for i in range(0, len(paths), 500):
+            batch = paths[i:i + 500]
+            q = "select path from ValidPaths where path in (%s)" % ",".join("?" * len(batch))
+            found.update(row[0] for row in self.db.execute(q, batch))
+        return found
+
+    def info(self, path):
+        row = self.db.execute("select id, hash, registrationTime, deriver, narSize, sigs, ca from ValidPaths where path = ?", (path,)).fetchone()
+        if row is None:
+            return None
+        refs = [r[0] for r in self.db.execute("select path from Refs join ValidPaths on reference = id where referrer = ?", (row[0],))]
+        return {"path": path, "narHash": row[1], "registrationTime": row[2], "deriver": row[3],
+                "narSize": row[4], "signatures": (row[5] or "").split(), "ca": row[6], "references": sorted(refs)}
+
+    def cleanup(self):
+        for name in os.listdir(self.phys_store):
+            if name.startswith(".tmp-"):
+                try:
+                    pid = int(name[5:].split("-", 1)[0])
+                    os.kill(pid, 0)
+                except (ValueError, ProcessLookupError):
+                    _remove(os.path.join(self.phys_store, name))
+                except PermissionError:
+                    pass
+
+    def lock(self, path):
+        import fcntl
+
+        fd = os.open(self.phys_state + "/locks/" + os.path.basename(path)[:32] + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    def import_one(self, info, r):
+        """Restore one NAR to a temp dir, verify, rename into place, register."""
+        path = info["path"]
+        if not path.startswith(self.store_dir + "/") or "/" in path[len(self.store_dir) + 1:]:
+            raise AgentError("refusing path outside the store: %r" % path)
+        tmp = "%s/.tmp-%d-%s" % (self.phys_store, os.getpid(), os.urandom(6).hex())
+        os.mkdir(tmp, 0o700)
+        try:
+            item = tmp + "/item"
+            r.hasher = hashlib.sha256()
+            r.count = 0
+            restore_nar(r, item)
+            got = "sha256:" + r.hasher.hexdigest()
+            size = r.count
+            r.hasher = None
+            if got != info["narHash"] or size != info["narSize"]:
+                raise AgentError("hash mismatch for %s: expected %s, got %s" % (path, info["narHash"], got))
+            fd = self.lock(path)
+            try:
+                if self.valid([path]):
+                    return False
+                dest = self.phys_store + path[len(self.store_dir):]
+                if os.path.lexists(dest):
+                    _remove(dest)
+                os.rename(item, dest)
+                self.register(info)
+            finally:
+                os.close(fd)
+            return True
+        finally:
+            if os.path.exists(tmp):
+                _remove(tmp)
+
+    def register(self, info):
+        db = self.db
+        db.execute("begin immediate")
+        try:
+            db.execute(
+                "insert or replace into ValidPaths (path, hash, registrationTime, deriver, narSize, sigs, ca) values (?,?,?,?,?,?,?)",
+                (info["path"], info["narHash"], info.get("registrationTime") or int(time.time()), info.get("deriver"),
+                 info["narSize"], " ".join(info.get("signatures") or []) or None, info.get("ca")))
+            (pid,) = db.execute("select id from ValidPaths where path = ?", (info["path"],)).fetchone()
+            for ref in set(info.get("references") or []):
+                row = db.execute("select id from ValidPaths where path = ?", (ref,)).fetchone()
+                if row is None:
+                    raise AgentError("reference %s of %s is not valid on the target" % (ref, info["path"]))
+                db.execute("insert or ignore into Refs (referrer, reference) values (?, ?)", (pid, row[0]))
+            db.execute("commit")
+        except BaseException:
+            db.execute("rollback")
+            raise
+
+    def closure(self, paths):
+        seen = []
+        done = set()
+        todo = list(paths)
+        infos = {}
+        while todo:
+            p = todo.pop()
+            if p in done:
+                continue
+            done.add(p)
+            info = self.info(p)
+            if info is None:
+                raise AgentError("path %s is not valid on the remote store" % p)
+            infos[p] = info
+            todo.extend(info["references"])
+        order = []
+        state = {}
+
+        def visit(p):
+            if state.get(p):
+                return
+            state[p] = 1
+            for ref in infos[p]["references"]:
+                if ref != p:
+                    visit(ref)
+            order.append(infos[p])
+
+        for p in sorted(infos):
+            visit(p)
+        del seen
+        return order
+
+
+def _zstd_decompress_reader(raw_read):
+    proc = subprocess.Popen(["zstd", "-dcq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def feed():
+        try:
+            while True:
+                data = raw_read(CHUNK)
+                if not data:
+                    break
+                proc.stdin.write(data)
+        except (BrokenPipeError, OSError):
+            pass
+        finally:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+
+    threading.Thread(target=feed, daemon=True).start()
+    return proc.stdout.read
+
+
+def serve(store, inp, out):
+    """One session: handshake+query, then an optional import or export."""
+    r = Reader(inp.read)
+
+    def send(obj):
+        out.write(nstr(json.dumps(obj).encode()))
+        out.flush()
+
+    if r.str(64) != PROTOCOL:
+        raise AgentError("protocol mismatch")
+    query = json.loads(r.str())
+    store.cleanup()
+    reply = {"protocol": PROTOCOL.decode(), "zstd": shutil.which("zstd") is not None}
+    if query.get("op") == "query-valid":
+        reply["valid"] = sorted(store.valid(query["paths"]))
+    elif query.get("op") == "query-closure":
+        reply["infos"] = store.closure(query["paths"])
+    out.write(nstr(PROTOCOL))
+    send(reply)
+    try:
+        head = r.str()
+    except AgentError:
+        return 0
+    if not head:
+        return 0
+    cmd = json.loads(head)
+    if cmd.get("op") == "import":
+        read = inp.read
+        if cmd.get("compress") == "zstd":
+            read = _zstd_decompress_reader(inp.read)
+        r = Reader(read)
+        imported = 0
+        while r.u64() == 1:
+            info = json.loads(r.str())
+            if store.import_one(info, r):
+                imported += 1
+            send({"done": info["path"]})
+        send({"result": "ok", "imported": imported})
+    elif cmd.get("op") == "export":
+        for p in cmd["paths"]:
+            info = store.info(p)
+            out.write(_U64.pack(1) + nstr(json.dumps(info).encode()))
+            dump_nar(store.phys_store + p[len(store.store_dir):], out.write)
+        out.write(_U64.pack(0))
+        out.flush()
+    return 0
+
+
+def install(source, argv):
+    """Put this program into the target store as the text path the client computed."""
+    opts = _parse(argv)
+    store = TargetStore(opts["store-dir"], opts["state-dir"], opts.get("root"))
+    path = opts["path"]
+    if store.valid([path]):
+        return 0
+    tmp = "%s/.tmp-%d-%s" % (store.phys_store, os.getpid(), os.urandom(6).hex())
+    os.mkdir(tmp, 0o700)
+    try:
+        item = tmp + "/item"
+        with open(item, "wb") as f:
+            f.write(source)
+        _canon(item, False)
+        h = hashlib.sha256()
+        dump_nar(item, h.update)
+        nar_size = 0
+        counter = []
+        dump_nar(item, lambda b: counter.append(len(b)))
+        nar_size = sum(counter)
+        dest = store.phys_store + path[len(store.store_dir):]
+        if os.path.lexists(dest):
+            _remove(dest)
+        os.rename(item, dest)
+        store.register({"path": path, "narHash": "sha256:" + h.hexdigest(), "narSize": nar_size,
+                        "references": [], "ca": "text:sha256:" + opts["nix32"]})
+    finally:
+        if os.path.exists(tmp):
+            _remove(tmp)
+    return 0
+
+
+def _parse(argv):
+    opts = {}
+    for a in argv:
+        k, _, v = a.partition("=")
+        opts[k.lstrip("-")] = v
+    return opts
+
+
+def main(argv):
+    if not argv or argv[0] != "serve":
+        sys.stderr.write("usage: receiver.py serve --store-dir=D --state-dir=D [--root=R]\n")
+        return 2
+    opts = _parse(argv[1:])
+    store = TargetStore(opts["store-dir"], opts["state-dir"], opts.get("root") or None)
+    try:
+        return serve(store, sys.stdin.buffer, sys.stdout.buffer)
+    except AgentError as exc:
+        sys.stderr.write("declos receiver: %s\n" % exc)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+elif __name__ == "__declos_install__":
+    sys.exit(install(SOURCE, sys.argv[1:]))  # noqa: F821 (injected by the installer)

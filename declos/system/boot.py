@@ -1,0 +1,38 @@
+"""`boot.loader.grub` + `boot.kernelParams` -> the system.json "boot" object.
+
+declos does not build kernels: the Debian host's kernel and initrd are used, so "kernel"
+and "initrd" stay null unless the config names store paths. The activator writes one GRUB
+entry per kept generation (newest `configurationLimit`, NixOS default 100) and adds
+`declos.generation=N` to each entry's command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class BootError(ValueError):
+    """A boot option the activator could not act on."""
+
+
+def render_boot(boot: Mapping[str, Any]) -> dict[str, Any]:
+    grub = (boot.get("loader") or {}).get("grub") or {}
+    limit = grub.get("configurationLimit", 100)
+    if limit is not None and int(limit) < 1:
+        raise BootError("boot.loader.grub.configurationLimit must be at least 1")
+    params = [str(p) for p in boot.get("kernelParams") or []]
+    for param in params:
+        if any(c.isspace() for c in param):
+            raise BootError(f"boot.kernelParams: {param!r} contains whitespace; give each parameter separately")
+    return {
+        "kernelParams": params,
+        "grub": {
+            "enable": bool(grub.get("enable", False)),
+            "device": grub.get("device") or None,
+            "configurationLimit": int(limit) if limit is not None else 100,
+            "extraEntries": str(grub.get("extraEntries") or ""),
+        },
+        "kernel": boot.get("kernel") or None,
+        "initrd": boot.get("initrd") or None,
+    }

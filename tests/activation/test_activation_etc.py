@@ -1,0 +1,139 @@
+"""/etc management in files-only (--root) activation: links, copies, manifest, backups."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from activation_closures import snapshot
+
+
+def test_links_copies_and_manifest(rooted):
+    top = rooted.make.system(etc={
+        "declos/hello.conf": "hello\n",
+        "ssh/sshd_config.d/declos.conf": {"text": "Port 2222\n", "mode": "0600"},
+    })
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    link = rooted.p("/etc/declos/hello.conf")
+    assert os.readlink(link) == "../.declos-static/etc/declos/hello.conf"
+    assert os.readlink(rooted.p("/etc/.declos-static")) == top
+    assert rooted.read("/etc/declos/hello.conf") == "hello\n"
+    copy = rooted.p("/etc/ssh/sshd_config.d/declos.conf")
+    assert not copy.is_symlink()
+    assert copy.read_text() == "Port 2222\n"
+    assert oct(copy.stat().st_mode & 0o7777) == "0o600"
+    manifest = json.loads(rooted.p("/declos/var/activation/etc-manifest.json").read_text())
+    assert manifest["static"] == top
+    assert manifest["entries"]["declos/hello.conf"]["kind"] == "link"
+    assert manifest["entries"]["ssh/sshd_config.d/declos.conf"]["kind"] == "copy"
+    assert manifest["dirs"] == ["declos", "ssh", "ssh/sshd_config.d", "systemd", "systemd/system",
+                                "systemd/system/multi-user.target.wants"]
+    assert "setting up /etc..." in out
+
+
+def test_change_and_removal_follow_the_config(rooted):
+    a = rooted.make.system(etc={"declos/a.conf": "one\n", "declos/b.conf": "b\n"})
+    b = rooted.make.system(etc={"declos/a.conf": "two\n"})
+    assert rooted.run(a)[0] == 0
+    rc, out = rooted.run(b)
+    assert rc == 0, out
+    assert rooted.read("/etc/declos/a.conf") == "two\n"
+    assert not os.path.lexists(rooted.p("/etc/declos/b.conf"))
+    c = rooted.make.system(etc={})
+    assert rooted.run(c)[0] == 0
+    assert not os.path.lexists(rooted.p("/etc/declos")), "a directory declos created and emptied is removed"
+
+
+def test_unmanaged_file_is_never_overwritten(rooted):
+    top = rooted.make.system(etc={"motd": "declos motd\n", "declos/x": "x\n"})
+    before = snapshot(rooted.root)
+    rc, out = rooted.run(top)
+    assert rc == 2
+    assert "error: /etc/motd exists and was not created by declos; refusing to overwrite it" in out
+    assert "replaceExisting" in out
+    assert rooted.p("/etc/motd").read_text() == "Debian motd\n"
+    after = snapshot(rooted.root)
+    assert {k: v for k, v in after.items() if not k.startswith("declos/var")} == \
+        {k: v for k, v in before.items() if not k.startswith("declos/var")}, "nothing half-written"
+
+
+def test_replace_existing_backs_up_and_restores(rooted):
+    top = rooted.make.system(etc={"motd": {"text": "declos motd\n", "replaceExisting": True}})
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    assert rooted.read("/etc/motd") == "declos motd\n"
+    assert rooted.p("/etc/motd.declos-backup").read_text() == "Debian motd\n"
+    assert rooted.run(rooted.make.system(etc={}))[0] == 0
+    assert not rooted.p("/etc/motd").is_symlink()
+    assert rooted.p("/etc/motd").read_text() == "Debian motd\n"
+    assert not os.path.lexists(rooted.p("/etc/motd.declos-backup"))
+
+
+def test_hostname_and_timezone_take_over_with_backup(rooted):
+    top = rooted.make.system(hostname="web1", time_zone="Europe/Paris")
+    assert rooted.run(top)[0] == 0
+    assert rooted.p("/etc/hostname").read_text() == "web1\n"
+    assert rooted.p("/etc/hostname.declos-backup").read_text() == "debian\n"
+    assert os.readlink(rooted.p("/etc/localtime")) == "../usr/share/zoneinfo/Europe/Paris"
+    assert rooted.p("/etc/timezone").read_text() == "Europe/Paris\n"
+
+
+def test_units_are_linked_into_etc_systemd(rooted):
+    top = rooted.make.system(units={"hello.service": "[Service]\nExecStart=/bin/true\n"},
+                             wanted_by={"multi-user.target": ["hello.service"]},
+                             dropins={"hello.service": {"10-env.conf": "[Service]\nEnvironment=A=1\n"}})
+    assert rooted.run(top)[0] == 0
+    sysd = "/etc/systemd/system"
+    assert os.readlink(rooted.p(f"{sysd}/hello.service")) == "../../.declos-static/units/hello.service"
+    assert rooted.read(f"{sysd}/hello.service") == "[Service]\nExecStart=/bin/true\n"
+    assert rooted.read(f"{sysd}/hello.service.d/10-env.conf") == "[Service]\nEnvironment=A=1\n"
+    assert os.readlink(rooted.p(f"{sysd}/multi-user.target.wants/hello.service")) == \
+        "../../../.declos-static/units/multi-user.target.wants/hello.service"
+    assert rooted.read(f"{sysd}/multi-user.target.wants/hello.service").startswith("[Service]")
+    boot_unit = rooted.p(f"{sysd}/declos-boot.service").read_text()
+    assert "ExecStart=/declos/var/profiles/system/activate boot-time\n" in boot_unit
+
+
+def test_distro_wants_link_is_backed_up_automatically(rooted):
+    wants = rooted.p("/etc/systemd/system/multi-user.target.wants")
+    wants.mkdir(parents=True)
+    os.symlink("/lib/systemd/system/ssh.service", wants / "ssh.service")
+    top = rooted.make.system(units={"ssh.service": "[Service]\nExecStart=/usr/sbin/sshd -D\n"},
+                             wanted_by={"multi-user.target": ["ssh.service"]})
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    assert os.readlink(wants / "ssh.service.declos-backup") == "/lib/systemd/system/ssh.service"
+    assert rooted.run(rooted.make.system())[0] == 0
+    assert os.readlink(wants / "ssh.service") == "/lib/systemd/system/ssh.service"
+
+
+def test_second_switch_changes_nothing_and_says_so(rooted):
+    top = rooted.make.system(etc={"declos/a.conf": "a\n"}, users={"alice": {"isNormalUser": True}})
+    assert rooted.run(top)[0] == 0
+    before = snapshot(rooted.root)
+    rc, out = rooted.run(top)
+    assert rc == 0
+    assert out.strip() == f"no changes: {top} is already active"
+    assert snapshot(rooted.root) == before
+
+
+def test_dry_activate_prints_changes_and_changes_nothing(rooted):
+    a = rooted.make.system(etc={"declos/a.conf": "a\n", "declos/b.conf": "b\n"})
+    assert rooted.run(a)[0] == 0
+    b = rooted.make.system(etc={"declos/a.conf": "a2\n", "declos/c.conf": "c\n",
+                                "motd": {"text": "m\n", "replaceExisting": True}},
+                           users={"alice": {"isNormalUser": True}})
+    before = snapshot(rooted.root)
+    rc, out = rooted.run(b, "dry-activate")
+    assert rc == 0
+    assert out.splitlines() == [
+        "would create user alice (uid 1000)",
+        "would update /etc/declos/a.conf",
+        "would remove /etc/declos/b.conf",
+        "would create /etc/declos/c.conf",
+        "would create /etc/motd",
+        "would back up /etc/motd to /etc/motd.declos-backup",
+        f"would activate {b}",
+    ]
+    assert snapshot(rooted.root) == before

@@ -1,0 +1,98 @@
+"""Users and groups in /etc/passwd, group, shadow, gshadow under --root."""
+
+from __future__ import annotations
+
+import json
+
+
+def _passwd(rooted) -> dict[str, list[str]]:
+    return {line.split(":")[0]: line.split(":") for line in rooted.p("/etc/passwd").read_text().splitlines()}
+
+
+def _group(rooted) -> dict[str, list[str]]:
+    return {line.split(":")[0]: line.split(":") for line in rooted.p("/etc/group").read_text().splitlines()}
+
+
+def test_create_users_and_groups_with_nixos_id_allocation(rooted):
+    top = rooted.make.system(
+        users={"alice": {"isNormalUser": True, "description": "Alice", "extraGroups": ["wheel"],
+                         "hashedPassword": "$6$salt$hash", "authorizedKeys": ["ssh-ed25519 AAAA alice@x"]},
+               "svc": {"isSystemUser": True, "group": "svc"}},
+        groups={"wheel": {"gid": None, "members": []}, "svc": {"gid": None, "members": []}})
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    pw = _passwd(rooted)
+    assert pw["alice"] == ["alice", "x", "1000", "100", "Alice", "/home/alice", "/bin/bash"]
+    assert pw["svc"] == ["svc", "x", "999", "999", "", "/nonexistent", "/usr/sbin/nologin"]
+    gr = _group(rooted)
+    assert gr["svc"] == ["svc", "x", "999", ""]
+    assert gr["wheel"] == ["wheel", "x", "998", "alice"]
+    assert "alice:$6$salt$hash:::::::" in rooted.p("/etc/shadow").read_text().splitlines()
+    assert "svc:!:::::::" in rooted.p("/etc/shadow").read_text().splitlines()
+    assert rooted.p("/etc/gshadow").read_text().splitlines()[-2:] == ["svc:!::", "wheel:!::alice"]
+    assert oct(rooted.p("/etc/shadow").stat().st_mode & 0o777) == "0o640"
+    assert not rooted.p("/etc/ssh").exists(), "keys arrive as /etc entries from the closure"
+    assert rooted.p("/home/alice").is_dir()
+    for line in ("create group svc (gid 999)", "create group wheel (gid 998)",
+                 "create user alice (uid 1000)", "create user svc (uid 999)", "add user alice to group wheel"):
+        assert line in out.splitlines()
+
+
+def test_only_users_declos_created_are_removed_and_uids_are_stable(rooted):
+    a = rooted.make.system(users={"alice": {"isNormalUser": True}, "bob": {"isNormalUser": True},
+                                  "nobody": {"isSystemUser": True, "group": "nogroup",
+                                             "home": "/nonexistent", "shell": "/usr/sbin/nologin",
+                                             "description": "nobody"}})
+    assert rooted.run(a)[0] == 0
+    assert _passwd(rooted)["bob"][2] == "1001"
+    only_alice = rooted.make.system(users={"alice": {"isNormalUser": True}})
+    rc, out = rooted.run(only_alice)
+    assert rc == 0
+    pw = _passwd(rooted)
+    assert "bob" not in pw
+    assert "nobody" in pw, "a user declos did not create is never removed"
+    assert "remove user bob" in out.splitlines()
+    # carol would take the lowest free uid (1001) if bob's were not reserved
+    with_carol = rooted.make.system(users={"alice": {"isNormalUser": True}, "carol": {"isNormalUser": True}})
+    assert rooted.run(with_carol)[0] == 0
+    assert _passwd(rooted)["carol"][2] == "1002"
+    back = rooted.make.system(users={"alice": {"isNormalUser": True}, "carol": {"isNormalUser": True},
+                                     "bob": {"isNormalUser": True}})
+    rc, out = rooted.run(back)
+    assert rc == 0
+    assert _passwd(rooted)["bob"][2] == "1001"
+    assert "create user bob (uid 1001) (its previous uid)" in out.splitlines()
+    uid_map = json.loads(rooted.p("/declos/var/activation/uid-map.json").read_text())
+    assert uid_map == {"alice": 1000, "bob": 1001, "carol": 1002, "nobody": 65534}
+
+
+def test_existing_uid_is_never_changed(rooted):
+    top = rooted.make.system(users={"nobody": {"isSystemUser": True, "uid": 4242, "group": "nogroup",
+                                               "home": "/nonexistent", "shell": "/usr/sbin/nologin",
+                                               "description": "nobody"}})
+    rc, out = rooted.run(top)
+    assert rc == 0
+    assert _passwd(rooted)["nobody"][2] == "65534"
+    assert "warning: not applying UID change of user nobody (65534 -> 4242)" in out
+
+
+def test_membership_removed_only_if_declos_added_it(rooted):
+    grp = rooted.p("/etc/group")
+    grp.write_text(grp.read_text() + "audio:x:29:root\n")
+    a = rooted.make.system(users={"alice": {"isNormalUser": True, "extraGroups": ["audio"]}})
+    assert rooted.run(a)[0] == 0
+    assert _group(rooted)["audio"] == ["audio", "x", "29", "root,alice"]
+    b = rooted.make.system(users={"alice": {"isNormalUser": True, "extraGroups": []}})
+    rc, out = rooted.run(b)
+    assert rc == 0
+    assert _group(rooted)["audio"] == ["audio", "x", "29", "root"]
+    assert "remove user alice from group audio" in out.splitlines()
+
+
+def test_unknown_extra_group_is_a_clear_error_and_changes_nothing(rooted):
+    top = rooted.make.system(users={"alice": {"isNormalUser": True, "extraGroups": ["nosuch"]}})
+    before = rooted.p("/etc/passwd").read_text()
+    rc, out = rooted.run(top)
+    assert rc == 2
+    assert "group 'nosuch' (in extraGroups or members) does not exist; declare it in users.groups" in out
+    assert rooted.p("/etc/passwd").read_text() == before

@@ -1,0 +1,145 @@
+"""Closure copy over a real sshd on 127.0.0.1 into a --root store on the target."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from declos.store import Store, StoreError
+from declos.store import copy as copy_mod
+from declos.store.copy import copy_from
+
+pytestmark = pytest.mark.sshd
+
+
+def _closure(store: Store, n: int = 5) -> str:
+    prev: list[str] = []
+    for i in range(n):
+        prev = [store.add_text(f"p{i}", f"layer {i} " + " ".join(prev) + "x" * 3000, prev)]
+    return prev[0]
+
+
+def _kw(sshd) -> dict:  # type: ignore[no-untyped-def]
+    return {"identity_file": str(sshd.client_key), "known_hosts": str(sshd.known_hosts)}
+
+
+def test_copy_sends_missing_paths_then_nothing(sshd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = Store.open(tmp_path / "src")
+    top = _closure(src)
+    dst_root = tmp_path / "dst"
+    r = src.copy_closure([top], f"{sshd.url}?root={dst_root}", **_kw(sshd))
+    assert r.sent == src.closure([top]) and r.already_present == 0 and r.round_trips == 1
+    assert r.receiver_uploaded
+    dst = Store.open(dst_root)
+    for p in src.closure([top]):
+        assert dst.path_info(p).nar_hash == src.path_info(p).nar_hash
+        assert dst.path_info(p).references == src.path_info(p).references
+    receiver = [p for p in dst.all_paths() if p.endswith("-declos-receiver.py")]
+    assert len(receiver) == 1
+    again = src.copy_closure([top], sshd.url, remote_root=str(dst_root), **_kw(sshd))
+    assert again.sent == [] and again.already_present == 5 and again.round_trips == 1
+    assert not again.receiver_uploaded
+
+
+def test_compressed_copy_and_partial_target(sshd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = Store.open(tmp_path / "src")
+    top = _closure(src, 4)
+    dst_root = tmp_path / "dst"
+    first = src.closure([top])[:2]
+    src.copy_closure([first[-1]], f"{sshd.url}?root={dst_root}", **_kw(sshd))
+    r = src.copy_closure([top], f"{sshd.url}?root={dst_root}", compress=True, **_kw(sshd))
+    assert r.sent == src.closure([top])[2:] and r.already_present == 2
+    assert 0 < r.wire_bytes < r.nar_bytes  # zstd actually compressed the repetitive NARs
+
+
+def test_interrupted_copy_resumes_with_only_the_missing(sshd, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    src = Store.open(tmp_path / "src")
+    closure = []
+    for i in range(6):
+        d = tmp_path / f"in{i}"
+        d.mkdir()
+        (d / "blob").write_bytes(os.urandom(700_000) + str(closure).encode())
+        closure.append(src.add_path(d, scan_references=closure))
+    top = closure[-1]
+    assert src.closure([top]) == closure
+    dst_root = tmp_path / "dst"
+    flushes = []
+    real_flush = copy_mod._Batcher.flush
+
+    def failing_flush(self) -> None:  # type: ignore[no-untyped-def]
+        flushes.append(1)
+        if len(flushes) == 4:  # the connection breaks in the middle of the 3rd NAR
+            raise OSError("connection reset (simulated)")
+        real_flush(self)
+
+    monkeypatch.setattr(copy_mod._Batcher, "flush", failing_flush)
+    with pytest.raises(StoreError, match=r"interrupted after \d of 6 paths: connection reset"):
+        src.copy_closure([top], f"{sshd.url}?root={dst_root}", **_kw(sshd))
+    monkeypatch.setattr(copy_mod._Batcher, "flush", real_flush)
+    dst = Store.open(dst_root)
+    have = [p for p in closure if dst.is_valid(p)]
+    assert have == closure[: len(have)] and 1 <= len(have) < len(closure)
+    for p in closure[len(have):]:
+        assert not dst.real_path(p).exists()
+    r = src.copy_closure([top], f"{sshd.url}?root={dst_root}", **_kw(sshd))
+    assert r.sent == closure[len(have):] and r.already_present == len(have)
+    assert all(dst.path_info(p).nar_hash == src.path_info(p).nar_hash for p in closure)
+    assert not list((dst_root / "declos" / "store").glob(".tmp-*"))
+
+
+def test_progress_callback_can_abort(sshd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = Store.open(tmp_path / "src")
+    top = _closure(src, 3)
+
+    def progress(path: str, n: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        src.copy_closure([top], f"{sshd.url}?root={tmp_path / 'd'}", progress=progress, **_kw(sshd))
+    r = src.copy_closure([top], f"{sshd.url}?root={tmp_path / 'd'}", **_kw(sshd))
+    assert len(r.sent) + r.already_present == 3 and r.already_present >= 1
+
+
+def test_copy_from_remote(sshd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    remote = Store.open(tmp_path / "remote")
+    top = _closure(remote, 3)
+    local = Store.open(tmp_path / "local")
+    r = copy_from(local, [top], f"{sshd.url}?root={tmp_path / 'remote'}", **_kw(sshd))
+    assert r.sent == remote.closure([top])
+    assert local.path_info(top).nar_hash == remote.path_info(top).nar_hash
+
+
+def test_unknown_host_key_is_refused_then_accept_new_records_it(sshd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = Store.open(tmp_path / "src")
+    p = src.add_text("a", "b")
+    kh = tmp_path / "known_hosts"
+    with pytest.raises(StoreError, match="not in .*known_hosts.*--accept-new"):
+        src.copy_closure([p], sshd.url, identity_file=str(sshd.client_key), known_hosts=str(kh),
+                         remote_root=str(tmp_path / "d"))
+    src.copy_closure([p], sshd.url, identity_file=str(sshd.client_key), known_hosts=str(kh),
+                     remote_root=str(tmp_path / "d"), accept_new=True)
+    assert "ssh-ed25519" in kh.read_text()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True)
+    other = (tmp_path / "other.pub").read_text().split()[1]
+    kh.write_text(kh.read_text().replace(kh.read_text().split()[2], other))
+    with pytest.raises(StoreError, match="does NOT match"):
+        src.copy_closure([p], sshd.url, identity_file=str(sshd.client_key), known_hosts=str(kh),
+                         remote_root=str(tmp_path / "d"), accept_new=True)
+
+
+def test_receiver_runs_with_system_python(sshd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = Store.open(tmp_path / "src")
+    p = src.add_text("sys-py", "x")
+    r = src.copy_closure([p], f"{sshd.url}?root={tmp_path / 'd'}", remote_python="/usr/bin/python3", **_kw(sshd))
+    assert r.sent == [p]
+    assert os.path.exists(tmp_path / "d" / p.lstrip("/"))
+
+
+def test_bad_url_is_a_clear_error(tmp_path: Path) -> None:
+    src = Store.open(tmp_path / "src")
+    p = src.add_text("a", "b")
+    with pytest.raises(StoreError, match="unsupported store URL 'file:///x'"):
+        src.copy_closure([p], "file:///x")

@@ -98,7 +98,11 @@ class Activation:
         if host.live:
             from declos.activation.systemd_dbus import Systemd
 
-            self.sd = Systemd()
+            try:
+                self.sd = Systemd()
+            except (OSError, ValueError) as exc:
+                say(f"error: cannot talk to systemd over the system D-Bus: {exc}")
+                return STEP_FAILED
             before = self.sd.list_units()
             unit_plan = Planner(old.units_dir(host) if old else None, system.units_dir(host),
                                 before).plan(resume)

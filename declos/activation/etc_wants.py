@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 from declos.activation.closure import System
 from declos.activation.etc_files import Want, static_link_text
+from declos.activation.fsutil import sha256_file
 from declos.activation.paths import Host, state_dir
 
 BOOT_UNIT = "declos-boot.service"
@@ -44,6 +46,14 @@ def boot_unit_text() -> str:
     )
 
 
+def _unit_source(path: Path) -> str:
+    """What identifies a unit file's content, so an unchanged unit is not reported as
+    updated just because the closure around it changed."""
+    if path.is_symlink():
+        return "link:" + os.readlink(path)
+    return "sha256:" + sha256_file(path)
+
+
 def wants_for(host: Host, system: System) -> list[Want]:
     out: list[Want] = []
     for e in system.etc:
@@ -62,7 +72,7 @@ def wants_for(host: Host, system: System) -> list[Want]:
             for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
                 target = "systemd/system/" + rel
-                out.append(Want(target=target, kind="link", source=f"{system.top}/units/{rel}",
+                out.append(Want(target=target, kind="link", source=_unit_source(units / rel),
                                 link=static_link_text(target, "units/" + rel)))
     if system.hostname:
         out.append(_text("hostname", system.hostname + "\n", replace=True))

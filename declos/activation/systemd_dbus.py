@@ -47,9 +47,20 @@ class Systemd:
             raise SystemdError(f"{exc.name}: {' '.join(map(str, exc.data))}") from None
 
     def list_units(self) -> dict[str, str]:
-        """name -> ActiveState, for every unit systemd has loaded."""
+        """name -> ActiveState, for every unit systemd has loaded.
+
+        A target with a queued start job counts as "activating": during boot
+        (declos-boot.service runs before multi-user.target is reached) that is what makes
+        units newly wanted by multi-user.target get started."""
         (units,) = self._call(new_method_call(self.mgr, "ListUnits"))
-        return {u[0]: u[3] for u in units if not u[5]}
+        out = {}
+        for name, _desc, _load, active, _sub, following, _path, job_id, job_type, _job in units:
+            if following:
+                continue
+            if active == "inactive" and job_id and job_type == "start" and name.endswith(".target"):
+                active = "activating"
+            out[name] = active
+        return out
 
     def daemon_reload(self) -> None:
         self._call(new_method_call(self.mgr, "Reload"), timeout=180.0)

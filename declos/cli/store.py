@@ -162,6 +162,10 @@ def _progress(description: str, total: int | None) -> Any:
     return prog
 
 
+def _announce(what: str, drv: Any) -> None:
+    print(f"{what} '{drv.drv_path}'...", file=sys.stderr)
+
+
 # -- handlers --------------------------------------------------------------------------------
 def _add(args: argparse.Namespace) -> int:
     store = _store(args)
@@ -192,7 +196,21 @@ def _dump(args: argparse.Namespace) -> int:
     if not store.is_valid(path):
         raise UsageError(f"path '{path}' is not valid")
     out = sys.stdout.buffer
-    store.dump(args.path if args.path.startswith(store.store_dir) else path, out.write)
+    parts: list[bytes] = []
+    size = 0
+
+    def sink(data: bytes) -> None:
+        # Coalesce the many small NAR tokens into ~1 MiB writes.
+        nonlocal size
+        parts.append(data)
+        size += len(data)
+        if size >= 1 << 20:
+            out.write(b"".join(parts))
+            parts.clear()
+            size = 0
+
+    store.dump(args.path if args.path.startswith(store.store_dir) else path, sink)
+    out.write(b"".join(parts))
     out.flush()
     return 0
 
@@ -253,7 +271,7 @@ def _closure(args: argparse.Namespace) -> int:
 def _realise(args: argparse.Namespace) -> int:
     store = _store(args)
     drvs = [store.load_derivation(_resolve(store, d)) for d in args.drvs]
-    for out in store.realise(drvs, keep_failed=args.keep_failed):
+    for out in store.realise(drvs, keep_failed=args.keep_failed, progress=_announce):
         print(out)
     return 0
 
@@ -281,7 +299,7 @@ def _build(args: argparse.Namespace) -> int:
         selected = [found[k] for k in sorted(found)]
     if not selected:
         raise UsageError(f"{args.file} defines no Derivation at top level")
-    outs = store.realise(selected, keep_failed=args.keep_failed)
+    outs = store.realise(selected, keep_failed=args.keep_failed, progress=_announce)
     if args.out_link:
         for n, out in enumerate(outs):
             link = args.out_link if n == 0 else f"{args.out_link}-{n + 1}"
@@ -355,7 +373,13 @@ def _gc(args: argparse.Namespace) -> int:
 
     store = _store(args)
     max_freed = _parse_size(args.max_freed) if args.max_freed else None
-    result = collect_garbage(store, dry_run=args.dry_run, max_freed=max_freed)
+    prog = None if args.dry_run else _progress("collecting garbage", None)
+    try:
+        result = collect_garbage(store, dry_run=args.dry_run, max_freed=max_freed,
+                                 progress=(lambda _p: prog.advance(prog.task_ids[0])) if prog else None)
+    finally:
+        if prog is not None:
+            prog.stop()
     if args.json:
         _print_json({"deleted": result.deleted, "bytesFreed": result.bytes_freed, "dryRun": result.dry_run})
         return 0
@@ -392,7 +416,14 @@ def _verify(args: argparse.Namespace) -> int:
         if not args.source_root and not store.root:
             raise UsageError("--repair needs --source-root DIR (a store holding good copies)")
         source = Store.open(args.source_root or None)
-    result = verify(store, check_contents=args.check_contents, repair_from=source)
+    total = len(store.all_paths())
+    prog = _progress("verifying", total) if total > 50 else None
+    try:
+        result = verify(store, check_contents=args.check_contents, repair_from=source,
+                        progress=(lambda _p: prog.advance(prog.task_ids[0])) if prog else None)
+    finally:
+        if prog is not None:
+            prog.stop()
     if args.json:
         _print_json({"checked": result.checked, "missing": result.missing,
                      "corrupt": [c[0] for c in result.corrupt], "repaired": result.repaired, "ok": result.ok})

@@ -48,6 +48,8 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
                         help=f"configuration module (repeatable; default {DEFAULT_CONFIG})")
     parser.add_argument("--root", metavar="DIR",
                         help="use the store/state under DIR and activate into DIR (files only)")
+    parser.add_argument("--bare", action="store_true",
+                        help="evaluate without the standard module library (modules/)")
 
 
 def _build(args: argparse.Namespace) -> str | None:
@@ -65,7 +67,7 @@ def _build(args: argparse.Namespace) -> str | None:
     root = os.path.abspath(args.root) if args.root else None
     try:
         store = Store.open(root=root)
-        result = build_system(files, store=store, root=root)
+        result = build_system(files, store=store, root=root, bare=args.bare)
     except (EvaluationError, SystemBuildError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

@@ -14,7 +14,7 @@ from typing import Any
 
 from declos.config import types
 from declos.config.errors import EvaluationError
-from declos.config.evaluation import Evaluation, Runtime
+from declos.config.evaluation import Evaluation, Runtime, gc_paused
 from declos.config.modules import InlineModule, Module, collect
 from declos.config.option import Option, mk_enable_option
 from declos.config.properties import (
@@ -85,9 +85,10 @@ def evaluate(
             roots.append(InlineModule.from_spec(item, "<unknown-file>", None, f"<inline-{i}>"))
         else:
             roots.append(Path(item))
-    ev = Evaluation(Runtime(special_args), collect(roots)).setup()
-    ev.run_pending()
-    _check_assertions(ev)
+    with gc_paused():
+        ev = Evaluation(Runtime(special_args), collect(roots)).setup()
+        ev.run_pending()
+        _check_assertions(ev)
     return ev
 
 

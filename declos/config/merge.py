@@ -12,7 +12,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from declos.config.errors import Definition, EvaluationError, show_defs, show_path
-from declos.config.properties import DEFAULT_ORDER, DEFAULT_PRIORITY, If, Lazy, Merge, Order, Override, Property
+from declos.config.properties import (
+    DEFAULT_ORDER,
+    DEFAULT_PRIORITY,
+    If,
+    Lazy,
+    Merge,
+    Order,
+    Override,
+    Property,
+)
 
 if TYPE_CHECKING:
     from declos.config.typesys import OptionType

@@ -30,6 +30,25 @@ def display_path(path: str | os.PathLike[str]) -> str:
     return text if rel.startswith("..") else rel
 
 
+def split_key(key: str) -> list[str]:
+    """A dotted option key: `a.b."c.d".e` -> [a, b, c.d, e]."""
+    if '"' not in key:
+        return key.split(".")
+    parts: list[str] = []
+    current = ""
+    quoted = False
+    for ch in key:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return parts
+
+
 class Module:
     """Base: declarations (`options`), definitions (`config`) and imports of one module."""
 
@@ -123,7 +142,7 @@ def flatten_options(
     for key, value in tree.items():
         if not isinstance(key, str) or not key:
             raise EvaluationError(f"In module `{where}': option names must be non-empty strings, not {key!r}.")
-        path = (*prefix, *key.split("."))
+        path = (*prefix, *split_key(key))
         if isinstance(value, Option):
             yield path, value
         elif isinstance(value, Mapping):

@@ -6,6 +6,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from declos.config.typesys import OptionType, Unspecified
+
 
 class _NoValue:
     __slots__ = ()
@@ -58,8 +60,6 @@ class Option:
         related_packages: Any = None,
         _depth: int = 1,
     ) -> None:
-        from declos.config.typesys import OptionType, Unspecified
-
         if type is None:
             type = Unspecified()
         elif not isinstance(type, OptionType):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from declos.config.errors import EvaluationError
-from declos.config.modules import Module, display_path, flatten_options
+from declos.config.modules import Module, display_path, flatten_options, split_key
 
 _KNOWN = ("imports", "options", "config", "freeform_type")
 
@@ -67,7 +67,7 @@ def _match(node: ast.Dict, path: list[str], depth: int) -> tuple[int, int]:
     for key, value in zip(node.keys, node.values, strict=True):
         if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
             continue
-        parts = key.value.split(".")
+        parts = split_key(key.value)
         if path[depth: depth + len(parts)] != parts:
             continue
         here = (depth + len(parts), key.lineno)

@@ -104,3 +104,11 @@ class _Raw:
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+
+def render_literal(value: Any) -> str:
+    """A declared default/example as text: templates and properties shown as written."""
+    try:
+        return render(_plain(value))
+    except Exception:  # noqa: BLE001 - documentation must not fail on odd values
+        return repr(value)

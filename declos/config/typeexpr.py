@@ -12,9 +12,20 @@ from typing import Any
 
 from declos.config.errors import EvaluationError
 
+_CACHE: dict[str, Any] = {}
+
 
 def parse_type(expr: Any, sub_module: Any, where: str) -> Any:
     """The type for `expr`; `sub_module` is the module built from the sibling `options:`."""
+    if sub_module is None and isinstance(expr, str):
+        cached = _CACHE.get(expr)
+        if cached is None:
+            cached = _CACHE[expr] = _parse_type(expr, None, where)
+        return cached
+    return _parse_type(expr, sub_module, where)
+
+
+def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
     from declos.config import types
 
     if not isinstance(expr, str):

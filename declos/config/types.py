@@ -6,6 +6,7 @@ names below shadow the builtins `str`, `int`, `bool`, `float`.
 
 from __future__ import annotations
 
+import builtins as _builtins
 import re as _re
 from collections.abc import Callable as _Callable
 from collections.abc import Sequence as _Sequence
@@ -17,12 +18,12 @@ from declos.config.submodule import Submodule as _Submodule
 
 
 def _is_path(v: _Any) -> bool:
-    return isinstance(v, type("")) and v.startswith("/")
+    return isinstance(v, _builtins.str) and v.startswith("/")
 
 
-BOOL = _t.Scalar("bool", "boolean", lambda v: isinstance(v, type(True)))
+BOOL = _t.Scalar("bool", "boolean", lambda v: isinstance(v, _builtins.bool))
 INT = _t.Scalar("int", "signed integer", _t._is_int)
-FLOAT = _t.Scalar("float", "floating point number", lambda v: isinstance(v, type(0.0)))
+FLOAT = _t.Scalar("float", "floating point number", lambda v: isinstance(v, _builtins.float))
 STR = _t.Scalar("str", "string", _t._is_str)
 PATH = _t.Scalar("path", "absolute path", _is_path)
 
@@ -32,9 +33,9 @@ float = FLOAT  # noqa: A001
 str = STR  # noqa: A001
 path = PATH
 number = _t.Either(INT, FLOAT)
-non_empty_str = _t.Scalar("nonEmptyStr", "non-empty string", lambda v: isinstance(v, type("")) and v.strip() != "")
+non_empty_str = _t.Scalar("nonEmptyStr", "non-empty string", lambda v: isinstance(v, _builtins.str) and v.strip() != "")
 single_line_str = _t.Scalar("singleLineStr", "(optionally newline-terminated) single-line string",
-                            lambda v: isinstance(v, type("")) and "\n" not in v.rstrip("\n"))
+                            lambda v: isinstance(v, _builtins.str) and "\n" not in v.rstrip("\n"))
 lines = _t.SeparatedString("\n")
 commas = _t.SeparatedString(",")
 env_var = _t.SeparatedString(":")
@@ -59,7 +60,7 @@ ints = _NS(
 )
 
 
-def separated_string(sep: type("")) -> _t.SeparatedString:  # type: ignore[valid-type]
+def separated_string(sep: _builtins.str) -> _t.SeparatedString:
     return _t.SeparatedString(sep)
 
 
@@ -67,7 +68,7 @@ def enum(values: _Sequence[_Any]) -> _t.Enum:
     return _t.Enum(values)
 
 
-def str_matching(pattern: type("")) -> _t.StrMatching:  # type: ignore[valid-type]
+def str_matching(pattern: _builtins.str) -> _t.StrMatching:
     _re.compile(pattern)
     return _t.StrMatching(pattern)
 
@@ -109,7 +110,7 @@ def one_of(choices: _Sequence[_t.OptionType]) -> _t.OptionType:
     return result
 
 
-def unique(elem: _t.OptionType, message: type("") = "") -> _t.Unique:  # type: ignore[valid-type]
+def unique(elem: _t.OptionType, message: _builtins.str = "") -> _t.Unique:
     return _t.Unique(elem, message)
 
 
@@ -117,7 +118,7 @@ def coerced_to(from_type: _t.OptionType, fn: _Callable[[_Any], _Any], to_type: _
     return _t.CoercedTo(from_type, fn, to_type)
 
 
-def submodule(*specs: _Any, description: type("") | None = None) -> _Submodule:  # type: ignore[valid-type]
+def submodule(*specs: _Any, description: _builtins.str | None = None) -> _Submodule:
     return _Submodule(*specs, description=description)
 
 

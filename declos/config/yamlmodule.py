@@ -14,107 +14,17 @@ from typing import Any
 import yaml
 
 from declos.config.errors import EvaluationError
-from declos.config.modules import Module, display_path
+from declos.config.modules import Module, display_path, split_key
 from declos.config.option import NO_VALUE, Option
-from declos.config.properties import If, Merge, Order, Override
-from declos.config.templates import Template, is_template
+from declos.config.yamlbuild import Builder, Marked, unmark
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MODULE_KEYS = {"imports", "options", "config", "freeform_type"}
 OPTION_KEYS = {"type", "default", "description", "example", "default_text", "read_only", "internal", "visible", "options"}
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader + declos tags; `display` is the file name used in messages."""
-
-    display = "<unknown-file>"
-    source: Path = Path("<unknown-file>")
-
-
 def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
-
-
-def _fail(loader: _Loader, node: yaml.Node, message: str) -> EvaluationError:
-    return EvaluationError(f"{loader.display}:{_line(node)}: {message}")
-
-
-def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> Any:
-    value = loader.construct_scalar(node)
-    if is_template(value):
-        return Template(value, loader.display, _line(node))
-    return value
-
-
-def _untagged(loader: _Loader, node: yaml.Node) -> Any:
-    """The value of a tagged node as if the tag were absent."""
-    if isinstance(node, yaml.ScalarNode):
-        tag = loader.resolve(yaml.ScalarNode, node.value, (node.style in (None, ""), False))
-        plain = yaml.ScalarNode(tag, node.value, node.start_mark, node.end_mark, node.style)
-        return loader.construct_object(plain, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return [loader.construct_object(child, deep=True) for child in node.value]
-    return loader.construct_mapping(node, deep=True)
-
-
-def _fields(loader: _Loader, node: yaml.Node, tag: str, keys: Sequence[str]) -> dict[str, Any]:
-    value = _untagged(loader, node)
-    if not isinstance(value, dict) or set(value) != set(keys):
-        raise _fail(loader, node, f"`{tag}' takes a mapping with exactly the keys {', '.join(keys)}, e.g. "
-                    f"`{tag} {{{', '.join(k + ': ...' for k in keys)}}}'.")
-    return value
-
-
-def _priority(loader: _Loader, node: yaml.Node, tag: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _fail(loader, node, f"`{tag}' needs an integer priority, not {value!r}.")
-    return value
-
-
-def _override(loader: _Loader, node: yaml.Node) -> Override:
-    f = _fields(loader, node, "!override", ("priority", "value"))
-    return Override(_priority(loader, node, "!override", f["priority"]), f["value"])
-
-
-def _order(loader: _Loader, node: yaml.Node) -> Order:
-    f = _fields(loader, node, "!order", ("priority", "value"))
-    return Order(_priority(loader, node, "!order", f["priority"]), f["value"])
-
-
-def _if(loader: _Loader, node: yaml.Node) -> If:
-    f = _fields(loader, node, "!if", ("condition", "value"))
-    cond = f["condition"]
-    if isinstance(cond, Template):
-        cond = Template(cond.source, cond.file, cond.line, expression=True)
-    elif isinstance(cond, str):
-        cond = Template(cond, loader.display, _line(node), expression=True)
-    elif not isinstance(cond, bool):
-        raise _fail(loader, node, f"`!if' needs a condition that is true/false or an expression, not {cond!r}.")
-    return If(cond, f["value"])
-
-
-def _merge(loader: _Loader, node: yaml.Node) -> Merge:
-    if not isinstance(node, yaml.SequenceNode):
-        raise _fail(loader, node, "`!merge' takes a list of definitions.")
-    return Merge(_untagged(loader, node))
-
-
-_Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
-_Loader.add_constructor("!default", lambda lo, n: Override(1000, _untagged(lo, n)))
-_Loader.add_constructor("!force", lambda lo, n: Override(50, _untagged(lo, n)))
-_Loader.add_constructor("!before", lambda lo, n: Order(500, _untagged(lo, n)))
-_Loader.add_constructor("!after", lambda lo, n: Order(1500, _untagged(lo, n)))
-_Loader.add_constructor("!override", _override)
-_Loader.add_constructor("!order", _order)
-_Loader.add_constructor("!if", _if)
-_Loader.add_constructor("!merge", _merge)
-
-
-def _unknown_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
-    raise _fail(loader, node, f"unknown tag `{node.tag}'. Known: !default !force !override !before !after !order !if !merge.")
-
-
-_Loader.add_multi_constructor("!", _unknown_tag)
 
 
 class YamlModule(Module):
@@ -168,7 +78,7 @@ def locate_node(node: yaml.Node, path: list[str]) -> int | None:
     for k, v in node.value:
         if not isinstance(k, yaml.ScalarNode):
             continue
-        parts = k.value.split(".")
+        parts = split_key(k.value)
         if path[: len(parts)] == parts:
             rest = path[len(parts):]
             deeper = locate_node(v, rest) if rest else None
@@ -186,16 +96,27 @@ def load_yaml_module(path: Path) -> YamlModule:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise EvaluationError(f"cannot read module `{display}': {exc.strerror}") from None
-    loader = _Loader(text)
-    loader.display = display
-    loader.source = path
+    loader = _BaseLoader(text)
+    builder = Builder(loader, display)
+    builder.loader_path = path  # type: ignore[attr-defined]
     try:
-        root = loader.get_single_node()
-        if root is None:
+        builder.get()  # StreamStart
+        start = builder.get()
+        if isinstance(start, yaml.StreamEndEvent):
             return YamlModule(path, config={})
-        if not isinstance(root, yaml.MappingNode):
-            raise _fail(loader, root, "a YAML module must be a mapping (imports/options/config or option definitions).")
-        return _module_from_root(loader, path, root)
+        root = builder.get()
+        if isinstance(root, yaml.MappingStartEvent) and root.tag in (None, "!", "tag:yaml.org,2002:map"):
+            module = _module_from_root(builder, path)
+        elif root.tag in WRAPPER_TAGS:
+            module = YamlModule(path, config=builder.value(root), line=root.start_mark.line + 1)
+        elif isinstance(root, yaml.ScalarEvent) and root.value == "" and root.implicit[0]:
+            module = YamlModule(path, config={})
+        else:
+            raise builder.fail(root, "a YAML module must be a mapping (imports/options/config or option definitions).")
+        builder.get()  # DocumentEnd
+        if isinstance(builder.get(), yaml.DocumentStartEvent):
+            raise EvaluationError(f"{display}: a module file holds one YAML document; split the others into their own files.")
+        return module
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{display}:{mark.line + 1}" if mark else display
@@ -205,93 +126,99 @@ def load_yaml_module(path: Path) -> YamlModule:
         loader.dispose()
 
 
-def _module_from_root(loader: _Loader, path: Path, root: yaml.MappingNode) -> YamlModule:
-    pairs = [(loader.construct_object(k), k, v) for k, v in root.value]
-    names = {name for name, _, _ in pairs}
-    explicit = "config" in names or "options" in names
+WRAPPER_TAGS = ("!if", "!override", "!order", "!default", "!force", "!before", "!after", "!merge")
+
+
+def _module_from_root(builder: Builder, path: Path) -> YamlModule:
+    display = builder.display
     imports: list[Path] = []
     options: list[tuple[tuple[str, ...], Option]] = []
     freeform = None
-    config: dict[str, Any] = {}
-    for name, knode, vnode in pairs:
+    explicit_config: Any = None
+    pairs: list[tuple[Any, int, Any]] = []
+    while True:
+        key_event = builder.get()
+        if isinstance(key_event, yaml.MappingEndEvent):
+            break
+        name = builder.value(key_event)
+        line = key_event.start_mark.line + 1
         if name == "imports":
-            imports = _imports(loader, path, vnode)
+            value = builder.value()
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise EvaluationError(f"{display}:{line}: `imports' must be a list of module paths (relative to this file).")
+            imports = [path.parent / v for v in value]
+        elif name == "options":
+            options = _options(builder, builder.marked(), (), line)
         elif name == "freeform_type":
             from declos.config.typeexpr import parse_type
 
-            freeform = parse_type(loader.construct_object(vnode), None, f"{loader.display}:{_line(vnode)}")
-        elif explicit and name == "options":
-            options = _options(loader, vnode, ())
-        elif explicit and name == "config":
-            value = loader.construct_object(vnode, deep=True)
-            if value is None:
-                value = {}
-            config = value
-        elif explicit:
-            others = sorted(str(n) for n in names if n not in MODULE_KEYS)
-            raise _fail(
-                loader, knode,
-                f"Module `{loader.display}' has an unsupported attribute `{name}'. This is caused by introducing "
-                "a top-level `config' or `options' attribute. Add configuration attributes immediately on the top "
-                f"level instead, or move all of them (namely: {', '.join(others)}) into the explicit `config' attribute.",
-            )
+            freeform = parse_type(builder.value(), None, f"{display}:{line}")
+        elif name == "config":
+            explicit_config = builder.value()
+            if explicit_config is None:
+                explicit_config = {}
         else:
             if not isinstance(name, str):
-                raise _fail(loader, knode, f"option names must be strings, not {name!r}.")
-            config[name] = loader.construct_object(vnode, deep=True)
+                raise EvaluationError(f"{display}:{line}: option names must be strings, not {name!r}.")
+            pairs.append((name, line, builder.value()))
+    explicit = explicit_config is not None or bool(options)
+    if explicit and pairs:
+        name, line, _ = pairs[0]
+        others = ", ".join(n for n, _, _ in pairs)
+        raise EvaluationError(
+            f"{display}:{line}: Module `{display}' has an unsupported attribute `{name}'. This is caused by introducing "
+            "a top-level `config' or `options' attribute. Add configuration attributes immediately on the top "
+            f"level instead, or move all of them (namely: {others}) into the explicit `config' attribute."
+        )
+    config = explicit_config if explicit_config is not None else {name: value for name, _, value in pairs}
     return YamlModule(path, imports=imports, options=options, config=config, freeform=freeform, line=1)
 
 
-def _imports(loader: _Loader, path: Path, node: yaml.Node) -> list[Path]:
-    value = loader.construct_object(node, deep=True)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _fail(loader, node, "`imports' must be a list of module paths (relative to this file).")
-    return [(path.parent / v) for v in value]
-
-
-def _is_declaration(node: yaml.MappingNode) -> bool:
-    keys = {k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+def _is_declaration(value: Marked) -> bool:
+    keys = {k for k, _, _ in value}
     if "type" in keys:
         return True
     return bool(keys) and keys <= OPTION_KEYS and bool(keys & {"default", "description"})
 
 
-def _options(loader: _Loader, node: yaml.Node, prefix: tuple[str, ...]) -> list[tuple[tuple[str, ...], Option]]:
-    if not isinstance(node, yaml.MappingNode):
-        raise _fail(loader, node, "`options' must be a mapping of option names to declarations.")
+def _options(builder: Builder, value: Any, prefix: tuple[str, ...], line: int) -> list[tuple[tuple[str, ...], Option]]:
+    display = builder.display
+    if not isinstance(value, Marked):
+        raise EvaluationError(f"{display}:{line}: `options' must be a mapping of option names to declarations.")
     out: list[tuple[tuple[str, ...], Option]] = []
-    for knode, vnode in node.value:
-        key = loader.construct_object(knode)
+    for key, key_line, item in value:
         if not isinstance(key, str) or not key:
-            raise _fail(loader, knode, f"option names must be non-empty strings, not {key!r}.")
-        path = (*prefix, *key.split("."))
-        if isinstance(vnode, yaml.MappingNode) and _is_declaration(vnode):
-            out.append((path, _declaration(loader, knode, vnode, path)))
-        elif isinstance(vnode, yaml.MappingNode):
-            out.extend(_options(loader, vnode, path))
+            raise EvaluationError(f"{display}:{key_line}: option names must be non-empty strings, not {key!r}.")
+        path = (*prefix, *split_key(key))
+        if isinstance(item, Marked) and _is_declaration(item):
+            out.append((path, _declaration(builder, item, path, key_line)))
+        elif isinstance(item, Marked):
+            out.extend(_options(builder, item, path, key_line))
         else:
-            raise _fail(
-                loader, vnode,
-                f"expected an option declaration at option path `{'.'.join(path)}` "
-                "(a mapping with `type', `default', `description'...).",
+            raise EvaluationError(
+                f"{display}:{key_line}: expected an option declaration at option path `{'.'.join(path)}` "
+                "(a mapping with `type', `default', `description'...)."
             )
     return out
 
 
-def _declaration(loader: _Loader, knode: yaml.Node, node: yaml.MappingNode, path: tuple[str, ...]) -> Option:
+def _declaration(builder: Builder, fields: Marked, path: tuple[str, ...], line: int) -> Option:
     from declos.config.typeexpr import parse_type
 
-    fields = {k.value: v for k, v in node.value}
-    unknown = set(fields) - OPTION_KEYS
+    display = builder.display
+    unknown = {k for k, _, _ in fields} - OPTION_KEYS
     if unknown:
-        raise _fail(loader, node, f"unknown declaration key(s) {', '.join(sorted(unknown))} for option "
-                    f"`{'.'.join(path)}'. Known: {', '.join(sorted(OPTION_KEYS))}.")
-    values = {k: loader.construct_object(v, deep=True) for k, v in fields.items() if k != "options"}
+        raise EvaluationError(
+            f"{display}:{line}: unknown declaration key(s) {', '.join(sorted(map(str, unknown)))} for option "
+            f"`{'.'.join(path)}'. Known: {', '.join(sorted(OPTION_KEYS))}."
+        )
+    values = {k: unmark(v) for k, _, v in fields if k != "options"}
     sub = None
-    if "options" in fields:
-        sub = YamlModule(loader.source, options=_options(loader, fields["options"], ()), line=_line(fields["options"]))
-        sub.key = f"{loader.display}#{'.'.join(path)}"
-    where = f"{loader.display}:{_line(knode)}"
+    for k, sub_line, v in fields:
+        if k == "options":
+            sub = YamlModule(builder.loader_path, options=_options(builder, v, (), sub_line), line=sub_line)
+            sub.key = f"{builder.loader_path}#{'.'.join(path)}"
+    where = f"{display}:{line}"
     typ = parse_type(values["type"], sub, where) if "type" in values else None
     option = Option(
         typ,
@@ -303,6 +230,6 @@ def _declaration(loader: _Loader, knode: yaml.Node, node: yaml.MappingNode, path
         internal=bool(values.get("internal", False)),
         visible=values.get("visible", True),
     )
-    option.file = str(loader.source)
-    option.line = _line(knode)
+    option.file = str(builder.loader_path)
+    option.line = line
     return option

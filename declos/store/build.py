@@ -112,6 +112,8 @@ class Builder:
                     order.append(x)
         for d in order:
             self.store.write_derivation(d)
+            for out in d.outputs.values():
+                self.store.add_temp_root(out)
         todo = [d for d in order if not self._valid(d)]
         self._run_parallel(todo)
         return [d.out_path for d in drvs]
@@ -264,6 +266,8 @@ class Builder:
                 ca = f"fixed:{method_algo}:{nix32_encode(bytes.fromhex(want))}"
             infos.append(PathInfo(drv.outputs[o], "sha256:" + h.hexdigest(), size,
                                   sorted(scanner.found), deriver=drv.drv_path, ca=ca))
+        for path in drv.outputs.values():
+            store.add_temp_root(path)
         with _PathLocks(store, list(drv.outputs.values())):
             for o, tmp in staged.items():
                 store._install(tmp, drv.outputs[o])

@@ -15,7 +15,7 @@ import struct
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -254,6 +254,46 @@ class _ZstdPipe:
         self.proc.wait()
 
 
+class _Sender:
+    """Sends on the channel from a second thread so reading/serialising files overlaps
+    with encryption and socket writes (both release the GIL for large buffers)."""
+
+    def __init__(self, send: Callable[[bytes], object], depth: int = 8) -> None:
+        import queue
+
+        self._send = send
+        self._q: queue.Queue[bytes | None] = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            data = self._q.get()
+            if data is None:
+                return
+            if self.error is None:
+                try:
+                    self._send(data)
+                except BaseException as exc:
+                    self.error = exc
+
+    def put(self, data: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self._q.put(data)
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        self.error = self.error or EOFError("aborted")
+        self._q.put(None)
+
+
 class _Batcher:
     """Coalesces small writes into ~1 MiB sends (one paramiko call per many small files)."""
 
@@ -315,8 +355,9 @@ def copy_closure(
             return result
         use_zstd = compress and reply.get("zstd") and _have_zstd()
         chan.sendall(nstr(json.dumps({"op": "import", "compress": "zstd" if use_zstd else None}).encode()))
-        batch = _Batcher(chan.sendall)
-        zpipe = _ZstdPipe(chan.sendall) if use_zstd else None
+        sender = _Sender(chan.sendall)
+        batch = _Batcher(sender.put)
+        zpipe = _ZstdPipe(sender.put) if use_zstd else None
         out = batch if zpipe is None else zpipe.write
         acks: list[str] = []
         ack_error: list[BaseException] = []
@@ -335,7 +376,7 @@ def copy_closure(
             except BaseException as exc:
                 ack_error.append(exc)
                 if not isinstance(exc, StoreError):
-                    chan.close()  # the progress callback aborted the copy
+                    _settle(chan)  # the progress callback aborted the copy
 
         reader = threading.Thread(target=read_acks, daemon=True)
         reader.start()
@@ -354,18 +395,20 @@ def copy_closure(
                     zpipe.close()
                 else:
                     batch.flush()
+                sender.close()
                 chan.shutdown_write()
         except BaseException as exc:
-            # Interrupted (Ctrl-C, broken connection): cut the channel so the receiver
-            # discards the partial path; everything acknowledged so far stays valid.
-            chan.close()
+            sender.abort()
+            # Interrupted (Ctrl-C, broken connection): end the stream so the receiver
+            # discards the partial path and exits; everything complete stays valid.
+            _settle(chan)
             reader.join()
             if isinstance(exc, OSError | EOFError):
                 raise StoreError(f"copy to {to} interrupted after {len(acks)} of {len(missing)} paths: {exc}") from exc
             raise
         reader.join()
         if ack_error and isinstance(ack_error[0], KeyboardInterrupt | SystemExit):
-            chan.close()
+            _settle(chan)
             raise ack_error[0]
         rc = chan.recv_exit_status()
         if ack_error or rc != 0 or len(acks) != len(missing):
@@ -426,11 +469,20 @@ def copy_from(
         client.close()
 
 
+def _settle(chan: Any, timeout: float = 10.0) -> None:
+    """Send EOF and give the receiver a moment to drop its partial path and exit."""
+    try:
+        chan.shutdown_write()
+        deadline = time.monotonic() + timeout
+        while not chan.exit_status_ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    except (OSError, EOFError):
+        pass
+    finally:
+        chan.close()
+
+
 def _have_zstd() -> bool:
     import shutil
 
     return shutil.which("zstd") is not None
-
-
-def closure_of(store: Store, paths: Iterable[str]) -> list[str]:
-    return store.closure(paths)

@@ -8,6 +8,7 @@ configuration before anything exists.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,7 +22,6 @@ from declos.store.paths import (
     make_text_path,
     parse_hash,
 )
-from declos.store.refs import scan_text
 
 DEFAULT_SYSTEM = "x86_64-linux"
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -60,17 +60,19 @@ class _Known:
             self._plain[hash_part(path)] = path
 
     def context(self, text: str, store: str) -> list[tuple[object, str]]:
+        """Owners of every `STORE/HASH` mention in `text` (found by regex, then looked up)."""
         if store + "/" not in text:
             return []
+        found: list[tuple[object, str]] = []
+        pattern = re.compile(re.escape(store) + r"/([0-9a-df-np-sv-z]{32})-")
         with self._lock:
-            found: list[tuple[object, str]] = []
-            for h, owner in list(self._by_hash.items()):
-                if h in text:
+            for h in dict.fromkeys(pattern.findall(text)):
+                owner = self._by_hash.get(h)
+                if owner is not None:
                     found.append((owner, self._output.get(h, "")))
-            for h, path in self._plain.items():
-                if h in text and path.startswith(store + "/") and h not in self._by_hash:
-                    found.append((path, ""))
-            return found
+                elif h in self._plain:
+                    found.append((self._plain[h], ""))
+        return found
 
 
 KNOWN = _Known()
@@ -430,7 +432,3 @@ def load_derivation(read_text, drv_path: str, store_dir: str, _memo: dict | None
         raise StoreError(f"{drv_path}: re-serialising the derivation gives {drv.drv_path}; the file is not canonical")
     memo[drv_path] = drv
     return drv
-
-
-def references_of_text(text: str, candidates: Iterable[str]) -> set[str]:
-    return scan_text(text, candidates)

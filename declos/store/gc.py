@@ -88,8 +88,26 @@ def _follow_indirect(store: Store, link: str, target: str) -> str | None:
     return _to_store_path(store, os.readlink(phys))
 
 
+def temp_roots(store: Store) -> set[str]:
+    """Paths live processes added or are building (temproots/PID); files of dead PIDs go."""
+    from declos.store.locks import pid_alive
+
+    d = os.path.join(store.physical_state, "temproots")
+    found: set[str] = set()
+    if not os.path.isdir(d):
+        return found
+    for name in os.listdir(d):
+        f = os.path.join(d, name)
+        if name.isdigit() and pid_alive(int(name)) and int(name) != os.getpid():
+            with open(f) as fh:
+                found.update(line.strip() for line in fh if line.strip())
+        elif name.isdigit() and not pid_alive(int(name)):
+            os.unlink(f)
+    return found
+
+
 def live_paths(store: Store) -> set[str]:
-    roots = set(find_roots(store).values())
+    roots = set(find_roots(store).values()) | {p for p in temp_roots(store) if store.is_valid(p)}
     if not roots:
         return set()
     graph = store.db.all_references()

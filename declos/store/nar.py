@@ -38,6 +38,8 @@ _T_SYMLINK = nstr(b"(") + nstr(b"type") + nstr(b"symlink") + nstr(b"target")
 _T_DIR = nstr(b"(") + nstr(b"type") + nstr(b"directory")
 _T_ENTRY = nstr(b"entry") + nstr(b"(") + nstr(b"name")
 _T_NODE = nstr(b"node")
+_H_REGULAR = _T_REGULAR + _T_CONTENTS
+_H_EXEC = _T_REGULAR + _T_EXEC + _T_CONTENTS
 
 Sink = Callable[[bytes], object]
 
@@ -63,10 +65,24 @@ def _dump(path: str, sink: Sink, copy_to: str | None) -> None:
     if stat.S_ISREG(mode):
         executable = bool(mode & 0o100)
         size = st.st_size
-        sink(_T_REGULAR + (_T_EXEC if executable else b"") + _T_CONTENTS + _U64.pack(size))
-        out = open(copy_to, "wb") if copy_to is not None else None
-        try:
-            with open(path, "rb") as f:
+        header = (_H_EXEC if executable else _H_REGULAR) + _U64.pack(size)
+        if size <= CHUNK:
+            # Small file: one unbuffered read and one sink call (most files are small).
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                data = os.read(fd, size + 1)
+            finally:
+                os.close(fd)
+            if len(data) != size:
+                raise StoreError(f"{path}: file changed size while it was being read")
+            sink(b"".join((header, data, _PAD[: (-size) % 8], _T_CLOSE)))
+            if copy_to is not None:
+                _write_file(copy_to, (data,), executable)
+            return
+        with open(path, "rb") as f:
+            sink(header)
+            out = open(copy_to, "wb") if copy_to is not None else None
+            try:
                 remaining = size
                 while remaining > 0:
                     data = f.read(min(CHUNK, remaining))
@@ -78,12 +94,14 @@ def _dump(path: str, sink: Sink, copy_to: str | None) -> None:
                         out.write(data)
                 if f.read(1):
                     raise StoreError(f"{path}: file grew while it was being read")
-        finally:
-            if out is not None:
-                out.close()
+                if out is not None:
+                    os.fchmod(out.fileno(), 0o555 if executable else 0o444)
+            finally:
+                if out is not None:
+                    out.close()
         sink(_PAD[: (-size) % 8] + _T_CLOSE)
         if copy_to is not None:
-            _set_canonical(copy_to, executable)
+            os.utime(copy_to, (1, 1))
     elif stat.S_ISLNK(mode):
         target = os.readlink(path)
         sink(_T_SYMLINK + nstr(os.fsencode(target)) + _T_CLOSE)
@@ -104,6 +122,14 @@ def _dump(path: str, sink: Sink, copy_to: str | None) -> None:
             _set_canonical(copy_to, True)
     else:
         raise StoreError(f"{path}: unsupported file type (only files, directories and symlinks go in the store)")
+
+
+def _write_file(dest: str, chunks: tuple[bytes, ...], executable: bool) -> None:
+    with open(dest, "wb") as out:
+        for c in chunks:
+            out.write(c)
+        os.fchmod(out.fileno(), 0o555 if executable else 0o444)
+    os.utime(dest, (1, 1))
 
 
 def dump_bytes(path: str | Path) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +78,13 @@ class Store:
         if self.root and path.startswith(self.physical_store + "/"):
             path = self.store_dir + path[len(self.physical_store):]
         return split_store_path(path, self.store_dir)[0]
+
+    def add_temp_root(self, path: str) -> None:
+        """Protect `path` from a concurrent GC for the lifetime of this process (temproots/PID)."""
+        d = self.physical_state + "/temproots"
+        os.makedirs(d, exist_ok=True)
+        with open(f"{d}/{os.getpid()}", "a") as f:
+            f.write(path + "\n")
 
     def lock_path(self, name: str) -> str:
         return f"{self.physical_state}/locks/{name}.lock"
@@ -166,6 +172,7 @@ class Store:
         refs = sorted(set(references))
         path = make_text_path(name, data, refs, self.store_dir)
         KNOWN.add_plain(path)
+        self.add_temp_root(path)
         if self.is_valid(path):
             return path
         self._check_refs(refs, path)
@@ -233,6 +240,7 @@ class Store:
             digest = h.hexdigest()
             path = make_source_path(name, digest, refs, self.store_dir)
             KNOWN.add_plain(path)
+            self.add_temp_root(path)
             if self.is_valid(path):
                 return path
             with self.path_lock(path):
@@ -269,6 +277,7 @@ class Store:
                     f"hash mismatch importing '{path}': expected {info.nar_hash} ({info.nar_size} bytes), "
                     f"got {got} ({reader.size} bytes)"
                 )
+            self.add_temp_root(path)
             with self.path_lock(path):
                 if self.is_valid(path):
                     return False
@@ -296,7 +305,7 @@ class Store:
 
     # -- reading ------------------------------------------------------------------------
     def dump(self, path: str, sink) -> None:  # type: ignore[no-untyped-def]
-        top, rest = split_store_path(path, self.store_dir)
+        split_store_path(path, self.store_dir)
         dump(self._phys(path), sink)
 
     def read_text(self, path: str) -> str:
@@ -379,7 +388,3 @@ def topo_sort(graph: dict[str, list[str]]) -> list[str]:
                 state[node] = 2
                 order.append(node)
     return order
-
-
-def make_tempdir(prefix: str = "declos-") -> str:
-    return tempfile.mkdtemp(prefix=prefix)

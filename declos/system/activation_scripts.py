@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from declos.system.errors import RenderError
 from declos.system.writer import Writer
 
 
-class ActivationScriptError(ValueError):
+class ActivationScriptError(RenderError):
     """Unknown dependency or a dependency cycle between activation snippets."""
 
 
@@ -25,7 +26,8 @@ def order_snippets(snippets: Mapping[str, Any]) -> list[str]:
             if dep not in snippets:
                 raise ActivationScriptError(
                     f"system.activationScripts.{name}: depends on {dep!r}, which is not defined "
-                    f"(defined: {', '.join(sorted(snippets)) or 'none'})"
+                    f"(defined: {', '.join(sorted(snippets)) or 'none'})",
+                    ("system", "activationScripts", name),
                 )
         normal[name] = deps
     order: list[str] = []
@@ -37,7 +39,8 @@ def order_snippets(snippets: Mapping[str, Any]) -> list[str]:
         if state.get(name) == 1:
             loop = chain[chain.index(name):] + [name]
             raise ActivationScriptError(
-                "system.activationScripts: dependency cycle " + " -> ".join(loop)
+                "system.activationScripts: dependency cycle " + " -> ".join(loop),
+                ("system", "activationScripts", name),
             )
         state[name] = 1
         for dep in normal[name]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from declos.system.errors import RenderError
 
-class BootError(ValueError):
+
+class BootError(RenderError):
     """A boot option the activator could not act on."""
 
 
@@ -20,11 +22,13 @@ def render_boot(boot: Mapping[str, Any]) -> dict[str, Any]:
     grub = (boot.get("loader") or {}).get("grub") or {}
     limit = grub.get("configurationLimit", 100)
     if limit is not None and int(limit) < 1:
-        raise BootError("boot.loader.grub.configurationLimit must be at least 1")
+        raise BootError("boot.loader.grub.configurationLimit must be at least 1",
+                        ("boot", "loader", "grub", "configurationLimit"))
     params = [str(p) for p in boot.get("kernelParams") or []]
     for param in params:
         if any(c.isspace() for c in param):
-            raise BootError(f"boot.kernelParams: {param!r} contains whitespace; give each parameter separately")
+            raise BootError(f"boot.kernelParams: {param!r} contains whitespace; give each parameter separately",
+                            ("boot", "kernelParams"))
     return {
         "kernelParams": params,
         "grub": {

@@ -22,6 +22,8 @@ from declos.system.filesystems import render_filesystems, render_swaps
 from declos.system.firewall import check_ruleset, render_ruleset
 from declos.system.httpd import wire_httpd
 from declos.system.inputs import realise_inputs
+from declos.system.locate import definition_sites
+from declos.system.memo import Memo
 from declos.system.openssh import wire_openssh
 from declos.system.services import render_systemd
 from declos.system.sw import sw_derivation
@@ -56,7 +58,11 @@ OPTION_PATHS: tuple[str, ...] = (
 
 
 class SystemBuildError(Exception):
-    """The configuration cannot be built; the message says which option and why."""
+    """The configuration cannot be built; the message says which option, where, and why."""
+
+    def __init__(self, message: str, path: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.path: tuple[str, ...] = tuple(path)
 
 
 @dataclass
@@ -81,7 +87,8 @@ def build_from_values(
 ) -> BuildResult:
     """Build TOP from option values keyed by dotted path (the shape `ev.value()` returns)."""
     warnings = check_assertions(values)
-    writer = StoreWriter(store)
+    memo = Memo(store)
+    writer = StoreWriter(store, memo)
     get = values.get
     # The activator copy is independent of everything else and runs beside it (the
     # store's database is thread-safe); packages and every other path the config
@@ -113,7 +120,7 @@ def _render(store: Any, writer: StoreWriter, values: Mapping[str, Any], warnings
             "sockets": get("systemd.sockets") or {},
         })
         mount_units, file_systems = render_filesystems(writer, get("fileSystems") or {})
-        swap_units, swaps = render_swaps(list(get("swapDevices") or []))
+        swap_units, swaps = render_swaps(writer, list(get("swapDevices") or []))
         units += mount_units + swap_units + openssh.units + httpd.units
 
         firewall_text = render_ruleset(get("networking.firewall") or {}, openssh.tcp_ports)
@@ -151,9 +158,11 @@ def _render(store: Any, writer: StoreWriter, values: Mapping[str, Any], warnings
             tmpfiles=tmpfiles,
             config_json=config_json,
         )
-        path = assemble(store, spec)
+        path = assemble(store, spec, writer.memo)
+        if writer.memo is not None:
+            writer.memo.save()
     except ValueError as exc:
-        raise SystemBuildError(str(exc)) from None
+        raise SystemBuildError(str(exc), getattr(exc, "path", ())) from None
     return BuildResult(path=path, warnings=warnings, added=sorted(writer.added))
 
 
@@ -168,6 +177,11 @@ def _check_firewall_once(store: Any, text: str) -> None:
     store.add_text("firewall.nft", text)
 
 
+# Option sets read only when their `enable` is true: like NixOS's `mkIf cfg.enable`, a
+# disabled service's options without defaults (e.g. httpd.adminAddr) are never forced.
+GATED: tuple[str, ...] = ("services.openssh", "services.httpd")
+
+
 def read_values(ev: Any, paths: Sequence[str] = OPTION_PATHS) -> dict[str, Any]:
     """Option values by dotted path; options the module library does not declare are absent."""
     from declos.config.errors import MissingAttributeError
@@ -175,6 +189,9 @@ def read_values(ev: Any, paths: Sequence[str] = OPTION_PATHS) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for dotted in paths:
         try:
+            if dotted in GATED and not ev.value(f"{dotted}.enable"):
+                values[dotted] = {"enable": False}
+                continue
             values[dotted] = ev.value(dotted)
         except MissingAttributeError:
             continue
@@ -187,11 +204,13 @@ def build_system(
     store: Any = None,
     root: str | None = None,
     special_args: Mapping[str, Any] | None = None,
+    bare: bool = False,
 ) -> BuildResult:
     """Evaluate `config_files` and build their system closure; returns TOP and warnings.
 
-    Raises declos.config.EvaluationError for evaluation errors and SystemBuildError for
-    everything the builder rejects; in both cases nothing reaches the store's profiles.
+    Raises declos.config.EvaluationError for evaluation errors (failed assertions
+    included) and SystemBuildError for everything the builder rejects; in both cases
+    nothing reaches the store's profiles. `bare` leaves out the standard module library.
     """
     from declos.config import evaluate
 
@@ -202,10 +221,16 @@ def build_system(
     args = dict(special_args or {})
     if "pkgs" not in args:
         args["pkgs"] = _default_pkgs(store)
-    ev = evaluate(list(config_files), special_args=args)
+    ev = evaluate(list(config_files), special_args=args, bare=bare)
     values = read_values(ev)
     config_json = _to_json(ev)
-    result = build_from_values(store, values, config_json=config_json)
+    try:
+        result = build_from_values(store, values, config_json=config_json)
+    except SystemBuildError as exc:
+        sites = definition_sites(ev, exc.path) if exc.path else []
+        if not sites:
+            raise
+        raise SystemBuildError(f"{exc}\n(defined in {', '.join(sites)})", exc.path) from None
     result.warnings = list(dict.fromkeys([*(getattr(ev, "warnings", None) or []), *result.warnings]))
     return result
 
@@ -217,7 +242,22 @@ def _default_pkgs(store: Any) -> Any:
 
 
 def _to_json(ev: Any) -> str:
-    data = ev.to_json()
-    if not isinstance(data, str):
-        data = json.dumps(data, indent=2, sort_keys=True, default=str)
-    return data if data.endswith("\n") else data + "\n"
+    """config.json: the whole evaluated config; options that have no value (no default,
+    never defined, e.g. a disabled service's required option) are left out."""
+    from declos.config import EvaluationError
+
+    try:
+        data = ev.to_json()
+    except EvaluationError:
+        data = {}
+        for slot in ev.slots():
+            try:
+                value = ev.to_json(list(slot.path))
+            except EvaluationError:
+                continue
+            node = data
+            for part in slot.path[:-1]:
+                node = node.setdefault(part, {})
+            node[slot.path[-1]] = value
+    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+    return text + "\n"

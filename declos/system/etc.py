@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from declos.system.errors import RenderError
 from declos.system.writer import Writer
 
 _MODE = re.compile(r"^(symlink|direct-symlink|0?[0-7]{3,4})$")
 
 
-class EtcError(ValueError):
+class EtcError(RenderError):
     """An environment.etc entry that cannot be built; the message names the entry."""
 
 
@@ -42,10 +43,11 @@ class EtcEntry:
         }
 
 
-def normalise_target(target: str, where: str) -> str:
+def normalise_target(target: str, where: str, name: str = "") -> str:
     parts = [p for p in target.split("/") if p]
     if not parts or any(p in (".", "..") for p in parts):
-        raise EtcError(f"{where}: target {target!r} must be a relative path below /etc without '..'")
+        raise EtcError(f"{where}: target {target!r} must be a relative path below /etc without '..'",
+                       ("environment", "etc", name, "target"))
     return "/".join(parts)
 
 
@@ -64,10 +66,11 @@ def render_etc(
     by_target: dict[str, EtcEntry] = {}
     for name in sorted(etc):
         definition = etc[name] or {}
-        where = f"environment.etc.{name!r}"
+        where = f'environment.etc."{name}"'
         if not definition.get("enable", True):
             continue
-        target = normalise_target(definition.get("target") or name, where)
+        target = normalise_target(definition.get("target") or name, where, name)
+        path = ("environment", "etc", name)
         text = definition.get("text")
         source = definition.get("source")
         if text is not None:
@@ -77,10 +80,10 @@ def render_etc(
             if not path.startswith(writer.store_dir + "/"):
                 path = add_file(path)
         else:
-            raise EtcError(f"{where}: set either `text` or `source`")
+            raise EtcError(f"{where}: set either `text` or `source`", path)
         mode = str(definition.get("mode") or "symlink")
         if not _MODE.match(mode):
-            raise EtcError(f"{where}: mode {mode!r} must be \"symlink\" or an octal mode like \"0644\"")
+            raise EtcError(f"{where}: mode {mode!r} must be \"symlink\" or an octal mode like \"0644\"", path)
         if mode == "direct-symlink":
             mode = "symlink"
         elif mode != "symlink" and mode[0] != "0":
@@ -97,7 +100,8 @@ def render_etc(
         if previous is not None and previous != entry:
             raise EtcError(
                 f"{where}: target /etc/{target} is also defined by another environment.etc entry "
-                f"with a different source or mode ({previous.source} vs {entry.source})"
+                f"with a different source or mode ({previous.source} vs {entry.source})",
+                path,
             )
         by_target[target] = entry
     return [by_target[t] for t in sorted(by_target)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from declos.system.errors import RenderError
 from declos.system.services import render_service
 from declos.system.units import Unit, escape_path, typed_text
 from declos.system.writer import Writer
@@ -19,18 +20,18 @@ from declos.system.writer import Writer
 NETWORK_FS = {"nfs", "nfs4", "cifs", "smb3", "sshfs", "glusterfs", "ceph", "9p"}
 
 
-class FileSystemError(ValueError):
+class FileSystemError(RenderError):
     """A fileSystems / swapDevices entry that cannot be turned into a unit."""
 
 
-def _device(where: str, fs: Mapping[str, Any]) -> str:
+def _device(where: str, fs: Mapping[str, Any], path: tuple[str, ...] = ()) -> str:
     device = fs.get("device")
     label = fs.get("label")
     if device:
         return str(device)
     if label:
         return f"/dev/disk/by-label/{label}"
-    raise FileSystemError(f"{where}: set `device` or `label`")
+    raise FileSystemError(f"{where}: set `device` or `label`", path)
 
 
 def mkfs_script(device: str, fs_type: str, label: str | None) -> str:
@@ -54,13 +55,14 @@ def render_filesystems(
     for key in sorted(file_systems, key=lambda k: (file_systems[k] or {}).get("mountPoint") or k):
         fs = file_systems[key] or {}
         mount_point = "/" + "/".join(p for p in str(fs.get("mountPoint") or key).split("/") if p)
-        where = f"fileSystems.{mount_point!r}"
-        device = _device(where, fs)
+        where = f'fileSystems."{mount_point}"'
+        device = _device(where, fs, ("fileSystems", key))
         fs_type = str(fs.get("fsType") or "auto")
         options = [str(o) for o in fs.get("options") or ["defaults"]]
         auto_format = bool(fs.get("autoFormat", False))
         if auto_format and (fs_type == "auto" or not fs.get("device")):
-            raise FileSystemError(f"{where}: autoFormat needs both `device` and a concrete `fsType`")
+            raise FileSystemError(f"{where}: autoFormat needs both `device` and a concrete `fsType`",
+                                  ("fileSystems", key, "autoFormat"))
         unit_name = escape_path(mount_point) + ".mount"
         entries.append({
             "mountPoint": mount_point,
@@ -98,11 +100,25 @@ def render_filesystems(
     return units, entries
 
 
-def render_swaps(swaps: list[Mapping[str, Any]]) -> tuple[list[Unit], list[dict[str, Any]]]:
+def mkswap_script(device: str, size_mib: int) -> str:
+    """NixOS's mkswap-* service: (re)create a swap file of the declared size."""
+    size = size_mib * 1024 * 1024
+    return (
+        f'if [ ! -e "{device}" ] || [ "$(stat -c %s "{device}")" != "{size}" ]; then\n'
+        f'  echo "creating swap file {device} ({size_mib} MiB)..."\n'
+        f'  rm -f "{device}"\n'
+        f'  dd if=/dev/zero of="{device}" bs=1M count={size_mib} status=none\n'
+        f'  chmod 0600 "{device}"\n'
+        f'  mkswap "{device}"\n'
+        "fi\n"
+    )
+
+
+def render_swaps(writer: Writer, swaps: list[Mapping[str, Any]]) -> tuple[list[Unit], list[dict[str, Any]]]:
     units: list[Unit] = []
     entries: list[dict[str, Any]] = []
     for index, swap in enumerate(swaps):
-        device = _device(f"swapDevices[{index}]", swap or {})
+        device = _device(f"swapDevices[{index}]", swap or {}, ("swapDevices",))
         unit_name = escape_path(device) + ".swap"
         config: dict[str, Any] = {"What": device}
         if swap.get("priority") is not None:
@@ -110,7 +126,16 @@ def render_swaps(swaps: list[Mapping[str, Any]]) -> tuple[list[Unit], list[dict[
         if swap.get("options"):
             config["Options"] = ",".join(str(o) for o in swap["options"])
         units.append(Unit(name=unit_name, text=typed_text("swap", {}, config), wanted_by=("swap.target",)))
-        entries.append({"device": device, "priority": swap.get("priority"),
+        size = swap.get("size")
+        if size:
+            units.append(render_service(writer, f"mkswap-{escape_path(device)}", {
+                "description": f"Initialisation of swap file {device}",
+                "before": [unit_name],
+                "unitConfig": {"DefaultDependencies": False, "RequiresMountsFor": device},
+                "serviceConfig": {"Type": "oneshot"},
+                "script": mkswap_script(device, int(size)),
+                "wantedBy": [unit_name],
+            }))
+        entries.append({"device": device, "priority": swap.get("priority"), "size": size,
                         "options": list(swap.get("options") or []), "unit": unit_name})
     return units, entries
-

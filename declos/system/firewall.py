@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from declos.system.errors import RenderError
+
 TABLE = "declos-fw"
 FAMILY = "inet"
 
@@ -24,7 +26,7 @@ ICMPV6_RULE = (
 )
 
 
-class FirewallError(ValueError):
+class FirewallError(RenderError):
     """The generated ruleset was rejected by `nft --check` (usually bad extraInputRules)."""
 
 
@@ -124,5 +126,6 @@ def check_ruleset(text: str, *, nft: str | None = None) -> None:
         message = result.stderr.strip().replace(name, "firewall.nft")
         raise FirewallError(
             "networking.firewall: the generated nftables ruleset does not pass `nft --check`:\n"
-            f"{message}\n(check networking.firewall.extraInputRules)"
+            f"{message}\n(check networking.firewall.extraInputRules)",
+            ("networking", "firewall", "extraInputRules"),
         )

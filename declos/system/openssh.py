@@ -64,7 +64,7 @@ def wire_openssh(writer: Writer, cfg: Mapping[str, Any], keys: Mapping[str, list
     if not cfg.get("enable", False):
         return wiring
     config_path = writer.text(store_name(SSHD_CONFIG), sshd_config(cfg))
-    wiring.etc[SSHD_CONFIG] = {"source": config_path, "mode": "0644"}
+    wiring.etc[SSHD_CONFIG] = {"source": config_path}
     for user in sorted(keys):
         wiring.etc[f"ssh/authorized_keys.d/{user}"] = {"text": "\n".join(keys[user]) + "\n", "mode": "0444"}
     trigger = writer.text("X-Restart-Triggers-sshd", config_path)

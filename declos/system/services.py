@@ -63,6 +63,20 @@ def triggers_text(values: list[Any]) -> str:
     return " ".join(flat)
 
 
+def merge_unit_option(unit: str, key: str, ours: Any, theirs: Any) -> Any:
+    """NixOS unitOption merge: lists concatenate, single values must agree."""
+    if ours is None:
+        return theirs
+    if isinstance(ours, list) or isinstance(theirs, list):
+        return [*(ours if isinstance(ours, list) else [ours]), *(theirs if isinstance(theirs, list) else [theirs])]
+    if ours != theirs:
+        raise UnitError(
+            f"{key} of {unit} has conflicting definition values: {ours!r} (from the script option) "
+            f"and {theirs!r} (from serviceConfig.{key}); set only one of them"
+        )
+    return ours
+
+
 def trigger_keys(writer: Writer, unit_name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
     """X-Restart-Triggers / X-Reload-Triggers pointing at a writeText of the triggers."""
     stem = unit_name.rsplit(".", 1)[0]
@@ -84,6 +98,7 @@ def render_service(writer: Writer, stem: str, definition: Mapping[str, Any]) -> 
         ("ExecStart", "script", "start", False),
         ("ExecStartPost", "postStart", "post-start", True),
         ("ExecReload", "reload", "reload", False),
+        ("ExecStop", "preStop", "pre-stop", False),
         ("ExecStopPost", "postStop", "post-stop", False),
     ):
         text = definition.get(script_option) or ""
@@ -94,7 +109,7 @@ def render_service(writer: Writer, stem: str, definition: Mapping[str, Any]) -> 
                 path = f"{path} {script_args}"
             service[key] = [path] if as_list else path
     for key, value in (definition.get("serviceConfig") or {}).items():
-        service[key] = value
+        service[key] = merge_unit_option(name, key, service.get(key), value)
     environment = dict(definition.get("environment") or {})
     environment["PATH"] = path_value(list(definition.get("path") or []))
     text = service_text(
@@ -178,6 +193,6 @@ def render_systemd(writer: Writer, systemd: Mapping[str, Any]) -> list[Unit]:
             try:
                 units.append(render(writer, stem, definition))
             except UnitError as exc:
-                raise UnitError(f"systemd.{kind}s.{stem}: {exc}") from None
+                raise UnitError(f"systemd.{kind}s.{stem}: {exc}", ("systemd", f"{kind}s", stem)) from None
     return units
 

@@ -2,22 +2,21 @@
 
 Layout and system.json are the contract in docs/closure.md (the activator reads them).
 TOP is one content-addressed `source` path: the same rendered inputs give the same path,
-so a rebuild of an unchanged config only re-stages a few kilobytes and finds the path
-already valid. Its references are found by scanning its files and symlinks for the store
+and with the memo (declos.system.memo) an unchanged TOP is not even staged again. Its references are found by scanning its files and symlinks for the store
 paths the renderers produced, as Nix does for a derivation's output.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from declos.system.errors import RenderError
 from declos.system.etc import EtcEntry
+from declos.system.memo import Memo, Tree
 from declos.system.units import Unit
-from declos.system.writer import mentioned_paths, safe_name
+from declos.system.writer import add_tree, mentioned_paths, safe_name
 
 FORMAT = 1
 
@@ -91,43 +90,35 @@ def _links(units: list[Unit], attr: str) -> dict[str, list[str]]:
     return {target: sorted(names) for target, names in sorted(out.items())}
 
 
-def _write(path: str, text: str, executable: bool = False) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(path, 0o755 if executable else 0o644)
-
-
-def stage(spec: SystemSpec, root: str) -> None:
-    """Lay TOP out in the directory `root` (which must not exist yet)."""
-    os.mkdir(root)
-    _write(f"{root}/system.json", json.dumps(system_json(spec), indent=2, sort_keys=True) + "\n")
-    _write(f"{root}/config.json", spec.config_json)
-    _write(f"{root}/activate", activate_script(), executable=True)
-    os.symlink(spec.activator, f"{root}/activator")
-    os.symlink(spec.sw, f"{root}/sw")
+def layout(spec: SystemSpec) -> Tree:
+    """TOP as an in-memory tree (see docs/closure.md for the layout)."""
+    tree: Tree = {
+        "system.json": ("file", json.dumps(system_json(spec), indent=2, sort_keys=True) + "\n", False),
+        "config.json": ("file", spec.config_json, False),
+        "activate": ("file", activate_script(), True),
+        "activator": ("link", spec.activator),
+        "sw": ("link", spec.sw),
+    }
     if spec.firewall is not None:
-        _write(f"{root}/firewall.nft", spec.firewall)
-    os.mkdir(f"{root}/etc")
+        tree["firewall.nft"] = ("file", spec.firewall, False)
+    etc_targets = {f"etc/{entry.target}" for entry in spec.etc}
     for entry in spec.etc:
-        link = f"{root}/etc/{entry.target}"
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        if os.path.lexists(link) or os.path.isdir(link):
-            raise ValueError(f"environment.etc: /etc/{entry.target} clashes with another entry's directory")
-        os.symlink(entry.source, link)
-    os.mkdir(f"{root}/units")
+        parents = entry.target.split("/")[:-1]
+        for i in range(1, len(parents) + 1):
+            if "etc/" + "/".join(parents[:i]) in etc_targets:
+                raise RenderError(f"environment.etc: /etc/{entry.target} is inside another entry's target "
+                                  f"/etc/{'/'.join(parents[:i])}", ("environment", "etc"))
+        tree[f"etc/{entry.target}"] = ("link", entry.source)
     for unit in spec.units:
-        path = f"{root}/units/{unit.name}"
-        if os.path.lexists(path):
+        rel = f"units/{unit.name}"
+        if rel in tree:
             raise ValueError(f"unit {unit.name} is defined twice (check systemd.* and fileSystems)")
-        _write(path, unit.text)
+        tree[rel] = ("file", unit.text, False)
     for attr, suffix in (("wanted_by", "wants"), ("required_by", "requires")):
         for unit in spec.units:
             for target in getattr(unit, attr):
-                link = f"{root}/units/{target}.{suffix}/{unit.name}"
-                os.makedirs(os.path.dirname(link), exist_ok=True)
-                if not os.path.lexists(link):
-                    os.symlink(f"../{unit.name}", link)
+                tree.setdefault(f"units/{target}.{suffix}/{unit.name}", ("link", f"../{unit.name}"))
+    return tree
 
 
 def candidates(spec: SystemSpec, store_dir: str) -> set[str]:
@@ -145,8 +136,8 @@ def candidates(spec: SystemSpec, store_dir: str) -> set[str]:
     return tops
 
 
-def assemble(store: Any, spec: SystemSpec) -> str:
-    """Stage TOP in a temporary directory and add it to the store; returns its path."""
+def assemble(store: Any, spec: SystemSpec, memo: Memo | None = None) -> str:
+    """Add TOP to the store (staged in a temporary directory unless memoised); its path."""
     name = safe_name(f"declos-system-{spec.hostname}")
     refs = candidates(spec, store.store_dir)
     missing = sorted(refs - store.valid_subset(refs))
@@ -155,7 +146,4 @@ def assemble(store: Any, spec: SystemSpec) -> str:
     # config.json may mention any path (e.g. a package of a disabled service): only the
     # valid ones count, as they would for a Nix string's context.
     valid = refs | store.valid_subset(mentioned_paths(spec.config_json, store.store_dir))
-    with tempfile.TemporaryDirectory(prefix="declos-top-") as tmp:
-        root = os.path.join(tmp, name)
-        stage(spec, root)
-        return str(store.add_path(root, name=name, scan_references=sorted(valid)))
+    return add_tree(store, name, layout(spec), sorted(valid), memo)

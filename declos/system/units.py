@@ -15,10 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from declos.system.errors import RenderError
+
 _ESCAPE_OK = re.compile(r"[A-Za-z0-9:_.]")
 
 
-class UnitError(ValueError):
+class UnitError(RenderError):
     """A unit definition that cannot be rendered (bad name, value with a newline, ...)."""
 
 

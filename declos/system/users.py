@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from declos.system.errors import RenderError
 
-class UsersError(ValueError):
+
+class UsersError(RenderError):
     """A user or group definition NixOS would reject; the message names the option."""
 
 
@@ -22,13 +24,15 @@ def _user(name: str, u: Mapping[str, Any]) -> dict[str, Any]:
     where = f"users.users.{name}"
     if normal == system:
         raise UsersError(
-            f"Exactly one of {where}.isSystemUser and {where}.isNormalUser must be set."
+            f"Exactly one of {where}.isSystemUser and {where}.isNormalUser must be set.",
+            ("users", "users", name),
         )
     group = u.get("group") or ("users" if normal else "")
     if not group:
         raise UsersError(f"{where}.group is unset. This used to default to nogroup, but this is unsafe. "
                          f"For example you can create a group for this user with: "
-                         f"users.users.{name}.group = \"{name}\"; users.groups.{name} = {{}};")
+                         f"users.users.{name}.group = \"{name}\"; users.groups.{name} = {{}};",
+                         ("users", "users", name))
     keys = list(((u.get("openssh") or {}).get("authorizedKeys") or {}).get("keys") or [])
     home = u.get("home") or (f"/home/{name}" if normal else "/nonexistent")
     create_home = u.get("createHome")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from typing import Protocol
+from typing import Any, Protocol
+
+from declos.system.memo import Memo, Tree, tree_key, write_tree
 
 
 class Writer(Protocol):
@@ -41,10 +43,13 @@ def mentioned_paths(text: str, store_dir: str) -> list[str]:
 
 
 class StoreWriter:
-    """A Writer over a real declos Store; remembers every path it added (the closure's inputs)."""
+    """A Writer over a real declos Store; remembers every path it added (the closure's inputs).
 
-    def __init__(self, store: object) -> None:
+    With a Memo, a tree added before is found without being written out again."""
+
+    def __init__(self, store: object, memo: Memo | None = None) -> None:
         self.store = store
+        self.memo = memo
         self.store_dir: str = store.store_dir  # type: ignore[attr-defined]
         self.added: set[str] = set()
 
@@ -59,16 +64,26 @@ class StoreWriter:
 
     def tree(self, name: str, files: dict[str, tuple[str, bool]]) -> str:
         """Add a directory of text files {relpath: (text, executable)} as one store path."""
-        with tempfile.TemporaryDirectory(prefix="declos-tree-") as tmp:
-            root = os.path.join(tmp, name)
-            refs: set[str] = set()
-            for rel, (content, executable) in files.items():
-                dest = os.path.join(root, rel)
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                with open(dest, "w", encoding="utf-8") as handle:
-                    handle.write(content)
-                os.chmod(dest, 0o755 if executable else 0o644)
-                refs.update(mentioned_paths(content, self.store_dir))
-            path = self.store.add_path(root, name=safe_name(name), scan_references=sorted(refs))  # type: ignore[attr-defined]
+        layout: Tree = {rel: ("file", content, executable) for rel, (content, executable) in files.items()}
+        refs: set[str] = set()
+        for content, _executable in files.values():
+            refs.update(mentioned_paths(content, self.store_dir))
+        path = add_tree(self.store, safe_name(name), layout, sorted(refs), self.memo)
         self.added.add(path)
         return path
+
+
+def add_tree(store: Any, name: str, layout: Tree, refs: list[str], memo: Memo | None) -> str:
+    """The store path of `layout` added under `name`, scanning for `refs`; memoised."""
+    key = tree_key(name, layout, refs, store.store_dir)
+    if memo is not None:
+        known = memo.get(key)
+        if known is not None:
+            return known
+    with tempfile.TemporaryDirectory(prefix="declos-tree-") as tmp:
+        root = os.path.join(tmp, name)
+        write_tree(layout, root)
+        path = str(store.add_path(root, name=name, scan_references=refs))
+    if memo is not None:
+        memo.put(key, path)
+    return path

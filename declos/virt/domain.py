@@ -93,6 +93,16 @@ class Domain(abc.ABC):
         """Plug or unplug a LAN NIC's cable (the guest sees carrier change)."""
 
     @abc.abstractmethod
+    def pause(self) -> None:
+        """Freeze the vCPUs (the VM keeps its RAM but uses no CPU)."""
+
+    @abc.abstractmethod
+    def resume(self) -> None: ...
+
+    @abc.abstractmethod
+    def is_paused(self) -> bool: ...
+
+    @abc.abstractmethod
     def save_snapshot(self, name: str) -> None:
         """Internal qcow2 snapshot of disk and RAM of the running VM (QEMU savevm)."""
 

@@ -164,6 +164,21 @@ class LibvirtDomain(Domain):
     def set_link(self, nic_id: str, up: bool) -> None:
         self._monitor({"execute": "set_link", "arguments": {"name": nic_id, "up": up}})
 
+    def pause(self) -> None:
+        dom = self._lookup()
+        if dom is not None and dom.isActive():
+            dom.suspend()
+
+    def resume(self) -> None:
+        dom = self._lookup()
+        if dom is not None and dom.isActive():
+            dom.resume()
+
+    def is_paused(self) -> bool:
+        libvirt = _libvirt()
+        dom = self._lookup()
+        return bool(dom is not None and dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED)
+
     def save_snapshot(self, name: str) -> None:
         out = str(self._monitor(f"savevm {name}") or "")
         if out.strip():

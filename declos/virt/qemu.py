@@ -166,6 +166,18 @@ class QemuDomain(Domain):
     def set_link(self, nic_id: str, up: bool) -> None:
         self.qmp.execute("set_link", {"name": nic_id, "up": up})
 
+    def pause(self) -> None:
+        self.qmp.execute("stop")
+
+    def resume(self) -> None:
+        self.qmp.execute("cont")
+
+    def is_paused(self) -> bool:
+        if not self.is_running():
+            return False
+        status = self.qmp.execute("query-status")
+        return isinstance(status, dict) and status.get("status") == "paused"
+
     def save_snapshot(self, name: str) -> None:
         _check_hmp(self.spec.name, "savevm", self.qmp.hmp(f"savevm {name}"))
 

@@ -21,9 +21,36 @@ def fake_hash(seed: str) -> str:
     return "".join(ALPHABET[b % 32] for b in d[:32])
 
 
+ACTIVATE = """#!/bin/sh
+top=$(dirname "$(readlink -f "$0")")
+PYTHONPATH="$top/activator/lib" exec python3 -P -m declos.activation --system "$top" "$@"
+"""
+
+
 class ClosureMaker:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, with_activator: bool = False) -> None:
         self.root = root
+        self.activator = f"{STORE}/{fake_hash('activator')}-declos-activator"
+        if with_activator:
+            self._copy_activator()
+
+    def _copy_activator(self) -> None:
+        """The activator store path: declos/activation + jeepney, sources only."""
+        import shutil
+
+        import jeepney
+
+        import declos
+
+        lib = self.phys(self.activator) / "lib"
+        if lib.exists():
+            return
+        src = Path(declos.__file__).parent
+        (lib / "declos").mkdir(parents=True)
+        shutil.copy(src / "__init__.py", lib / "declos")
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(src / "activation", lib / "declos" / "activation", ignore=skip)
+        shutil.copytree(Path(jeepney.__file__).parent, lib / "jeepney", ignore=skip)
 
     def phys(self, logical: str) -> Path:
         return self.root / logical.lstrip("/")
@@ -84,7 +111,7 @@ class ClosureMaker:
             script_list.append({"name": name, "path": p})
         meta = {
             "format": 1, "hostname": hostname, "timeZone": time_zone,
-            "activator": f"{STORE}/{fake_hash('activator')}-declos-activator",
+            "activator": self.activator,
             "sw": f"{STORE}/{fake_hash('sw')}-system-path", "environment": {"variables": {}},
             "etc": entries, "units": {"names": sorted(units)},
             "users": {"users": users or {}, "groups": groups or {}},
@@ -96,6 +123,9 @@ class ClosureMaker:
             "activationScripts": script_list, "tmpfiles": None,
         }
         (t / "system.json").write_text(json.dumps(meta, indent=1))
+        (t / "activate").write_text(ACTIVATE)
+        os.chmod(t / "activate", 0o555)
+        os.symlink(self.activator, t / "activator")
         (t / "config.json").write_text("{}\n")
         return top
 

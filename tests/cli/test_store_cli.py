@@ -38,7 +38,7 @@ def test_add_path_info_closure_dump(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert rc == 0 and path.startswith("/declos/store/") and path.endswith("-hello.txt")
     rc, out, _ = run(capsys, "--root", root, "path-info", "--json", path)
     [info] = json.loads(out)
-    assert info["path"] == path and info["narSize"] == 128 and info["references"] == []
+    assert info["path"] == path and info["narSize"] == 120 and info["references"] == []
     rc, out, _ = run(capsys, "--root", root, "add", "--flat", "--name", "flat", str(f))
     assert out.strip().endswith("-flat")
     rc, out, _ = run(capsys, "--root", root, "closure", path)

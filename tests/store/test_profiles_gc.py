@@ -126,3 +126,20 @@ def test_export_import_roundtrip(tmp_path: Path) -> None:
     assert [n for n in os.listdir(c.physical_store) if n.startswith(".tmp-")] == []
     with pytest.raises(StoreError, match="ended early"):
         import_paths(Store.open(tmp_path / "d"), io.BytesIO(buf.getvalue()[:-50]))
+
+
+def test_gc_spares_paths_a_running_process_just_added(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "root"
+    store = Store.open(root)
+    code = ("import sys, time; from declos.store import Store; "
+            "print(Store.open(sys.argv[1]).add_text('fresh', 'f'), flush=True); sys.stdin.read()")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    child = subprocess.Popen([sys.executable, "-c", code, str(root)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=env)
+    fresh = child.stdout.readline().strip()
+    assert collect_garbage(store).deleted == []  # temp root of a live process
+    child.communicate("")
+    assert collect_garbage(store).deleted == [fresh]

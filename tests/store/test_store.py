@@ -200,7 +200,7 @@ def test_kill_9_mid_build_leaves_no_valid_output(tmp_path: Path) -> None:
     root = tmp_path / "root"
     code = (
         "import sys; from declos.store import Store, Derivation\n"
-        "d = Derivation('slow', '/bin/bash', ['-c', 'echo half > $out; sleep 60'])\n"
+        "d = Derivation('slow', '/bin/bash', ['-c', 'echo half > $out; sleep 60'], {'PATH': '/usr/bin:/bin'})\n"
         "print(d.out_path, flush=True); Store.open(sys.argv[1]).realise(d)\n"
     )
     proc = _child(code, root)
@@ -224,7 +224,7 @@ def test_concurrent_builds_of_the_same_output_wait_instead_of_racing(tmp_path: P
     root = tmp_path / "root"
     code = (
         "import sys; from declos.store import Store, Derivation\n"
-        "d = Derivation('shared', '/bin/bash', ['-c', 'sleep 0.5; echo $RANDOM$RANDOM > $out'])\n"
+        "d = Derivation('shared', '/bin/bash', ['-c', 'sleep 0.5; echo $RANDOM$RANDOM > $out'], {'PATH': '/usr/bin:/bin'})\n"
         "built = []\n"
         "Store.open(sys.argv[1]).realise(d, progress=lambda what, drv: built.append(drv))\n"
         "print('built' if built else 'waited', flush=True)\n"

@@ -150,3 +150,24 @@ def test_paths_mentioned_in_strings_are_built_and_referenced(store) -> None:
     assert {tool.out_path, conf.out_path} <= closure
     unit = store.real_path(top + "/units/app.service").read_text()
     assert f"ExecStart={tool.out_path}/bin/tool --fast\n" in unit
+
+
+def test_memo_gives_the_same_paths_and_survives_gc(store) -> None:
+    first = build_from_values(store, values(Pkgs(store)))
+    memo = store.real_path(store.state_dir + "/cache/system-trees.json")
+    assert first.path in json.loads(memo.read_text())["trees"].values()
+    memo.unlink()
+    again = build_from_values(store, values(Pkgs(store)))
+    assert (again.path, again.added) == (first.path, first.added)
+    script = next(p for p in first.added if p.endswith("-unit-script-web-start"))
+    store.delete([first.path])
+    store.delete([script])
+    assert not store.is_valid(first.path) and not store.is_valid(script)
+    rebuilt = build_from_values(store, values(Pkgs(store)))
+    assert rebuilt.path == first.path and store.is_valid(first.path) and store.is_valid(script)
+    assert store.real_path(script + "/bin/web-start").read_text() == "#!/bin/bash\nset -e\nexec sleep 1000\n"
+
+
+def test_etc_target_inside_another_target_is_an_error(store) -> None:
+    with pytest.raises(SystemBuildError, match=r"/etc/a/b is inside another entry's target /etc/a"):
+        build_from_values(store, {"environment.etc": {"a": {"text": "x"}, "a/b": {"text": "y"}}})

@@ -22,7 +22,7 @@ def test_etc_text_source_and_modes(store, writer, tmp_path, read) -> None:
     text_path = make_text_path("etc-foo-bar.conf", b"a=1\n", [], store.store_dir)
     alias_path = make_text_path("etc-alias", b"a=1\n", [], store.store_dir)
     assert alias_path != text_path
-    with pytest.raises(EtcError, match=r"environment.etc.'foo/bar.conf': target /etc/foo/bar.conf is also defined"):
+    with pytest.raises(EtcError, match=r'environment.etc."foo/bar.conf": target /etc/foo/bar.conf is also defined'):
         render_etc(writer, {"foo/bar.conf": {"text": "a=1\n"}, "alias": {"target": "foo/bar.conf", "text": "a=1\n"}},
                    lambda p: p)
     entries = render_etc(writer, {
@@ -37,7 +37,7 @@ def test_etc_text_source_and_modes(store, writer, tmp_path, read) -> None:
 
 
 @pytest.mark.parametrize(("definition", "message"), [
-    ({"x": {}}, r"environment.etc.'x': set either `text` or `source`"),
+    ({"x": {}}, r'environment.etc."x": set either `text` or `source`'),
     ({"x": {"text": "a", "target": "../passwd"}}, r"must be a relative path below /etc"),
     ({"x": {"text": "a", "mode": "rwx"}}, r"mode 'rwx' must be \"symlink\" or an octal mode"),
 ])
@@ -108,18 +108,25 @@ def test_mount_units_mkfs_and_root(writer, read) -> None:
 
 
 def test_filesystem_errors(writer) -> None:
-    with pytest.raises(FileSystemError, match=r"fileSystems.'/x': set `device` or `label`"):
+    with pytest.raises(FileSystemError, match=r'fileSystems."/x": set `device` or `label`'):
         render_filesystems(writer, {"/x": {"fsType": "ext4"}})
     with pytest.raises(FileSystemError, match=r"autoFormat needs both `device` and a concrete `fsType`"):
         render_filesystems(writer, {"/x": {"label": "x", "fsType": "ext4", "autoFormat": True}})
 
 
-def test_swap_units() -> None:
-    units, entries = render_swaps([{"device": "/dev/vdc", "priority": 5}])
-    assert units[0].name == "dev-vdc.swap"
+def test_swap_units(writer, read) -> None:
+    units, entries = render_swaps(writer, [{"device": "/dev/vdc", "priority": 5},
+                                           {"device": "/var/swapfile", "size": 64}])
+    assert [u.name for u in units] == ["dev-vdc.swap", "var-swapfile.swap", "mkswap-var-swapfile.service"]
     assert units[0].text == "[Unit]\n\n[Swap]\nPriority=5\nWhat=/dev/vdc\n"
     assert units[0].wanted_by == ("swap.target",)
-    assert entries == [{"device": "/dev/vdc", "priority": 5, "options": [], "unit": "dev-vdc.swap"}]
+    assert entries[0] == {"device": "/dev/vdc", "priority": 5, "size": None, "options": [], "unit": "dev-vdc.swap"}
+    mkswap = units[2]
+    assert mkswap.wanted_by == ("var-swapfile.swap",)
+    assert "Before=var-swapfile.swap\nDefaultDependencies=false\n" in mkswap.text
+    script = next(line for line in mkswap.text.splitlines() if line.startswith("ExecStart="))[10:]
+    assert 'dd if=/dev/zero of="/var/swapfile" bs=1M count=64 status=none\n' in read(script)
+    assert '!= "67108864" ]' in read(script)
 
 
 def test_boot() -> None:
@@ -146,3 +153,34 @@ def test_activation_snippet_errors() -> None:
         order_snippets({"a": {"text": "", "deps": ["zz"]}})
     with pytest.raises(ActivationScriptError, match=r"dependency cycle a -> b -> a"):
         order_snippets({"a": {"text": "", "deps": ["b"]}, "b": {"text": "", "deps": ["a"]}})
+
+
+def test_mkfs_and_mkswap_scripts_run_and_are_idempotent(store, writer, tmp_path) -> None:
+    import subprocess
+
+    image = tmp_path / "disk.img"
+    image.write_bytes(b"\0" * (8 * 1024 * 1024))
+    units, _ = render_filesystems(writer, {"/data": {"device": str(image), "fsType": "ext4", "autoFormat": True,
+                                                     "label": "data"}})
+    mkfs = next(u for u in units if u.name.startswith("mkfs-"))
+    script = str(store.real_path(next(line for line in mkfs.text.splitlines() if line.startswith("ExecStart="))[10:]))
+
+    def blkid(tag: str) -> str:
+        return subprocess.run(["blkid", "-p", "-s", tag, "-o", "value", str(image)],
+                              capture_output=True, text=True).stdout.strip()
+
+    first = subprocess.run([script], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == f"creating ext4 filesystem on {image}...\n"
+    assert blkid("TYPE") == "ext4" and blkid("LABEL") == "data"
+    uuid = blkid("UUID")
+    second = subprocess.run([script], capture_output=True, text=True)
+    assert (second.returncode, second.stdout, blkid("UUID")) == (0, "", uuid)
+
+    swapfile = tmp_path / "swapfile"
+    units, _ = render_swaps(writer, [{"device": str(swapfile), "size": 4}])
+    mkswap = str(store.real_path(next(line for line in units[1].text.splitlines() if line.startswith("ExecStart="))[10:]))
+    assert subprocess.run([mkswap], capture_output=True).returncode == 0
+    assert swapfile.stat().st_size == 4 * 1024 * 1024 and oct(swapfile.stat().st_mode & 0o777) == "0o600"
+    again = subprocess.run([mkswap], capture_output=True, text=True)
+    assert (again.returncode, again.stdout) == (0, "")

@@ -100,3 +100,11 @@ def test_start_at_timer_and_disabled_units(writer) -> None:
 def test_bad_unit_name_names_the_option(writer) -> None:
     with pytest.raises(UnitError, match=r"systemd.services.bad name: invalid unit name 'bad name.service'"):
         render_systemd(writer, {"services": {"bad name": {"script": "true"}}})
+
+
+def test_script_and_exec_start_conflict_like_nixos(writer) -> None:
+    with pytest.raises(UnitError, match=r"ExecStart of web.service has conflicting definition values"):
+        render_systemd(writer, {"services": {"web": {"script": "x", "serviceConfig": {"ExecStart": "/bin/true"}}}})
+    unit = render_service(writer, "web", {"preStart": "x", "serviceConfig": {"ExecStartPre": "/bin/true"}})
+    pre = [line for line in unit.text.splitlines() if line.startswith("ExecStartPre=")]
+    assert len(pre) == 2 and pre[1] == "ExecStartPre=/bin/true" and pre[0].endswith("/bin/web-pre-start")

@@ -1,0 +1,164 @@
+"""Store benchmark: declos side by side with its anchors in one run, printed as ratios.
+
+  .venv/bin/python bench/store.py [--mb 200] [--files 20000] [--work /tmp/declos-bench]
+
+Anchors: `nix-store --add` / `--dump` (Nix 2.8, private chroot store) on the same tree,
+`sha256sum` on the same bytes, `tar | ssh | tar` through OpenSSH to the same loopback sshd
+for the copy. Figures are wall-clock seconds of one run after warming the page cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
+
+from declos.store import Store  # noqa: E402
+from declos.store.nar import nar_hash  # noqa: E402
+
+NIX_ENV = {**os.environ, "NIX_CONFIG": "build-users-group =\nsubstituters =\n"}
+
+
+def make_tree(base: Path, total_mb: int, files: int, parts: int) -> list[Path]:
+    """`files` files of mixed sizes (mostly small, a few large) totalling about total_mb MiB."""
+    rng = random.Random(42)
+    total = total_mb << 20
+    weights = [rng.paretovariate(1.2) for _ in range(files)]
+    scale = total / sum(weights)
+    sizes = [max(1, int(w * scale)) for w in weights]
+    dirs = [base / f"part{p:02d}" for p in range(parts)]
+    for i, size in enumerate(sizes):
+        d = dirs[i % parts] / f"d{(i // parts) % 40:02d}"
+        d.mkdir(parents=True, exist_ok=True)
+        f = d / f"f{i:05d}.bin"
+        f.write_bytes(rng.randbytes(size // 2) + bytes(size - size // 2))  # half random, half zeros
+        if i % 97 == 0:
+            f.chmod(0o755)
+    return dirs
+
+
+def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def sh(cmd: list[str] | str, **kw) -> None:  # type: ignore[no-untyped-def]
+    subprocess.run(cmd, check=True, shell=isinstance(cmd, str), **kw)
+
+
+def row(label: str, ours: float, anchor: float, anchor_name: str, higher_is_better: bool = False) -> None:
+    ratio = (ours / anchor) if not higher_is_better else (ours / anchor)
+    unit = "x time" if not higher_is_better else "x throughput"
+    print(f"{label:<34} declos {ours:8.3f}   {anchor_name:<18} {anchor:8.3f}   ratio {ratio:5.2f} {unit}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=int, default=200)
+    ap.add_argument("--files", type=int, default=20000)
+    ap.add_argument("--parts", type=int, default=50)
+    ap.add_argument("--closure-paths", type=int, default=1000)
+    ap.add_argument("--work", default="/tmp/declos-bench")
+    args = ap.parse_args()
+    work = Path(args.work)
+    if work.exists():
+        sh(["chmod", "-R", "u+w", str(work)])
+        shutil.rmtree(work)
+    tree = work / "tree"
+    print(f"generating {args.files} files, {args.mb} MiB in {args.parts} parts ...", flush=True)
+    parts = make_tree(tree, args.mb, args.files, args.parts)
+    sh(f"cat $(find {tree} -type f) > /dev/null")  # warm the page cache for both sides
+    os.environ["DECLOS_STORE_DIR"] = "/nix/store"
+    os.environ["DECLOS_STATE_DIR"] = "/nix/var/nix"
+    print(f"\n{'operation':<34} {'ours (s)':>15}   {'anchor (s)':>27}")
+
+    # add + dump: the whole tree as one path
+    store = Store.open(work / "declos-root")
+    pyenv = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    declos = [sys.executable, "-m", "declos", "store", "--root", str(work / "declos-root")]
+    ours_add = timed(lambda: sh([*declos, "add", str(tree)], env=pyenv, stdout=subprocess.DEVNULL))
+    nix_root = work / "nix-root"
+    nix_add = timed(lambda: sh(["nix-store", "--store", f"local?root={nix_root}", "--add", str(tree)],
+                               env=NIX_ENV, stdout=subprocess.DEVNULL))
+    path = store.add_path(tree)
+    row("add 1 tree (CLI)", ours_add, nix_add, "nix-store --add")
+    ours_dump = timed(lambda: sh([*declos, "dump", path], stdout=subprocess.DEVNULL, env=pyenv))
+    nix_dump = timed(lambda: sh(["nix-store", "--dump", str(nix_root) + path], stdout=subprocess.DEVNULL, env=NIX_ENV))
+    row("dump 1 tree (CLI, to /dev/null)", ours_dump, nix_dump, "nix-store --dump")
+
+    # hashing: one big file, same bytes
+    big = work / "big.bin"
+    with open(big, "wb") as f:
+        for p in parts:
+            for dirpath, _d, files in os.walk(p):
+                for n in files:
+                    f.write(Path(dirpath, n).read_bytes())
+    sh(["cat", str(big)], stdout=subprocess.DEVNULL)
+    ours_hash = timed(lambda: nar_hash(big))
+    sum_hash = timed(lambda: sh(["sha256sum", str(big)], stdout=subprocess.DEVNULL))
+    mb = big.stat().st_size / (1 << 20)
+    print(f"{'sha256 of ' + f'{mb:.0f} MiB (MB/s)':<34} declos {mb / ours_hash:8.0f}   {'sha256sum':<18} {mb / sum_hash:8.0f}"
+          f"   ratio {sum_hash / ours_hash:5.2f} x throughput")
+
+    # copy: a closure of `parts` paths over a loopback sshd vs tar | ssh
+    from sshd_server import Sshd
+
+    sshd = Sshd(work / "sshd")
+    try:
+        src = Store.open(work / "copy-src")
+        prev: list[str] = []
+        for p in parts:
+            prev.append(src.add_path(p))
+        top = src.add_text("closure-top", " ".join(prev), prev)
+        closure = src.closure([top])
+        kw = {"identity_file": str(sshd.client_key), "known_hosts": str(sshd.known_hosts)}
+        url = f"{sshd.url}?root={work / 'copy-dst'}"
+        src.copy_closure([src.add_text("warm", "x")], url, **kw)  # uploads the receiver once
+        result = {}
+        ours_copy = timed(lambda: result.setdefault("r", src.copy_closure([top], url, **kw)))
+        r = result["r"]
+        assert len(r.sent) == len(closure)
+        ours_z = 0.0
+        url_z = f"{sshd.url}?root={work / 'copy-dst-z'}"
+        src.copy_closure([src.add_text("warm", "x")], url_z, **kw)
+        ours_z = timed(lambda: src.copy_closure([top], url_z, compress=True, **kw))
+        (work / "tar-dst").mkdir()
+        ssh = (f"ssh -p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
+               "-o StrictHostKeyChecking=yes root@127.0.0.1")
+        phys = [str(src.real_path(p)) for p in closure]
+        tar = timed(lambda: sh(f"tar cf - -P {' '.join(phys)} 2>/dev/null | {ssh} 'tar xf - -C {work / 'tar-dst'}'"))
+        mib = r.nar_bytes / (1 << 20)
+        print(f"{'copy ' + f'{len(closure)} paths {mib:.0f} MiB (MB/s)':<34} declos {mib / ours_copy:8.0f}   "
+              f"{'tar | ssh':<18} {mib / tar:8.0f}   ratio {tar / ours_copy:5.2f} x throughput")
+        print(f"{'  same, --compress (zstd) (MB/s)':<34} declos {mib / ours_z:8.0f}   {'tar | ssh':<18} {mib / tar:8.0f}"
+              f"   ratio {tar / ours_z:5.2f} x throughput")
+
+        # re-copy of a 1,000-path closure that is already there
+        many: list[str] = []
+        for i in range(args.closure_paths):
+            many.append(src.add_text(f"small-{i}", f"{i} " + " ".join(many[-3:]), many[-3:]))
+        root_path = src.add_text("many-top", " ".join(many), many)
+        n = len(src.closure([root_path]))
+        first = timed(lambda: src.copy_closure([root_path], url, **kw))
+        res = {}
+        again = timed(lambda: res.setdefault("r", src.copy_closure([root_path], url, **kw)))
+        ssh_noop = timed(lambda: sh(f"{ssh} true"))
+        print(f"{f'copy {n}-path closure, first':<34} declos {first:8.3f}")
+        print(f"{f're-copy {n} paths, all present':<34} declos {again:8.3f}   {'ssh host true':<18} {ssh_noop:8.3f}"
+              f"   ratio {again / ssh_noop:5.2f} x time   (round trips: {res['r'].round_trips}, sent: {len(res['r'].sent)})")
+    finally:
+        sshd.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""`declos eval [--bare] [-A PATH] [--json] FILE...`: evaluate modules, print the config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate modules and print the configuration",
+        description="Evaluate FILE... (with the standard module library unless --bare) as one "
+        "configuration and print it, or the value at PATH. Errors go to stderr with exit code 1.",
+    )
+    parser.add_argument("--bare", action="store_true", help="do not include the standard module library")
+    parser.add_argument("-A", "--attr", dest="path", default="", metavar="PATH", help="print only the value at PATH (dotted)")
+    parser.add_argument("--json", action="store_true", help="print JSON (derivations as their store paths)")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="module files (.yaml, .yml, .py)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from declos.config import EvaluationError, evaluate
+    from declos.config.pkgsproxy import LazyPkgs
+
+    try:
+        ev = evaluate(args.files, bare=args.bare, special_args={"pkgs": LazyPkgs()})
+        if args.json:
+            import json
+
+            text = json.dumps(ev.to_json(args.path), indent=2, ensure_ascii=False)
+        else:
+            from declos.config.render import render
+
+            text = render(ev.value(args.path))
+    except EvaluationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for warning in ev.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(text)
+    return 0

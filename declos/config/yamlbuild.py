@@ -1,0 +1,213 @@
+"""Building module values straight from libyaml's event stream.
+
+PyYAML's usual path composes a node tree (calling its Python resolver for every node)
+and then constructs values from it; for large module sets that doubles the work. Here
+values are built from events in one pass: plain scalars are resolved only when their
+first character can start a non-string (YAML 1.1 rules, PyYAML's resolver table), and
+the `options:` section is built with key lines, which declarations record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from yaml.resolver import Resolver
+
+from declos.config.errors import EvaluationError
+from declos.config.properties import If, Merge, Order, Override
+from declos.config.templates import Template
+
+_RESOLVERS = Resolver.yaml_implicit_resolvers
+_STD = "tag:yaml.org,2002:"
+_PLAIN_TAGS = (None, "!", _STD + "map", _STD + "seq")
+_WRAPPERS = {
+    "!default": lambda v: Override(1000, v),
+    "!force": lambda v: Override(50, v),
+    "!before": lambda v: Order(500, v),
+    "!after": lambda v: Order(1500, v),
+}
+_FIELDS = {"!override": ("priority", "value"), "!order": ("priority", "value"), "!if": ("condition", "value")}
+KNOWN_TAGS = "!default !force !override !before !after !order !if !merge"
+
+
+class Marked(list):
+    """A mapping from the `options:` section: [(key, key_line, value)], values Marked or plain."""
+
+
+class Builder:
+    """Consumes a loader's events; `display` names the file in messages and templates."""
+
+    def __init__(self, loader: Any, display: str) -> None:
+        self.loader = loader
+        self.get = loader.get_event
+        self.display = display
+        self.anchors: dict[str, Any] = {}
+
+    def fail(self, event: Any, message: str) -> EvaluationError:
+        return EvaluationError(f"{self.display}:{event.start_mark.line + 1}: {message}")
+
+    # -- plain values ------------------------------------------------------------------------
+
+    def value(self, event: Any = None) -> Any:
+        if event is None:
+            event = self.get()
+        cls = event.__class__
+        if cls is ScalarEvent:
+            result = self.scalar(event)
+        elif cls is MappingStartEvent:
+            result = self.mapping(event)
+        elif cls is SequenceStartEvent:
+            result = self.sequence(event)
+        elif cls is AliasEvent:
+            if event.anchor not in self.anchors:
+                raise self.fail(event, f"unknown alias `*{event.anchor}'.")
+            return self.anchors[event.anchor]
+        else:
+            raise self.fail(event, f"unexpected YAML event {cls.__name__}.")
+        if event.anchor is not None:
+            self.anchors[event.anchor] = result
+        return result
+
+    def scalar(self, event: ScalarEvent) -> Any:
+        tag = event.tag
+        value = event.value
+        if tag is None or tag == "!":
+            if event.implicit[0]:
+                return self.plain(event, value)
+            return self._text(event, value)
+        if tag in _WRAPPERS:
+            return _WRAPPERS[tag](self.plain(event, value) if not event.style else self._text(event, value))
+        if tag == _STD + "str":
+            return self._text(event, value)
+        if tag.startswith(_STD):
+            node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+            constructor = self.loader.yaml_constructors.get(tag)
+            if constructor is None:
+                raise self.fail(event, f"unsupported YAML tag `{tag}'.")
+            return constructor(self.loader, node)
+        raise self._unknown(event, tag)
+
+    def plain(self, event: ScalarEvent, value: str) -> Any:
+        resolvers = _RESOLVERS.get(value[:1] if value else "")
+        if resolvers:
+            for tag, regexp in resolvers:
+                if regexp.match(value):
+                    if tag == _STD + "str":
+                        break
+                    node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, None)
+                    return self.loader.yaml_constructors[tag](self.loader, node)
+        return self._text(event, value)
+
+    def _text(self, event: ScalarEvent, value: str) -> Any:
+        if "{{" in value or "{%" in value:
+            return Template(value, self.display, event.start_mark.line + 1)
+        return value
+
+    def sequence(self, event: SequenceStartEvent) -> Any:
+        items = []
+        get = self.get
+        while True:
+            item = get()
+            if item.__class__ is SequenceEndEvent:
+                break
+            items.append(self.value(item))
+        tag = event.tag
+        if tag in _PLAIN_TAGS:
+            return items
+        if tag == "!merge":
+            return Merge(items)
+        if tag in _WRAPPERS:
+            return _WRAPPERS[tag](items)
+        if tag in _FIELDS:
+            raise self._fields_error(event, tag)
+        raise self._unknown(event, tag)
+
+    def mapping(self, event: MappingStartEvent) -> Any:
+        result: dict[Any, Any] = {}
+        get = self.get
+        while True:
+            key_event = get()
+            if key_event.__class__ is MappingEndEvent:
+                break
+            key = self.value(key_event)
+            item = self.value()
+            if key == "<<" and key_event.__class__ is ScalarEvent and key_event.tag is None:
+                for source in item if isinstance(item, list) else [item]:
+                    if not isinstance(source, dict):
+                        raise self.fail(key_event, "a `<<' merge key needs a mapping (or a list of mappings).")
+                    for k, v in source.items():
+                        result.setdefault(k, v)
+                continue
+            try:
+                result[key] = item
+            except TypeError:
+                raise self.fail(key_event, f"a mapping key must be a string, not {type(key).__name__}.") from None
+        tag = event.tag
+        if tag in _PLAIN_TAGS:
+            return result
+        if tag in _WRAPPERS:
+            return _WRAPPERS[tag](result)
+        if tag in _FIELDS:
+            return self.fields(event, tag, result)
+        raise self._unknown(event, tag)
+
+    def fields(self, event: Any, tag: str, value: dict[Any, Any]) -> Any:
+        keys = _FIELDS[tag]
+        if set(value) != set(keys):
+            raise self._fields_error(event, tag)
+        if tag == "!if":
+            cond = value["condition"]
+            line = event.start_mark.line + 1
+            if isinstance(cond, Template):
+                cond = Template(cond.source, cond.file, cond.line, expression=True)
+            elif isinstance(cond, str):
+                cond = Template(cond, self.display, line, expression=True)
+            elif not isinstance(cond, bool):
+                raise self.fail(event, f"`!if' needs a condition that is true/false or an expression, not {cond!r}.")
+            return If(cond, value["value"])
+        priority = value["priority"]
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise self.fail(event, f"`{tag}' needs an integer priority, not {priority!r}.")
+        return (Override if tag == "!override" else Order)(priority, value["value"])
+
+    def _fields_error(self, event: Any, tag: str) -> EvaluationError:
+        keys = _FIELDS[tag]
+        example = ", ".join(k + ": ..." for k in keys)
+        return self.fail(event, f"`{tag}' takes a mapping with exactly the keys {', '.join(keys)}, e.g. `{tag} {{{example}}}'.")
+
+    def _unknown(self, event: Any, tag: str) -> EvaluationError:
+        return self.fail(event, f"unknown tag `{tag}'. Known: {KNOWN_TAGS}.")
+
+    # -- the options section, with key lines ---------------------------------------------------
+
+    def marked(self, event: Any = None) -> Any:
+        """Like `value`, but untagged mappings become `Marked` lists keeping key lines."""
+        if event is None:
+            event = self.get()
+        if event.__class__ is not MappingStartEvent or event.tag not in _PLAIN_TAGS:
+            return self.value(event)
+        result = Marked()
+        result.line = event.start_mark.line + 1  # type: ignore[attr-defined]
+        while True:
+            key_event = self.get()
+            if key_event.__class__ is MappingEndEvent:
+                break
+            key = self.value(key_event)
+            result.append((key, key_event.start_mark.line + 1, self.marked()))
+        return result
+
+
+def unmark(value: Any) -> Any:
+    """Plain values from a `Marked` tree (for declaration fields such as `default`)."""
+    if isinstance(value, Marked):
+        return {k: unmark(v) for k, _, v in value}
+    return value

@@ -1,0 +1,347 @@
+"""Machine: the NixOS test-driver API over one VM, its SSH connection and its LAN NICs.
+
+Each public action is logged with its duration (declos.testing.log). Every wait has a
+finite timeout and fails with a MachineError/WaitTimeout whose message ends with the last
+lines of the serial console; succeed/fail raise CommandFailed (an AssertionError) with
+the exit code, stdout and stderr.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from declos.testing.errors import CommandFailed, MachineError, WaitTimeout
+from declos.testing.log import ActionLog
+from declos.testing.network import Membership
+from declos.testing.spec import MachineSpec
+from declos.testing.ssh import SshConnection, banner_ready
+from declos.virt.domain import Domain
+
+BOOT_TIMEOUT = 300.0
+WAIT_TIMEOUT = 300.0
+COMMAND_TIMEOUT = 600.0
+CONSOLE_LINES = 40
+
+
+class Machine:
+    """One test VM (see docs/vm-harness.md for the full API)."""
+
+    def __init__(self, spec: MachineSpec, domain: Domain, ssh: SshConnection,
+                 lans: list[Membership], log: ActionLog,
+                 activate: Callable[[Machine], None] = lambda _m: None) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.domain = domain
+        self.ssh = ssh
+        self.lans = lans
+        self.log = log
+        self._activate = activate
+        self._host: Any = None
+        self.snapshots: set[str] = set()
+
+    # ---- facts -----------------------------------------------------------------------
+    @property
+    def ssh_port(self) -> int:
+        return self.ssh.port
+
+    @property
+    def identity_file(self) -> Path:
+        return self.ssh.identity
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.ssh.known_hosts
+
+    def lan_address(self, vlan: int) -> str:
+        """This machine's address on LAN `vlan` (no prefix length)."""
+        for member in self.lans:
+            if member.vlan == vlan:
+                return member.address
+        raise MachineError(f"{self.name} is not on LAN {vlan} (it is on "
+                           f"{[m.vlan for m in self.lans] or 'no LAN'})")
+
+    @property
+    def host(self) -> Any:
+        """A testinfra host bound to this VM (paramiko backend, strict host key)."""
+        if self._host is None:
+            from declos.testing.testinfra_host import testinfra_host
+
+            self._host = testinfra_host(self)
+        return self._host
+
+    def console_log(self) -> str:
+        """Everything the serial console printed since the machine was created."""
+        try:
+            return self.domain.spec.console_log.read_text(errors="replace").replace("\r", "")
+        except FileNotFoundError:
+            return ""
+
+    def _diagnose(self, message: str) -> str:
+        state = "running" if self.domain.is_running() else "not running"
+        return (f"{self.name}: {message}\n--- VM is {state}; last {CONSOLE_LINES} lines of "
+                f"the serial console ({self.domain.spec.console_log}) ---\n"
+                f"{self.domain.console_tail(CONSOLE_LINES)}")
+
+    # ---- power -----------------------------------------------------------------------
+    def is_up(self) -> bool:
+        return self.domain.is_running()
+
+    def start(self) -> None:
+        """Power the VM on; returns at once (use wait_for_ssh, or any command)."""
+        with self.log.nested(f"{self.name}: starting ({self.spec.runner})"):
+            self._activate(self)
+            if not self.domain.is_running():
+                self.domain.start()
+
+    def wait_for_ssh(self, timeout: float = BOOT_TIMEOUT) -> None:
+        """Wait until root can log in over SSH with the harness key and checked host key."""
+        if self.ssh.connected:
+            return
+        with self.log.nested(f"{self.name}: waiting for SSH on 127.0.0.1:{self.ssh_port}"):
+            self._activate(self)
+            deadline = time.monotonic() + timeout
+            last_error = "no SSH banner yet"
+            while time.monotonic() < deadline:
+                if not self.domain.is_running():
+                    raise MachineError(self._diagnose(
+                        "the VM stopped while waiting for SSH (start() it first?)"))
+                if banner_ready(self.ssh_port):
+                    try:
+                        self.ssh.connect(timeout=min(10.0, max(3.0, deadline - time.monotonic())))
+                        return
+                    except Exception as exc:  # noqa: BLE001 - any failure is retried until timeout
+                        last_error = f"{type(exc).__name__}: {exc}"
+                        if "not found in known_hosts" in str(exc) or type(exc).__name__ == \
+                                "BadHostKeyException":
+                            raise MachineError(self._diagnose(
+                                f"SSH host key rejected: {exc}")) from exc
+                time.sleep(1.0)
+            raise WaitTimeout(self._diagnose(
+                f"SSH did not come up within {timeout:.0f} s (last error: {last_error})"))
+
+    def shutdown(self, timeout: float = 120.0) -> None:
+        """`systemctl poweroff` in the guest, wait; pull the plug if it takes too long."""
+        with self.log.nested(f"{self.name}: shutting down"):
+            if not self.domain.is_running():
+                return
+            self._activate(self)
+            if self.ssh.connected:
+                try:
+                    self.ssh.run("systemctl --no-block poweroff", timeout=30)
+                except MachineError:
+                    pass
+            else:
+                self.domain.request_shutdown()
+            self.ssh.close()
+            if not self.domain.wait_stopped(timeout):
+                self.log.line(f"{self.name}: no clean shutdown after {timeout:.0f} s; "
+                              "powering off")
+                self.domain.power_off()
+
+    def crash(self) -> None:
+        """Power off at once, like pulling the plug (no guest shutdown, no flush)."""
+        with self.log.nested(f"{self.name}: crashing (hard power off)"):
+            self.ssh.close()
+            self.domain.power_off()
+
+    def boot_id(self) -> str:
+        return self.succeed("cat /proc/sys/kernel/random/boot_id").strip()
+
+    def reboot(self, timeout: float = BOOT_TIMEOUT) -> None:
+        """Reboot through systemd and wait until SSH answers with a new boot id."""
+        with self.log.nested(f"{self.name}: rebooting"):
+            old = self.boot_id()
+            try:
+                self.ssh.run("systemctl --no-block reboot", timeout=30)
+            except MachineError:
+                pass
+            self.ssh.close()
+            deadline = time.monotonic() + timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WaitTimeout(self._diagnose(
+                        f"no new boot within {timeout:.0f} s (boot id still {old})"))
+                self.wait_for_ssh(timeout=remaining)
+                try:
+                    new = self.ssh.run("cat /proc/sys/kernel/random/boot_id", 30)[1].strip()
+                except MachineError:
+                    new = old
+                if new != old:
+                    self.log.line(f"{self.name}: boot id {old} -> {new}")
+                    return
+                self.ssh.close()
+                time.sleep(1.0)
+
+    # ---- commands --------------------------------------------------------------------
+    def _connected(self) -> None:
+        self._activate(self)
+        if not self.ssh.connected:
+            self.wait_for_ssh()
+
+    def _run(self, command: str, timeout: float) -> tuple[int, str, str]:
+        self._connected()
+        try:
+            return self.ssh.run(command, timeout)
+        except MachineError as exc:
+            raise MachineError(self._diagnose(str(exc))) from exc
+
+    def execute(self, command: str, timeout: float = COMMAND_TIMEOUT) -> tuple[int, str]:
+        """Run `command` (bash) as root; return (status, stdout). Never raises on status."""
+        with self.log.nested(f"{self.name}: executing {command!r}"):
+            status, out, _err = self._run(command, timeout)
+            return status, out
+
+    def succeed(self, command: str, timeout: float = COMMAND_TIMEOUT) -> str:
+        """Run `command`; return stdout; raise CommandFailed unless it exits 0."""
+        with self.log.nested(f"{self.name}: must succeed: {command!r}"):
+            status, out, err = self._run(command, timeout)
+            if status != 0:
+                raise CommandFailed(self.name, command, status, out, err, "0")
+            return out
+
+    def fail(self, command: str, timeout: float = COMMAND_TIMEOUT) -> str:
+        """Run `command`; return stdout; raise CommandFailed if it exits 0."""
+        with self.log.nested(f"{self.name}: must fail: {command!r}"):
+            status, out, err = self._run(command, timeout)
+            if status == 0:
+                raise CommandFailed(self.name, command, status, out, err, "non-zero")
+            return out
+
+    def _retry(self, what: str, check: Callable[[], tuple[bool, str]], timeout: float) -> str:
+        """Call `check` once a second until it says done; WaitTimeout after `timeout`."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while True:
+            done, last = check()
+            if done:
+                return last
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(self._diagnose(
+                    f"timed out after {timeout:.0f} s waiting for {what}\n"
+                    f"--- last output ---\n{last.rstrip()}"))
+            time.sleep(1.0)
+
+    def wait_until_succeeds(self, command: str, timeout: float = WAIT_TIMEOUT) -> str:
+        """Retry `command` once a second until it exits 0; return its stdout."""
+        with self.log.nested(f"{self.name}: waiting for success: {command!r}"):
+            def check() -> tuple[bool, str]:
+                status, out, err = self._run(command, min(timeout, COMMAND_TIMEOUT))
+                return status == 0, out + err
+            return self._retry(f"{command!r} to succeed", check, timeout)
+
+    def wait_until_fails(self, command: str, timeout: float = WAIT_TIMEOUT) -> str:
+        """Retry `command` once a second until it exits non-zero; return its stdout."""
+        with self.log.nested(f"{self.name}: waiting for failure: {command!r}"):
+            def check() -> tuple[bool, str]:
+                status, out, err = self._run(command, min(timeout, COMMAND_TIMEOUT))
+                return status != 0, out + err
+            return self._retry(f"{command!r} to fail", check, timeout)
+
+    def unit_info(self, unit: str) -> dict[str, str]:
+        """`systemctl show UNIT` as a dict."""
+        _s, out, _e = self._run(f"systemctl --no-pager show {shlex.quote(unit)}", 60)
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def wait_for_unit(self, unit: str, timeout: float = WAIT_TIMEOUT) -> None:
+        """Wait until `unit` is active; fail at once if it failed, does not exist, or is
+        inactive with no job queued (it would never become active on its own)."""
+        with self.log.nested(f"{self.name}: waiting for unit {unit}"):
+            def check() -> tuple[bool, str]:
+                info = self.unit_info(unit)
+                state = info.get("ActiveState", "?")
+                if info.get("LoadState") == "not-found":
+                    raise MachineError(self._diagnose(f"unit {unit} does not exist"))
+                if state == "failed" or (state == "inactive" and self._no_job(unit)):
+                    _s, status, _e = self._run(
+                        f"systemctl --no-pager status {shlex.quote(unit)}; journalctl "
+                        f"--no-pager -n 20 -u {shlex.quote(unit)}", 60)
+                    raise MachineError(self._diagnose(
+                        f"unit {unit} is {state} (it will not become active by itself)\n"
+                        f"{status.rstrip()}"))
+                return state == "active", f"ActiveState={state}"
+            self._retry(f"unit {unit} to become active", check, timeout)
+
+    def _no_job(self, unit: str) -> bool:
+        _s, out, _e = self._run(f"systemctl list-jobs --no-legend {shlex.quote(unit)}", 60)
+        return not out.strip()
+
+    def wait_for_open_port(self, port: int, addr: str = "localhost",
+                           timeout: float = WAIT_TIMEOUT) -> None:
+        """Wait until something in the guest accepts TCP connections on addr:port."""
+        with self.log.nested(f"{self.name}: waiting for TCP port {port} on {addr}"):
+            cmd = f"nc -z -w 2 {shlex.quote(addr)} {int(port)}"
+            self._retry(f"port {port} on {addr} to open",
+                        lambda: (self._run(cmd, 30)[0] == 0, ""), timeout)
+
+    def wait_for_closed_port(self, port: int, addr: str = "localhost",
+                             timeout: float = WAIT_TIMEOUT) -> None:
+        """Wait until nothing in the guest accepts TCP connections on addr:port."""
+        with self.log.nested(f"{self.name}: waiting for TCP port {port} on {addr} to close"):
+            cmd = f"nc -z -w 2 {shlex.quote(addr)} {int(port)}"
+            self._retry(f"port {port} on {addr} to close",
+                        lambda: (self._run(cmd, 30)[0] != 0, ""), timeout)
+
+    def wait_for_file(self, path: str, timeout: float = WAIT_TIMEOUT) -> None:
+        """Wait until `path` exists in the guest."""
+        with self.log.nested(f"{self.name}: waiting for file {path}"):
+            cmd = f"test -e {shlex.quote(path)}"
+            self._retry(f"file {path}", lambda: (self._run(cmd, 30)[0] == 0, ""), timeout)
+
+    # ---- files -----------------------------------------------------------------------
+    def copy_from_host(self, source: str | Path, target: str) -> None:
+        """Copy a host file or directory to `target` in the guest (modes kept)."""
+        with self.log.nested(f"{self.name}: copying {source} from the host to {target}"):
+            self._connected()
+            self.ssh.put(Path(source), target)
+
+    def copy_from_vm(self, source: str, target: str | Path) -> Path:
+        """Copy a guest file or directory to `target` on the host; return the host path."""
+        with self.log.nested(f"{self.name}: copying {source} from the VM to {target}"):
+            self._connected()
+            self.ssh.get(source, Path(target))
+            return Path(target)
+
+    # ---- LAN -------------------------------------------------------------------------
+    def block(self) -> None:
+        """Unplug every LAN NIC (the guest sees no carrier); SSH keeps working."""
+        with self.log.nested(f"{self.name}: unplugging LAN links"):
+            self._activate(self)
+            for member in self.lans:
+                self.domain.set_link(member.nic.nic_id, False)
+
+    def unblock(self) -> None:
+        """Plug the LAN NICs back in."""
+        with self.log.nested(f"{self.name}: plugging LAN links back in"):
+            self._activate(self)
+            for member in self.lans:
+                self.domain.set_link(member.nic.nic_id, True)
+
+    # ---- snapshots -------------------------------------------------------------------
+    def snapshot(self, name: str) -> None:
+        """Save disk and RAM of the running VM inside its overlay (QEMU savevm)."""
+        with self.log.nested(f"{self.name}: saving snapshot {name!r}"):
+            self._connected()
+            self.ssh.run("sync", timeout=120)
+            self.ssh.close()
+            self.domain.save_snapshot(name)
+            self.snapshots.add(name)
+
+    def restore(self, name: str, timeout: float = BOOT_TIMEOUT) -> None:
+        """Return to snapshot `name` (disk and RAM): seconds, instead of a reboot."""
+        with self.log.nested(f"{self.name}: restoring snapshot {name!r}"):
+            if name not in self.snapshots:
+                raise MachineError(f"{self.name}: no snapshot {name!r} (have: "
+                                   f"{sorted(self.snapshots) or 'none'})")
+            self._activate(self)
+            self.ssh.close()
+            if not self.domain.is_running():
+                raise MachineError(self._diagnose("cannot restore a snapshot of a stopped VM"))
+            self.domain.load_snapshot(name)
+            self.wait_for_ssh(timeout)
+            # The guest clock resumes at the snapshot's time; bring it to now.
+            self.ssh.run(f"date -u -s @{int(time.time())} >/dev/null", timeout=60)

@@ -1,0 +1,92 @@
+"""Users and groups: `users.users`, `users.groups`."""
+
+from declos.config import Option, mk_default, types
+
+
+def _user(name):
+    return {
+        "options": {
+            "name": Option(types.str, name, "The user's login name.", default_text="<name>"),
+            "isSystemUser": Option(
+                types.bool,
+                False,
+                "Whether this is a system user: a uid below 1000, no home directory created by default.",
+            ),
+            "isNormalUser": Option(
+                types.bool,
+                False,
+                "Whether this is a normal (human) user: a uid from 1000, home `/home/<name>` "
+                "created, shell set, group `users`.",
+            ),
+            "uid": Option(
+                types.null_or(types.ints.unsigned),
+                None,
+                "The account UID. null picks one and keeps it stable across generations.",
+            ),
+            "group": Option(types.str, "", "The user's primary group.", example="users"),
+            "extraGroups": Option(types.list_of(types.str), [], "Supplementary groups.", example=["wheel"]),
+            "description": Option(types.str, "", "A short description (the GECOS field).", example="Alice Q. User"),
+            "home": Option(
+                types.path,
+                "/var/empty",
+                "The user's home directory.",
+                default_text='"/home/<name>" for normal users, else "/var/empty"',
+            ),
+            "createHome": Option(types.bool, False, "Whether to create the home directory and make the user own it."),
+            "shell": Option(
+                types.null_or(types.either(types.path, types.package)),
+                None,
+                "The login shell (a path or a package). null means the system default (`/usr/sbin/nologin` "
+                "for system users, `/bin/bash` for normal users).",
+                example="/bin/bash",
+            ),
+            "hashedPassword": Option(
+                types.null_or(types.str),
+                None,
+                "The hashed password (as in /etc/shadow; `mkpasswd -m sha-512`). null leaves the password locked.",
+            ),
+            "openssh.authorizedKeys.keys": Option(
+                types.list_of(types.single_line_str),
+                [],
+                "Public keys allowed to log in as this user.",
+                example=["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI... alice@laptop"],
+            ),
+        },
+        "config": _user_defaults,
+    }
+
+
+def _user_defaults(config, name):
+    if not config.isNormalUser:
+        return {}
+    return {
+        "home": mk_default(f"/home/{name}"),
+        "createHome": mk_default(True),
+        "group": mk_default("users"),
+    }
+
+
+def _group(name):
+    return {
+        "name": Option(types.str, name, "The group's name.", default_text="<name>"),
+        "gid": Option(types.null_or(types.ints.unsigned), None, "The GID. null picks one and keeps it stable."),
+        "members": Option(types.list_of(types.str), [], "Users that are members of this group (besides extraGroups)."),
+    }
+
+
+options = {
+    "users": {
+        "users": Option(
+            types.attrs_of(types.submodule(_user)),
+            {},
+            "The user accounts declos manages. Accounts it did not create are never removed.",
+            example={"alice": {"isNormalUser": True, "extraGroups": ["wheel"]}},
+        ),
+        "groups": Option(
+            types.attrs_of(types.submodule(_group)),
+            {},
+            "The groups declos manages.",
+            example={"students": {"gid": 1001}},
+        ),
+    },
+}

@@ -1,0 +1,26 @@
+"""The Apache HTTP server, serving `documentRoot` (the NixOps trivial example's web server)."""
+
+from declos.config import Option, mk_enable_option, types
+
+options = {
+    "services.httpd": {
+        "enable": mk_enable_option("the Apache HTTP Server"),
+        "package": Option(
+            types.null_or(types.package),
+            None,
+            "The Apache package. null uses the host distribution's apache2.",
+            default_text="the distribution's apache2",
+        ),
+        "adminAddr": Option(types.str, description="E-mail address of the server administrator.", example="admin@example.org"),
+        "documentRoot": Option(
+            types.null_or(types.path),
+            None,
+            "The directory served at `/`. null serves the distribution's default page.",
+            example="/srv/www",
+        ),
+        "listenPort": Option(types.port, 80, "The TCP port Apache listens on."),
+        "user": Option(types.str, "www-data", "User account the server runs as."),
+        "group": Option(types.str, "www-data", "Group the server runs as."),
+        "extraConfig": Option(types.lines, "", "Extra lines appended to the server configuration."),
+    },
+}

@@ -1,0 +1,127 @@
+"""systemd units: `systemd.services`, `systemd.timers`, `systemd.sockets`, `systemd.tmpfiles`.
+
+Unit options follow NixOS (`nixos/lib/systemd-unit-options.nix`); the unit files are
+rendered into the system closure and compared on switch like switch-to-configuration.
+"""
+
+from declos.config import Option, types
+
+_unit_value = types.one_of([types.bool, types.int, types.str, types.path, types.package, types.list_of(types.either(types.str, types.int))])
+_section = types.attrs_of(_unit_value)
+
+
+def _common():
+    """Options every unit kind has (NixOS `sharedOptions` + `unitOptions`)."""
+    return {
+        "enable": Option(
+            types.bool,
+            True,
+            "If false, the unit is not installed. Use this to drop a unit some other module defines.",
+        ),
+        "description": Option(types.single_line_str, "", "Description of this unit (`Description=`)."),
+        "documentation": Option(types.list_of(types.str), [], "Documentation URIs (`Documentation=`)."),
+        "wantedBy": Option(types.list_of(types.str), [], "Units (usually targets) that want this unit.", example=["multi-user.target"]),
+        "requiredBy": Option(types.list_of(types.str), [], "Units that require this unit."),
+        "requires": Option(types.list_of(types.str), [], "Units this unit requires (`Requires=`)."),
+        "wants": Option(types.list_of(types.str), [], "Units this unit wants (`Wants=`)."),
+        "after": Option(types.list_of(types.str), [], "Units this unit starts after (`After=`).", example=["network.target"]),
+        "before": Option(types.list_of(types.str), [], "Units this unit starts before (`Before=`)."),
+        "bindsTo": Option(types.list_of(types.str), [], "`BindsTo=` dependencies."),
+        "partOf": Option(types.list_of(types.str), [], "`PartOf=` dependencies."),
+        "conflicts": Option(types.list_of(types.str), [], "`Conflicts=` dependencies."),
+        "unitConfig": Option(_section, {}, "Extra entries of the `[Unit]` section.", example={"RequiresMountsFor": "/data"}),
+        "restartTriggers": Option(
+            types.list_of(types.anything),
+            [],
+            "Values whose change (between the running and the new generation) restarts the unit on switch "
+            "(`X-Restart-Triggers=`).",
+        ),
+        "reloadTriggers": Option(
+            types.list_of(types.anything),
+            [],
+            "Values whose change reloads the unit on switch (`X-Reload-Triggers=`).",
+        ),
+    }
+
+
+def _service(name):
+    return {
+        **_common(),
+        "environment": Option(
+            types.attrs_of(types.null_or(types.either(types.str, types.package))),
+            {},
+            "Environment variables of the service's processes.",
+            example={"TZ": "CET"},
+        ),
+        "path": Option(
+            types.list_of(types.either(types.package, types.str)),
+            [],
+            "Packages whose `bin` and `sbin` directories are put on the service's `PATH`.",
+        ),
+        "serviceConfig": Option(
+            _section,
+            {},
+            "Entries of the `[Service]` section.",
+            example={"ExecStart": "/usr/bin/python3 -m http.server 8000", "Restart": "always"},
+        ),
+        "script": Option(types.lines, "", "Shell commands run as the service's main process (becomes `ExecStart=` of a store script)."),
+        "scriptArgs": Option(types.str, "", "Arguments passed to `script`."),
+        "preStart": Option(types.lines, "", "Shell commands run before the main process (`ExecStartPre=`)."),
+        "postStart": Option(types.lines, "", "Shell commands run after the main process started (`ExecStartPost=`)."),
+        "reload": Option(types.lines, "", "Shell commands run on reload (`ExecReload=`)."),
+        "preStop": Option(types.lines, "", "Shell commands run before stopping (`ExecStop=`)."),
+        "postStop": Option(types.lines, "", "Shell commands run after stopping (`ExecStopPost=`)."),
+        "restartIfChanged": Option(
+            types.bool,
+            True,
+            "Whether the service is restarted on switch when its unit changed (`X-RestartIfChanged=`).",
+        ),
+        "reloadIfChanged": Option(
+            types.bool,
+            False,
+            "Whether the service is reloaded instead of restarted when its unit changed.",
+        ),
+        "stopIfChanged": Option(
+            types.bool,
+            True,
+            "If true, a changed service is stopped with the old unit and started with the new "
+            "one; if false it is restarted in one step (`X-StopIfChanged=`).",
+        ),
+        "startAt": Option(
+            types.either(types.str, types.list_of(types.str)),
+            [],
+            "When to start the service automatically, in systemd.time(7) calendar format: makes a timer unit.",
+            example="Sun 14:00:00",
+        ),
+    }
+
+
+def _timer(name):
+    return {
+        **_common(),
+        "timerConfig": Option(_section, {}, "Entries of the `[Timer]` section.", example={"OnCalendar": "daily"}),
+    }
+
+
+def _socket(name):
+    return {
+        **_common(),
+        "listenStreams": Option(types.list_of(types.str), [], "`ListenStream=` addresses.", example=["0.0.0.0:993"]),
+        "listenDatagrams": Option(types.list_of(types.str), [], "`ListenDatagram=` addresses."),
+        "socketConfig": Option(_section, {}, "Entries of the `[Socket]` section."),
+    }
+
+
+options = {
+    "systemd": {
+        "services": Option(types.attrs_of(types.submodule(_service)), {}, "systemd service units, keyed by name (without `.service`)."),
+        "timers": Option(types.attrs_of(types.submodule(_timer)), {}, "systemd timer units, keyed by name (without `.timer`)."),
+        "sockets": Option(types.attrs_of(types.submodule(_socket)), {}, "systemd socket units, keyed by name (without `.socket`)."),
+        "tmpfiles.rules": Option(
+            types.list_of(types.str),
+            [],
+            "Rules for systemd-tmpfiles (tmpfiles.d(5) lines), applied on activation.",
+            example=["d /var/www 0755 root root -"],
+        ),
+    },
+}

@@ -1,0 +1,7 @@
+from declos.config import Option, lazy, mk_if, types
+
+options = {"value": Option(types.attrs_of(types.str), {}), "conditionalWorks": Option(types.bool)}
+config = {
+    "value.foo": mk_if(False, "absent"),
+    "conditionalWorks": lazy(lambda config: "foo" not in config.value),
+}

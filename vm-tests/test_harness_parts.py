@@ -1,0 +1,160 @@
+"""Fast checks of the harness's parts with real tools (no VM booted)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from declos.testing.spec import MachineSpec
+from declos.virt.domain import DiskSpec, DomainSpec, LanNic
+from declos.virt.image import ImageRecipe, host_apt_sources
+from declos.virt.libvirt_domain import domain_xml
+from declos.virt.qemu import qemu_argv
+from declos.virt.seed import LanAddress, Seed
+from declos.virt.ssh_keys import KeyPair, known_hosts_line
+from declos.virt.vde import VdeRelay, VdeSwitch
+
+
+def _spec(tmp: Path) -> DomainSpec:
+    return DomainSpec(
+        name="declos-t1-web", memory_mib=768, vcpus=2, kernel=tmp / "vmlinuz",
+        initrd=tmp / "initrd.img", cmdline=DomainSpec.default_cmdline(),
+        disks=[DiskSpec(tmp / "root.qcow2", "root"),
+               DiskSpec(tmp / "seed.img", "declos-seed", "raw", True),
+               DiskSpec(tmp / "extra0.qcow2", "extra0")],
+        ssh_port=40022, console_log=tmp / "console.log", workdir=tmp,
+        lan_nics=[LanNic("lan0", "52:54:00:12:01:02", tmp / "lan.sock")])
+
+
+def test_libvirt_xml_is_tcg_with_loopback_only_networking(tmp_path: Path) -> None:
+    root = ET.fromstring(domain_xml(_spec(tmp_path)))
+    assert root.get("type") == "qemu"
+    assert root.findtext("name") == "declos-t1-web"
+    assert root.find("memory").text == "768" and root.find("memory").get("unit") == "MiB"
+    assert root.findtext("os/kernel") == str(tmp_path / "vmlinuz")
+    assert root.findall("devices/interface") == []
+    disks = root.findall("devices/disk")
+    assert [d.find("target").get("dev") for d in disks] == ["vda", "vdb", "vdc"]
+    assert [d.findtext("serial") for d in disks] == ["root", "declos-seed", "extra0"]
+    assert disks[1].find("readonly") is not None and disks[1].find("driver").get("type") == "raw"
+    ns = "{http://libvirt.org/schemas/domain/qemu/1.0}"
+    args = [a.get("value") for a in root.iter(f"{ns}arg")]
+    assert "user,id=uplink,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22" in args
+    assert any("addr=0x10" in a and "netdev=uplink" in a for a in args)
+    assert any(a.startswith("stream,id=lan0-net,server=off,addr.type=unix,") for a in args)
+    assert any("id=lan0" in a and "addr=0x11" in a and "52:54:00:12:01:02" in a for a in args)
+    label = root.find("seclabel")
+    assert label.get("model") == "dac" and label.findtext("label") == "+0:+0"
+
+
+def test_qemu_argv_matches_the_same_hardware(tmp_path: Path) -> None:
+    argv = qemu_argv(_spec(tmp_path), tmp_path / "qmp.sock", tmp_path / "pid")
+    assert argv[argv.index("-accel") + 1] == "tcg"
+    assert argv[argv.index("-append") + 1].startswith("root=/dev/vda rw console=ttyS0")
+    assert "virtio-blk-pci,drive=drive1,serial=declos-seed" in argv
+    assert any(a.endswith(",format=raw,readonly=on") for a in argv)
+    assert "user,id=uplink,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22" in argv
+    assert not any("bridge" in a or "tap" in a for a in argv)
+
+
+def test_seed_image_carries_the_identity(tmp_path: Path) -> None:
+    host = KeyPair.generate("root@web")
+    seed = Seed("web", host, "ssh-ed25519 AAAAC3Nza client",
+                [LanAddress("52:54:00:12:01:02", "192.168.1.2/24")], {"db": "192.168.1.1"})
+    image = seed.build(tmp_path / "seed.img")
+
+    def cat(path: str) -> str:
+        return subprocess.run(["debugfs", "-R", f"cat {path}", str(image)], capture_output=True,
+                              text=True, check=True).stdout
+
+    assert cat("/seed-id").strip() == seed.seed_id()
+    assert cat("/tree/etc/hostname") == "web\n"
+    assert cat("/tree/etc/hosts").splitlines()[-1] == "192.168.1.1 db"
+    assert cat("/tree/etc/ssh/ssh_host_ed25519_key") == host.private_openssh
+    assert "Address=192.168.1.2/24" in cat("/tree/etc/systemd/network/20-lan0.network")
+    stat = subprocess.run(["debugfs", "-R", "stat /tree/etc/ssh/ssh_host_ed25519_key",
+                           str(image)], capture_output=True, text=True, check=True).stdout
+    assert "Mode:  0600" in stat
+    other = Seed("web", host, "ssh-ed25519 AAAAC3Nza other")
+    assert other.seed_id() != seed.seed_id()
+
+
+def test_keys_load_in_paramiko_and_known_hosts_format(tmp_path: Path) -> None:
+    pair = KeyPair.generate("c")
+    pair.write(tmp_path / "id")
+    assert (tmp_path / "id").stat().st_mode & 0o777 == 0o600
+    key = paramiko.Ed25519Key.from_private_key_file(str(tmp_path / "id"))
+    assert pair.public_key_only == f"ssh-ed25519 {key.get_base64()}"
+    assert known_hosts_line("127.0.0.1", 2222, pair) == f"[127.0.0.1]:2222 {pair.public_key_only}\n"
+    assert known_hosts_line("h", 22, pair) == f"h {pair.public_key_only}\n"
+
+
+def test_image_key_follows_the_recipe() -> None:
+    base = ImageRecipe()
+    assert base.key() == ImageRecipe().key()
+    assert base.key().startswith("debian-bookworm-amd64-")
+    assert ImageRecipe(extra_packages=("curl",)).key() != base.key()
+    assert ImageRecipe(size_mib=8192).key() != base.key()
+    assert "Suites: bookworm" in host_apt_sources("bookworm")
+    with pytest.raises(Exception, match="no enabled apt source for Debian 'nosuchsuite'"):
+        host_apt_sources("nosuchsuite")
+
+
+def test_machine_spec_rejects_bad_declarations() -> None:
+    with pytest.raises(ValueError, match="use lowercase letters"):
+        MachineSpec("Web_1")
+    with pytest.raises(ValueError, match="runner 'kvm' is not one of libvirt, qemu"):
+        MachineSpec("web", runner="kvm")
+    with pytest.raises(ValueError, match="LAN 300 is outside 1-254"):
+        MachineSpec("web", lans=(300,))
+
+
+def _recv_frame(sock: socket.socket) -> bytes:
+    header = b""
+    while len(header) < 4:
+        header += sock.recv(4 - len(header))
+    (size,) = struct.unpack(">I", header)
+    data = b""
+    while len(data) < size:
+        data += sock.recv(size - len(data))
+    return data
+
+
+def test_vde_relays_carry_frames_between_two_stream_clients(tmp_path: Path) -> None:
+    switch = VdeSwitch(tmp_path / "sw")
+    switch.start()
+    relays = [VdeRelay(switch.directory, tmp_path / f"r{i}.sock") for i in range(2)]
+    try:
+        for relay in relays:
+            relay.start()
+        clients = []
+        for relay in relays:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(10)
+            sock.connect(str(relay.listen_path))
+            clients.append(sock)
+        time.sleep(0.5)
+        frame = b"\xff" * 6 + b"\x52\x54\x00\x00\x00\x01\x08\x00" + b"x" * 50
+        clients[0].sendall(struct.pack(">I", len(frame)) + frame)
+        assert _recv_frame(clients[1]) == frame
+        # A new client on the same relay (a restarted QEMU) is served too.
+        clients[1].close()
+        again = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        again.settimeout(10)
+        again.connect(str(relays[1].listen_path))
+        time.sleep(0.5)
+        clients[0].sendall(struct.pack(">I", len(frame)) + frame)
+        assert _recv_frame(again) == frame
+        again.close()
+        clients[0].close()
+    finally:
+        for relay in relays:
+            relay.stop()
+        switch.stop()

@@ -1,0 +1,86 @@
+"""Starter VM tests: a second machine under the plain-QEMU runner, on LAN 1 with the
+shared libvirt guest; extra disk, LAN reachability and link cuts, reboot, crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from declos.testing import Machine, MachineSpec
+from declos.testing.plugin import machines_fixture
+
+peers = machines_fixture(MachineSpec("peer", memory=768, vcpus=2, disks=(64,), lans=(1,),
+                                     runner="qemu"))
+
+
+@pytest.fixture
+def peer(peers: dict[str, Machine]) -> Machine:
+    return peers["peer"]
+
+
+def test_peer_runs_under_plain_qemu(peer: Machine) -> None:
+    assert peer.domain.__class__.__name__ == "QemuDomain"
+    assert peer.host.check_output("hostname") == "peer"
+    assert peer.host.service("ssh").is_running
+    assert int(peer.succeed("nproc")) == 2
+    mem_kib = int(peer.succeed("awk '/MemTotal/ {print $2}' /proc/meminfo"))
+    assert 600 * 1024 < mem_kib <= 768 * 1024
+
+
+def test_extra_disk_is_visible(peer: Machine) -> None:
+    assert peer.succeed("lsblk -dn -b -o SERIAL,SIZE /dev/disk/by-id/virtio-extra0").split() == \
+        ["extra0", str(64 * 1024 * 1024)]
+    assert peer.succeed("readlink -f /dev/disk/by-id/virtio-extra0").strip() == "/dev/vdc"
+    peer.succeed("mkfs.ext4 -q -L extra0 /dev/vdc && mkdir -p /mnt/extra && "
+                 "mount /dev/vdc /mnt/extra && echo on-extra > /mnt/extra/f && sync")
+    assert peer.host.mount_point("/mnt/extra").filesystem == "ext4"
+
+
+def test_two_machines_reach_each_other_on_the_lan(peer: Machine, guest: Machine) -> None:
+    peer_ip, guest_ip = peer.lan_address(1), guest.lan_address(1)
+    assert peer_ip != guest_ip and peer_ip.startswith("192.168.1.")
+    assert f"inet {peer_ip}/24" in peer.succeed("ip -4 addr show dev eth1")
+    guest.succeed(f"ping -c 2 -W 5 {peer_ip}")
+    peer.succeed(f"ping -c 2 -W 5 {guest_ip}")
+    # TCP across the LAN: the guest serves, the peer fetches.
+    guest.succeed("systemd-run --unit=declos-lan-echo sh -c "
+                  "'echo hello-over-lan | nc -l -N 7777'")
+    guest.wait_for_open_port(7777, timeout=120)
+    assert peer.wait_until_succeeds(f"nc -N -w 5 {guest_ip} 7777", timeout=60) == \
+        "hello-over-lan\n"
+    guest.execute("systemctl stop declos-lan-echo.service; systemctl reset-failed")
+
+
+def test_block_cuts_the_lan_link_and_unblock_restores_it(peer: Machine, guest: Machine) -> None:
+    guest_ip = guest.lan_address(1)
+    peer.block()
+    peer.fail(f"ping -c 1 -W 3 {guest_ip}")
+    assert "NO-CARRIER" in peer.succeed("ip link show dev eth1")
+    peer.succeed("true")  # SSH (user networking) is not affected
+    peer.unblock()
+    peer.wait_until_succeeds(f"ping -c 1 -W 3 {guest_ip}", timeout=60)
+
+
+def test_reboot_keeps_the_disk(peer: Machine) -> None:
+    peer.succeed("echo survives-reboot > /root/persist && sync")
+    before = peer.boot_id()
+    peer.reboot()
+    assert peer.boot_id() != before
+    assert peer.succeed("cat /root/persist") == "survives-reboot\n"
+    peer.succeed("mount /dev/vdc /mnt/extra")
+    assert peer.succeed("cat /mnt/extra/f") == "on-extra\n"
+    assert peer.succeed("hostname").strip() == "peer"
+
+
+def test_crash_then_start_recovers(peer: Machine) -> None:
+    peer.succeed("echo before-crash > /root/crash-file && sync")
+    before = peer.boot_id()
+    peer.crash()
+    assert not peer.is_up()
+    peer.start()
+    peer.wait_for_ssh()
+    peer.wait_for_unit("multi-user.target")
+    assert peer.boot_id() != before
+    assert peer.succeed("cat /root/crash-file") == "before-crash\n"
+    assert peer.host.service("ssh").is_running
+    # The seed is not re-applied on a restart of the same VM (it was applied once).
+    assert "already applied" in peer.succeed("journalctl -b -u declos-seed --no-pager")

@@ -135,7 +135,7 @@ def main() -> int:
         ssh = (f"ssh -p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
                "-o StrictHostKeyChecking=yes root@127.0.0.1")
         phys = [str(src.real_path(p)) for p in closure]
-        tar = timed(lambda: sh(f"tar cf - -P {' '.join(phys)} 2>/dev/null | {ssh} 'tar xf - -C {work / 'tar-dst'}'"))
+        tar = timed(lambda: sh(f"tar cf - -C / {' '.join(p.lstrip('/') for p in phys)} | {ssh} 'tar xf - -C {work / 'tar-dst'}'"))
         mib = r.nar_bytes / (1 << 20)
         print(f"{'copy ' + f'{len(closure)} paths {mib:.0f} MiB (MB/s)':<34} declos {mib / ours_copy:8.0f}   "
               f"{'tar | ssh':<18} {mib / tar:8.0f}   ratio {tar / ours_copy:5.2f} x throughput")

@@ -67,7 +67,7 @@ def register(subparsers: Any) -> None:
     sp = cmd("verify", _verify, "check that valid paths exist and (optionally) re-hash them")
     sp.add_argument("--check-contents", action="store_true", help="re-hash every path's NAR")
     sp.add_argument("--repair", action="store_true", help="restore bad paths from --source-root")
-    sp.add_argument("--source-root", metavar="DIR", help="chroot store to repair from (default: the host store)")
+    sp.add_argument("--source-root", metavar="DIR", help="root of the store to repair from (/ = the host store)")
     sp.add_argument("--json", action="store_true")
     sp = cmd("copy", _copy, "copy closures to or from another store over SSH")
     g = sp.add_mutually_exclusive_group(required=True)
@@ -413,9 +413,10 @@ def _verify(args: argparse.Namespace) -> int:
     store = _store(args)
     source = None
     if args.repair:
-        if not args.source_root and not store.root:
-            raise UsageError("--repair needs --source-root DIR (a store holding good copies)")
-        source = Store.open(args.source_root or None)
+        if not args.source_root:
+            raise UsageError("--repair needs --source-root DIR: the root of a store holding good copies "
+                             "(/ for the host store)")
+        source = Store.open(None if args.source_root == "/" else args.source_root)
     total = len(store.all_paths())
     prog = _progress("verifying", total) if total > 50 else None
     try:

@@ -16,7 +16,7 @@ from declos.config import types
 from declos.config.errors import EvaluationError
 from declos.config.evaluation import Evaluation, Runtime, gc_paused
 from declos.config.modules import InlineModule, Module, collect
-from declos.config.option import Option, mk_enable_option
+from declos.config.option import Option, literal_expression, mk_enable_option
 from declos.config.properties import (
     lazy,
     mk_after,
@@ -35,6 +35,7 @@ __all__ = [
     "Option",
     "evaluate",
     "lazy",
+    "literal_expression",
     "mk_after",
     "mk_before",
     "mk_default",

@@ -54,10 +54,12 @@ def _walk_option(path: tuple[str, ...], decls: Sequence[Option], typ: Any) -> It
 
 
 def _first(decls: Sequence[Option], attr: str) -> Any:
+    """The attribute from the first declaration that sets it (None is a real default)."""
     for option in decls:
         value = getattr(option, attr)
-        if value is not None and value is not NO_VALUE:
-            return value
+        if value is NO_VALUE or (value is None and attr not in ("default", "example")):
+            continue
+        return value
     return NO_VALUE
 
 
@@ -78,8 +80,7 @@ def _record(path: tuple[str, ...], decls: Sequence[Option], typ: Any) -> dict[st
         record["default"] = {"_type": "literalExpression", "text": render_literal(default)}
     example = _first(decls, "example")
     if example is not NO_VALUE:
-        text = example if isinstance(example, str) and example.startswith("[ ") else render_literal(example)
-        record["example"] = {"_type": "literalExpression", "text": text}
+        record["example"] = {"_type": "literalExpression", "text": render_literal(example)}
     return record
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from declos.config import cycles
+from declos.config.declarations import merge_declaration, parent_error
 from declos.config.errors import EvaluationError, MissingAttributeError, did_you_mean, show_path
 from declos.config.merge import merge_definitions, value_or_empty
 from declos.config.modules import (
@@ -61,7 +62,8 @@ class Slot:
         self.defs: list[tuple[Any, Module]] = []
         self.state = UNFORCED
         self.value: Any = None
-        self.extra: list[tuple[tuple[str, ...], Option, Module]] = []
+        self.extra: list[tuple[tuple[str, ...], Option, Module]] | None = None
+        """Declarations below this (submodule) option, made by other modules."""
 
     @property
     def read_only(self) -> bool:
@@ -73,7 +75,6 @@ class Slot:
 
     def attr(self, name: str) -> Any:
         """A documentation attribute from the first declaration that has it."""
-        from declos.config.option import NO_VALUE
 
         for option, _ in self.decls:
             value = getattr(option, name)
@@ -174,9 +175,9 @@ class Evaluation:
                 child = node[part] = {}
             elif isinstance(child, Slot):
                 if child.type.nested:
-                    child.extra.append((path[i + 1:], option, module))
+                    child.extra = [*(child.extra or ()), (path[i + 1:], option, module)]
                     return
-                raise _parent_error(child, [(self.prefix + path, option)])
+                raise parent_error(child, [(self.prefix + path, option)])
             node = child
         last = path[-1]
         existing = node.get(last)
@@ -185,13 +186,13 @@ class Evaluation:
         elif isinstance(existing, dict):
             below = list(_slots(existing))
             if not option.type.nested:
-                raise _parent_error(Slot(self, self.prefix + path, option, module), [(s.path, s.decls[0][0]) for s in below])
+                raise parent_error(Slot(self, self.prefix + path, option, module), [(s.path, s.decls[0][0]) for s in below])
             slot = node[last] = Slot(self, self.prefix + path, option, module)
             for sub in below:
                 for sub_option, sub_module in sub.decls:
-                    slot.extra.append((sub.path[len(slot.path):], sub_option, sub_module))
+                    slot.extra = [*(slot.extra or ()), (sub.path[len(slot.path):], sub_option, sub_module)]
         else:
-            _merge_declaration(existing, option, module)
+            merge_declaration(existing, option, module)
 
     def _attach_nested_declarations(self, node: dict[str, Any]) -> None:
         for child in node.values():
@@ -225,7 +226,7 @@ class Evaluation:
         if not isinstance(value, Mapping):
             raise EvaluationError(
                 f"In module `{module.where(self.prefix + rel)}', you're trying to define a value of type "
-                f"`{_kind_name(value)}'\nrather than an attribute set for the option\n`{show_path(self.prefix + rel)}'!\n"
+                f"`{_kind_name(value)}'\nrather than an attribute set for the option\n`{show_path(self.prefix + rel) or '(the top level)'}'!\n"
                 "Hint: only options take plain values; this path is a group of options."
             )
         tree_root = self.tree
@@ -278,7 +279,7 @@ class Evaluation:
                 self._run(run)
 
     def _run(self, run: _Run) -> None:
-        from declos.config.pymodule import user_code_error
+        from declos.config.pymodule import read_site_error, user_code_error
 
         module = run.module
         run.state = RUNNING
@@ -289,6 +290,8 @@ class Evaluation:
         rt.module_depth += 1
         try:
             result = call_module_function(module.config, self.module_args())
+        except MissingAttributeError as exc:
+            raise read_site_error(exc, module.file) from None
         except EvaluationError:
             raise
         except RecursionError:
@@ -319,6 +322,14 @@ class Evaluation:
             return slot.value
         if slot.state == MERGING:
             raise cycles.value_cycle(slot, self.rt.stack, _reader_line(self.rt))
+        if not slot.ev.pending_left and not self.rt.module_depth and len(slot.decls) == 1:
+            option = slot.decls[0][0]
+            if option.apply is None and not option.read_only:
+                value = _fast_scalar(slot.type, slot.defs, slot.default_option)
+                if value is not _SLOW:
+                    slot.value = value
+                    slot.state = DONE
+                    return value
         stack = self.rt.stack
         frame = OptionFrame(slot, _reader_line(self.rt) if stack and isinstance(stack[-1], ModuleFrame) else None)
         stack.append(frame)
@@ -366,6 +377,7 @@ class Evaluation:
         return value
 
     def resolve_lazy(self, value: Lazy, module: Module, loc: Sequence[str]) -> Any:
+        from declos.config.pymodule import read_site_error
         from declos.config.templates import Template
 
         scope = module.scope or self
@@ -376,6 +388,8 @@ class Evaluation:
         nargs = (code.co_argcount - (1 if hasattr(fn, "__self__") else 0)) if code else 0
         try:
             return fn(scope.config) if nargs >= 1 else fn()
+        except MissingAttributeError as exc:
+            raise read_site_error(exc, code.co_filename if code else module.file) from None
         except EvaluationError:
             raise
         except Exception as exc:  # noqa: BLE001 - user code
@@ -553,34 +567,6 @@ def _recursive_update(base: Mapping[str, Any], top: Mapping[str, Any]) -> AttrDi
     return out
 
 
-def _merge_declaration(slot: Slot, option: Option, module: Module) -> None:
-    first, _ = slot.decls[0]
-    merged = slot.type.type_merge(option.type)
-    clash = any(
-        _has(option, attr) and _has(o, attr) for o, _ in slot.decls for attr in ("default", "example", "description", "apply")
-    )
-    if merged is None or clash:
-        raise EvaluationError(
-            f"The option `{show_path(slot.path)}' in `{option.where()}' is already declared in `{first.where()}'.\n"
-            "Hint: declare an option once; a second declaration may only add sub-options or enum values, "
-            "and not a second default, example, description or apply."
-        )
-    slot.type = merged
-    slot.decls.append((option, module))
-    if slot.default_option is None and option.has_default:
-        slot.default_option = option
-
-
-def _parent_error(slot: Slot, below: Sequence[tuple[tuple[str, ...], Option]]) -> EvaluationError:
-    option = slot.decls[0][0]
-    lines = "".join(f"\n - option(s) with prefix `{show_path(p)}' in module `{o.where()}'" for p, o in below)
-    return EvaluationError(
-        f"The option `{show_path(slot.path)}' in module `{option.where()}' would be a parent of the following options, "
-        f"but its type `{slot.type.description}' does not support nested options.{lines}\n"
-        "Hint: use a submodule type for the parent, or move the nested options elsewhere."
-    )
-
-
 def _record_assumptions(stack: list[Any], slot: Slot) -> None:
     ev = slot.ev
     for i, frame in enumerate(stack):
@@ -605,6 +591,3 @@ def _reader_line(rt: Runtime) -> str | None:
     return None
 
 
-def _has(option: Option, attr: str) -> bool:
-    value = getattr(option, attr)
-    return value is not None and value is not NO_VALUE

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from declos.config import types
-from declos.config.option import Option, mk_enable_option
+from declos.config.option import Option, literal_expression, mk_enable_option
 from declos.config.properties import (
     lazy,
     mk_after,
@@ -47,6 +47,7 @@ LIB = SimpleNamespace(
     Option=Option,
     mk_option=Option,
     mk_enable_option=mk_enable_option,
+    literal_expression=literal_expression,
     mk_default=mk_default,
     mk_force=mk_force,
     mk_override=mk_override,

@@ -7,6 +7,7 @@ for the line of an option path, which re-reads the file then. This keeps the hot
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from declos.config.errors import EvaluationError, show_path
 from declos.config.option import Option
 
 NOT_RUN, RUNNING, RAN = 0, 1, 2
+_DEFINITIONS = itertools.count()
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -72,13 +74,14 @@ class Module:
         self.config = config
         self.freeform = freeform
         self.line = line
-        self.state = NOT_RUN
         self.scope: Any = None
         """The evaluation whose config its lazy values read; None = the evaluating one."""
 
     @property
     def is_function(self) -> bool:
-        return callable(self.config)
+        from declos.config.properties import Property
+
+        return callable(self.config) and not isinstance(self.config, Property)
 
     def display(self) -> str:
         return display_path(self.file)
@@ -109,7 +112,7 @@ class DerivedModule(Module):
     kind = "definition"
 
     def __init__(self, origin: Module, config: Any, scope: Any) -> None:
-        super().__init__(origin.file, f"{origin.key}#def{id(config)}", config=config)
+        super().__init__(origin.file, f"{origin.key}#def{next(_DEFINITIONS)}", config=config)
         self.origin = origin
         self.scope = origin.scope or scope
 

@@ -59,6 +59,7 @@ class Option:
         visible: bool | str = True,
         related_packages: Any = None,
         _depth: int = 1,
+        _where: tuple[str, int] | None = None,
     ) -> None:
         if type is None:
             type = Unspecified()
@@ -74,9 +75,11 @@ class Option:
         self.internal = internal
         self.visible = visible
         self.related_packages = related_packages
-        frame = sys._getframe(_depth)
-        self.file: str = frame.f_code.co_filename
-        self.line: int | None = frame.f_lineno
+        if _where is None:
+            frame = sys._getframe(_depth)
+            _where = (frame.f_code.co_filename, frame.f_lineno)
+        self.file: str = _where[0]
+        self.line: int | None = _where[1]
 
     @property
     def has_default(self) -> bool:
@@ -89,6 +92,16 @@ class Option:
 
     def __repr__(self) -> str:
         return f"Option({self.type.description!r}, at {self.where()})"
+
+
+class LiteralExpression(str):
+    """Documentation text shown as-is for a `default`/`example` (NixOS `literalExpression`)."""
+
+    __slots__ = ()
+
+
+def literal_expression(text: str) -> LiteralExpression:
+    return LiteralExpression(text)
 
 
 def mk_enable_option(name: str) -> Option:

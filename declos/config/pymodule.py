@@ -16,6 +16,7 @@ from typing import Any
 
 from declos.config.errors import EvaluationError
 from declos.config.modules import Module, display_path, flatten_options, split_key
+from declos.config.properties import Property
 
 _KNOWN = ("imports", "options", "config", "freeform_type")
 
@@ -106,7 +107,7 @@ def load_python_module(path: Path) -> PythonModule:
     config = attrs.get("config", {})
     if config is None:
         config = {}
-    if not (isinstance(config, Mapping) or callable(config)):
+    if not (isinstance(config, Mapping | Property) or callable(config)):
         raise EvaluationError(f"In module `{display}': `config' must be a dict or a function config(config, pkgs, lib, options).")
     line = getattr(getattr(config, "__code__", None), "co_firstlineno", None)
     return PythonModule(
@@ -124,3 +125,11 @@ def user_code_error(exc: BaseException, file: str, context: str) -> EvaluationEr
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
     where = f"{display_path(file)}:{frames[-1].lineno}" if frames else display_path(file)
     return EvaluationError(f"{where}: {type(exc).__name__}: {exc}\n({context})")
+
+
+def read_site_error(exc: EvaluationError, file: str) -> EvaluationError:
+    """A read of something that does not exist, with the line in `file` that read it."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
+    if not frames:
+        return exc
+    return EvaluationError(f"{exc.message}\n(read at {display_path(file)}:{frames[-1].lineno})")

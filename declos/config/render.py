@@ -108,6 +108,10 @@ class _Raw:
 
 def render_literal(value: Any) -> str:
     """A declared default/example as text: templates and properties shown as written."""
+    from declos.config.option import LiteralExpression
+
+    if isinstance(value, LiteralExpression):
+        return str(value)
     try:
         return render(_plain(value))
     except Exception:  # noqa: BLE001 - documentation must not fail on odd values

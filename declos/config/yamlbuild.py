@@ -36,6 +36,15 @@ _WRAPPERS = {
     "!after": lambda v: Order(1500, v),
 }
 _FIELDS = {"!override": ("priority", "value"), "!order": ("priority", "value"), "!if": ("condition", "value")}
+_NUMERIC = frozenset("-+0123456789.")
+"""First characters of plain scalars that may be numbers or timestamps (regex-resolved);
+every other plain scalar is a string unless it is one of PyYAML's bool/null words."""
+_WORDS: dict[str, Any] = {
+    **dict.fromkeys(["yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"], True),
+    **dict.fromkeys(["no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"], False),
+    **dict.fromkeys(["~", "null", "Null", "NULL", ""], None),
+}
+_NOT_A_WORD: Any = object()
 KNOWN_TAGS = "!default !force !override !before !after !order !if !merge"
 
 
@@ -62,7 +71,18 @@ class Builder:
             event = self.get()
         cls = event.__class__
         if cls is ScalarEvent:
-            result = self.scalar(event)
+            if event.tag is None:
+                text = event.value
+                if not event.implicit[0]:
+                    result = self._text(event, text)
+                elif text[:1] in _NUMERIC:
+                    result = self.plain(event, text)
+                else:
+                    result = _WORDS.get(text, _NOT_A_WORD)
+                    if result is _NOT_A_WORD:
+                        result = self._text(event, text) if "{" in text else text
+            else:
+                result = self.scalar(event)
         elif cls is MappingStartEvent:
             result = self.mapping(event)
         elif cls is SequenceStartEvent:
@@ -97,6 +117,9 @@ class Builder:
         raise self._unknown(event, tag)
 
     def plain(self, event: ScalarEvent, value: str) -> Any:
+        if value[:1] not in _NUMERIC:
+            word = _WORDS.get(value, _NOT_A_WORD)
+            return self._text(event, value) if word is _NOT_A_WORD else word
         resolvers = _RESOLVERS.get(value[:1] if value else "")
         if resolvers:
             for tag, regexp in resolvers:
@@ -196,7 +219,6 @@ class Builder:
         if event.__class__ is not MappingStartEvent or event.tag not in _PLAIN_TAGS:
             return self.value(event)
         result = Marked()
-        result.line = event.start_mark.line + 1  # type: ignore[attr-defined]
         while True:
             key_event = self.get()
             if key_event.__class__ is MappingEndEvent:

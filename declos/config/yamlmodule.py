@@ -175,10 +175,10 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
 
 
 def _is_declaration(value: Marked) -> bool:
-    keys = {k for k, _, _ in value}
+    keys = [k for k, _, _ in value]
     if "type" in keys:
         return True
-    return bool(keys) and keys <= OPTION_KEYS and bool(keys & {"default", "description"})
+    return bool(keys) and all(k in OPTION_KEYS for k in keys) and ("default" in keys or "description" in keys)
 
 
 def _options(builder: Builder, value: Any, prefix: tuple[str, ...], line: int) -> list[tuple[tuple[str, ...], Option]]:
@@ -205,22 +205,22 @@ def _options(builder: Builder, value: Any, prefix: tuple[str, ...], line: int) -
 def _declaration(builder: Builder, fields: Marked, path: tuple[str, ...], line: int) -> Option:
     from declos.config.typeexpr import parse_type
 
-    display = builder.display
-    unknown = {k for k, _, _ in fields} - OPTION_KEYS
-    if unknown:
-        raise EvaluationError(
-            f"{display}:{line}: unknown declaration key(s) {', '.join(sorted(map(str, unknown)))} for option "
-            f"`{'.'.join(path)}'. Known: {', '.join(sorted(OPTION_KEYS))}."
-        )
-    values = {k: unmark(v) for k, _, v in fields if k != "options"}
+    values: dict[str, Any] = {}
     sub = None
-    for k, sub_line, v in fields:
-        if k == "options":
-            sub = YamlModule(builder.loader_path, options=_options(builder, v, (), sub_line), line=sub_line)
+    for key, sub_line, value in fields:
+        if key == "options":
+            sub = YamlModule(builder.loader_path, options=_options(builder, value, (), sub_line), line=sub_line)
             sub.key = f"{builder.loader_path}#{'.'.join(path)}"
-    where = f"{display}:{line}"
-    typ = parse_type(values["type"], sub, where) if "type" in values else None
-    option = Option(
+        elif key in OPTION_KEYS:
+            values[key] = unmark(value) if isinstance(value, Marked) else value
+        else:
+            unknown = sorted(str(k) for k, _, _ in fields if k not in OPTION_KEYS)
+            raise EvaluationError(
+                f"{builder.display}:{line}: unknown declaration key(s) {', '.join(unknown)} for option "
+                f"`{'.'.join(path)}'. Known: {', '.join(sorted(OPTION_KEYS))}."
+            )
+    typ = parse_type(values["type"], sub, f"{builder.display}:{line}") if "type" in values else None
+    return Option(
         typ,
         values.get("default", NO_VALUE),
         values.get("description"),
@@ -229,7 +229,5 @@ def _declaration(builder: Builder, fields: Marked, path: tuple[str, ...], line: 
         read_only=bool(values.get("read_only", False)),
         internal=bool(values.get("internal", False)),
         visible=values.get("visible", True),
+        _where=(str(builder.loader_path), line),
     )
-    option.file = str(builder.loader_path)
-    option.line = line
-    return option

@@ -413,8 +413,8 @@ def load_derivation(read_text, drv_path: str, store_dir: str, _memo: dict | None
     outputs = [o[0] for o in data["outputs"]]
     for o in outputs:
         env.pop(o, None)
-    if "outputs" in env:
-        env.pop("outputs")
+    if "outputs" in env:  # the declared order, which the sorted ATerm outputs lose
+        outputs = env.pop("outputs").split()
     fixed = data["outputs"][0] if data["outputs"] and data["outputs"][0][2] else None
     kwargs: dict = {}
     if fixed is not None:

@@ -125,11 +125,16 @@ def _dump(path: str, sink: Sink, copy_to: str | None) -> None:
 
 
 def _write_file(dest: str, chunks: tuple[bytes, ...], executable: bool) -> None:
-    with open(dest, "wb") as out:
+    """Create `dest` read-only with canonical mode and mtime, set through the open fd."""
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if executable else 0o444)
+    try:
         for c in chunks:
-            out.write(c)
-        os.fchmod(out.fileno(), 0o555 if executable else 0o444)
-    os.utime(dest, (1, 1))
+            view = memoryview(c)
+            while view:
+                view = view[os.write(fd, view):]
+        os.utime(fd, (1, 1))
+    finally:
+        os.close(fd)
 
 
 def dump_bytes(path: str | Path) -> bytes:
@@ -205,15 +210,27 @@ class NarReader:
             if tag != b"contents":
                 raise StoreError(f"bad NAR: expected 'contents', got {tag[:40]!r}")
             (size,) = _U64.unpack(self._exact(8))
-            with open(dest, "wb") as out:
-                remaining = size
-                while remaining:
-                    data = self._exact(min(CHUNK, remaining))
-                    out.write(data)
-                    remaining -= len(data)
+            chunks = []
+            remaining = size
+            while remaining:
+                data = self._exact(min(CHUNK, remaining))
+                chunks.append(data)
+                remaining -= len(data)
+                if len(chunks) > 8:
+                    break
+            if remaining:  # big file: stream it instead of holding it in memory
+                with open(dest, "wb") as out:
+                    for c in chunks:
+                        out.write(c)
+                    while remaining:
+                        data = self._exact(min(CHUNK, remaining))
+                        out.write(data)
+                        remaining -= len(data)
+                _set_canonical(dest, executable)
+            else:
+                _write_file(dest, tuple(chunks), executable)
             self._exact((-size) % 8)
             self._expect(b")")
-            _set_canonical(dest, executable)
         elif kind == b"symlink":
             self._expect(b"target")
             target = self._str(1 << 16)

@@ -162,14 +162,20 @@ def _node(r, dest):
         if tag != b"contents":
             raise AgentError("bad NAR: expected contents")
         size = r.u64()
-        with open(dest, "wb") as f:
+        # Created read-only with its final mode and mtime set through the fd: 3 syscalls
+        # per small file instead of 6, which matters for trees of many small files.
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if x else 0o444)
+        try:
             left = size
             while left:
                 data = r.exact(min(CHUNK, left))
-                f.write(data)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
                 left -= len(data)
-            os.fchmod(f.fileno(), 0o555 if x else 0o444)
-        os.utime(dest, (1, 1))
+            os.utime(fd, (1, 1))
+        finally:
+            os.close(fd)
         r.exact((-size) % 8)
         r.expect(b")")
     elif kind == b"symlink":

@@ -29,7 +29,12 @@ def mount(src, dst, fstype, flags):
 
 
 def bind(src, dst, readonly):
-    if os.path.isdir(src) and not os.path.islink(src):
+    if os.path.islink(src):
+        # A store path that is itself a symlink: recreate it (bind mounts follow links).
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        os.symlink(os.readlink(src), dst)
+        return
+    if os.path.isdir(src):
         os.makedirs(dst, exist_ok=True)
     else:
         os.makedirs(os.path.dirname(dst), exist_ok=True)

@@ -1,8 +1,9 @@
 """`services.openssh` wiring (NixOS openssh.nix adapted to Debian's ssh.service).
 
 Debian's sshd_config includes sshd_config.d/*.conf first and sshd keeps the first value
-of a keyword, so our settings go into /etc/ssh/sshd_config.d/declos.conf and win without
-touching the distribution's file. Keys for `users.users.*.openssh.authorizedKeys.keys` go
+of a keyword, so our settings go into /etc/ssh/sshd_config.d/10-declos.conf (sorted
+before other snippets, e.g. a cloud image's 50-cloud-init.conf or the VM harness's
+declos.conf) and win without touching the distribution's file. Keys for `users.users.*.openssh.authorizedKeys.keys` go
 to /etc/ssh/authorized_keys.d/NAME as NixOS does. The distribution's ssh.service gets a
 drop-in carrying X-Restart-Triggers (the config's store path) and X-StopIfChanged=false,
 so a config change restarts sshd without first stopping it (open sessions survive).
@@ -18,7 +19,7 @@ from declos.system.etc import store_name
 from declos.system.units import Unit, attrs_to_section
 from declos.system.writer import Writer
 
-SSHD_CONFIG = "ssh/sshd_config.d/declos.conf"
+SSHD_CONFIG = "ssh/sshd_config.d/10-declos.conf"
 UNIT = "ssh.service"
 
 

@@ -9,6 +9,7 @@ in the host's standard directories, so those end PATH instead of coreutils & co.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,7 +46,8 @@ def path_value(path: list[Any]) -> str:
 
 
 def triggers_text(values: list[Any]) -> str:
-    """Nix's toString on a flattened list: space-separated, derivations as their out paths."""
+    """Nix's toString on a flattened list: space-separated, derivations as their out paths
+    (an attribute set, which Nix refuses, is written as canonical JSON)."""
     flat: list[str] = []
 
     def walk(value: Any) -> None:
@@ -56,6 +58,8 @@ def triggers_text(values: list[Any]) -> str:
             flat.append("")
         elif value is True:
             flat.append("1")
+        elif isinstance(value, Mapping) and not hasattr(value, "out_path"):
+            flat.append(json.dumps(value, sort_keys=True, default=str))
         else:
             flat.append(str(value))
 

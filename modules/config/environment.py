@@ -1,6 +1,6 @@
 """The system environment: installed packages and global environment variables."""
 
-from declos.config import Option, types
+from declos.config import Option, literal_expression, types
 
 options = {
     "environment": {
@@ -9,7 +9,7 @@ options = {
             [],
             "The packages in the system profile (`sw`), which is on `PATH` for login shells. "
             "Each is a derivation (e.g. `pkgs.hello`) or a store path.",
-            example="[ pkgs.hello pkgs.curl ]",
+            example=literal_expression("[ pkgs.hello pkgs.curl ]"),
         ),
         "variables": Option(
             types.attrs_of(types.either(types.str, types.list_of(types.str))),

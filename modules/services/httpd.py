@@ -11,7 +11,12 @@ options = {
             "The Apache package. null uses the host distribution's apache2.",
             default_text="the distribution's apache2",
         ),
-        "adminAddr": Option(types.str, description="E-mail address of the server administrator.", example="admin@example.org"),
+        "adminAddr": Option(
+            types.null_or(types.str),
+            None,
+            "E-mail address of the server administrator (`ServerAdmin`). Required when the server is enabled.",
+            example="admin@example.org",
+        ),
         "documentRoot": Option(
             types.null_or(types.path),
             None,

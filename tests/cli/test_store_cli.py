@@ -94,6 +94,8 @@ def test_build_file_profile_gc_roots(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert not store.is_valid(junk) and store.is_valid(hello)
     rc, out, _ = run(capsys, "--root", root, "verify", "--check-contents")
     assert rc == 0 and out.strip().endswith(": ok")
+    rc, _, err = run(capsys, "--root", root, "verify", "--repair")
+    assert rc == 1 and "--repair needs --source-root" in err
 
 
 def test_realise_export_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,3 +126,11 @@ def test_copy_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], sshd) -> N
     assert json.loads(out)["sent"] == [p]
     rc, out, err = run(capsys, *args)
     assert json.loads(out)["sent"] == [] and json.loads(out)["alreadyPresent"] == 1
+    back = str(tmp_path / "back")
+    rc, out, err = run(capsys, "--root", back, "copy", "--from", f"{sshd.url}?root={tmp_path / 'dst'}",
+                       "-i", str(sshd.client_key), "--known-hosts", str(sshd.known_hosts), p)
+    assert rc == 0, err
+    assert out.startswith("copied 1 paths") and Store.open(back).real_path(p).read_text() == "over ssh"
+    rc, out, err = run(capsys, "--root", root, "copy", "--to", "ssh://127.0.0.1:1", "--known-hosts",
+                       str(tmp_path / "kh"), p)
+    assert rc == 1 and "cannot connect to 127.0.0.1:1" in err

@@ -301,3 +301,83 @@ def test_options_docs_records(modules: Any) -> None:
     assert port["default"] == {"_type": "literalExpression", "text": "80"}
     assert port["example"]["text"] == "8080"
     assert port["type"] == "16 bit unsigned integer; between 0 and 65535 (both inclusive)"
+
+
+def test_templates_see_their_own_scope(modules: Any) -> None:
+    files = modules(
+        d__yaml="""
+        options:
+          domain: {type: str, default: example.org}
+          hosts:
+            type: attrs_of(submodule)
+            default: {}
+            options:
+              fqdn: {type: str, default: "{{ name }}.{{ config.suffix }}"}
+              suffix: {type: str, default: lan}
+              alias: {type: str, default: ""}
+        config:
+          hosts.web.alias: "www.{{ config.domain }}"
+          hosts.db.suffix: internal
+        """
+    )
+    assert evaluate(files, bare=True).value("hosts") == {
+        "web": {"fqdn": "web.lan", "suffix": "lan", "alias": "www.example.org"},
+        "db": {"fqdn": "db.internal", "suffix": "internal", "alias": ""},
+    }
+
+
+def test_visibility_in_docs(modules: Any) -> None:
+    from declos.config.docs import option_records
+
+    files = modules(
+        d__py="""
+        from declos.config import Option, types
+
+        sub = types.submodule({"inner": Option(types.int, 1, "Inner.")})
+        options = {
+            "shallow": Option(sub, {}, "Shallow.", visible="shallow"),
+            "transparent": Option(sub, {}, "Transparent.", visible="transparent"),
+            "hidden": Option(sub, {}, "Hidden.", visible=False),
+        }
+        """
+    )
+    names = [r["name"] for r in option_records(evaluate(files, bare=True))]
+    assert names == ["shallow", "transparent.inner"]
+
+
+def test_reading_an_undeclared_option_names_the_reading_line(modules: Any, eval_error: Any) -> None:
+    files = modules(decl__py=DECL, bad__py="def config(config):\n    x = 1\n    return {'a': config.bb}\n")
+    message = eval_error(files)
+    assert "The option `bb' does not exist (it was read, but no module declares it)." in message
+    assert "Did you mean `a', `b' or `c'?" in message
+    assert message.endswith("(read at bad.py:3)")
+
+
+def test_module_returning_a_non_dict(modules: Any, eval_error: Any) -> None:
+    files = modules(bad__py="def config():\n    return [1]\n")
+    assert "In module `bad.py:1', you're trying to define a value of type `list'\nrather than an attribute set for the option\n`(the top level)'!" in eval_error(files)
+
+
+def test_python_module_config_may_be_a_property(modules: Any) -> None:
+    files = modules(
+        decl__py=DECL,
+        m__py="from declos.config import mk_if, mk_merge\n\nconfig = mk_merge([{'a': 10}, mk_if(False, {'b': 20}), {'c': 30}])\n",
+    )
+    assert evaluate(files, bare=True).value() == {"assertions": [], "warnings": [], "a": 10, "b": 2, "c": 30}
+
+
+def test_freeform_value_may_read_declared_options(modules: Any) -> None:
+    """modules.sh T20: NixOS needs lazyAttrsOf for this; declos computes it directly."""
+    files = modules(
+        f__py="""
+        from declos.config import Option, lazy, mk_if, types
+
+        freeform_type = types.attrs_of(types.str)
+        options = {"value": Option(types.null_or(types.str), None)}
+        config = {"foo": mk_if(lazy(lambda config: config.value is not None), lazy(lambda config: config.value))}
+        """,
+        v__yaml='value: "24"\n',
+    )
+    assert evaluate(files, bare=True).value("foo") == "24"
+    with pytest.raises(EvaluationError, match="attribute `foo' in selection path `foo' not found"):
+        evaluate(files[:1], bare=True).value("foo")

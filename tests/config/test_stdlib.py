@@ -142,6 +142,13 @@ def test_stdlib_type_errors_point_at_the_user_file(tmp_path: Path) -> None:
     assert "m.yaml:1': 70000" in str(info.value)
 
 
-@pytest.mark.parametrize("machine", sorted((ROOT / "machines").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("machine", sorted((ROOT / "machines").glob("*.[yp][ay]*")), ids=lambda p: p.name)
 def test_example_machines_evaluate(machine: Path) -> None:
     assert evaluate([machine]).to_json()["networking"]["hostName"]
+
+
+def test_empty_machine_has_a_value_for_every_option() -> None:
+    config = evaluate([]).to_json()
+    assert config["services"]["httpd"]["adminAddr"] is None
+    assert config["networking"]["hostName"] == "declos"
+    assert config["users"] == {"users": {}, "groups": {}}

@@ -143,3 +143,17 @@ def test_bad_url_is_a_clear_error(tmp_path: Path) -> None:
     p = src.add_text("a", "b")
     with pytest.raises(StoreError, match="unsupported store URL 'file:///x'"):
         src.copy_closure([p], "file:///x")
+
+
+def test_ssh_config_alias_is_honoured(sshd, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host deploy-target\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User root\n"
+        f"  IdentityFile {sshd.client_key}\n  UserKnownHostsFile {sshd.known_hosts}\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    src = Store.open(tmp_path / "src")
+    p = src.add_text("via-alias", "x")
+    r = src.copy_closure([p], f"ssh://deploy-target?root={tmp_path / 'd'}")
+    assert r.sent == [p]

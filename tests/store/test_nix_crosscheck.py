@@ -172,3 +172,23 @@ def test_store_dir_is_part_of_the_hash(tmp_path: Path) -> None:
         assert Store.open(tmp_path / "a").add_text("x", "y").startswith("/declos/store/")
     finally:
         os.environ["DECLOS_STORE_DIR"] = "/nix/store"
+
+
+def test_cli_add_and_dump_match_nix(tmp_path: Path, nix, capsys) -> None:  # type: ignore[no-untyped-def]
+    from declos.cli.main import main
+
+    root = str(tmp_path / "declos")
+    tree = _tree(tmp_path / "src")
+    for kind, src in tree.items():
+        assert main(["store", "--root", root, "add", str(src)]) == 0
+        ours = capsys.readouterr().out.strip()
+        assert ours == nix.add(src), kind
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for kind, src in tree.items():
+        path = nix.add(src)
+        proc = subprocess.run([sys.executable, "-m", "declos", "store", "--root", root, "dump", path],
+                              capture_output=True, check=True, env=env)
+        assert proc.stdout == nix.dump(path), kind

@@ -234,3 +234,14 @@ def test_concurrent_builds_of_the_same_output_wait_instead_of_racing(tmp_path: P
     results = sorted(p.communicate()[0].strip() for p in procs)
     assert results == ["built", "waited"]
     assert all(p.returncode == 0 for p in procs)
+
+
+def test_builder_sees_inputs_that_are_symlinks_or_files(store: Store, tmp_path: Path) -> None:
+    link = tmp_path / "link"
+    link.symlink_to("/etc/hostname-does-not-matter")
+    lp = store.add_path(link)
+    tp = store.add_text("t", "text input")
+    d = Derivation("uses", "/bin/bash", ["-c", f"readlink {lp} > $out; cat {tp} >> $out"], {"PATH": "/usr/bin:/bin"})
+    store.realise(d)
+    assert store.real_path(d.out_path).read_text() == "/etc/hostname-does-not-matter\ntext input"
+    assert store.references(d.out_path) == []  # contents mention no store path

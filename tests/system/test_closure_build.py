@@ -54,7 +54,7 @@ def test_layout_follows_the_contract(store) -> None:
         "activate", "activator -> declos-activator", "config.json", "etc",
         "etc/motd -> etc-motd", "etc/profile.d", "etc/profile.d/declos.sh -> etc-profile.d-declos.sh",
         "etc/ssh", "etc/ssh/authorized_keys.d", "etc/ssh/authorized_keys.d/alice -> etc-ssh-authorized_keys.d-alice",
-        "etc/ssh/sshd_config.d", "etc/ssh/sshd_config.d/declos.conf -> etc-ssh-sshd_config.d-declos.conf",
+        "etc/ssh/sshd_config.d", "etc/ssh/sshd_config.d/10-declos.conf -> etc-ssh-sshd_config.d-10-declos.conf",
         "etc/tmpfiles.d", "etc/tmpfiles.d/00-declos.conf -> tmpfiles.conf",
         "firewall.nft", "sw -> system-path", "system.json", "units",
         "units/data.mount", "units/data.mount.wants", "units/data.mount.wants/mkfs-dev-vdb.service -> ../mkfs-dev-vdb.service",

@@ -32,9 +32,9 @@ def test_sshd_config_is_accepted_by_sshd(tmp_path) -> None:
 
 def test_openssh_wiring(writer, read) -> None:
     wiring = wire_openssh(writer, {"enable": True, "ports": [2222]}, {"alice": ["ssh-ed25519 K a"]})
-    assert sorted(wiring.etc) == ["ssh/authorized_keys.d/alice", "ssh/sshd_config.d/declos.conf"]
+    assert sorted(wiring.etc) == ["ssh/authorized_keys.d/alice", "ssh/sshd_config.d/10-declos.conf"]
     assert wiring.etc["ssh/authorized_keys.d/alice"] == {"text": "ssh-ed25519 K a\n", "mode": "0444"}
-    conf = wiring.etc["ssh/sshd_config.d/declos.conf"]["source"]
+    conf = wiring.etc["ssh/sshd_config.d/10-declos.conf"]["source"]
     assert "Port 2222\n" in read(conf)
     [dropin] = wiring.units
     assert dropin.name == "ssh.service.d/declos.conf"

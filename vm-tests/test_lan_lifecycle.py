@@ -41,13 +41,15 @@ def test_two_machines_reach_each_other_on_the_lan(peer: Machine, guest: Machine)
     assert f"inet {peer_ip}/24" in peer.succeed("ip -4 addr show dev eth1")
     guest.succeed(f"ping -c 2 -W 5 {peer_ip}")
     peer.succeed(f"ping -c 2 -W 5 {guest_ip}")
-    # TCP across the LAN: the guest serves, the peer fetches.
-    guest.succeed("systemd-run --unit=declos-lan-echo sh -c "
-                  "'echo hello-over-lan | nc -l -N 7777'")
+    # TCP across the LAN: the guest serves HTTP, the peer fetches.
+    guest.succeed("mkdir -p /srv/lan && echo hello-over-lan > /srv/lan/hello && "
+                  "systemd-run --unit=declos-lan-http python3 -m http.server 7777 "
+                  "--directory /srv/lan")
     guest.wait_for_open_port(7777, timeout=120)
-    assert peer.wait_until_succeeds(f"nc -N -w 5 {guest_ip} 7777", timeout=60) == \
-        "hello-over-lan\n"
-    guest.execute("systemctl stop declos-lan-echo.service; systemctl reset-failed")
+    fetch = (f"python3 -c \"import urllib.request as u; print(u.urlopen("
+             f"'http://{guest_ip}:7777/hello', timeout=10).read().decode(), end='')\"")
+    assert peer.wait_until_succeeds(fetch, timeout=120) == "hello-over-lan\n"
+    guest.execute("systemctl stop declos-lan-http.service; rm -rf /srv/lan")
 
 
 def test_block_cuts_the_lan_link_and_unblock_restores_it(peer: Machine, guest: Machine) -> None:

@@ -124,9 +124,12 @@ class Activation:
             return self._print_dry(etc_plan, user_lines, unit_plan, fw_changed, to_format, old)
 
         unchanged = (old is not None and old.top == system.top and not etc_plan.touched
-                     and not etc_plan.static_changes and not user_lines and unit_plan.empty()
+                     and not etc_plan.static_changes and unit_plan.empty()
+                     and not [line for line in user_lines if not line.startswith("warning:")]
                      and not fw_changed and not to_format and not journal)
         if unchanged and self.action in ("switch", "test", "boot-time"):
+            for line in user_lines:
+                say(line)
             say(f"no changes: {system.top} is already active")
             steps.link_current_system(host, system.top)
             if self.action == "switch":

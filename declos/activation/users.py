@@ -51,7 +51,7 @@ class UsersManager:
         groups = dict(groups)
         for uname, u in users.items():
             g = u.get("group") or ("users" if u.get("isNormalUser") else uname)
-            if db.row("group", g) is None and g not in groups:
+            if g not in groups and (db.row("group", g) is None or g in created_groups):
                 groups[g] = {"gid": None, "members": []}
 
         for gname in sorted(groups):

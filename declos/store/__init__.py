@@ -1,32 +1,42 @@
 """declos.store: a Nix-format content-addressed store (see docs/store-paths.md and friends).
 
 The public API other parts of declos code against: Store, Derivation, Source, StoreError,
-PathInfo, CopyResult.
+PathInfo, CopyResult. Exports load on first use so that `declos.store.location`, which the
+module system imports to type-check `package` values, does not pull in the whole store.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
-
-from declos.store.db import PathInfo
-from declos.store.derivation import Derivation, Source
-from declos.store.errors import BuildError, StoreError
-from declos.store.store import Store
 
 if TYPE_CHECKING:
     from declos.store.copy import CopyResult
+    from declos.store.db import PathInfo
+    from declos.store.derivation import Derivation, Source
+    from declos.store.errors import BuildError, StoreError
     from declos.store.profiles import Generation, Profiles
+    from declos.store.store import Store
 
-__all__ = ["BuildError", "CopyResult", "Derivation", "Generation", "PathInfo", "Profiles", "Source", "Store", "StoreError"]
+_EXPORTS = {
+    "BuildError": "declos.store.errors",
+    "CopyResult": "declos.store.copy",
+    "Derivation": "declos.store.derivation",
+    "Generation": "declos.store.profiles",
+    "PathInfo": "declos.store.db",
+    "Profiles": "declos.store.profiles",
+    "Source": "declos.store.derivation",
+    "Store": "declos.store.store",
+    "StoreError": "declos.store.errors",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name == "CopyResult":
-        from declos.store.copy import CopyResult
-
-        return CopyResult
-    if name in ("Profiles", "Generation"):
-        from declos.store import profiles
-
-        return getattr(profiles, name)
-    raise AttributeError(name)
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'declos.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

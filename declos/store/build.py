@@ -27,7 +27,7 @@ from declos.store.sandbox import build_env, run_sandboxed
 if TYPE_CHECKING:
     from declos.store.store import Store
 
-BuiltinFn = Callable[[Derivation, dict[str, str]], None]
+BuiltinFn = Callable[[Derivation, dict[str, str], str], None]  # (drv, staged outputs, physical store)
 BUILTINS: dict[str, BuiltinFn] = {}
 
 
@@ -40,7 +40,7 @@ def builtin(name: str) -> Callable[[BuiltinFn], BuiltinFn]:
 
 
 @builtin("write-text")
-def _write_text(drv: Derivation, out: dict[str, str]) -> None:
+def _write_text(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
     """env: text, executable ("1" or ""), destination ("" = the output is the file)."""
     target = out["out"]
     dest = drv.env.get("destination", "")
@@ -53,16 +53,16 @@ def _write_text(drv: Derivation, out: dict[str, str]) -> None:
 
 
 @builtin("symlink-join")
-def _symlink_join(drv: Derivation, out: dict[str, str]) -> None:
+def _symlink_join(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
     """env: paths (space separated): merge their trees with symlinks; first one wins."""
     root = out["out"]
     os.makedirs(root)
     for src in drv.env.get("paths", "").split():
-        _link_tree(src, root, drv.store_dir, drv.env.get("__physicalStore", ""))
+        _link_tree(src, root, drv.store_dir, physical_store)
 
 
 def _link_tree(src: str, dest: str, store_dir: str, physical_store: str) -> None:
-    phys = physical_store + src[len(store_dir):] if physical_store else src
+    phys = physical_store + src[len(store_dir):]
     if not os.path.isdir(phys) or os.path.islink(phys):
         name = os.path.join(dest, os.path.basename(src))
         if not os.path.lexists(name):
@@ -82,7 +82,7 @@ def _link_tree(src: str, dest: str, store_dir: str, physical_store: str) -> None
 
 
 @builtin("fetchurl")
-def _fetchurl(drv: Derivation, out: dict[str, str]) -> None:
+def _fetchurl(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
     import urllib.request
 
     url = drv.env["url"]
@@ -192,17 +192,12 @@ class Builder:
             f.write(f"building '{drv.drv_path}'\n")
         if drv.builder in BUILTINS:
             staged = {o: os.path.join(work, "out-" + o) for o in drv.outputs}
-            env_drv = drv
-            if store.root:
-                drv.env["__physicalStore"] = store.physical_store
             try:
-                BUILTINS[drv.builder](env_drv, staged)
+                BUILTINS[drv.builder](drv, staged, store.physical_store)
             except Exception as exc:
                 with open(log_path, "a") as f:
                     f.write(f"error: {exc}\n")
                 raise BuildError(f"builder for '{drv.drv_path}' failed: {exc} (log: {log_path})") from exc
-            finally:
-                drv.env.pop("__physicalStore", None)
         elif drv.builder.startswith("builtin:"):
             raise BuildError(f"{drv.drv_path}: unknown builtin builder {drv.builder!r}; known: {', '.join(sorted(BUILTINS))}")
         else:

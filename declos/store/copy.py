@@ -268,6 +268,10 @@ class _ZstdPipe:
         self.thread.join()
         self.proc.wait()
 
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
 
 class _Sender:
     """Sends on the channel from a second thread so reading/serialising files overlaps
@@ -305,8 +309,9 @@ class _Sender:
             raise self.error
 
     def abort(self) -> None:
-        self.error = self.error or EOFError("aborted")
+        """Stop after sending what was already queued (it left the caller's hands)."""
         self._q.put(None)
+        self._thread.join(timeout=30)
 
 
 class _Batcher:
@@ -414,6 +419,8 @@ def copy_closure(
                 chan.shutdown_write()
         except BaseException as exc:
             sender.abort()
+            if zpipe is not None:
+                zpipe.kill()
             # Interrupted (Ctrl-C, broken connection): end the stream so the receiver
             # discards the partial path and exits; everything complete stays valid.
             _settle(chan)
@@ -422,10 +429,11 @@ def copy_closure(
                 raise StoreError(f"copy to {to} interrupted after {len(acks)} of {len(missing)} paths: {exc}") from exc
             raise
         reader.join()
-        if ack_error and isinstance(ack_error[0], KeyboardInterrupt | SystemExit):
+        if ack_error:
             _settle(chan)
-            raise ack_error[0]
-        rc = chan.recv_exit_status()
+            if not isinstance(ack_error[0], StoreError):
+                raise ack_error[0]
+        rc = chan.recv_exit_status() if chan.exit_status_ready() or not ack_error else -1
         if ack_error or rc != 0 or len(acks) != len(missing):
             err = b""
             while chan.recv_stderr_ready():

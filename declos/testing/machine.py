@@ -212,14 +212,17 @@ class Machine:
                 raise CommandFailed(self.name, command, status, out, err, "non-zero")
             return out
 
-    def _retry(self, what: str, check: Callable[[], tuple[bool, str]], timeout: float) -> str:
-        """Call `check` once a second until it says done; WaitTimeout after `timeout`."""
+    def _retry(self, what: str, check: Callable[[], tuple[bool, str]], timeout: float,
+               stderr: Callable[[], str] = lambda: "") -> str:
+        """Call `check` once a second until it says done (returning its output);
+        WaitTimeout after `timeout`, quoting the last output and the console."""
         deadline = time.monotonic() + timeout
         last = ""
         while True:
             done, last = check()
             if done:
                 return last
+            last += stderr()
             if time.monotonic() >= deadline:
                 raise WaitTimeout(self._diagnose(
                     f"timed out after {timeout:.0f} s waiting for {what}\n"
@@ -229,18 +232,22 @@ class Machine:
     def wait_until_succeeds(self, command: str, timeout: float = WAIT_TIMEOUT) -> str:
         """Retry `command` once a second until it exits 0; return its stdout."""
         with self.log.nested(f"{self.name}: waiting for success: {command!r}"):
+            err = [""]
+
             def check() -> tuple[bool, str]:
-                status, out, err = self._run(command, min(timeout, COMMAND_TIMEOUT))
-                return status == 0, out + err
-            return self._retry(f"{command!r} to succeed", check, timeout)
+                status, out, err[0] = self._run(command, min(timeout, COMMAND_TIMEOUT))
+                return status == 0, out
+            return self._retry(f"{command!r} to succeed", check, timeout, lambda: err[0])
 
     def wait_until_fails(self, command: str, timeout: float = WAIT_TIMEOUT) -> str:
         """Retry `command` once a second until it exits non-zero; return its stdout."""
         with self.log.nested(f"{self.name}: waiting for failure: {command!r}"):
+            err = [""]
+
             def check() -> tuple[bool, str]:
-                status, out, err = self._run(command, min(timeout, COMMAND_TIMEOUT))
-                return status != 0, out + err
-            return self._retry(f"{command!r} to fail", check, timeout)
+                status, out, err[0] = self._run(command, min(timeout, COMMAND_TIMEOUT))
+                return status != 0, out
+            return self._retry(f"{command!r} to fail", check, timeout, lambda: err[0])
 
     def unit_info(self, unit: str) -> dict[str, str]:
         """`systemctl show UNIT` as a dict."""

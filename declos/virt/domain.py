@@ -14,6 +14,7 @@ netdevs to VDE relays, each with a QOM id `lanN` (used to cut the link).
 from __future__ import annotations
 
 import abc
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,10 +141,19 @@ class Domain(abc.ABC):
         return console_tail(self.spec.console_log, lines)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def clean_console_line(line: str) -> str:
+    """Drop carriage returns and colour codes: systemd's status lines are for terminals."""
+    return _ANSI.sub("", line.replace("\r", "")).rstrip()
+
+
 def console_tail(path: Path, lines: int = 40) -> str:
+    """The last `lines` non-empty lines of a console log, cleaned for reading."""
     try:
         with open(path, errors="replace") as fh:
-            tail = deque(fh, maxlen=lines)
+            tail = deque((c for c in map(clean_console_line, fh) if c), maxlen=lines)
     except FileNotFoundError:
         return "(no console output yet)"
-    return "".join(line.replace("\r", "") for line in tail).rstrip("\n") or "(console empty)"
+    return "\n".join(tail) or "(console empty)"

@@ -137,3 +137,13 @@ def test_dry_activate_prints_changes_and_changes_nothing(rooted):
         f"would activate {b}",
     ]
     assert snapshot(rooted.root) == before
+
+
+def test_unchanged_unit_is_not_reported_when_the_closure_changes(rooted):
+    units = {"same.service": "[Service]\nExecStart=/bin/same\n"}
+    a = rooted.make.system(etc={"declos/v": "1\n"}, units=units, wanted_by={"multi-user.target": ["same.service"]})
+    b = rooted.make.system(etc={"declos/v": "2\n"}, units=units, wanted_by={"multi-user.target": ["same.service"]})
+    assert rooted.run(a)[0] == 0
+    rc, out = rooted.run(b, "dry-activate")
+    assert rc == 0
+    assert out.splitlines() == ["would update /etc/declos/v", f"would activate {b}"]

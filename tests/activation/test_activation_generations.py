@@ -122,3 +122,15 @@ def test_unmanaged_grub_custom_cfg_is_not_overwritten(rooted):
     assert "custom.cfg exists and was not written by declos; refusing to overwrite it" in out
     assert rooted.p("/boot/grub/custom.cfg").read_text() == "mine\n"
     assert not os.path.lexists(rooted.p("/declos/var/profiles/system")), "profile not switched on failure"
+
+
+def test_test_action_activates_without_generation(rooted):
+    a = rooted.make.system(etc={"declos/v": "1\n"})
+    b = rooted.make.system(etc={"declos/v": "2\n"})
+    assert rooted.run(a)[0] == 0
+    rc, out = rooted.run(b, "test")
+    assert rc == 0, out
+    assert rooted.read("/etc/declos/v") == "2\n"
+    assert _profiles(rooted).numbers() == [1]
+    assert os.readlink(rooted.p("/declos/var/profiles/system")) == "system-1-link"
+    assert os.readlink(rooted.p("/run/declos/current-system")) == b

@@ -96,3 +96,20 @@ def test_unknown_extra_group_is_a_clear_error_and_changes_nothing(rooted):
     assert rc == 2
     assert "group 'nosuch' (in extraGroups or members) does not exist; declare it in users.groups" in out
     assert rooted.p("/etc/passwd").read_text() == before
+
+
+def test_implied_primary_group_is_kept_and_second_switch_is_quiet(rooted):
+    top = rooted.make.system(users={"svc": {"isSystemUser": True, "group": "svc"},
+                                    "nobody": {"isSystemUser": True, "uid": 1, "group": "nogroup",
+                                               "home": "/nonexistent", "shell": "/usr/sbin/nologin",
+                                               "description": "nobody"}})
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    assert _group(rooted)["svc"] == ["svc", "x", "999", ""]
+    rc, out = rooted.run(top)
+    assert rc == 0
+    assert out.splitlines() == ["warning: not applying UID change of user nobody (65534 -> 1)",
+                                f"no changes: {top} is already active"]
+    gone = rooted.make.system()
+    assert rooted.run(gone)[0] == 0
+    assert "svc" not in _group(rooted) and "svc" not in _passwd(rooted)

@@ -1,0 +1,186 @@
+"""The system tests' lab: configs built on the test machine, copied into a booted guest
+with the store's SSH copy, activated there against real systemd.
+
+This is the path `declos deploy` takes (build here, `copy_closure` over SSH, run
+TOP/activate there), so the VM tests exercise exactly what users run. One lab per pytest
+session, shared by every test_system_*.py file (a module-level cache, because fixtures
+defined outside conftest.py are per module): machine "sys" (an extra blank disk, LAN 7)
+and machine "peer" on the same LAN, which only ever looks at sys from outside. Tests
+return sys to its booted state with a snapshot restore instead of a reboot.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from declos.store import Store
+from declos.system import build_system
+from declos.testing import Machine
+from declos.testing.driver import Driver
+from declos.testing.spec import MachineSpec
+from declos.virt.domain import DomainSpec
+
+CONFIGS = Path(__file__).resolve().parent / "configs"
+LAN = 7
+SYS = MachineSpec("sys", memory=768, vcpus=2, disks=(64,), lans=(LAN,))
+PEER = MachineSpec("peer", memory=384, vcpus=1, lans=(LAN,))
+CLEAN = "system-clean"
+STATE = "/declos/var"
+ACTIVATION_TIMEOUT = 300.0
+
+# What "the host's state" means for tests that must prove nothing changed (dry-activate)
+# or everything is consistent (after a kill -9): every place an activation writes.
+FINGERPRINT = " ; ".join([
+    "sha256sum /etc/passwd /etc/group /etc/shadow /etc/gshadow",
+    "ls -la --time-style=+%s.%N /etc/declos-test /etc/.declos-static 2>&1",
+    "cat /etc/declos-test/* 2>&1",
+    f"ls -la --time-style=+%s.%N {STATE}/profiles 2>&1",
+    f"ls -la --time-style=+%s.%N {STATE}/activation 2>&1",
+    "readlink /run/declos/current-system",
+    "nft list ruleset",
+    "systemctl show -p Id -p ActiveState -p ActiveEnterTimestampMonotonic -p ExecStart "
+    "-p Environment changer.service steady.service web.service carol.service 2>&1",
+    "findmnt -rn -o SOURCE,TARGET,FSTYPE /data || true",
+    "hostname",
+])
+
+
+def config_file(name: str) -> Path:
+    """vm-tests/configs/NAME.yaml (or .py)."""
+    for suffix in (".yaml", ".py"):
+        path = CONFIGS / f"{name}{suffix}"
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"no config {name} in {CONFIGS}")
+
+
+@dataclass
+class Activation:
+    """One run of TOP/activate in the guest."""
+
+    status: int
+    output: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.output.splitlines()
+
+
+@dataclass
+class SystemLab:
+    """The machines of the system tests and the host-side store their closures come from."""
+
+    driver: Driver
+    sys: Machine
+    peer: Machine
+    store_root: Path
+    built: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def store(self) -> Store:
+        return Store.open(root=str(self.store_root))
+
+    # ---- build and copy, as deploy does ------------------------------------------------
+    def build(self, name: str) -> str:
+        """Build configs/NAME with the real builder into the host-side store; return TOP."""
+        if name not in self.built:
+            store = self.store
+            try:
+                result = build_system([str(config_file(name))], store=store)
+            finally:
+                store.close()
+            self.built[name] = result.path
+        return self.built[name]
+
+    def push(self, top: str) -> None:
+        """Copy TOP's closure into sys's /declos/store over its forwarded SSH port."""
+        self.sys.succeed("true")  # resumes sys if the driver paused it for another VM
+        store = self.store
+        try:
+            store.copy_closure([top], f"ssh://root@127.0.0.1:{self.sys.ssh_port}",
+                               identity_file=str(self.sys.identity_file),
+                               known_hosts=str(self.sys.known_hosts))
+        finally:
+            store.close()
+
+    def deploy(self, name: str) -> str:
+        """build + push; returns TOP (already present paths are not sent again)."""
+        top = self.build(name)
+        self.push(top)
+        return top
+
+    # ---- run in the guest --------------------------------------------------------------
+    def activate(self, top: str, action: str, env: str = "") -> Activation:
+        status, out = self.sys.execute(f"{env} {shlex.quote(top)}/activate {action} 2>&1",
+                                       timeout=ACTIVATION_TIMEOUT)
+        return Activation(status, out)
+
+    def switch(self, name: str) -> tuple[str, Activation]:
+        """deploy + `switch`, which must succeed; returns (TOP, its activation)."""
+        top = self.deploy(name)
+        run = self.activate(top, "switch")
+        assert run.status == 0, f"switch to {name} failed ({run.status}):\n{run.output}"
+        return top, run
+
+    def fingerprint(self) -> str:
+        return self.sys.succeed(FINGERPRINT)
+
+    def active_since(self, unit: str) -> str:
+        """ActiveEnterTimestamp: changes exactly when systemd (re)starts the unit."""
+        return self.sys.succeed(f"systemctl show -P ActiveEnterTimestamp {unit}").strip()
+
+    def peer_reaches(self, port: int) -> bool:
+        """Whether peer can open a TCP connection to sys's LAN address on `port`."""
+        address = self.sys.lan_address(LAN)
+        return self.peer.execute(f"nc -z -w 3 {address} {port}", timeout=60)[0] == 0
+
+    def login_shell(self, command: str) -> str:
+        """Run `command` in a root login shell (sources /etc/profile and profile.d)."""
+        return self.sys.succeed(f"bash -lc {shlex.quote(command)}")
+
+    def reset(self) -> Machine:
+        """Return sys to its freshly booted state (snapshot restore, a few seconds)."""
+        self.sys.restore(CLEAN)
+        return self.sys
+
+    # ---- boot ---------------------------------------------------------------------------
+    def cold_boot(self, extra_cmdline: str = "") -> None:
+        """Power sys off and boot it with `extra_cmdline` appended to the kernel command line.
+
+        The harness boots kernel and initrd directly (no GRUB), so choosing a GRUB entry
+        is simulated by passing the parameter that entry would pass (declos.generation=N).
+        """
+        self.sys.shutdown()
+        self.sys.domain.spec.cmdline = DomainSpec.default_cmdline(extra_cmdline)
+        define = getattr(self.sys.domain, "define", None)
+        if define is not None:  # libvirt keeps the XML; the qemu runner reads the spec
+            define()
+        self.sys.start()
+        self.sys.wait_for_ssh()
+        self.sys.wait_for_unit("multi-user.target")
+
+
+_LABS: dict[int, SystemLab] = {}
+
+
+def system_lab(driver: Driver, store_root: Path) -> SystemLab:
+    """The session's lab (booted on first use, destroyed with the driver)."""
+    lab = _LABS.get(id(driver))
+    if lab is None or lab.driver is not driver:
+        sys_machine, peer = driver.boot(SYS, PEER)
+        sys_machine.wait_for_unit("multi-user.target")
+        peer.wait_for_unit("multi-user.target")
+        sys_machine.snapshot(CLEAN)
+        store_root.mkdir(parents=True, exist_ok=True)
+        lab = SystemLab(driver, sys_machine, peer, store_root)
+        _LABS[id(driver)] = lab
+    return lab
+
+
+def clean_lab(lab: SystemLab) -> Iterator[SystemLab]:
+    """Body of a per-test fixture: hand over sys clean; restore it after the test."""
+    lab.reset()
+    yield lab

@@ -56,13 +56,17 @@ def stdlib_entry() -> Path:
     """The standard module library's entry file.
 
     `$DECLOS_MODULES` (a file, or a directory holding module-list.yaml) wins; otherwise
-    `modules/module-list.yaml` next to the `declos` package (the source checkout).
+    `modules/module-list.yaml` next to the `declos` package (the source checkout), else the
+    copy shipped inside an installed wheel (`declos/_modules`).
     """
     env = os.environ.get("DECLOS_MODULES")
     if env:
         path = Path(env)
         return path / "module-list.yaml" if path.is_dir() else path
-    return Path(__file__).resolve().parents[2] / "modules" / "module-list.yaml"
+    checkout = Path(__file__).resolve().parents[2] / "modules" / "module-list.yaml"
+    if checkout.is_file():
+        return checkout
+    return Path(__file__).resolve().parents[1] / "_modules" / "module-list.yaml"
 
 
 def evaluate(

@@ -103,6 +103,10 @@ def test_switch_restart_failure_firewall_rollback(loaded):
     assert m.execute("id alice")[0] == 1
     rc, out = _act(m, t["b"], "switch")
     assert (rc, out.strip()) == (0, f"no changes: {t['b']} is already active")
+    m.succeed("nft delete table inet declos-fw")
+    rc, out = _act(m, t["b"], "switch")
+    assert (rc, out.strip()) == (0, "loading firewall table inet declos-fw"), "only the firewall is redone"
+    assert "tcp dport { 22, 8080 } accept" in m.succeed("nft list table inet declos-fw")
 
     rc, out = _act(m, t["c"], "switch")
     assert rc == 4, out
@@ -145,3 +149,40 @@ def test_kill_9_then_switch_and_boot_into_generation(loaded):
     assert m.succeed("systemctl is-active extra.service || true").strip() == "inactive"
     assert "tcp dport 22 accept" in m.succeed("nft list table inet declos-fw")
     assert m.succeed("readlink /run/declos/current-system").strip() == t["a"]
+
+
+MOUNT = ("[Unit]\nBefore=local-fs.target\n[Mount]\nWhat=/dev/loop5\nWhere=/data\nType=ext4\n"
+         "Options=defaults\n")
+
+
+def test_auto_format_mount_and_unmount(fresh_guest: Machine, tmp_path: Path):
+    m = fresh_guest
+    mk = ClosureMaker(tmp_path / "tree", with_activator=True)
+    fs = [{"mountPoint": "/data", "device": "/dev/loop5", "fsType": "ext4", "options": ["defaults"],
+           "autoFormat": True, "label": None, "unit": "data.mount"}]
+    with_mount = mk.system(hostname="guest", units={"data.mount": MOUNT},
+                           wanted_by={"local-fs.target": ["data.mount"]}, file_systems=fs)
+    changed = mk.system(hostname="guest", etc={"declos/x": "x\n"}, units={"data.mount": MOUNT},
+                        wanted_by={"local-fs.target": ["data.mount"]}, file_systems=fs)
+    without = mk.system(hostname="guest")
+    bundle = tmp_path / "store.tar"
+    with tarfile.open(bundle, "w") as tar:
+        tar.add(tmp_path / "tree" / "declos", arcname="declos")
+    m.copy_from_host(bundle, "/tmp/store.tar")
+    m.succeed("tar -C / -xf /tmp/store.tar && modprobe loop && truncate -s 32M /var/tmp/disk.img"
+              " && losetup /dev/loop5 /var/tmp/disk.img")
+    rc, out = _act(m, with_mount, "switch")
+    assert rc == 0, out
+    assert "formatting /dev/loop5 as ext4 for /data" in out.splitlines()
+    assert "the following new units were started: data.mount" in out.splitlines()
+    assert m.succeed("findmnt -n -o SOURCE,FSTYPE /data").split() == ["/dev/loop5", "ext4"]
+    m.succeed("echo keep > /data/marker")
+    rc, out = _act(m, changed, "switch")
+    assert rc == 0, out
+    assert "formatting" not in out, "a device with a filesystem is never formatted again"
+    assert m.succeed("cat /data/marker") == "keep\n"
+    rc, out = _act(m, without, "switch")
+    assert rc == 0, out
+    assert "stopping the following units: data.mount" in out.splitlines()
+    assert m.execute("findmnt /data")[0] == 1
+    assert m.succeed("findmnt -n -o TARGET /").strip() == "/"

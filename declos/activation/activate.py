@@ -126,11 +126,16 @@ class Activation:
         unchanged = (old is not None and old.top == system.top and not etc_plan.touched
                      and not etc_plan.static_changes and unit_plan.empty()
                      and not [line for line in user_lines if not line.startswith("warning:")]
-                     and not fw_changed and not to_format and not journal)
+                     and not to_format and not journal)
         if unchanged and self.action in ("switch", "test", "boot-time"):
             for line in user_lines:
                 say(line)
-            say(f"no changes: {system.top} is already active")
+            if fw_changed:
+                # only the nftables table is missing or differs (always so at boot: rules
+                # do not survive a reboot): reload it, no daemon-reload needed
+                self._firewall(fw_file)
+            else:
+                say(f"no changes: {system.top} is already active")
             steps.link_current_system(host, system.top)
             if self.action == "switch":
                 self._finish_switch()
@@ -210,17 +215,20 @@ class Activation:
             except mounts.MountError as exc:
                 self._fail("fileSystems", exc)
         if fw_changed:
-            try:
-                line = firewall.apply(fw_file, had_table=True)
-                if line:
-                    say(line)
-            except firewall.FirewallError as exc:
-                self._fail("firewall", exc)
+            self._firewall(fw_file)
         err = steps.run_tmpfiles(host, system) if (host.live or os.geteuid() == 0) else None
         if err:
             self._fail("tmpfiles", err)
         for failure in steps.run_activation_scripts(host, system, self.action):
             self._fail("activation script", failure)
+
+    def _firewall(self, fw_file: Any) -> None:
+        try:
+            line = firewall.apply(fw_file, had_table=True)
+            if line:
+                say(line)
+        except firewall.FirewallError as exc:
+            self._fail("firewall", exc)
 
     def _report(self, before: dict[str, str], plan: UnitPlan) -> None:
         if not self.wait_jobs:

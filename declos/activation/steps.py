@@ -21,7 +21,10 @@ def run_activation_scripts(host: Host, system: System, action: str) -> list[str]
     if host.root is not None:
         env["DECLOS_ROOT"] = str(host.root)
     for s in system.activation_scripts:
-        r = subprocess.run([str(host.store_phys(s.path))], env=env, stdout=sys.stderr)
+        r = subprocess.run([str(host.store_phys(s.path))], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if r.stdout:
+            print(r.stdout, end="" if r.stdout.endswith("\n") else "\n", file=sys.stderr, flush=True)
         if r.returncode != 0:
             failures.append(f"Activation script snippet '{s.name}' failed ({r.returncode})")
     return failures

@@ -191,27 +191,14 @@ def _add_text(args: argparse.Namespace) -> int:
 
 
 def _dump(args: argparse.Namespace) -> int:
+    from declos.store.nar import dump_to_fd
+
     store = _store(args)
     path = _resolve(store, args.path)
     if not store.is_valid(path):
         raise UsageError(f"path '{path}' is not valid")
-    out = sys.stdout.buffer
-    parts: list[bytes] = []
-    size = 0
-
-    def sink(data: bytes) -> None:
-        # Coalesce the many small NAR tokens into ~1 MiB writes.
-        nonlocal size
-        parts.append(data)
-        size += len(data)
-        if size >= 1 << 20:
-            out.write(b"".join(parts))
-            parts.clear()
-            size = 0
-
-    store.dump(args.path if args.path.startswith(store.store_dir) else path, sink)
-    out.write(b"".join(parts))
-    out.flush()
+    sys.stdout.flush()
+    dump_to_fd(store.real_path(args.path if args.path.startswith(store.store_dir) else path), sys.stdout.fileno())
     return 0
 
 

@@ -223,7 +223,7 @@ def build_system(
         args["pkgs"] = _default_pkgs(store)
     ev = evaluate(list(config_files), special_args=args, bare=bare)
     values = read_values(ev)
-    config_json = _to_json(ev)
+    config_json = config_json_of(ev)
     try:
         result = build_from_values(store, values, config_json=config_json)
     except SystemBuildError as exc:
@@ -241,7 +241,7 @@ def _default_pkgs(store: Any) -> Any:
     return Pkgs(store)
 
 
-def _to_json(ev: Any) -> str:
+def config_json_of(ev: Any) -> str:
     """config.json: the whole evaluated config; options that have no value (no default,
     never defined, e.g. a disabled service's required option) are left out."""
     from declos.config import EvaluationError

@@ -4,6 +4,14 @@ There is no socket activation here, so whoever needs `qemu:///system` starts `vi
 and `libvirtd` (daemonized) when their sockets do not answer. A file lock makes
 concurrent test sessions start them once. They are left running afterwards: other
 sessions (and the libvirt deployment backend) may be using them.
+
+libvirtd is started in a private mount namespace where /etc/libvirt/qemu.conf is
+replaced by the harness's own (QEMU runs as root). Why: with Debian's default
+(`libvirt-qemu` user) on a host whose /dev/kvm is root-only and whose nested KVM is
+unusable, libvirt probes QEMU as root, records "KVM available", then finds /dev/kvm
+inaccessible to the QEMU user and throws the capability cache away on *every* API call:
+each define or start re-probes QEMU (4 s idle, over a minute on a loaded machine).
+/etc is not modified.
 """
 
 from __future__ import annotations
@@ -19,6 +27,11 @@ from declos.virt.errors import VirtError
 LIBVIRT_SOCKET = Path("/run/libvirt/libvirt-sock")
 VIRTLOGD_SOCKET = Path("/run/libvirt/virtlogd-sock")
 _LOCK = Path("/tmp/declos-libvirt-daemons.lock")
+QEMU_CONF = Path("/tmp/declos-libvirt/qemu.conf")
+_QEMU_CONF_TEXT = """# Written by declos (declos/virt/daemons.py) for the libvirtd it starts.
+user = "root"
+group = "root"
+"""
 
 
 def _answers(path: Path) -> bool:
@@ -55,4 +68,8 @@ def ensure_libvirtd(timeout: float = 60.0) -> None:
         if not _answers(VIRTLOGD_SOCKET):
             _start(["virtlogd", "-d"], VIRTLOGD_SOCKET, timeout)
         if not _answers(LIBVIRT_SOCKET):
-            _start(["libvirtd", "-d"], LIBVIRT_SOCKET, timeout)
+            QEMU_CONF.parent.mkdir(parents=True, exist_ok=True)
+            QEMU_CONF.write_text(_QEMU_CONF_TEXT)
+            _start(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    f"mount --bind {QEMU_CONF} /etc/libvirt/qemu.conf && exec libvirtd -d"],
+                   LIBVIRT_SOCKET, timeout)

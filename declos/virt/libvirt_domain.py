@@ -95,10 +95,17 @@ class LibvirtDomain(Domain):
 
     def _lookup(self) -> Any | None:
         libvirt = _libvirt()
-        try:
-            return self.conn.lookupByName(self.spec.name)
-        except libvirt.libvirtError:
-            return None
+        for attempt in range(2):
+            try:
+                if self._conn is not None and not self._conn.isAlive():
+                    raise libvirt.libvirtError("connection closed")
+                return self.conn.lookupByName(self.spec.name)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN or attempt:
+                    return None
+                # libvirtd restarted under us: the domain survives, reconnect once.
+                self._conn = None
+        return None
 
     def define(self) -> Any:
         """Define (or redefine) the persistent domain from the spec."""

@@ -69,12 +69,12 @@ class ClosureMaker:
                groups: dict[str, Any] | None = None, firewall: str | None = None,
                grub: dict[str, Any] | None = None, kernel_params: list[str] | None = None,
                scripts: dict[str, str] | None = None, dropins: dict[str, dict[str, str]] | None = None,
-               file_systems: list[dict[str, Any]] | None = None) -> str:
+               file_systems: list[dict[str, Any]] | None = None, tmpfiles: str | None = None) -> str:
         """Build TOP; etc values are text or {"text", "mode", "user", "group", "replaceExisting"}."""
         etc = etc or {}
         units = units or {}
         spec = json.dumps([hostname, time_zone, etc, units, wanted_by, users, groups, firewall, grub,
-                           kernel_params, scripts, dropins, file_systems], sort_keys=True)
+                           kernel_params, scripts, dropins, file_systems, tmpfiles], sort_keys=True)
         top = f"{STORE}/{fake_hash(spec)}-declos-system-{hostname}"
         t = self.phys(top)
         if t.exists():
@@ -120,7 +120,8 @@ class ClosureMaker:
             "boot": {"kernelParams": kernel_params or [], "kernel": None, "initrd": None,
                      "grub": grub or {"enable": False, "device": None, "configurationLimit": 100,
                                       "extraEntries": ""}},
-            "activationScripts": script_list, "tmpfiles": None,
+            "activationScripts": script_list,
+            "tmpfiles": self.text("tmpfiles.conf", tmpfiles) if tmpfiles else None,
         }
         (t / "system.json").write_text(json.dumps(meta, indent=1))
         (t / "activate").write_text(ACTIVATE)

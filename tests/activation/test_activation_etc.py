@@ -147,3 +147,41 @@ def test_unchanged_unit_is_not_reported_when_the_closure_changes(rooted):
     rc, out = rooted.run(b, "dry-activate")
     assert rc == 0
     assert out.splitlines() == ["would update /etc/declos/v", f"would activate {b}"]
+
+
+def test_copy_owned_by_a_user_created_in_the_same_switch(rooted):
+    top = rooted.make.system(users={"alice": {"isNormalUser": True}},
+                             etc={"declos/secret": {"text": "s\n", "mode": "0400", "user": "alice",
+                                                    "group": "users"}})
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    st = rooted.p("/etc/declos/secret").stat()
+    assert (st.st_uid, st.st_gid, oct(st.st_mode & 0o7777)) == (1000, 100, "0o400")
+
+
+def test_activation_scripts_run_in_order_and_a_failure_is_exit_2(rooted):
+    log = rooted.root / "script.log"
+    ok = rooted.make.system(scripts={
+        "first": f'echo "first $DECLOS_ACTION $DECLOS_ROOT" >> {log}\n',
+        "second": f'echo second >> {log}\n'})
+    rc, out = rooted.run(ok)
+    assert rc == 0, out
+    assert log.read_text() == f"first switch {rooted.root}\nsecond\n"
+    log.unlink()
+    bad = rooted.make.system(etc={"declos/v": "2\n"}, scripts={
+        "first": "exit 7\n", "second": f"echo second >> {log}\n"})
+    rc, out = rooted.run(bad)
+    assert rc == 2
+    assert "error: activation script: Activation script snippet 'first' failed (7)" in out
+    assert log.read_text() == "second\n", "a failing snippet does not stop the rest"
+    assert rooted.read("/etc/declos/v") == "2\n"
+    assert os.readlink(rooted.p("/declos/var/profiles/system")) == "system-1-link", \
+        "the profile does not move to a generation whose activation failed"
+
+
+def test_tmpfiles_rules_applied_inside_the_root(rooted):
+    top = rooted.make.system(tmpfiles="d /var/lib/declos-test 0750 root root -\n")
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    d = rooted.p("/var/lib/declos-test")
+    assert d.is_dir() and oct(d.stat().st_mode & 0o7777) == "0o750"

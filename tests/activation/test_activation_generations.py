@@ -134,3 +134,11 @@ def test_test_action_activates_without_generation(rooted):
     assert _profiles(rooted).numbers() == [1]
     assert os.readlink(rooted.p("/declos/var/profiles/system")) == "system-1-link"
     assert os.readlink(rooted.p("/run/declos/current-system")) == b
+
+
+def test_generation_from_kernel_cmdline():
+    from declos.activation.bootloader import generation_from_cmdline
+
+    assert generation_from_cmdline("root=/dev/vda ro declos.generation=12 quiet\n") == 12
+    assert generation_from_cmdline("root=/dev/vda ro quiet") is None
+    assert generation_from_cmdline("declos.generation=x") is None

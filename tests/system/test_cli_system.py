@@ -104,6 +104,10 @@ def test_dry_activate_switch_generations_rollback(tmp_path: Path, root: str) -> 
     back = declos("rollback", "--root", root)
     assert back.returncode == 0, back.stderr
     assert Path(root, "etc/hostname").read_text() == "web\n" and os.path.islink(f"{root}/etc/motd")
+    deleted = declos("generations", "--root", root, "--delete", "2")
+    assert deleted.returncode == 0, deleted.stderr
+    remaining = declos("generations", "--root", root).stdout.splitlines()
+    assert [line.split()[0] for line in remaining] == ["1"] and remaining[0].endswith("(current)")
 
 
 def test_rollback_without_generations_is_a_usage_error(root: str) -> None:

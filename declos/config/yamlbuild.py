@@ -9,6 +9,8 @@ the `options:` section is built with key lines, which declarations record.
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 import yaml
@@ -45,7 +47,7 @@ _WORDS: dict[str, Any] = {
     **dict.fromkeys(["~", "null", "Null", "NULL", ""], None),
 }
 _NOT_A_WORD: Any = object()
-KNOWN_TAGS = "!default !force !override !before !after !order !if !merge"
+KNOWN_TAGS = "!default !force !override !before !after !order !if !merge !path"
 
 
 class Marked(list):
@@ -106,6 +108,8 @@ class Builder:
             return self._text(event, value)
         if tag in _WRAPPERS:
             return _WRAPPERS[tag](self.plain(event, value) if not event.style else self._text(event, value))
+        if tag == "!path":
+            return self.path_literal(event, value)
         if tag == _STD + "str":
             return self._text(event, value)
         if tag.startswith(_STD):
@@ -115,6 +119,18 @@ class Builder:
                 raise self.fail(event, f"unsupported YAML tag `{tag}'.")
             return constructor(self.loader, node)
         raise self._unknown(event, tag)
+
+    def path_literal(self, event: ScalarEvent, value: str) -> str:
+        """`!path ./motd`: like a Nix path literal, relative to the module's own directory.
+
+        Resolved at load time so the value is an absolute path wherever the module is
+        imported from; the file need not exist yet (a build step may create it).
+        """
+        if not value or value.startswith("~"):
+            raise self.fail(event, f"`!path {value}' must be a relative path like `./file' or an absolute path.")
+        base = getattr(self, "loader_path", None)
+        directory = os.path.dirname(os.path.abspath(base)) if base is not None else os.getcwd()
+        return os.path.normpath(os.path.join(directory, value))
 
     def plain(self, event: ScalarEvent, value: str) -> Any:
         if value[:1] not in _NUMERIC:

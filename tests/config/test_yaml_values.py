@@ -40,3 +40,31 @@ def test_templates_become_lazy_values_with_lines() -> None:
     assert value["a"] == "plain"
     assert isinstance(value["b"], Template) and (value["b"].source, value["b"].line) == ("{{ config.x }}", 2)
     assert isinstance(value["c"], Template) and value["c"].line == 3
+
+
+def test_path_tag_resolves_relative_to_the_module_file(tmp_path) -> None:
+    from declos.config import evaluate
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (tmp_path / "top.yaml").write_text("imports: [sub/m.yaml]\n")
+    (sub / "m.yaml").write_text(
+        "environment.etc.motd.source: !path ./motd\n"
+        "environment.etc.up.source: !path ../shared/up\n"
+        "environment.etc.abs.source: !path /srv/abs\n"
+    )
+    etc = evaluate([tmp_path / "top.yaml"]).to_json("environment.etc")
+    assert etc["motd"]["source"] == str(sub / "motd")
+    assert etc["up"]["source"] == str(tmp_path / "shared" / "up")
+    assert etc["abs"]["source"] == "/srv/abs"
+
+
+def test_path_tag_rejects_an_empty_value_with_file_and_line(tmp_path) -> None:
+    import pytest
+
+    from declos.config import EvaluationError, evaluate
+
+    (tmp_path / "m.yaml").write_text("a: 1\nenvironment.etc.motd.source: !path\n")
+    with pytest.raises(EvaluationError) as err:
+        evaluate([tmp_path / "m.yaml"])
+    assert "m.yaml:2: `!path ' must be a relative path like `./file'" in str(err.value)

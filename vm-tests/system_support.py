@@ -149,6 +149,20 @@ class SystemLab:
         self.sys.restore(CLEAN)
         return self.sys
 
+    def start_from(self, name: str) -> str:
+        """sys freshly booted and switched to configs/NAME; returns its TOP.
+
+        The first call per session does the switch and snapshots the result; later calls
+        restore that snapshot (seconds instead of a switch that formats a disk)."""
+        snapshot = f"system-{name}"
+        if snapshot in self.sys.snapshots:
+            self.sys.restore(snapshot)
+            return self.build(name)
+        self.reset()
+        top, _run = self.switch(name)
+        self.sys.snapshot(snapshot)
+        return top
+
     # ---- boot ---------------------------------------------------------------------------
     def cold_boot(self, extra_cmdline: str = "") -> None:
         """Power sys off and boot it with `extra_cmdline` appended to the kernel command line.
@@ -183,9 +197,12 @@ def system_lab(driver: Driver, store_root: Path) -> SystemLab:
     return lab
 
 
-def clean_lab(lab: SystemLab) -> Iterator[SystemLab]:
-    """Body of a per-test fixture: hand over sys clean; restore it after the test."""
-    lab.reset()
+def clean_lab(lab: SystemLab, start: str | None = None) -> Iterator[SystemLab]:
+    """Body of a per-test fixture: sys freshly booted, or already switched to configs/START."""
+    if start is None:
+        lab.reset()
+    else:
+        lab.start_from(start)
     yield lab
 
 

@@ -36,13 +36,18 @@ def _closures(root: Path) -> dict[str, str]:
     mk = ClosureMaker(root, with_activator=True)
     hello = {"hello.service": SVC.format(d="hello", e="/bin/sleep infinity"),
              "same.service": SVC.format(d="same", e="/bin/sleep 99999")}
-    a = mk.system(hostname="guest", etc={"declos/a.conf": "a\n"}, units=hello,
-                  wanted_by={WANTS: ["hello.service", "same.service"]},
+    rel = "[Unit]\nX-Reload-Triggers=/declos/store/{t}\n[Service]\nExecStart=/bin/sleep 777\nExecReload=/bin/true\n"
+    pin = "[Service]\nX-RestartIfChanged=false\nExecStart=/bin/sleep {n}\n"
+    first = dict(hello, **{"rel.service": rel.format(t="one"), "pin.service": pin.format(n=888)})
+    a = mk.system(hostname="guest", etc={"declos/a.conf": "a\n"}, units=first,
+                  wanted_by={WANTS: ["hello.service", "same.service", "rel.service", "pin.service"]},
                   firewall=FW.format(ports="22"), users={"alice": {"isNormalUser": True}})
     changed = dict(hello, **{"hello.service": SVC.format(d="hello", e="/bin/sleep 12345678")})
     b = mk.system(hostname="guest", etc={"declos/a.conf": "b\n"},
-                  units=dict(changed, **{"extra.service": SVC.format(d="extra", e="/bin/sleep 5555")}),
-                  wanted_by={WANTS: ["hello.service", "same.service", "extra.service"]},
+                  units=dict(changed, **{"extra.service": SVC.format(d="extra", e="/bin/sleep 5555"),
+                                         "rel.service": rel.format(t="two"), "pin.service": pin.format(n=889)}),
+                  wanted_by={WANTS: ["hello.service", "same.service", "extra.service", "rel.service",
+                                     "pin.service"]},
                   firewall=FW.format(ports="22, 8080"))
     c = mk.system(hostname="guest", etc={"declos/a.conf": "b\n"},
                   units=dict(changed, **{"bad.service": "[Service]\nType=oneshot\n"
@@ -75,12 +80,14 @@ def test_switch_restart_failure_firewall_rollback(loaded):
     m, t = loaded
     rc, out = _act(m, t["a"], "switch")
     assert rc == 0, out
-    assert "the following new units were started: hello.service, same.service" in out.splitlines()
+    assert "the following new units were started: hello.service, pin.service, rel.service, same.service" \
+        in out.splitlines()
     assert m.succeed("systemctl is-active hello.service same.service").split() == ["active", "active"]
     assert m.succeed("id -u alice").strip() == "1000"
     assert m.succeed("cat /etc/declos/a.conf") == "a\n"
     assert "tcp dport 22 accept" in m.succeed("nft list table inet declos-fw")
     hello, same = _since(m, "hello.service"), _since(m, "same.service")
+    rel_since, pin_since = _since(m, "rel.service"), _since(m, "pin.service")
 
     before = m.succeed("systemctl show -P ExecStart hello.service; cat /etc/declos/a.conf; nft list ruleset")
     rc, out = _act(m, t["b"], "dry-activate")
@@ -94,6 +101,11 @@ def test_switch_restart_failure_firewall_rollback(loaded):
     assert rc == 0, out
     lines = out.splitlines()
     assert "stopping the following units: hello.service" in lines
+    assert "NOT restarting the following changed units: pin.service" in lines
+    assert "reloading the following units: rel.service" in lines
+    assert _since(m, "rel.service") == rel_since, "reloaded, not restarted"
+    assert _since(m, "pin.service") == pin_since
+    assert "888" in m.succeed("systemctl show -P ExecMainPID pin.service | xargs -I{} cat /proc/{}/cmdline | tr '\\0' ' '")
     assert "starting the following units: hello.service" in lines
     assert "the following new units were started: extra.service" in lines
     assert _since(m, "same.service") == same, "an unchanged unit is not touched"

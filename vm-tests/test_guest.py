@@ -115,10 +115,17 @@ def test_copy_between_host_and_vm(fresh_guest: Machine, tmp_path: Path) -> None:
     fresh_guest.succeed("touch /root/dirty-marker")
 
 
+def test_graceful_stop_through_the_acpi_button(fresh_guest: Machine) -> None:
+    fresh_guest.succeed("touch /root/dirty-marker")
+    assert fresh_guest.domain.stop(timeout=180) is True  # True: no hard power-off needed
+    assert not fresh_guest.is_up()
+    assert "reboot: Power down" in fresh_guest.console_log()
+
+
 def test_clean_state_is_restored_after_a_disturbing_test(guest: Machine,
                                                          _shared_guest: SharedGuest) -> None:
-    # The previous test left /root/tree and /root/dirty-marker; the snapshot restore
-    # between the two must have removed them without a reboot.
+    # Earlier tests left /root/tree and /root/dirty-marker and powered the VM off; the
+    # snapshot restore before this test must have undone that without booting.
     guest.fail("test -e /root/dirty-marker")
     guest.fail("test -e /root/tree")
     # ... and restored, not rebooted: the boot is the one the snapshot was taken in.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from declos.testing import Machine, MachineSpec
+from declos.testing import Driver, Machine, MachineSpec
 from declos.testing.plugin import machines_fixture
 
 peers = machines_fixture(MachineSpec("peer", memory=768, vcpus=2, disks=(64,), lans=(1,),
@@ -62,6 +62,22 @@ def test_block_cuts_the_lan_link_and_unblock_restores_it(peer: Machine, guest: M
     peer.wait_until_succeeds(f"ping -c 1 -W 3 {guest_ip}", timeout=60)
 
 
+def test_at_most_max_running_vms_run_at_once(peer: Machine, guest: Machine,
+                                             vm_driver: Driver) -> None:
+    saved = vm_driver.max_running
+    vm_driver.max_running = 1
+    try:
+        guest.succeed("true")  # using the guest pauses the least recently used other VM
+        assert peer.domain.is_paused() and not guest.domain.is_paused()
+        up_before = float(peer.succeed("cut -d' ' -f1 /proc/uptime"))  # resumes the peer
+        assert guest.domain.is_paused() and not peer.domain.is_paused()
+        assert float(peer.succeed("cut -d' ' -f1 /proc/uptime")) >= up_before
+    finally:
+        vm_driver.max_running = saved
+    guest.succeed("true")
+    assert not guest.domain.is_paused() and not peer.domain.is_paused()
+
+
 def test_reboot_keeps_the_disk(peer: Machine) -> None:
     peer.succeed("echo survives-reboot > /root/persist && sync")
     before = peer.boot_id()
@@ -86,3 +102,10 @@ def test_crash_then_start_recovers(peer: Machine) -> None:
     assert peer.host.service("ssh").is_running
     # The seed is not re-applied on a restart of the same VM (it was applied once).
     assert "already applied" in peer.succeed("journalctl -b -u declos-seed --no-pager")
+
+
+def test_shutdown_is_graceful(peer: Machine) -> None:
+    peer.shutdown(timeout=180)
+    assert not peer.is_up()
+    # Only a clean poweroff prints this; the hard power-off fallback would not.
+    assert "reboot: Power down" in peer.console_log()

@@ -20,7 +20,14 @@ def system_lab_session(vm_driver: Driver, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture
 def lab(system_lab_session: SystemLab) -> Iterator[SystemLab]:
+    """sys freshly booted."""
     yield from clean_lab(system_lab_session)
+
+
+@pytest.fixture
+def lab1(system_lab_session: SystemLab) -> Iterator[SystemLab]:
+    """sys freshly booted and switched to configs/gen1 (restored from a snapshot)."""
+    yield from clean_lab(system_lab_session, start="gen1")
 
 
 def _unit_env(lab: SystemLab, unit: str) -> str:
@@ -56,9 +63,10 @@ def test_first_switch_formats_disk_starts_units_and_puts_packages_on_path(lab: S
     assert m.succeed("cat /data/file") == "kept\n", "an already formatted disk is not formatted again"
 
 
-def test_switch_restarts_changed_unit_only_opens_port_then_rollback_restores(lab: SystemLab) -> None:
+def test_switch_restarts_changed_unit_only_opens_port_then_rollback_restores(lab1: SystemLab) -> None:
+    lab = lab1
     m = lab.sys
-    top1, _ = lab.switch("gen1")
+    top1 = lab.build("gen1")
     changer, steady, web = (lab.active_since(u) for u in ("changer", "steady", "web"))
     uid_alice = m.succeed("id -u alice")
     assert not lab.peer_reaches(8080)
@@ -97,9 +105,9 @@ def test_switch_restarts_changed_unit_only_opens_port_then_rollback_restores(lab
     assert m.succeed("readlink /run/declos/current-system").strip() == top1
 
 
-def test_failing_unit_exits_4_and_shows_its_journal(lab: SystemLab) -> None:
+def test_failing_unit_exits_4_and_shows_its_journal(lab1: SystemLab) -> None:
+    lab = lab1
     m = lab.sys
-    lab.switch("gen1")
     top = lab.deploy("failing")
     run = lab.activate(top, "switch")
     assert run.status == 4, run.output
@@ -112,9 +120,10 @@ def test_failing_unit_exits_4_and_shows_its_journal(lab: SystemLab) -> None:
     assert m.succeed(f"readlink {STATE}/profiles/system").strip() == "system-2-link"
 
 
-def test_unmanaged_etc_file_is_not_clobbered(lab: SystemLab) -> None:
+def test_unmanaged_etc_file_is_not_clobbered(lab1: SystemLab) -> None:
+    lab = lab1
     m = lab.sys
-    top1, _ = lab.switch("gen1")
+    top1 = lab.build("gen1")
     original = m.succeed("cat /etc/issue.net")
     assert original.startswith("Debian GNU/Linux")
     before = lab.fingerprint()
@@ -137,9 +146,10 @@ def test_unmanaged_etc_file_is_not_clobbered(lab: SystemLab) -> None:
     assert replace != top1
 
 
-def test_dry_activate_changes_nothing(lab: SystemLab) -> None:
+def test_dry_activate_changes_nothing(lab1: SystemLab) -> None:
+    lab = lab1
     m = lab.sys
-    top1, _ = lab.switch("gen1")
+    top1 = lab.build("gen1")
     before = lab.fingerprint()
     top2 = lab.deploy("gen2")
     run = lab.activate(top2, "dry-activate")
@@ -157,9 +167,9 @@ def test_dry_activate_changes_nothing(lab: SystemLab) -> None:
     assert m.succeed("readlink /run/declos/current-system").strip() == top1
 
 
-def test_kill_9_in_the_middle_of_a_switch_then_switch_again(lab: SystemLab) -> None:
+def test_kill_9_in_the_middle_of_a_switch_then_switch_again(lab1: SystemLab) -> None:
+    lab = lab1
     m = lab.sys
-    lab.switch("gen1")
     top2 = lab.deploy("gen2")
     # Start the switch, wait until it is stopping the changed unit (its ExecStop takes
     # 3 s), then kill -9 the activator: units stopped, /etc and users not yet switched.
@@ -192,11 +202,12 @@ def test_kill_9_in_the_middle_of_a_switch_then_switch_again(lab: SystemLab) -> N
     assert (again.status, again.output.strip()) == (0, f"no changes: {top2} is already active")
 
 
-def test_reboot_into_older_generation(lab: SystemLab) -> None:
+def test_reboot_into_older_generation(lab1: SystemLab) -> None:
     """GRUB is not in the boot path of the harness (direct kernel boot), so the entry's
     `declos.generation=1` is given on the kernel command line of the next boot."""
+    lab = lab1
     m = lab.sys
-    top1, _ = lab.switch("gen1")
+    top1 = lab.build("gen1")
     top2, _ = lab.switch("gen2")
     menu = m.succeed("cat /boot/grub/custom.cfg")
     assert "declos.generation=1" in menu and "declos.generation=2" in menu

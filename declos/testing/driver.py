@@ -21,12 +21,8 @@ from declos.testing.machine import Machine
 from declos.testing.network import Lans
 from declos.testing.spec import MachineSpec
 from declos.testing.ssh import SshConnection
-from declos.virt.disks import create_blank, create_overlay
-from declos.virt.domain import DiskSpec, Domain, DomainSpec
-from declos.virt.guest_files import SEED_SERIAL
 from declos.virt.image import BaseImage, ImageRecipe, ensure_image
-from declos.virt.seed import LanAddress, Seed
-from declos.virt.ssh_keys import KeyPair, known_hosts_line
+from declos.virt.provision import VmRequest, provision
 
 DOMAIN_PREFIX = "declos-t"
 
@@ -77,51 +73,33 @@ class Driver:
                              f"{spec.vcpus} vCPUs, disks {list(spec.disks)}, "
                              f"LANs {list(spec.lans)})"):
             image = self.image
-            mdir = self.workdir / "machines" / spec.name
-            mdir.mkdir(parents=True, exist_ok=True)
-            disks = [DiskSpec(create_overlay(image.disk, mdir / "root.qcow2"), "root")]
-            client_key = KeyPair.generate(f"declos-harness@{spec.name}")
-            client_key.write(mdir / "id_ed25519")
-            host_key = KeyPair.generate(f"root@{spec.name}")
-            port = free_port()
-            known_hosts = mdir / "known_hosts"
-            known_hosts.write_text(known_hosts_line("127.0.0.1", port, host_key))
+            if spec.runner == "libvirt":
+                self._reap_stale()
             memberships = [self.lans.get(vlan).join(spec.name, index)
                            for index, vlan in enumerate(spec.lans)]
             hosts = {m.machine: m.address for vlan in spec.lans
                      for m in self.lans.get(vlan).members if m.machine != spec.name}
-            seed = Seed(spec.name, host_key, client_key.public_openssh,
-                        [LanAddress(m.mac, f"{m.address}/24") for m in memberships], hosts)
-            disks.append(DiskSpec(seed.build(mdir / "seed.img"), SEED_SERIAL, "raw", True))
-            for index, size in enumerate(spec.disks):
-                disks.append(DiskSpec(create_blank(mdir / f"extra{index}.qcow2", size),
-                                      f"extra{index}"))
-            dspec = DomainSpec(
-                name=f"{DOMAIN_PREFIX}{os.getpid()}-{spec.name}", memory_mib=spec.memory,
-                vcpus=spec.vcpus, kernel=image.kernel, initrd=image.initrd,
-                cmdline=DomainSpec.default_cmdline(), disks=disks, ssh_port=port,
-                console_log=self.workdir / "logs" / f"{spec.name}.console.log", workdir=mdir,
-                lan_nics=[m.nic for m in memberships])
-            domain = self._domain(spec.runner, dspec)
-            ssh = SshConnection(port, mdir / "id_ed25519", known_hosts)
-            machine = Machine(spec, domain, ssh, memberships, self.log, self._activate)
+            vm = provision(image, VmRequest(
+                hostname=spec.name, domain_name=f"{DOMAIN_PREFIX}{os.getpid()}-{spec.name}",
+                workdir=self.workdir / "machines" / spec.name,
+                console_log=self.workdir / "logs" / f"{spec.name}.console.log",
+                ssh_port=free_port(), memory_mib=spec.memory, vcpus=spec.vcpus,
+                extra_disks_mib=spec.disks, lan_nics=[m.nic for m in memberships],
+                lan_addresses=[f"{m.address}/24" for m in memberships], hosts=hosts,
+                runner=spec.runner))
+            ssh = SshConnection(vm.ssh_port, vm.identity_file, vm.known_hosts)
+            machine = Machine(spec, vm.domain, ssh, memberships, self.log, self._activate)
             self.machines[spec.name] = machine
             return machine
 
-    def _domain(self, runner: str, dspec: DomainSpec) -> Domain:
-        if runner == "qemu":
-            from declos.virt.qemu import QemuDomain
+    def _reap_stale(self) -> None:
+        if self._reaped:
+            return
+        from declos.virt.libvirt_domain import reap_stale
 
-            return QemuDomain(dspec)
-        from declos.virt.libvirt_domain import LibvirtDomain, reap_stale
-
-        if not self._reaped:
-            self._reaped = True
-            for name in reap_stale(DOMAIN_PREFIX, _owner_alive):
-                self.log.line(f"removed stale domain {name} of a dead session")
-        domain = LibvirtDomain(dspec)
-        domain.define()
-        return domain
+        self._reaped = True
+        for name in reap_stale(DOMAIN_PREFIX, _owner_alive):
+            self.log.line(f"removed stale domain {name} of a dead session")
 
     def boot(self, *specs: MachineSpec) -> list[Machine]:
         """Create and start the machines together, then wait for SSH on each."""

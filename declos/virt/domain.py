@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import re
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,8 +118,6 @@ class Domain(abc.ABC):
 
     def wait_stopped(self, timeout: float) -> bool:
         """True when the VM stopped within `timeout` seconds."""
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.is_running():

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,7 +167,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def ensure_image(recipe: ImageRecipe | None = None, *, cache: Path | None = None,
-                 log: callable | None = None) -> BaseImage:  # type: ignore[valid-type]
+                 log: Callable[[str], None] | None = None) -> BaseImage:
     """Return the cached image for `recipe`, building it first if it is not there."""
     recipe = recipe or ImageRecipe()
     images = (cache or cache_root()) / "images"
@@ -181,7 +181,8 @@ def ensure_image(recipe: ImageRecipe | None = None, *, cache: Path | None = None
         return _build(recipe, images, key, log or (lambda _msg: None))
 
 
-def _build(recipe: ImageRecipe, images: Path, key: str, log) -> BaseImage:  # type: ignore[no-untyped-def]
+def _build(recipe: ImageRecipe, images: Path, key: str,
+           log: Callable[[str], None]) -> BaseImage:
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=images))
     try:

@@ -187,6 +187,16 @@ class QemuDomain(Domain):
     def undefine(self) -> None:
         self.power_off()
 
+    def console_tail(self, lines: int = 40) -> str:
+        """The console, plus QEMU's own complaints when it exited with an error."""
+        tail = super().console_tail(lines)
+        if self._proc is not None and self._proc.poll() not in (None, 0, -signal.SIGKILL):
+            stderr = (self.spec.workdir / "qemu.stderr").read_text(errors="replace").strip()
+            if stderr:
+                tail += f"\n--- QEMU exited with {self._proc.returncode}; its stderr ---\n" + \
+                    "\n".join(stderr.splitlines()[-10:])
+        return tail
+
 
 def _check_hmp(name: str, what: str, output: str) -> None:
     """HMP reports failures only as text; an empty reply means success."""

@@ -34,18 +34,19 @@ CLEAN = "system-clean"
 STATE = "/declos/var"
 ACTIVATION_TIMEOUT = 300.0
 
-# What "the host's state" means for tests that must prove nothing changed (dry-activate)
-# or everything is consistent (after a kill -9): every place an activation writes.
+# What "the host's state" means for tests that must prove nothing changed (dry-activate,
+# a refused switch): every place an activation writes, with modification times.
 FINGERPRINT = " ; ".join([
     "sha256sum /etc/passwd /etc/group /etc/shadow /etc/gshadow",
     "ls -la --time-style=+%s.%N /etc/declos-test /etc/.declos-static 2>&1",
     "cat /etc/declos-test/* 2>&1",
     f"ls -la --time-style=+%s.%N {STATE}/profiles 2>&1",
-    f"ls -la --time-style=+%s.%N {STATE}/activation 2>&1",
+    # (the lock file is rewritten with the pid of every run, dry or not: not a change)
+    f"ls -la --time-style=+%s.%N {STATE}/activation 2>&1 | grep -v ' lock$'",
     "readlink /run/declos/current-system",
     "nft list ruleset",
     "systemctl show -p Id -p ActiveState -p ActiveEnterTimestampMonotonic -p ExecStart "
-    "-p Environment changer.service steady.service web.service carol.service 2>&1",
+    "-p Environment changer.service steady.service web.service 2>&1",
     "findmnt -rn -o SOURCE,TARGET,FSTYPE /data || true",
     "hostname",
 ])
@@ -177,7 +178,9 @@ class SystemLab:
             define()
         self.sys.start()
         self.sys.wait_for_ssh()
-        self.sys.wait_for_unit("multi-user.target")
+        # Not wait_for_unit: it can see the target inactive and, a moment later, no job
+        # left (the job just finished), and then reports it as never becoming active.
+        self.sys.wait_until_succeeds("systemctl is-active multi-user.target")
 
 
 _LABS: dict[int, SystemLab] = {}
@@ -224,6 +227,8 @@ def dependency_wheels(cache: Path) -> Path:
     pip on this machine once and kept in `cache` under a key of the dependency list: the
     guest has no network."""
     import hashlib
+    import os
+    import shutil
     import subprocess
     import sys
 
@@ -232,11 +237,14 @@ def dependency_wheels(cache: Path) -> Path:
     target = cache / f"guest-wheels-{key}"
     if (target / ".complete").exists():
         return target
-    partial = cache / f"guest-wheels-{key}.partial"
+    partial = cache / f"guest-wheels-{key}.partial-{os.getpid()}"
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:",
                     "--dest", str(partial), *wanted], check=True)
     (partial / ".complete").write_text("\n".join(wanted) + "\n")
-    partial.rename(target)
+    try:
+        partial.rename(target)
+    except OSError:  # another session finished the same download first
+        shutil.rmtree(partial)
     return target
 
 

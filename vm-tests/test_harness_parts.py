@@ -14,7 +14,7 @@ import pytest
 
 from declos.testing.spec import MachineSpec
 from declos.virt.domain import DiskSpec, DomainSpec, LanNic
-from declos.virt.image import ImageRecipe, host_apt_sources
+from declos.virt.image import ImageRecipe, find_cached, host_apt_sources
 from declos.virt.libvirt_domain import domain_xml
 from declos.virt.qemu import qemu_argv
 from declos.virt.seed import LanAddress, Seed
@@ -105,6 +105,24 @@ def test_image_key_follows_the_recipe() -> None:
     assert "Suites: bookworm" in host_apt_sources("bookworm")
     with pytest.raises(Exception, match="no enabled apt source for Debian 'nosuchsuite'"):
         host_apt_sources("nosuchsuite")
+
+
+def test_only_a_complete_cache_entry_counts(tmp_path: Path) -> None:
+    recipe = ImageRecipe()
+    images = tmp_path / "images"
+    partial = images / f".{recipe.key()}.tmp-abc" / "out"
+    partial.mkdir(parents=True)
+    (partial / "root.qcow2").write_text("half")
+    (partial / "manifest.json").write_text('{"key": "x"}')
+    assert find_cached(recipe, tmp_path) is None  # a build in progress is invisible
+    final = images / recipe.key()
+    final.mkdir()
+    (final / "root.qcow2").write_text("no manifest yet")
+    assert find_cached(recipe, tmp_path) is None  # no manifest: not complete
+    (final / "manifest.json").write_text(f'{{"key": "{recipe.key()}"}}')
+    found = find_cached(recipe, tmp_path)
+    assert found is not None and found.disk == final / "root.qcow2"
+    assert found.kernel == final / "vmlinuz" and found.key == recipe.key()
 
 
 def test_machine_spec_rejects_bad_declarations() -> None:

@@ -166,19 +166,31 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def find_cached(recipe: ImageRecipe, cache: Path | None = None) -> BaseImage | None:
+    """The complete cache entry for `recipe`, or None.
+
+    Complete means KEY/manifest.json exists: the build writes it last, inside a temporary
+    directory that is renamed to KEY in one step, so partial builds are never found.
+    """
+    final = (cache or cache_root()) / "images" / recipe.key()
+    if (final / "manifest.json").is_file():
+        return BaseImage.load(final)
+    return None
+
+
 def ensure_image(recipe: ImageRecipe | None = None, *, cache: Path | None = None,
                  log: Callable[[str], None] | None = None) -> BaseImage:
     """Return the cached image for `recipe`, building it first if it is not there."""
     recipe = recipe or ImageRecipe()
+    found = find_cached(recipe, cache)
+    if found is not None:
+        return found
     images = (cache or cache_root()) / "images"
-    key = recipe.key()
-    final = images / key
-    if (final / "manifest.json").is_file():
-        return BaseImage.load(final)
-    with _locked(images / f"{key}.lock"):
-        if (final / "manifest.json").is_file():
-            return BaseImage.load(final)
-        return _build(recipe, images, key, log or (lambda _msg: None))
+    with _locked(images / f"{recipe.key()}.lock"):
+        found = find_cached(recipe, cache)
+        if found is not None:
+            return found
+        return _build(recipe, images, recipe.key(), log or (lambda _msg: None))
 
 
 def _build(recipe: ImageRecipe, images: Path, key: str,

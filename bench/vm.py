@@ -60,6 +60,7 @@ def main() -> int:
     parser.add_argument("--no-suite", action="store_true", help="skip the starter suite")
     args = parser.parse_args()
 
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     started = time.monotonic()
     image = ensure_image()
     first = time.monotonic() - started
@@ -81,8 +82,8 @@ def main() -> int:
         if proc.returncode != 0:
             print(proc.stdout[-3000:], file=sys.stderr)
 
-    print(f"declos VM harness benchmark  (cache {cache_root()}, load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+    print(f"declos VM harness benchmark  (cache {cache_root()}; load average at start "
+          f"{load_before}, at end {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
     print(f"{'figure':<34} {'ours':>11}  {'anchor':>9}  {'ratio':>7}")
     row("image build, cold", cold, 70.0, "anchor: mmdebstrap alone, DESIGN.md; " + cold_note)
     row("image ready, cached", cached, 5.0, "anchor: issue 4 aim (< 5 s)")

@@ -11,12 +11,14 @@ return sys to its booted state with a snapshot restore instead of a reboot.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from declos.store import Store
+from declos.store.copy import CopyResult
 from declos.system import build_system
 from declos.testing import Machine
 from declos.testing.driver import Driver
@@ -99,14 +101,22 @@ class SystemLab:
             self.built[name] = result.path
         return self.built[name]
 
-    def push(self, top: str) -> None:
+    def push(self, top: str) -> CopyResult:
         """Copy TOP's closure into sys's /declos/store over its forwarded SSH port."""
         self.sys.succeed("true")  # resumes sys if the driver paused it for another VM
         store = self.store
         try:
-            store.copy_closure([top], f"ssh://root@127.0.0.1:{self.sys.ssh_port}",
-                               identity_file=str(self.sys.identity_file),
-                               known_hosts=str(self.sys.known_hosts))
+            return store.copy_closure([top], f"ssh://root@127.0.0.1:{self.sys.ssh_port}",
+                                      identity_file=str(self.sys.identity_file),
+                                      known_hosts=str(self.sys.known_hosts))
+        finally:
+            store.close()
+
+    def activator_of(self, top: str) -> str:
+        """The activator store path TOP runs (its `activator` link)."""
+        store = self.store
+        try:
+            return os.readlink(store.real_path(f"{top}/activator"))
         finally:
             store.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -176,3 +177,27 @@ def test_vde_relays_carry_frames_between_two_stream_clients(tmp_path: Path) -> N
         for relay in relays:
             relay.stop()
         switch.stop()
+
+
+def test_a_killed_session_leaves_no_switch_or_plug_behind(tmp_path: Path) -> None:
+    script = (
+        "import os, sys; from pathlib import Path\n"
+        "from declos.virt.vde import VdeRelay, VdeSwitch\n"
+        f"s = VdeSwitch(Path({str(tmp_path / 'sw')!r})); s.start()\n"
+        f"r = VdeRelay(s.directory, Path({str(tmp_path / 'r.sock')!r})); r.start()\n"
+        "print(s.pid, r._plug.pid, flush=True); os._exit(0)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.split()
+    pids = [int(p) for p in out]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() and
+                                               "Z" not in _state(p) for p in pids):
+        time.sleep(0.1)
+    assert [p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in _state(p)] == []
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "Z"

@@ -109,3 +109,13 @@ def test_shutdown_is_graceful(peer: Machine) -> None:
     assert not peer.is_up()
     # Only a clean poweroff prints this; the hard power-off fallback would not.
     assert "reboot: Power down" in peer.console_log()
+
+
+def test_destroy_removes_the_vm_and_its_files(peer: Machine, vm_driver: Driver) -> None:
+    workdir = peer.domain.spec.workdir
+    assert (workdir / "root.qcow2").is_file() and (workdir / "id_ed25519").is_file()
+    vm_driver.destroy(peer)
+    assert not workdir.exists()
+    assert not peer.is_up()
+    assert "peer" not in vm_driver.machines
+    assert "reboot: Power down" in peer.console_log()  # the console log is kept

@@ -71,7 +71,14 @@ def test_switch_restarts_changed_unit_only_opens_port_then_rollback_restores(lab
     uid_alice = m.succeed("id -u alice")
     assert not lab.peer_reaches(8080)
 
-    top2, run = lab.switch("gen2")
+    # Deploy's path: only what generation 1 did not already bring is sent.
+    top2 = lab.build("gen2")
+    copy = lab.push(top2)
+    assert top2 in copy.sent and copy.round_trips == 1
+    assert lab.activator_of(top2) == lab.activator_of(top1)
+    assert lab.activator_of(top1) not in copy.sent and copy.already_present > 0
+    run = lab.activate(top2, "switch")
+    assert run.status == 0, run.output
     assert "stopping the following units: changer.service" in run.lines, run.output
     assert "starting the following units: changer.service" in run.lines, run.output
     assert "create user carol (uid 1001)" in run.lines, run.output
@@ -104,6 +111,13 @@ def test_switch_restarts_changed_unit_only_opens_port_then_rollback_restores(lab
     assert m.succeed(f"readlink {STATE}/profiles/system").strip() == "system-1-link"
     assert m.succeed("readlink /run/declos/current-system").strip() == top1
 
+    # Re-adding the removed user gives it back its uid.
+    again = lab.activate(top2, "switch")
+    assert again.status == 0, again.output
+    assert "create user carol (uid 1001)" in again.lines, again.output
+    # TOP is the newest generation already, so no new one is made (docs/activation.md).
+    assert m.succeed(f"readlink {STATE}/profiles/system").strip() == "system-2-link"
+
 
 def test_failing_unit_exits_4_and_shows_its_journal(lab1: SystemLab) -> None:
     lab = lab1
@@ -112,6 +126,7 @@ def test_failing_unit_exits_4_and_shows_its_journal(lab1: SystemLab) -> None:
     run = lab.activate(top, "switch")
     assert run.status == 4, run.output
     assert "warning: the following units failed: broken.service" in run.lines, run.output
+    assert "$ systemctl status --no-pager --full broken.service" in run.lines, run.output
     assert any(line.startswith("$ journalctl -u broken.service") for line in run.lines), run.output
     assert "broken-unit: cannot find my marbles" in run.output
     assert m.succeed("systemctl is-failed broken.service || true").strip() == "failed"

@@ -405,9 +405,48 @@ def _zstd_decompress_reader(raw_read, leftover):
     return proc.stdout.read1
 
 
+class Prefetch:
+    """Reads the input in a thread into a bounded queue of blocks.
+
+    While the main thread waits in the kernel creating files (on a busy disk that is most
+    of a copy), sshd keeps draining the socket into this queue instead of stalling the
+    sender after a 64 KiB pipe buffer; the queue bounds memory to DEPTH blocks.
+    """
+
+    DEPTH = 64
+
+    def __init__(self, read):
+        import queue
+
+        self._raw = read
+        self._q = queue.Queue(self.DEPTH)
+        self._eof = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        try:
+            while True:
+                data = self._raw(CHUNK)
+                self._q.put(data)
+                if not data:
+                    return
+        except (OSError, ValueError):
+            self._q.put(b"")
+
+    def read(self, n=CHUNK):
+        """The next block (of any size up to CHUNK); b"" at end of input."""
+        if self._eof:
+            return b""
+        data = self._q.get()
+        if not data:
+            self._eof = True
+        return data
+
+
 def serve(store, inp, out):
     """One session: handshake+query, then an optional import or export."""
-    r = Reader(inp.read1 if hasattr(inp, "read1") else inp.read)
+    pre = Prefetch(inp.read1 if hasattr(inp, "read1") else inp.read)
+    r = Reader(pre.read)
 
     def send(obj):
         out.write(nstr(json.dumps(obj).encode()))
@@ -433,7 +472,7 @@ def serve(store, inp, out):
     cmd = json.loads(head)
     if cmd.get("op") == "import":
         if cmd.get("compress") == "zstd":
-            r = Reader(_zstd_decompress_reader(inp.read, r.leftover()))
+            r = Reader(_zstd_decompress_reader(pre.read, r.leftover()))
         imported = 0
         while r.u64() == 1:
             info = json.loads(r.str())

@@ -24,38 +24,50 @@ from declos.virt.errors import VirtError
 
 
 class VdeSwitch:
-    """One `vde_switch --hub` daemon; the LAN every member NIC is plugged into."""
+    """One `vde_switch --hub`; the LAN every member NIC is plugged into.
+
+    It runs in the foreground as our child with its console on a pipe we hold: when this
+    process exits for any reason the pipe closes and the switch exits on EOF, so a killed
+    test run leaves no switch behind.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.pid: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     def start(self, timeout: float = 10.0) -> None:
         self.directory.parent.mkdir(parents=True, exist_ok=True)
-        pidfile = self.directory.parent / (self.directory.name + ".pid")
-        pidfile.unlink(missing_ok=True)
-        proc = subprocess.run(["vde_switch", "--sock", str(self.directory), "--hub",
-                               "--dirmode", "0700", "--daemon", "--pidfile", str(pidfile)],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise VirtError(f"vde_switch failed to start: {proc.stderr.strip()}")
+        log = self.directory.parent / (self.directory.name + ".log")
+        with open(log, "ab") as stderr:
+            self._proc = subprocess.Popen(
+                ["vde_switch", "--sock", str(self.directory), "--hub", "--dirmode", "0700"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if pidfile.is_file() and (self.directory / "ctl").exists():
-                text = pidfile.read_text().strip()
-                if text:
-                    self.pid = int(text)
-                    return
+            if self._proc.poll() is not None:
+                err = log.read_text(errors="replace").strip()
+                raise VirtError(f"vde_switch exited with {self._proc.returncode}: {err}")
+            if (self.directory / "ctl").exists():
+                return
             time.sleep(0.05)
+        self.stop()
         raise VirtError(f"vde_switch did not create {self.directory}/ctl within {timeout} s")
 
     def stop(self) -> None:
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            self.pid = None
+        if self._proc is None:
+            return
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()  # EOF on its console: it cleans up and exits
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.kill(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+        self._proc = None
 
 
 class VdeRelay:

@@ -114,7 +114,7 @@ def test_switch_restarts_changed_unit_only_opens_port_then_rollback_restores(lab
     # Re-adding the removed user gives it back its uid.
     again = lab.activate(top2, "switch")
     assert again.status == 0, again.output
-    assert "create user carol (uid 1001)" in again.lines, again.output
+    assert "create user carol (uid 1001) (its previous uid)" in again.lines, again.output
     # TOP is the newest generation already, so no new one is made (docs/activation.md).
     assert m.succeed(f"readlink {STATE}/profiles/system").strip() == "system-2-link"
 

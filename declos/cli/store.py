@@ -191,14 +191,22 @@ def _add_text(args: argparse.Namespace) -> int:
 
 
 def _dump(args: argparse.Namespace) -> int:
-    from declos.store.nar import dump_to_fd
+    import io
+
+    from declos.store.nar import dump, dump_to_fd
 
     store = _store(args)
     path = _resolve(store, args.path)
     if not store.is_valid(path):
         raise UsageError(f"path '{path}' is not valid")
+    real = store.real_path(args.path if args.path.startswith(store.store_dir) else path)
     sys.stdout.flush()
-    dump_to_fd(store.real_path(args.path if args.path.startswith(store.store_dir) else path), sys.stdout.fileno())
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, io.UnsupportedOperation):  # stdout replaced in-process (tests, embedding)
+        dump(real, sys.stdout.buffer.write)
+        return 0
+    dump_to_fd(real, fd)
     return 0
 
 

@@ -243,7 +243,7 @@ class _ZstdPipe:
     """Compress a byte stream with the zstd binary in a separate process (uses the 2nd core)."""
 
     def __init__(self, send: Callable[[bytes], object]) -> None:
-        self.proc = subprocess.Popen(["zstd", "-c", "-q", "-3", "-T0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen(["zstd", "-c", "-q", "-1", "-T0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.bytes_out = 0
 
         def pump() -> None:

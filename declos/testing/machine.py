@@ -263,7 +263,14 @@ class Machine:
                 state = info.get("ActiveState", "?")
                 if info.get("LoadState") == "not-found":
                     raise MachineError(self._diagnose(f"unit {unit} does not exist"))
-                if state == "failed" or (state == "inactive" and self._no_job(unit)):
+                if state == "inactive" and self._no_job(unit):
+                    # The job may have finished between the two queries: look again.
+                    state = self.unit_info(unit).get("ActiveState", "?")
+                    if state == "active":
+                        return True, "ActiveState=active"
+                    if state != "inactive":
+                        return False, f"ActiveState={state}"
+                if state == "failed" or state == "inactive" and self._no_job(unit):
                     _s, status, _e = self._run(
                         f"systemctl --no-pager status {shlex.quote(unit)}; journalctl "
                         f"--no-pager -n 20 -u {shlex.quote(unit)}", 60)

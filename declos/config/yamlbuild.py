@@ -10,7 +10,6 @@ the `options:` section is built with key lines, which declarations record.
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 import yaml

@@ -30,7 +30,17 @@ _EXPORTS = {
     "StoreError": "declos.store.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BuildError",
+    "CopyResult",
+    "Derivation",
+    "Generation",
+    "PathInfo",
+    "Profiles",
+    "Source",
+    "Store",
+    "StoreError",
+]
 
 
 def __getattr__(name: str) -> Any:

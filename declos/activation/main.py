@@ -48,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     if root is not None and not root.is_dir():
         say(f"error: --root {args.root}: not a directory")
         return USAGE
+    if root is not None and args.action not in ("generations",):
+        missing = [f"etc/{name}" for name in ("passwd", "group") if not (root / "etc" / name).is_file()]
+        if missing:
+            # Checked before anything is written: users and /etc ownership need the
+            # tree's own account databases, and a half-activated tree is worse than none.
+            say(f"error: --root {args.root}: {', '.join(missing)} missing; --root activates into "
+                "an existing system tree (for example one made with mmdebstrap); nothing was changed")
+            return USAGE
     host = Host(root)
     state = ActivationState(host)
     try:

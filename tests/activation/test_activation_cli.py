@@ -114,3 +114,14 @@ def test_kill_9_mid_switch_then_switch_again_is_consistent(tmp_path, crash_at):
     assert snapshot(root) == snapshot(ref_root)
     r = _run(root, b)
     assert r.stderr.strip() == f"no changes: {b} is already active"
+
+
+def test_root_without_an_os_tree_is_refused_before_any_change(tmp_path, capsys):
+    """`switch --root` into an empty directory: exit 1, a hint, and not one file written."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc = main(["--system", "/declos/store/00000000000000000000000000000000-x", "--root", str(empty), "switch"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert f"error: --root {empty}: etc/passwd, etc/group missing; --root activates into an existing system tree" in err
+    assert list(empty.iterdir()) == []

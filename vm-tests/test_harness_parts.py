@@ -13,7 +13,10 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from declos.config import evaluate
+from declos.system.openssh import SSHD_CONFIG, sshd_config
 from declos.testing.spec import MachineSpec
+from declos.virt import guest_files
 from declos.virt.domain import DiskSpec, DomainSpec, LanNic
 from declos.virt.image import ImageRecipe, find_cached, host_apt_sources
 from declos.virt.libvirt_domain import domain_xml
@@ -106,6 +109,32 @@ def test_image_key_follows_the_recipe() -> None:
     assert "Suites: bookworm" in host_apt_sources("bookworm")
     with pytest.raises(Exception, match="no enabled apt source for Debian 'nosuchsuite'"):
         host_apt_sources("nosuchsuite")
+
+
+def test_harness_sshd_hardening_wins_over_the_openssh_module(tmp_path: Path) -> None:
+    """A guest switched to a declos system carries both drop-ins; the real sshd must keep
+    the harness's values, since it takes the first value it reads in lexical file order."""
+    conf_d = tmp_path / "sshd_config.d"
+    conf_d.mkdir()
+    harness_path = guest_files.SSHD_CONFIG
+    assert harness_path.startswith("/etc/ssh/sshd_config.d/")
+    (conf_d / Path(harness_path).name).write_text(guest_files.base_files()[harness_path][0])
+    machine = tmp_path / "machine.yaml"
+    machine.write_text("services.openssh.enable: true\n")
+    openssh = evaluate([machine]).value("services.openssh")
+    assert openssh["settings"]["PasswordAuthentication"] is True
+    (conf_d / Path(SSHD_CONFIG).name).write_text(sshd_config(openssh))
+    main = tmp_path / "sshd_config"
+    main.write_text(f"Include {conf_d}/*.conf\n")  # Debian's sshd_config starts this way
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "hk")], check=True)
+    out = subprocess.run(["/usr/sbin/sshd", "-T", "-f", str(main), "-h", str(tmp_path / "hk")],
+                         capture_output=True, text=True, check=True).stdout
+    effective = dict(line.split(" ", 1) for line in out.splitlines())
+    assert effective["passwordauthentication"] == "no"
+    assert effective["kbdinteractiveauthentication"] == "no"
+    assert effective["permitrootlogin"] == "without-password"
+    assert effective["usedns"] == "no"
+    assert effective["port"] == "22"
 
 
 def test_only_a_complete_cache_entry_counts(tmp_path: Path) -> None:

@@ -4,6 +4,10 @@ Building happens in-process (declos.system); activation always runs the activato
 shipped inside the built closure (TOP/activate), exactly as on a remote host after a
 copy, so what is tested here is what deploy runs. With --root the store, the state and
 the activated tree all live under DIR and nothing of the running host is touched.
+
+`declos build` leaves a `./result` symlink to TOP registered as an indirect GC root (as
+`nix-build` and `nixos-rebuild build` do), so `declos store gc` keeps what was just built
+until the link is removed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import Any
 
 DEFAULT_CONFIG = "/etc/declos/configuration.yaml"
 ACTIONS = ("switch", "boot", "test", "dry-activate")
@@ -21,6 +26,11 @@ ACTIONS = ("switch", "boot", "test", "dry-activate")
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     build = sub.add_parser("build", help="build the system closure of a configuration and print its path")
     _config_args(build)
+    links = build.add_mutually_exclusive_group()
+    links.add_argument("-o", "--out-link", metavar="PATH", default="result",
+                       help="name of the symlink to the result, a GC root (default: ./result)")
+    links.add_argument("--no-out-link", action="store_true",
+                       help="create no result symlink (the closure is then not protected from gc)")
     build.set_defaults(func=cmd_build)
     helps = {
         "switch": "build, make it the boot default and activate it now",
@@ -52,8 +62,8 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
                         help="evaluate without the standard module library (modules/)")
 
 
-def _build(args: argparse.Namespace) -> str | None:
-    """Build and print warnings/errors; returns TOP or None after printing an error."""
+def _build(args: argparse.Namespace) -> tuple[Any, str] | None:
+    """Build and print warnings/errors; returns (store, TOP) or None after printing an error."""
     from declos.cli.main import UsageError
     from declos.config import EvaluationError
     from declos.store import Store
@@ -73,22 +83,44 @@ def _build(args: argparse.Namespace) -> str | None:
         return None
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return result.path
+    return store, result.path
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    path = _build(args)
-    if path is None:
+    built = _build(args)
+    if built is None:
         return 1
+    store, path = built
+    if not args.no_out_link:
+        try:
+            make_out_link(store, path, args.out_link)
+        except OSError as exc:
+            print(f"error: cannot create the out link {args.out_link}: {exc}", file=sys.stderr)
+            return 1
     print(path)
     return 0
 
 
+def make_out_link(store: Any, top: str, link: str) -> str:
+    """Point `link` at TOP (its logical store path) and register it as an indirect GC root.
+
+    The link is made before the root is registered: gc deletes an indirect root whose
+    link is missing. Until then the build's temporary root keeps TOP alive. An existing
+    symlink is replaced atomically; anything else at `link` is left alone (an error)."""
+    from declos.store.gc import add_indirect_root
+    from declos.store.profiles import atomic_symlink
+
+    if os.path.lexists(link) and not os.path.islink(link):
+        raise FileExistsError(f"{link} exists and is not a symbolic link; remove it or use -o PATH")
+    atomic_symlink(top, os.path.abspath(link))
+    return add_indirect_root(store, link)
+
+
 def cmd_activate(args: argparse.Namespace) -> int:
-    path = _build(args)
-    if path is None:
+    built = _build(args)
+    if built is None:
         return 1
-    return run_activator(path, args.action, root=args.root)
+    return run_activator(built[1], args.action, root=args.root)
 
 
 def host_python() -> str:

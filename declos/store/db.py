@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from declos.store.receiver import SCHEMA  # one schema for the local store and the remote agent
+from declos.store.schema import SCHEMA  # receiver.py carries an identical copy for remote stores
 
 SCHEMA_VERSION = "10"
 

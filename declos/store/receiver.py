@@ -21,6 +21,7 @@ import threading
 import time
 
 PROTOCOL = b"declos-copy-1"
+# Same text as declos.store.schema.SCHEMA (this file cannot import it); a test keeps them equal.
 SCHEMA = """
 create table if not exists ValidPaths (
     id               integer primary key autoincrement not null,
@@ -543,7 +544,30 @@ def main(argv):
         return 1
 
 
+def _serve_and_exit(argv):
+    """Run main() and leave without interpreter finalization.
+
+    The Prefetch thread may still sit in a read of stdin, holding the buffered reader's
+    lock, when the session ends; a normal shutdown then aborts with "Fatal Python error:
+    _enter_buffered_busy" and a non-zero status, which the client reports as a failed copy
+    although every path was registered. Every database write is committed by then.
+    """
+    try:
+        rc = main(argv)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        rc = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            rc = rc or 1
+    os._exit(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    _serve_and_exit(sys.argv[1:])
 elif __name__ == "__declos_install__":
     sys.exit(install(SOURCE, sys.argv[1:]))  # noqa: F821 (injected by the installer)

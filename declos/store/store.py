@@ -28,6 +28,7 @@ from declos.store.paths import (
     split_store_path,
 )
 from declos.store.refs import RefScanner
+from declos.store.schema import db_file
 
 if TYPE_CHECKING:
     from declos.store.derivation import Derivation, Source
@@ -57,7 +58,7 @@ class Store:
                   self.physical_state + "/locks", self.physical_state + "/gcroots",
                   self.physical_state + "/profiles", self.physical_state + "/log"):
             os.makedirs(d, exist_ok=True)
-        self.db = Database(self.physical_state + "/db/db.sqlite")
+        self.db = Database(db_file(self.physical_state))
         self._cleaned = False
 
     @classmethod

@@ -2,8 +2,8 @@
 
 Debian's sshd_config includes sshd_config.d/*.conf first and sshd keeps the first value
 of a keyword, so our settings go into /etc/ssh/sshd_config.d/10-declos.conf (sorted
-before other snippets, e.g. a cloud image's 50-cloud-init.conf or the VM harness's
-declos.conf) and win without touching the distribution's file. Keys for `users.users.*.openssh.authorizedKeys.keys` go
+before other snippets, e.g. a cloud image's 50-cloud-init.conf; the VM harness's
+00-harness.conf sorts first on purpose, so test guests keep its hardening) and win without touching the distribution's file. Keys for `users.users.*.openssh.authorizedKeys.keys` go
 to /etc/ssh/authorized_keys.d/NAME as NixOS does. The distribution's ssh.service gets a
 drop-in carrying X-Restart-Triggers (the config's store path) and X-StopIfChanged=false,
 so a config change restarts sshd without first stopping it (open sessions survive).

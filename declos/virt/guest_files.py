@@ -55,7 +55,12 @@ StandardOutput=journal+console
 WantedBy=sysinit.target
 """
 
-_SSHD = """# declos guest defaults: key-only root login, no DNS lookups (there is no DNS).
+# Named 00-harness.conf: sshd reads sshd_config.d/*.conf in lexical order and keeps the
+# first value of most keywords, so this file must sort before the system builder's
+# 10-declos.conf (services.openssh defaults such as PasswordAuthentication yes).
+SSHD_CONFIG = "/etc/ssh/sshd_config.d/00-harness.conf"
+
+_SSHD = """# declos VM harness hardening: key-only root login, no DNS lookups (there is no DNS).
 HostKey /etc/ssh/ssh_host_ed25519_key
 PermitRootLogin prohibit-password
 PasswordAuthentication no
@@ -87,7 +92,7 @@ def base_files() -> dict[str, tuple[str, int]]:
     return {
         "/usr/local/lib/declos/apply-seed": (_SEED_SCRIPT, 0o755),
         "/etc/systemd/system/declos-seed.service": (_SEED_UNIT, 0o644),
-        "/etc/ssh/sshd_config.d/declos.conf": (_SSHD, 0o644),
+        SSHD_CONFIG: (_SSHD, 0o644),
         "/etc/systemd/network/10-uplink.network": (_UPLINK, 0o644),
         "/etc/fstab": (_FSTAB, 0o644),
         "/etc/hostname": ("declos-guest\n", 0o644),

@@ -29,3 +29,21 @@ options = {
         "extraConfig": Option(types.lines, "", "Extra lines appended to the server configuration."),
     },
 }
+
+
+def config(config):
+    # adminAddr is nullable so machines without httpd evaluate; a running server needs it
+    # (it is Apache's ServerAdmin), as NixOS's httpd module asserts.
+    cfg = config.services.httpd
+    if not cfg.enable:
+        return {}
+    return {
+        "assertions": [
+            {
+                "assertion": cfg.adminAddr is not None,
+                "message": "services.httpd.adminAddr must be set when services.httpd.enable is true "
+                "(the server administrator's e-mail address, Apache's ServerAdmin), "
+                "e.g. services.httpd.adminAddr: admin@example.org",
+            }
+        ]
+    }

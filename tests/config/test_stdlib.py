@@ -152,3 +152,22 @@ def test_empty_machine_has_a_value_for_every_option() -> None:
     assert config["services"]["httpd"]["adminAddr"] is None
     assert config["networking"]["hostName"] == "declos"
     assert config["users"] == {"users": {}, "groups": {}}
+
+
+HTTPD_ADMIN_MESSAGE = (
+    "Failed assertions:\n- services.httpd.adminAddr must be set when services.httpd.enable is true "
+    "(the server administrator's e-mail address, Apache's ServerAdmin), "
+    "e.g. services.httpd.adminAddr: admin@example.org"
+)
+
+
+def test_enabled_httpd_requires_admin_addr(tmp_path: Path) -> None:
+    from declos.config import EvaluationError
+
+    machine = tmp_path / "m.yaml"
+    machine.write_text("services.httpd.enable: true\n")
+    with pytest.raises(EvaluationError) as info:
+        evaluate([machine])
+    assert str(info.value) == HTTPD_ADMIN_MESSAGE
+    machine.write_text("services.httpd: {enable: true, adminAddr: a@b}\n")
+    assert evaluate([machine]).value("services.httpd.adminAddr") == "a@b"

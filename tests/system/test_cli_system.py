@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,9 @@ def config(tmp_path: Path, name: str, host: str, body: str = "") -> str:
 
 
 def declos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "declos", *args], capture_output=True, text=True)
+    """Runs in a scratch directory: `declos build` leaves a `result` link where it runs."""
+    with tempfile.TemporaryDirectory(prefix="declos-cli-") as cwd:
+        return subprocess.run([sys.executable, "-m", "declos", *args], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.fixture

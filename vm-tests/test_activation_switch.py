@@ -154,6 +154,9 @@ def test_kill_9_then_switch_and_boot_into_generation(loaded):
     assert rc == 0, out
     assert m.succeed("cat /etc/declos/a.conf") == "b\n", "boot does not activate"
     m.reboot()
+    # SSH can come up while the boot-time activation (a oneshot ordered before
+    # multi-user.target) is still switching units: wait until it has finished.
+    m.wait_until_succeeds("systemctl is-active declos-boot.service", timeout=300)
     log = m.succeed("journalctl -b -u declos-boot.service --no-pager -o cat")
     assert f"activating generation 3 ({t['a']}) at boot" in log
     assert m.succeed("cat /etc/declos/a.conf") == "a\n"

@@ -28,6 +28,15 @@ def _alloc(used: set[int], reserved: set[int], lo: int, hi: int, down: bool) -> 
     raise RuntimeError(f"no free id between {lo} and {hi}")
 
 
+def _stable_id(name: str, id_map: dict[str, int], used: set[int], lo: int, hi: int, down: bool) -> int:
+    """The id `name` had before if it is still free, else a new one no other name ever had."""
+    prev = id_map.get(name)
+    if prev is not None and prev not in used:
+        return prev
+    reserved = {v for k, v in id_map.items() if k != name}
+    return _alloc(used, reserved, lo, hi, down)
+
+
 class UsersManager:
     def __init__(self, host: Host) -> None:
         self.host = host
@@ -64,12 +73,7 @@ class UsersManager:
                 continue
             gid = spec.get("gid")
             if gid is None:
-                prev = gid_map.get(gname)
-                if prev is not None and prev not in db.used_gids():
-                    gid = prev
-                else:
-                    reserved = {v for k, v in gid_map.items() if k != gname}
-                    gid = _alloc(db.used_gids(), reserved, 400, 999, down=True)
+                gid = _stable_id(gname, gid_map, db.used_gids(), 400, 999, down=True)
             db.tables["group"].append([gname, "x", str(gid), ""])
             db.tables["gshadow"].append([gname, "!", "", ""])
             gid_map[gname] = gid
@@ -88,13 +92,8 @@ class UsersManager:
             if row is None:
                 uid = u.get("uid")
                 if uid is None:
-                    prev = uid_map.get(uname)
-                    if prev is not None and prev not in db.used_uids():
-                        uid = prev
-                    else:
-                        reserved = {v for k, v in uid_map.items() if k != uname}
-                        uid = _alloc(db.used_uids(), reserved, 1000, 29999, down=False) if normal \
-                            else _alloc(db.used_uids(), reserved, 400, 999, down=True)
+                    lo, hi = (1000, 29999) if normal else (400, 999)
+                    uid = _stable_id(uname, uid_map, db.used_uids(), lo, hi, down=not normal)
                 db.tables["passwd"].append([uname, "x", str(uid), str(gid), gecos, home, shell])
                 db.drop("shadow", uname)
                 db.tables["shadow"].append([uname, u.get("hashedPassword") or "!", "", "", "", "", "", "", ""])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from declos.cli.main import UsageError
@@ -160,6 +162,19 @@ def _progress(description: str, total: int | None) -> Any:
     prog.start()
     prog.add_task(description, total=total)
     return prog
+
+
+@contextlib.contextmanager
+def _ticker(description: str, total: int | None, *, show: bool = True) -> Iterator[Callable[[Any], None] | None]:
+    """A per-item progress callback for the library (None off a terminal); stops the bar on exit."""
+    prog = _progress(description, total) if show else None
+    if prog is None:
+        yield None
+        return
+    try:
+        yield lambda _item: prog.advance(prog.task_ids[0])
+    finally:
+        prog.stop()
 
 
 def _announce(what: str, drv: Any) -> None:
@@ -381,13 +396,8 @@ def _gc(args: argparse.Namespace) -> int:
 
     store = _store(args)
     max_freed = _parse_size(args.max_freed) if args.max_freed else None
-    prog = None if args.dry_run else _progress("collecting garbage", None)
-    try:
-        result = collect_garbage(store, dry_run=args.dry_run, max_freed=max_freed,
-                                 progress=(lambda _p: prog.advance(prog.task_ids[0])) if prog else None)
-    finally:
-        if prog is not None:
-            prog.stop()
+    with _ticker("collecting garbage", None, show=not args.dry_run) as tick:
+        result = collect_garbage(store, dry_run=args.dry_run, max_freed=max_freed, progress=tick)
     if args.json:
         _print_json({"deleted": result.deleted, "bytesFreed": result.bytes_freed, "dryRun": result.dry_run})
         return 0
@@ -426,13 +436,8 @@ def _verify(args: argparse.Namespace) -> int:
                              "(/ for the host store)")
         source = Store.open(None if args.source_root == "/" else args.source_root)
     total = len(store.all_paths())
-    prog = _progress("verifying", total) if total > 50 else None
-    try:
-        result = verify(store, check_contents=args.check_contents, repair_from=source,
-                        progress=(lambda _p: prog.advance(prog.task_ids[0])) if prog else None)
-    finally:
-        if prog is not None:
-            prog.stop()
+    with _ticker("verifying", total, show=total > 50) as tick:
+        result = verify(store, check_contents=args.check_contents, repair_from=source, progress=tick)
     if args.json:
         _print_json({"checked": result.checked, "missing": result.missing,
                      "corrupt": [c[0] for c in result.corrupt], "repaired": result.repaired, "ok": result.ok})

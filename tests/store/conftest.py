@@ -10,19 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from declos.store import Store
-
 sys.path.insert(0, os.path.dirname(__file__))
 from sshd_server import Sshd  # noqa: E402
 
 NIX_ENV = {"NIX_CONFIG": "build-users-group =\nexperimental-features = nix-command\nsubstituters =\n"}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "root")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from declos.store import Store
 from declos.system.writer import StoreWriter
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store.open(tmp_path / "root")
-    yield s
-    s.close()
 
 
 @pytest.fixture

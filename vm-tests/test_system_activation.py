@@ -8,20 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from system_support import STATE, SystemLab, clean_lab, system_lab
-
-from declos.testing.driver import Driver
-
-
-@pytest.fixture(scope="session")
-def system_lab_session(vm_driver: Driver, tmp_path_factory: pytest.TempPathFactory) -> SystemLab:
-    return system_lab(vm_driver, tmp_path_factory.mktemp("system-store"))
-
-
-@pytest.fixture
-def lab(system_lab_session: SystemLab) -> Iterator[SystemLab]:
-    """sys freshly booted."""
-    yield from clean_lab(system_lab_session)
+from system_support import STATE, SystemLab, clean_lab
 
 
 @pytest.fixture

@@ -8,35 +8,19 @@ from __future__ import annotations
 
 import shlex
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from system_support import (
     CONFIGS,
     STATE,
     SystemLab,
-    clean_lab,
     dependency_wheels,
     project_wheel,
-    system_lab,
     wheel_cache,
 )
 
-from declos.testing.driver import Driver
-
 # The wheel carries the module library (declos/_modules); nothing else is copied in.
 DECLOS = "declos"
-
-
-@pytest.fixture(scope="session")
-def system_lab_session(vm_driver: Driver, tmp_path_factory: pytest.TempPathFactory) -> SystemLab:
-    return system_lab(vm_driver, tmp_path_factory.mktemp("system-store"))
-
-
-@pytest.fixture
-def lab(system_lab_session: SystemLab) -> Iterator[SystemLab]:
-    yield from clean_lab(system_lab_session)
 
 
 def _use(lab: SystemLab, name: str) -> None:

@@ -1,9 +1,7 @@
 """`declos build|switch|boot|test|dry-activate|rollback|generations`: parse, call, print.
 
-Building happens in-process (declos.system); activation always runs the activator
-shipped inside the built closure (TOP/activate), exactly as on a remote host after a
-copy, so what is tested here is what deploy runs. With --root the store, the state and
-the activated tree all live under DIR and nothing of the running host is touched.
+Building happens in-process (declos.system.build); activation runs the activator shipped
+inside the built closure (declos.system.local_host), as on a remote host after a copy.
 
 `declos build` leaves a `./result` symlink to TOP registered as an indirect GC root (as
 `nix-build` and `nixos-rebuild build` do), so `declos store gc` keeps what was just built
@@ -14,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 from typing import Any
 
@@ -92,6 +88,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     store, path = built
     if not args.no_out_link:
+        from declos.system.local_host import make_out_link
+
         try:
             make_out_link(store, path, args.out_link)
         except OSError as exc:
@@ -101,77 +99,35 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_out_link(store: Any, top: str, link: str) -> str:
-    """Point `link` at TOP (its logical store path) and register it as an indirect GC root.
-
-    The link is made before the root is registered: gc deletes an indirect root whose
-    link is missing. Until then the build's temporary root keeps TOP alive. An existing
-    symlink is replaced atomically; anything else at `link` is left alone (an error)."""
-    from declos.store.gc import add_indirect_root
-    from declos.store.profiles import atomic_symlink
-
-    if os.path.lexists(link) and not os.path.islink(link):
-        raise FileExistsError(f"{link} exists and is not a symbolic link; remove it or use -o PATH")
-    atomic_symlink(top, os.path.abspath(link))
-    return add_indirect_root(store, link)
-
-
 def cmd_activate(args: argparse.Namespace) -> int:
     built = _build(args)
     if built is None:
         return 1
-    return run_activator(built[1], args.action, root=args.root)
+    return _run(built[1], args.action, args.root)
 
 
-def host_python() -> str:
-    """The host's python3 (what TOP/activate's `/usr/bin/env python3` finds outside a venv)."""
-    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else (shutil.which("python3") or "python3")
+def _run(top: str, action: str, root: str | None, extra: list[str] | None = None) -> int:
+    from declos.system.local_host import run_activator
 
-
-def activator_command(top: str, action: str, root: str | None = None) -> tuple[list[str], dict[str, str]]:
-    """The command that runs TOP's own activator; under --root it is reached physically.
-
-    TOP/activator is an absolute (logical) link, valid on the target but not under a root
-    prefix, so with --root the activator's lib is located through the link by hand."""
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    if root is None:
-        return [f"{top}/activate", action], env
-    root = os.path.abspath(root)
-    activator = os.readlink(f"{root}{top}/activator")
-    env["PYTHONPATH"] = f"{root}{activator}/lib"
-    cmd = [host_python(), "-P", "-m", "declos.activation", "--system", top, "--root", root, action]
-    return cmd, env
-
-
-def run_activator(top: str, action: str, root: str | None = None) -> int:
-    cmd, env = activator_command(top, action, root)
     try:
-        return subprocess.run(cmd, env=env).returncode
+        return run_activator(top, action, root=root, extra=extra or ())
     except OSError as exc:
-        print(f"error: cannot run the activator {cmd[0]}: {exc}", file=sys.stderr)
+        print(f"error: cannot run the activator of {top}: {exc}", file=sys.stderr)
         return 2
 
 
 def _current_top(root: str | None) -> str:
-    """The newest generation's TOP (profile link), for actions without a config."""
     from declos.cli.main import UsageError
-    from declos.store import location
+    from declos.system.local_host import NoGeneration, current_system
 
-    state = location.state_dir()
-    link = f"{os.path.abspath(root) if root else ''}{state}/profiles/system"
     try:
-        target = os.readlink(link)
-        if not target.startswith("/"):
-            target = os.readlink(os.path.join(os.path.dirname(link), target))
-    except OSError:
-        raise UsageError(f"no system generation yet ({state}/profiles/system does not exist); "
-                         "run `declos switch` first") from None
-    return target
+        return current_system(root)
+    except NoGeneration as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    return run_activator(_current_top(args.root), "rollback", root=args.root)
+    return _run(_current_top(args.root), "rollback", args.root)
 
 
 def cmd_generations(args: argparse.Namespace) -> int:
@@ -181,9 +137,4 @@ def cmd_generations(args: argparse.Namespace) -> int:
         extra = ["--delete", *(str(n) for n in args.delete)]
     elif args.older_than:
         extra = ["--older-than", args.older_than]
-    cmd, env = activator_command(top, "generations", args.root)
-    try:
-        return subprocess.run(cmd + extra, env=env).returncode
-    except OSError as exc:
-        print(f"error: cannot run the activator {cmd[0]}: {exc}", file=sys.stderr)
-        return 2
+    return _run(top, "generations", args.root, extra)

@@ -1,0 +1,77 @@
+"""Running system closures on this host: its own activator, its profile, `result` links.
+
+`declos switch` and friends always run the activator shipped inside the closure
+(TOP/activate), exactly as a remote host does after a copy, so what runs locally is
+what deploy runs. With a root the store, the state and the activated tree all live under
+it and nothing of the running host is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from typing import Any
+
+from declos.store import location
+
+
+class NoGeneration(Exception):
+    """There is no system profile yet, so there is nothing to roll back or list."""
+
+
+def host_python() -> str:
+    """The host's python3 (what TOP/activate's `/usr/bin/env python3` finds outside a venv)."""
+    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else (shutil.which("python3") or "python3")
+
+
+def activator_command(top: str, action: str, root: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command that runs TOP's own activator; under a root it is reached physically.
+
+    TOP/activator is an absolute (logical) link, valid on the target but not under a root
+    prefix, so with a root the activator's lib is located through the link by hand."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if root is None:
+        return [f"{top}/activate", action], env
+    root = os.path.abspath(root)
+    activator = os.readlink(f"{root}{top}/activator")
+    env["PYTHONPATH"] = f"{root}{activator}/lib"
+    cmd = [host_python(), "-P", "-m", "declos.activation", "--system", top, "--root", root, action]
+    return cmd, env
+
+
+def run_activator(top: str, action: str, root: str | None = None, extra: Sequence[str] = ()) -> int:
+    """Run TOP's activator with `action`; its exit code (OSError if it cannot be started)."""
+    cmd, env = activator_command(top, action, root)
+    return subprocess.run([*cmd, *extra], env=env).returncode
+
+
+def current_system(root: str | None = None) -> str:
+    """The current generation's TOP, read through the system profile link."""
+    state = location.state_dir()
+    link = f"{os.path.abspath(root) if root else ''}{state}/profiles/system"
+    try:
+        target = os.readlink(link)
+        if not target.startswith("/"):
+            target = os.readlink(os.path.join(os.path.dirname(link), target))
+    except OSError:
+        raise NoGeneration(f"no system generation yet ({state}/profiles/system does not exist); "
+                           "run `declos switch` first") from None
+    return target
+
+
+def make_out_link(store: Any, top: str, link: str) -> str:
+    """Point `link` at TOP (its logical store path) and register it as an indirect GC root.
+
+    The link is made before the root is registered: gc deletes an indirect root whose
+    link is missing. Until then the build's temporary root keeps TOP alive. An existing
+    symlink is replaced atomically; anything else at `link` is left alone (an error)."""
+    from declos.store.gc import add_indirect_root
+    from declos.store.profiles import atomic_symlink
+
+    if os.path.lexists(link) and not os.path.islink(link):
+        raise FileExistsError(f"{link} exists and is not a symbolic link; remove it or use -o PATH")
+    atomic_symlink(top, os.path.abspath(link))
+    return add_indirect_root(store, link)

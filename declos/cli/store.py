@@ -209,25 +209,10 @@ def _dump(args: argparse.Namespace) -> int:
     """Kept import-light (no Store, no Database): dump is a one-shot read, timed against Nix."""
     import io
 
-    from declos.store import location
     from declos.store.nar import dump, dump_to_fd
-    from declos.store.paths import split_store_path
-    from declos.store.schema import db_file, is_valid_readonly
+    from declos.store.readonly import locate_valid
 
-    root = getattr(args, "root", None)
-    prefix = os.path.abspath(root) if root else ""
-    store_dir = location.store_dir().rstrip("/") or "/"
-    state_dir = location.state_dir().rstrip("/") or "/"
-    physical_store = prefix + store_dir
-    given = args.path
-    if os.path.islink(given) and not given.startswith(store_dir + "/"):
-        given = os.readlink(given)
-    if prefix and given.startswith(physical_store + "/"):
-        given = store_dir + given[len(physical_store):]
-    path = split_store_path(given, store_dir)[0]
-    if not is_valid_readonly(db_file(prefix + state_dir), path):
-        raise UsageError(f"path '{path}' is not valid")
-    real = prefix + (args.path if args.path.startswith(store_dir) else path)
+    _, real = locate_valid(args.path, getattr(args, "root", None))
     sys.stdout.flush()
     try:
         fd = sys.stdout.fileno()

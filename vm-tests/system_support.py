@@ -193,21 +193,14 @@ class SystemLab:
         self.sys.wait_until_succeeds("systemctl is-active multi-user.target")
 
 
-_LABS: dict[int, SystemLab] = {}
-
-
 def system_lab(driver: Driver, store_root: Path) -> SystemLab:
-    """The session's lab (booted on first use, destroyed with the driver)."""
-    lab = _LABS.get(id(driver))
-    if lab is None or lab.driver is not driver:
-        sys_machine, peer = driver.boot(SYS, PEER)
-        sys_machine.wait_for_unit("multi-user.target")
-        peer.wait_for_unit("multi-user.target")
-        sys_machine.snapshot(CLEAN)
-        store_root.mkdir(parents=True, exist_ok=True)
-        lab = SystemLab(driver, sys_machine, peer, store_root)
-        _LABS[id(driver)] = lab
-    return lab
+    """Boot the lab: the session fixture in conftest.py calls this once (destroyed with the driver)."""
+    sys_machine, peer = driver.boot(SYS, PEER)
+    sys_machine.wait_for_unit("multi-user.target")
+    peer.wait_for_unit("multi-user.target")
+    sys_machine.snapshot(CLEAN)
+    store_root.mkdir(parents=True, exist_ok=True)
+    return SystemLab(driver, sys_machine, peer, store_root)
 
 
 def clean_lab(lab: SystemLab, start: str | None = None) -> Iterator[SystemLab]:

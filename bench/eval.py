@@ -55,13 +55,19 @@ def generate(n: int, directory: Path, fmt: str) -> None:
             decl = ["from declos.config import Option, types", "S = types.str", "options = {"]
             decl += [f"    'o{i}': Option(S, 'd{i}')," for i in ids] + ["}", "config = {"]
             decl += [f"    'o{i}': 'v{i}'," for i in ids] + ["}"]
-            dflt = ["from declos.config import mk_default", "config = {"] + [f"    'o{i}': mk_default('m{i}')," for i in ids] + ["}"]
+            dflt = (
+                ["from declos.config import mk_default", "config = {"]
+                + [f"    'o{i}': mk_default('m{i}')," for i in ids]
+                + ["}"]
+            )
         (directory / f"m{f:03d}.{fmt}").write_text("\n".join(decl) + "\n")
         (directory / f"d{f:03d}.{fmt}").write_text("\n".join(dflt) + "\n")
 
 
 def run_child(directory: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(directory)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(directory)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -70,7 +76,9 @@ def trivial_seconds(repeat: int = 5) -> float:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        subprocess.run([declos, "eval", "machines/trivial.yaml"], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(
+            [declos, "eval", "machines/trivial.yaml"], cwd=ROOT, capture_output=True, check=True
+        )
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -79,10 +87,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--formats", default="yaml,py")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per point; the best is reported")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per point; the best is reported"
+    )
     args = parser.parse_args()
-    print("anchor: Nix 2.8 lib.evalModules, same shape, fixed figures (no nixpkgs lib here for a same-run anchor)")
-    print(f"{'N':>7} {'format':>6} {'time s':>8} {'anchor':>7} {'ratio':>6} {'peak MB':>8} {'anchor':>7} {'ratio':>6}")
+    print(
+        "anchor: Nix 2.8 lib.evalModules, same shape, fixed figures (no nixpkgs lib here for a same-run anchor)"
+    )
+    print(
+        f"{'N':>7} {'format':>6} {'time s':>8} {'anchor':>7} {'ratio':>6} {'peak MB':>8} {'anchor':>7} {'ratio':>6}"
+    )
     for n in (int(s) for s in args.sizes.split(",")):
         for fmt in args.formats.split(","):
             tmp = Path(tempfile.mkdtemp(prefix="declos-bench-"))
@@ -99,7 +113,9 @@ def main() -> int:
                 f" {best['mb']:>8.0f} {a_mb:>7.0f} {best['mb'] / a_mb:>6.2f}"
             )
     t = trivial_seconds()
-    print(f"declos eval machines/trivial.yaml, end to end (median of 5): {t:.3f} s (target: well under 1 s; ratio {t / 1.0:.2f})")
+    print(
+        f"declos eval machines/trivial.yaml, end to end (median of 5): {t:.3f} s (target: well under 1 s; ratio {t / 1.0:.2f})"
+    )
     return 0
 
 

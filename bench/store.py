@@ -83,15 +83,21 @@ def interleave(reps: int, *fns, before=None) -> list[list[float]]:  # type: igno
 def row(label: str, ours: list[float], anchor: list[float], anchor_name: str) -> None:
     """Median seconds of each side and the median per-round time ratio (lower is better)."""
     ratio = statistics.median(o / n for o, n in zip(ours, anchor, strict=True))
-    print(f"{label:<34} declos {statistics.median(ours):8.3f}   {anchor_name:<18} {statistics.median(anchor):8.3f}"
-          f"   ratio {ratio:5.2f} x time  (median of {len(ours)})")
+    print(
+        f"{label:<34} declos {statistics.median(ours):8.3f}   {anchor_name:<18} {statistics.median(anchor):8.3f}"
+        f"   ratio {ratio:5.2f} x time  (median of {len(ours)})"
+    )
 
 
-def row_rate(label: str, mib: float, ours: list[float], anchor: list[float], anchor_name: str) -> None:
+def row_rate(
+    label: str, mib: float, ours: list[float], anchor: list[float], anchor_name: str
+) -> None:
     """MB/s of each side (median) and the median per-round throughput ratio (higher is better)."""
     ratio = statistics.median(n / o for o, n in zip(ours, anchor, strict=True))
-    print(f"{label:<34} declos {mib / statistics.median(ours):8.0f}   {anchor_name:<18} "
-          f"{mib / statistics.median(anchor):8.0f}   ratio {ratio:5.2f} x throughput  (median of {len(ours)})")
+    print(
+        f"{label:<34} declos {mib / statistics.median(ours):8.0f}   {anchor_name:<18} "
+        f"{mib / statistics.median(anchor):8.0f}   ratio {ratio:5.2f} x throughput  (median of {len(ours)})"
+    )
 
 
 def main() -> int:
@@ -100,7 +106,12 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=20000)
     ap.add_argument("--parts", type=int, default=50)
     ap.add_argument("--closure-paths", type=int, default=1000)
-    ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds per comparison (copies: at most 3)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="interleaved rounds per comparison (copies: at most 3)",
+    )
     ap.add_argument("--work", default="/tmp/declos-bench")
     args = ap.parse_args()
     work = Path(args.work)
@@ -115,7 +126,10 @@ def main() -> int:
 
     # add + dump: the whole tree as one path
     pyenv = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    pyenv.update(PYTHONPATH=str(Path(__file__).resolve().parents[1]), PYTHONPYCACHEPREFIX=str(work / "pycache"))
+    pyenv.update(
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        PYTHONPYCACHEPREFIX=str(work / "pycache"),
+    )
     declos = [sys.executable, "-m", "declos", "store", "--root", str(work / "declos-root")]
     sh([*declos, "--help"], env=pyenv, stdout=subprocess.DEVNULL)  # compile the bytecode once
     nix_root = work / "nix-root"
@@ -127,8 +141,11 @@ def main() -> int:
     ours_add, nix_add = interleave(
         max(1, args.repeat // 2),
         lambda: sh([*declos, "add", str(tree)], env=pyenv, stdout=subprocess.DEVNULL),
-        lambda: sh(["nix-store", "--store", f"local?root={nix_root}", "--add", str(tree)],
-                   env=NIX_ENV, stdout=subprocess.DEVNULL),
+        lambda: sh(
+            ["nix-store", "--store", f"local?root={nix_root}", "--add", str(tree)],
+            env=NIX_ENV,
+            stdout=subprocess.DEVNULL,
+        ),
         before=fresh_add_root,
     )
     row("add 1 tree (CLI)", ours_add, nix_add, "nix-store --add")
@@ -137,7 +154,9 @@ def main() -> int:
     ours_dump, nix_dump = interleave(
         args.repeat,
         lambda: sh([*declos, "dump", path], stdout=subprocess.DEVNULL, env=pyenv),
-        lambda: sh(["nix-store", "--dump", str(nix_root) + path], stdout=subprocess.DEVNULL, env=NIX_ENV),
+        lambda: sh(
+            ["nix-store", "--dump", str(nix_root) + path], stdout=subprocess.DEVNULL, env=NIX_ENV
+        ),
     )
     row("dump 1 tree (CLI, to /dev/null)", ours_dump, nix_dump, "nix-store --dump")
 
@@ -152,8 +171,10 @@ def main() -> int:
     ours_hash = timed(lambda: nar_hash(big))
     sum_hash = timed(lambda: sh(["sha256sum", str(big)], stdout=subprocess.DEVNULL))
     mb = big.stat().st_size / (1 << 20)
-    print(f"{'sha256 of ' + f'{mb:.0f} MiB (MB/s)':<34} declos {mb / ours_hash:8.0f}   {'sha256sum':<18} {mb / sum_hash:8.0f}"
-          f"   ratio {sum_hash / ours_hash:5.2f} x throughput")
+    print(
+        f"{'sha256 of ' + f'{mb:.0f} MiB (MB/s)':<34} declos {mb / ours_hash:8.0f}   {'sha256sum':<18} {mb / sum_hash:8.0f}"
+        f"   ratio {sum_hash / ours_hash:5.2f} x throughput"
+    )
 
     # copy: a closure of `parts` paths over a loopback sshd vs tar | ssh
     from sshd_server import Sshd
@@ -167,8 +188,10 @@ def main() -> int:
         top = src.add_text("closure-top", " ".join(prev), prev)
         closure = src.closure([top])
         kw = {"identity_file": str(sshd.client_key), "known_hosts": str(sshd.known_hosts)}
-        ssh = (f"ssh -p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
-               "-o StrictHostKeyChecking=yes root@127.0.0.1")
+        ssh = (
+            f"ssh -p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
+            "-o StrictHostKeyChecking=yes root@127.0.0.1"
+        )
         phys = [str(src.real_path(p)) for p in closure]
         dests = [work / "copy-dst", work / "copy-dst-z", work / "tar-dst"]
         url, url_z = (f"{sshd.url}?root={d}" for d in dests[:2])
@@ -186,13 +209,17 @@ def main() -> int:
             min(args.repeat, 3),
             lambda: result.__setitem__("r", src.copy_closure([top], url, **kw)),
             lambda: src.copy_closure([top], url_z, compress=True, **kw),
-            lambda: sh(f"tar cf - -C / {' '.join(p.lstrip('/') for p in phys)} | {ssh} 'tar xf - -C {dests[2]}'"),
+            lambda: sh(
+                f"tar cf - -C / {' '.join(p.lstrip('/') for p in phys)} | {ssh} 'tar xf - -C {dests[2]}'"
+            ),
             before=fresh_copy_dest,
         )
         r = result["r"]
         assert len(r.sent) == len(closure)
         mib = r.nar_bytes / (1 << 20)
-        row_rate(f"copy {len(closure)} paths {mib:.0f} MiB (MB/s)", mib, ours_copy, tar, "tar | ssh")
+        row_rate(
+            f"copy {len(closure)} paths {mib:.0f} MiB (MB/s)", mib, ours_copy, tar, "tar | ssh"
+        )
         row_rate("  same, --compress (zstd) (MB/s)", mib, ours_z, tar, "tar | ssh")
 
         # re-copy of a 1,000-path closure that is already there
@@ -206,8 +233,10 @@ def main() -> int:
         again = timed(lambda: res.setdefault("r", src.copy_closure([root_path], url, **kw)))
         ssh_noop = timed(lambda: sh(f"{ssh} true"))
         print(f"{f'copy {n}-path closure, first':<34} declos {first:8.3f}")
-        print(f"{f're-copy {n} paths, all present':<34} declos {again:8.3f}   {'ssh host true':<18} {ssh_noop:8.3f}"
-              f"   ratio {again / ssh_noop:5.2f} x time   (round trips: {res['r'].round_trips}, sent: {len(res['r'].sent)})")
+        print(
+            f"{f're-copy {n} paths, all present':<34} declos {again:8.3f}   {'ssh host true':<18} {ssh_noop:8.3f}"
+            f"   ratio {again / ssh_noop:5.2f} x time   (round trips: {res['r'].round_trips}, sent: {len(res['r'].sent)})"
+        )
     finally:
         sshd.stop()
     return 0

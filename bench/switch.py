@@ -45,7 +45,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default="machines/trivial.yaml")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--vm", action="store_true", help="also time switch inside a VM (slow: boots a guest)")
+    parser.add_argument(
+        "--vm", action="store_true", help="also time switch inside a VM (slow: boots a guest)"
+    )
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="declos-bench-switch-")
     try:
@@ -66,15 +68,27 @@ def main() -> int:
                 tree = os.path.join(work, f"top{run}")
                 shutil.copytree(f"{root}{top}", tree, symlinks=True)
                 env = {**os.environ, "NIX_CONFIG": "build-users-group =\nsubstituters =\n"}
-                nixes.append(timed(["nix-store", "--store", f"local?root={nix_root}", "--add", tree], env=env)[0])
+                nixes.append(
+                    timed(
+                        ["nix-store", "--store", f"local?root={nix_root}", "--add", tree], env=env
+                    )[0]
+                )
         cold, warm, ev = (statistics.median(x) for x in (colds, warms, evals))
-        print(f"system closure of {args.config}: {top.rsplit('/', 1)[-1]}  (median of {args.runs} runs)")
+        print(
+            f"system closure of {args.config}: {top.rsplit('/', 1)[-1]}  (median of {args.runs} runs)"
+        )
         print(f"  declos build, cold          {cold * 1000:8.1f} ms")
-        print(f"  declos build, warm          {warm * 1000:8.1f} ms   aim < 1000 ms: {warm / 1.0:.2f}x of the aim")
-        print(f"  declos eval (floor)         {ev * 1000:8.1f} ms   warm build / eval = {warm / ev:.2f}")
+        print(
+            f"  declos build, warm          {warm * 1000:8.1f} ms   aim < 1000 ms: {warm / 1.0:.2f}x of the aim"
+        )
+        print(
+            f"  declos eval (floor)         {ev * 1000:8.1f} ms   warm build / eval = {warm / ev:.2f}"
+        )
         if nixes:
             nix = statistics.median(nixes)
-            print(f"  nix-store --add of TOP      {nix * 1000:8.1f} ms   cold build / nix add = {cold / nix:.2f}")
+            print(
+                f"  nix-store --add of TOP      {nix * 1000:8.1f} ms   cold build / nix add = {cold / nix:.2f}"
+            )
         else:
             print("  nix-store not installed: no Nix anchor (apt-get install nix-bin)")
         if args.vm:
@@ -119,7 +133,7 @@ def closure_tar(root: str, tops: list[str], dest: str) -> None:
 
 def in_guest_ms(machine: object, command: str) -> float:
     """Wall time of `command` measured inside the guest, in ms (fails on non-zero exit)."""
-    script = f's=$(date +%s%N); {command} >/tmp/bench.out 2>&1; rc=$?; e=$(date +%s%N); echo $rc $(( (e-s)/1000 ))'
+    script = f"s=$(date +%s%N); {command} >/tmp/bench.out 2>&1; rc=$?; e=$(date +%s%N); echo $rc $(( (e-s)/1000 ))"
     rc, micros = machine.succeed(f"sh -c '{script}'").split()  # type: ignore[attr-defined]
     if rc not in ("0",):
         out = machine.succeed("cat /tmp/bench.out")  # type: ignore[attr-defined]
@@ -148,16 +162,22 @@ def vm_bench(work: str, runs: int) -> None:
         noop = [in_guest_ms(machine, f"{top_a}/activate switch") for _ in range(runs)]
         changed = []
         for i in range(runs):
-            changed.append(in_guest_ms(machine, f"{top_b if i % 2 == 0 else top_a}/activate switch"))
+            changed.append(
+                in_guest_ms(machine, f"{top_b if i % 2 == 0 else top_a}/activate switch")
+            )
     finally:
         driver.close()
     floor = statistics.median(reload)
     aim = 1000 + floor
-    print(f"  VM: systemctl daemon-reload {floor:8.1f} ms   (the floor; TCG guest, median of {runs})")
+    print(
+        f"  VM: systemctl daemon-reload {floor:8.1f} ms   (the floor; TCG guest, median of {runs})"
+    )
     for label, values in (("no-op switch", noop), ("one unit changed switch", changed)):
         value = statistics.median(values)
-        print(f"  VM: {label:<24}{value:8.1f} ms   / daemon-reload = {value / floor:.2f}"
-              f"   / aim (1000 ms + reload = {aim:.0f} ms) = {value / aim:.2f}")
+        print(
+            f"  VM: {label:<24}{value:8.1f} ms   / daemon-reload = {value / floor:.2f}"
+            f"   / aim (1000 ms + reload = {aim:.0f} ms) = {value / aim:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,11 @@ from declos.testing.driver import Driver  # noqa: E402
 from declos.testing.spec import MachineSpec  # noqa: E402
 from declos.virt.image import ImageRecipe, cache_root, ensure_image  # noqa: E402
 
-STARTER = ["vm-tests/test_guest.py", "vm-tests/test_lan_lifecycle.py",
-           "vm-tests/test_harness_parts.py"]
+STARTER = [
+    "vm-tests/test_guest.py",
+    "vm-tests/test_lan_lifecycle.py",
+    "vm-tests/test_harness_parts.py",
+]
 
 
 def row(name: str, ours: float, anchor: float, note: str = "") -> None:
@@ -44,8 +47,7 @@ def cold_build() -> float:
 def boot_to_ssh(runner: str) -> float:
     driver = Driver(Path(tempfile.mkdtemp(prefix=f"declos-bench-{runner}-")))
     try:
-        machine = driver.create(MachineSpec(f"bench-{runner}", memory=1024, vcpus=2,
-                                            runner=runner))
+        machine = driver.create(MachineSpec(f"bench-{runner}", memory=1024, vcpus=2, runner=runner))
         started = time.monotonic()
         machine.start()
         machine.wait_for_ssh()
@@ -76,22 +78,33 @@ def main() -> int:
     suite = None
     if not args.no_suite:
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               *STARTER], cwd=ROOT, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *STARTER],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         suite = time.monotonic() - started
         if proc.returncode != 0:
             print(proc.stdout[-3000:], file=sys.stderr)
 
-    print(f"declos VM harness benchmark  (cache {cache_root()}; load average at start "
-          f"{load_before}, at end {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+    print(
+        f"declos VM harness benchmark  (cache {cache_root()}; load average at start "
+        f"{load_before}, at end {' '.join(f'{x:.2f}' for x in os.getloadavg())})"
+    )
     print(f"{'figure':<34} {'ours':>11}  {'anchor':>9}  {'ratio':>7}")
     row("image build, cold", cold, 70.0, "anchor: mmdebstrap alone, DESIGN.md; " + cold_note)
     row("image ready, cached", cached, 5.0, "anchor: issue 4 aim (< 5 s)")
     for runner, seconds in boots.items():
         row(f"boot to SSH, {runner} (2 vCPUs TCG)", seconds, 25.0, "anchor: 20-25 s (DESIGN.md)")
     if suite is not None:
-        row("starter vm-tests suite", suite, 300.0,
-            "anchor: issue 4 aim (<= 5 min)" + ("" if proc.returncode == 0 else "  FAILED"))
+        row(
+            "starter vm-tests suite",
+            suite,
+            300.0,
+            "anchor: issue 4 aim (<= 5 min)" + ("" if proc.returncode == 0 else "  FAILED"),
+        )
     return 0
 
 

@@ -20,7 +20,12 @@ def config(config, pkgs, lib, options):
         return {}
     return {
         "networking.hostName": mk_default("webapp"),
-        "users.users.webapp": {"isSystemUser": True, "group": "webapp", "home": "/var/lib/webapp", "createHome": True},
+        "users.users.webapp": {
+            "isSystemUser": True,
+            "group": "webapp",
+            "home": "/var/lib/webapp",
+            "createHome": True,
+        },
         "users.groups.webapp": {},
         "systemd.services.webapp": {
             "description": "Example web app",

@@ -38,20 +38,22 @@ ACTIVATION_TIMEOUT = 300.0
 
 # What "the host's state" means for tests that must prove nothing changed (dry-activate,
 # a refused switch): every place an activation writes, with modification times.
-FINGERPRINT = " ; ".join([
-    "sha256sum /etc/passwd /etc/group /etc/shadow /etc/gshadow",
-    "ls -la --time-style=+%s.%N /etc/declos-test /etc/.declos-static 2>&1",
-    "cat /etc/declos-test/* 2>&1",
-    f"ls -la --time-style=+%s.%N {STATE}/profiles 2>&1",
-    # (the lock file is rewritten with the pid of every run, dry or not: not a change)
-    f"ls -la --time-style=+%s.%N {STATE}/activation 2>&1 | grep -v ' lock$'",
-    "readlink /run/declos/current-system",
-    "nft list ruleset",
-    "systemctl show -p Id -p ActiveState -p ActiveEnterTimestampMonotonic -p ExecStart "
-    "-p Environment changer.service steady.service web.service 2>&1",
-    "findmnt -rn -o SOURCE,TARGET,FSTYPE /data || true",
-    "hostname",
-])
+FINGERPRINT = " ; ".join(
+    [
+        "sha256sum /etc/passwd /etc/group /etc/shadow /etc/gshadow",
+        "ls -la --time-style=+%s.%N /etc/declos-test /etc/.declos-static 2>&1",
+        "cat /etc/declos-test/* 2>&1",
+        f"ls -la --time-style=+%s.%N {STATE}/profiles 2>&1",
+        # (the lock file is rewritten with the pid of every run, dry or not: not a change)
+        f"ls -la --time-style=+%s.%N {STATE}/activation 2>&1 | grep -v ' lock$'",
+        "readlink /run/declos/current-system",
+        "nft list ruleset",
+        "systemctl show -p Id -p ActiveState -p ActiveEnterTimestampMonotonic -p ExecStart "
+        "-p Environment changer.service steady.service web.service 2>&1",
+        "findmnt -rn -o SOURCE,TARGET,FSTYPE /data || true",
+        "hostname",
+    ]
+)
 
 
 def config_file(name: str) -> Path:
@@ -106,9 +108,12 @@ class SystemLab:
         self.sys.succeed("true")  # resumes sys if the driver paused it for another VM
         store = self.store
         try:
-            return store.copy_closure([top], f"ssh://root@127.0.0.1:{self.sys.ssh_port}",
-                                      identity_file=str(self.sys.identity_file),
-                                      known_hosts=str(self.sys.known_hosts))
+            return store.copy_closure(
+                [top],
+                f"ssh://root@127.0.0.1:{self.sys.ssh_port}",
+                identity_file=str(self.sys.identity_file),
+                known_hosts=str(self.sys.known_hosts),
+            )
         finally:
             store.close()
 
@@ -128,8 +133,9 @@ class SystemLab:
 
     # ---- run in the guest --------------------------------------------------------------
     def activate(self, top: str, action: str, env: str = "") -> Activation:
-        status, out = self.sys.execute(f"{env} {shlex.quote(top)}/activate {action} 2>&1",
-                                       timeout=ACTIVATION_TIMEOUT)
+        status, out = self.sys.execute(
+            f"{env} {shlex.quote(top)}/activate {action} 2>&1", timeout=ACTIVATION_TIMEOUT
+        )
         return Activation(status, out)
 
     def switch(self, name: str) -> tuple[str, Activation]:
@@ -241,8 +247,20 @@ def dependency_wheels(cache: Path) -> Path:
     if (target / ".complete").exists():
         return target
     partial = cache / f"guest-wheels-{key}.partial-{os.getpid()}"
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:",
-                    "--dest", str(partial), *wanted], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--only-binary=:all:",
+            "--dest",
+            str(partial),
+            *wanted,
+        ],
+        check=True,
+    )
     (partial / ".complete").write_text("\n".join(wanted) + "\n")
     try:
         partial.rename(target)
@@ -268,8 +286,20 @@ def project_wheel(workdir: Path) -> Path:
         else:
             shutil.copy2(REPO / name, src / name)
     out = workdir / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--wheel-dir", str(out), str(src)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--wheel-dir",
+            str(out),
+            str(src),
+        ],
+        check=True,
+    )
     (wheel,) = out.glob("declos-*.whl")
     return wheel
 

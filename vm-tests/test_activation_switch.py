@@ -34,25 +34,51 @@ WANTS = "multi-user.target"
 
 def _closures(root: Path) -> dict[str, str]:
     mk = ClosureMaker(root, with_activator=True)
-    hello = {"hello.service": SVC.format(d="hello", e="/bin/sleep infinity"),
-             "same.service": SVC.format(d="same", e="/bin/sleep 99999")}
+    hello = {
+        "hello.service": SVC.format(d="hello", e="/bin/sleep infinity"),
+        "same.service": SVC.format(d="same", e="/bin/sleep 99999"),
+    }
     rel = "[Unit]\nX-Reload-Triggers=/declos/store/{t}\n[Service]\nExecStart=/bin/sleep 777\nExecReload=/bin/true\n"
     pin = "[Service]\nX-RestartIfChanged=false\nExecStart=/bin/sleep {n}\n"
     first = dict(hello, **{"rel.service": rel.format(t="one"), "pin.service": pin.format(n=888)})
-    a = mk.system(hostname="guest", etc={"declos/a.conf": "a\n"}, units=first,
-                  wanted_by={WANTS: ["hello.service", "same.service", "rel.service", "pin.service"]},
-                  firewall=FW.format(ports="22"), users={"alice": {"isNormalUser": True}})
+    a = mk.system(
+        hostname="guest",
+        etc={"declos/a.conf": "a\n"},
+        units=first,
+        wanted_by={WANTS: ["hello.service", "same.service", "rel.service", "pin.service"]},
+        firewall=FW.format(ports="22"),
+        users={"alice": {"isNormalUser": True}},
+    )
     changed = dict(hello, **{"hello.service": SVC.format(d="hello", e="/bin/sleep 12345678")})
-    b = mk.system(hostname="guest", etc={"declos/a.conf": "b\n"},
-                  units=dict(changed, **{"extra.service": SVC.format(d="extra", e="/bin/sleep 5555"),
-                                         "rel.service": rel.format(t="two"), "pin.service": pin.format(n=889)}),
-                  wanted_by={WANTS: ["hello.service", "same.service", "extra.service", "rel.service",
-                                     "pin.service"]},
-                  firewall=FW.format(ports="22, 8080"))
-    c = mk.system(hostname="guest", etc={"declos/a.conf": "b\n"},
-                  units=dict(changed, **{"bad.service": "[Service]\nType=oneshot\n"
-                                         "ExecStart=/bin/sh -c 'echo boom-from-bad; exit 3'\n"}),
-                  wanted_by={WANTS: ["hello.service", "same.service", "bad.service"]}, firewall=None)
+    b = mk.system(
+        hostname="guest",
+        etc={"declos/a.conf": "b\n"},
+        units=dict(
+            changed,
+            **{
+                "extra.service": SVC.format(d="extra", e="/bin/sleep 5555"),
+                "rel.service": rel.format(t="two"),
+                "pin.service": pin.format(n=889),
+            },
+        ),
+        wanted_by={
+            WANTS: ["hello.service", "same.service", "extra.service", "rel.service", "pin.service"]
+        },
+        firewall=FW.format(ports="22, 8080"),
+    )
+    c = mk.system(
+        hostname="guest",
+        etc={"declos/a.conf": "b\n"},
+        units=dict(
+            changed,
+            **{
+                "bad.service": "[Service]\nType=oneshot\n"
+                "ExecStart=/bin/sh -c 'echo boom-from-bad; exit 3'\n"
+            },
+        ),
+        wanted_by={WANTS: ["hello.service", "same.service", "bad.service"]},
+        firewall=None,
+    )
     return {"a": a, "b": b, "c": c}
 
 
@@ -80,22 +106,34 @@ def test_switch_restart_failure_firewall_rollback(loaded):
     m, t = loaded
     rc, out = _act(m, t["a"], "switch")
     assert rc == 0, out
-    assert "the following new units were started: hello.service, pin.service, rel.service, same.service" \
+    assert (
+        "the following new units were started: hello.service, pin.service, rel.service, same.service"
         in out.splitlines()
-    assert m.succeed("systemctl is-active hello.service same.service").split() == ["active", "active"]
+    )
+    assert m.succeed("systemctl is-active hello.service same.service").split() == [
+        "active",
+        "active",
+    ]
     assert m.succeed("id -u alice").strip() == "1000"
     assert m.succeed("cat /etc/declos/a.conf") == "a\n"
     assert "tcp dport 22 accept" in m.succeed("nft list table inet declos-fw")
     hello, same = _since(m, "hello.service"), _since(m, "same.service")
     rel_since, pin_since = _since(m, "rel.service"), _since(m, "pin.service")
 
-    before = m.succeed("systemctl show -P ExecStart hello.service; cat /etc/declos/a.conf; nft list ruleset")
+    before = m.succeed(
+        "systemctl show -P ExecStart hello.service; cat /etc/declos/a.conf; nft list ruleset"
+    )
     rc, out = _act(m, t["b"], "dry-activate")
     assert rc == 0, out
     assert "would stop the following units: hello.service" in out.splitlines()
     assert "would start the following units: extra.service, hello.service" in out.splitlines()
     assert "would replace firewall table inet declos-fw" in out.splitlines()
-    assert m.succeed("systemctl show -P ExecStart hello.service; cat /etc/declos/a.conf; nft list ruleset") == before
+    assert (
+        m.succeed(
+            "systemctl show -P ExecStart hello.service; cat /etc/declos/a.conf; nft list ruleset"
+        )
+        == before
+    )
 
     rc, out = _act(m, t["b"], "switch")
     assert rc == 0, out
@@ -105,7 +143,9 @@ def test_switch_restart_failure_firewall_rollback(loaded):
     assert "reloading the following units: rel.service" in lines
     assert _since(m, "rel.service") == rel_since, "reloaded, not restarted"
     assert _since(m, "pin.service") == pin_since
-    assert "888" in m.succeed("systemctl show -P ExecMainPID pin.service | xargs -I{} cat /proc/{}/cmdline | tr '\\0' ' '")
+    assert "888" in m.succeed(
+        "systemctl show -P ExecMainPID pin.service | xargs -I{} cat /proc/{}/cmdline | tr '\\0' ' '"
+    )
     assert "starting the following units: hello.service" in lines
     assert "the following new units were started: extra.service" in lines
     assert _since(m, "same.service") == same, "an unchanged unit is not touched"
@@ -117,7 +157,9 @@ def test_switch_restart_failure_firewall_rollback(loaded):
     assert (rc, out.strip()) == (0, f"no changes: {t['b']} is already active")
     m.succeed("nft delete table inet declos-fw")
     rc, out = _act(m, t["b"], "switch")
-    assert (rc, out.strip()) == (0, "loading firewall table inet declos-fw"), "only the firewall is redone"
+    assert (rc, out.strip()) == (0, "loading firewall table inet declos-fw"), (
+        "only the firewall is redone"
+    )
     assert "tcp dport { 22, 8080 } accept" in m.succeed("nft list table inet declos-fw")
 
     rc, out = _act(m, t["c"], "switch")
@@ -147,7 +189,10 @@ def test_kill_9_then_switch_and_boot_into_generation(loaded):
     assert rc == 0, out
     assert f"warning: the previous activation of {t['b']} was interrupted; finishing it" in out
     assert "starting the following units: extra.service, hello.service" in out.splitlines()
-    assert m.succeed("systemctl is-active hello.service extra.service").split() == ["active", "active"]
+    assert m.succeed("systemctl is-active hello.service extra.service").split() == [
+        "active",
+        "active",
+    ]
     assert m.succeed("cat /etc/declos/a.conf") == "b\n"
 
     rc, out = _act(m, t["a"], "boot")
@@ -166,26 +211,48 @@ def test_kill_9_then_switch_and_boot_into_generation(loaded):
     assert m.succeed("readlink /run/declos/current-system").strip() == t["a"]
 
 
-MOUNT = ("[Unit]\nBefore=local-fs.target\n[Mount]\nWhat=/dev/loop5\nWhere=/data\nType=ext4\n"
-         "Options=defaults\n")
+MOUNT = (
+    "[Unit]\nBefore=local-fs.target\n[Mount]\nWhat=/dev/loop5\nWhere=/data\nType=ext4\n"
+    "Options=defaults\n"
+)
 
 
 def test_auto_format_mount_and_unmount(fresh_guest: Machine, tmp_path: Path):
     m = fresh_guest
     mk = ClosureMaker(tmp_path / "tree", with_activator=True)
-    fs = [{"mountPoint": "/data", "device": "/dev/loop5", "fsType": "ext4", "options": ["defaults"],
-           "autoFormat": True, "label": None, "unit": "data.mount"}]
-    with_mount = mk.system(hostname="guest", units={"data.mount": MOUNT},
-                           wanted_by={"local-fs.target": ["data.mount"]}, file_systems=fs)
-    changed = mk.system(hostname="guest", etc={"declos/x": "x\n"}, units={"data.mount": MOUNT},
-                        wanted_by={"local-fs.target": ["data.mount"]}, file_systems=fs)
+    fs = [
+        {
+            "mountPoint": "/data",
+            "device": "/dev/loop5",
+            "fsType": "ext4",
+            "options": ["defaults"],
+            "autoFormat": True,
+            "label": None,
+            "unit": "data.mount",
+        }
+    ]
+    with_mount = mk.system(
+        hostname="guest",
+        units={"data.mount": MOUNT},
+        wanted_by={"local-fs.target": ["data.mount"]},
+        file_systems=fs,
+    )
+    changed = mk.system(
+        hostname="guest",
+        etc={"declos/x": "x\n"},
+        units={"data.mount": MOUNT},
+        wanted_by={"local-fs.target": ["data.mount"]},
+        file_systems=fs,
+    )
     without = mk.system(hostname="guest")
     bundle = tmp_path / "store.tar"
     with tarfile.open(bundle, "w") as tar:
         tar.add(tmp_path / "tree" / "declos", arcname="declos")
     m.copy_from_host(bundle, "/tmp/store.tar")
-    m.succeed("tar -C / -xf /tmp/store.tar && modprobe loop && truncate -s 32M /var/tmp/disk.img"
-              " && losetup /dev/loop5 /var/tmp/disk.img")
+    m.succeed(
+        "tar -C / -xf /tmp/store.tar && modprobe loop && truncate -s 32M /var/tmp/disk.img"
+        " && losetup /dev/loop5 /var/tmp/disk.img"
+    )
     rc, out = _act(m, with_mount, "switch")
     assert rc == 0, out
     assert "formatting /dev/loop5 as ext4 for /data" in out.splitlines()

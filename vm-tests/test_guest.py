@@ -44,8 +44,16 @@ def test_host_key_is_checked_strictly(guest: Machine, tmp_path: Path) -> None:
     client.load_host_keys(str(wrong))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     with pytest.raises(paramiko.BadHostKeyException):
-        client.connect("127.0.0.1", guest.ssh_port, "root", key_filename=str(guest.identity_file),
-                       allow_agent=False, look_for_keys=False, timeout=30, banner_timeout=30)
+        client.connect(
+            "127.0.0.1",
+            guest.ssh_port,
+            "root",
+            key_filename=str(guest.identity_file),
+            allow_agent=False,
+            look_for_keys=False,
+            timeout=30,
+            banner_timeout=30,
+        )
     client.close()
 
 
@@ -122,8 +130,9 @@ def test_graceful_stop_through_the_acpi_button(fresh_guest: Machine) -> None:
     assert "reboot: Power down" in fresh_guest.console_log()
 
 
-def test_clean_state_is_restored_after_a_disturbing_test(guest: Machine,
-                                                         _shared_guest: SharedGuest) -> None:
+def test_clean_state_is_restored_after_a_disturbing_test(
+    guest: Machine, _shared_guest: SharedGuest
+) -> None:
     # Earlier tests left /root/tree and /root/dirty-marker and powered the VM off; the
     # snapshot restore before this test must have undone that without booting.
     guest.fail("test -e /root/dirty-marker")

@@ -28,13 +28,22 @@ from declos.virt.vde import VdeRelay, VdeSwitch
 
 def _spec(tmp: Path) -> DomainSpec:
     return DomainSpec(
-        name="declos-t1-web", memory_mib=768, vcpus=2, kernel=tmp / "vmlinuz",
-        initrd=tmp / "initrd.img", cmdline=DomainSpec.default_cmdline(),
-        disks=[DiskSpec(tmp / "root.qcow2", "root"),
-               DiskSpec(tmp / "seed.img", "declos-seed", "raw", True),
-               DiskSpec(tmp / "extra0.qcow2", "extra0")],
-        ssh_port=40022, console_log=tmp / "console.log", workdir=tmp,
-        lan_nics=[LanNic("lan0", "52:54:00:12:01:02", tmp / "lan.sock")])
+        name="declos-t1-web",
+        memory_mib=768,
+        vcpus=2,
+        kernel=tmp / "vmlinuz",
+        initrd=tmp / "initrd.img",
+        cmdline=DomainSpec.default_cmdline(),
+        disks=[
+            DiskSpec(tmp / "root.qcow2", "root"),
+            DiskSpec(tmp / "seed.img", "declos-seed", "raw", True),
+            DiskSpec(tmp / "extra0.qcow2", "extra0"),
+        ],
+        ssh_port=40022,
+        console_log=tmp / "console.log",
+        workdir=tmp,
+        lan_nics=[LanNic("lan0", "52:54:00:12:01:02", tmp / "lan.sock")],
+    )
 
 
 def test_libvirt_xml_is_tcg_with_loopback_only_networking(tmp_path: Path) -> None:
@@ -70,21 +79,31 @@ def test_qemu_argv_matches_the_same_hardware(tmp_path: Path) -> None:
 
 def test_seed_image_carries_the_identity(tmp_path: Path) -> None:
     host = KeyPair.generate("root@web")
-    seed = Seed("web", host, "ssh-ed25519 AAAAC3Nza client",
-                [LanAddress("52:54:00:12:01:02", "192.168.1.2/24")], {"db": "192.168.1.1"})
+    seed = Seed(
+        "web",
+        host,
+        "ssh-ed25519 AAAAC3Nza client",
+        [LanAddress("52:54:00:12:01:02", "192.168.1.2/24")],
+        {"db": "192.168.1.1"},
+    )
     image = seed.build(tmp_path / "seed.img")
 
     def cat(path: str) -> str:
-        return subprocess.run(["debugfs", "-R", f"cat {path}", str(image)], capture_output=True,
-                              text=True, check=True).stdout
+        return subprocess.run(
+            ["debugfs", "-R", f"cat {path}", str(image)], capture_output=True, text=True, check=True
+        ).stdout
 
     assert cat("/seed-id").strip() == seed.seed_id()
     assert cat("/tree/etc/hostname") == "web\n"
     assert cat("/tree/etc/hosts").splitlines()[-1] == "192.168.1.1 db"
     assert cat("/tree/etc/ssh/ssh_host_ed25519_key") == host.private_openssh
     assert "Address=192.168.1.2/24" in cat("/tree/etc/systemd/network/20-lan0.network")
-    stat = subprocess.run(["debugfs", "-R", "stat /tree/etc/ssh/ssh_host_ed25519_key",
-                           str(image)], capture_output=True, text=True, check=True).stdout
+    stat = subprocess.run(
+        ["debugfs", "-R", "stat /tree/etc/ssh/ssh_host_ed25519_key", str(image)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Mode:  0600" in stat
     other = Seed("web", host, "ssh-ed25519 AAAAC3Nza other")
     assert other.seed_id() != seed.seed_id()
@@ -126,9 +145,15 @@ def test_harness_sshd_hardening_wins_over_the_openssh_module(tmp_path: Path) -> 
     (conf_d / Path(SSHD_CONFIG).name).write_text(sshd_config(openssh))
     main = tmp_path / "sshd_config"
     main.write_text(f"Include {conf_d}/*.conf\n")  # Debian's sshd_config starts this way
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "hk")], check=True)
-    out = subprocess.run(["/usr/sbin/sshd", "-T", "-f", str(main), "-h", str(tmp_path / "hk")],
-                         capture_output=True, text=True, check=True).stdout
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "hk")], check=True
+    )
+    out = subprocess.run(
+        ["/usr/sbin/sshd", "-T", "-f", str(main), "-h", str(tmp_path / "hk")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     effective = dict(line.split(" ", 1) for line in out.splitlines())
     assert effective["passwordauthentication"] == "no"
     assert effective["kbdinteractiveauthentication"] == "no"
@@ -214,13 +239,16 @@ def test_a_killed_session_leaves_no_switch_or_plug_behind(tmp_path: Path) -> Non
         "from declos.virt.vde import VdeRelay, VdeSwitch\n"
         f"s = VdeSwitch(Path({str(tmp_path / 'sw')!r})); s.start()\n"
         f"r = VdeRelay(s.directory, Path({str(tmp_path / 'r.sock')!r})); r.start()\n"
-        "print(s.pid, r._plug.pid, flush=True); os._exit(0)\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True).stdout.split()
+        "print(s.pid, r._plug.pid, flush=True); os._exit(0)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
     pids = [int(p) for p in out]
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() and
-                                               "Z" not in _state(p) for p in pids):
+    while time.monotonic() < deadline and any(
+        Path(f"/proc/{p}").exists() and "Z" not in _state(p) for p in pids
+    ):
         time.sleep(0.1)
     assert [p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in _state(p)] == []
 

@@ -8,8 +8,9 @@ import pytest
 from declos.testing import Driver, Machine, MachineSpec
 from declos.testing.plugin import machines_fixture
 
-peers = machines_fixture(MachineSpec("peer", memory=768, vcpus=2, disks=(64,), lans=(1,),
-                                     runner="qemu"))
+peers = machines_fixture(
+    MachineSpec("peer", memory=768, vcpus=2, disks=(64,), lans=(1,), runner="qemu")
+)
 
 
 @pytest.fixture
@@ -27,11 +28,15 @@ def test_peer_runs_under_plain_qemu(peer: Machine) -> None:
 
 
 def test_extra_disk_is_visible(peer: Machine) -> None:
-    assert peer.succeed("lsblk -dn -b -o SERIAL,SIZE /dev/disk/by-id/virtio-extra0").split() == \
-        ["extra0", str(64 * 1024 * 1024)]
+    assert peer.succeed("lsblk -dn -b -o SERIAL,SIZE /dev/disk/by-id/virtio-extra0").split() == [
+        "extra0",
+        str(64 * 1024 * 1024),
+    ]
     assert peer.succeed("readlink -f /dev/disk/by-id/virtio-extra0").strip() == "/dev/vdc"
-    peer.succeed("mkfs.ext4 -q -L extra0 /dev/vdc && mkdir -p /mnt/extra && "
-                 "mount /dev/vdc /mnt/extra && echo on-extra > /mnt/extra/f && sync")
+    peer.succeed(
+        "mkfs.ext4 -q -L extra0 /dev/vdc && mkdir -p /mnt/extra && "
+        "mount /dev/vdc /mnt/extra && echo on-extra > /mnt/extra/f && sync"
+    )
     assert peer.host.mount_point("/mnt/extra").filesystem == "ext4"
 
 
@@ -42,12 +47,16 @@ def test_two_machines_reach_each_other_on_the_lan(peer: Machine, guest: Machine)
     guest.succeed(f"ping -c 2 -W 5 {peer_ip}")
     peer.succeed(f"ping -c 2 -W 5 {guest_ip}")
     # TCP across the LAN: the guest serves HTTP, the peer fetches.
-    guest.succeed("mkdir -p /srv/lan && echo hello-over-lan > /srv/lan/hello && "
-                  "systemd-run --unit=declos-lan-http python3 -m http.server 7777 "
-                  "--directory /srv/lan")
+    guest.succeed(
+        "mkdir -p /srv/lan && echo hello-over-lan > /srv/lan/hello && "
+        "systemd-run --unit=declos-lan-http python3 -m http.server 7777 "
+        "--directory /srv/lan"
+    )
     guest.wait_for_open_port(7777, timeout=120)
-    fetch = (f"python3 -c \"import urllib.request as u; print(u.urlopen("
-             f"'http://{guest_ip}:7777/hello', timeout=10).read().decode(), end='')\"")
+    fetch = (
+        f'python3 -c "import urllib.request as u; print(u.urlopen('
+        f"'http://{guest_ip}:7777/hello', timeout=10).read().decode(), end='')\""
+    )
     assert peer.wait_until_succeeds(fetch, timeout=120) == "hello-over-lan\n"
     guest.execute("systemctl stop declos-lan-http.service; rm -rf /srv/lan")
 
@@ -62,8 +71,9 @@ def test_block_cuts_the_lan_link_and_unblock_restores_it(peer: Machine, guest: M
     peer.wait_until_succeeds(f"ping -c 1 -W 3 {guest_ip}", timeout=60)
 
 
-def test_at_most_max_running_vms_run_at_once(peer: Machine, guest: Machine,
-                                             vm_driver: Driver) -> None:
+def test_at_most_max_running_vms_run_at_once(
+    peer: Machine, guest: Machine, vm_driver: Driver
+) -> None:
     saved = vm_driver.max_running
     vm_driver.max_running = 1
     try:

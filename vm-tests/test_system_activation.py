@@ -25,18 +25,24 @@ def test_first_switch_formats_disk_starts_units_and_puts_packages_on_path(lab: S
     m = lab.sys
     assert m.succeed("blkid -p /dev/disk/by-id/virtio-extra0 || echo blank").strip() == "blank"
     top, run = lab.switch("gen1")
-    assert ("the following new units were started: changer.service, data.mount, "
-            "steady.service, web.service") in run.lines, run.output
+    assert (
+        "the following new units were started: changer.service, data.mount, "
+        "steady.service, web.service"
+    ) in run.lines, run.output
     # autoFormat: the blank extra disk got ext4 and is mounted at /data.
     assert m.succeed("findmnt -rn -o TARGET,FSTYPE /data").split() == ["/data", "ext4"]
     assert m.succeed("blkid -p -s TYPE -o value /dev/disk/by-id/virtio-extra0").strip() == "ext4"
     m.succeed("echo kept > /data/file && sync")
     # A package from environment.systemPackages is on a login shell's PATH.
-    assert lab.login_shell("command -v declos-hello") == "/run/declos/current-system/sw/bin/declos-hello\n"
+    assert (
+        lab.login_shell("command -v declos-hello")
+        == "/run/declos/current-system/sw/bin/declos-hello\n"
+    )
     assert lab.login_shell("declos-hello") == "hello from declos-hello\n"
     assert m.succeed("readlink /run/declos/current-system").strip() == top
     assert m.succeed("cat /etc/declos-test/version /etc/declos-test/steady.conf") == (
-        "1\nthe same in every generation\n")
+        "1\nthe same in every generation\n"
+    )
     assert m.succeed("systemctl is-active changer steady web").split() == ["active"] * 3
     assert m.succeed("id -u alice").strip() == "1000"
     assert m.succeed(f"readlink {STATE}/profiles/system").strip() == "system-1-link"
@@ -47,10 +53,14 @@ def test_first_switch_formats_disk_starts_units_and_puts_packages_on_path(lab: S
     # The same config again: nothing to do, and declos says so.
     again = lab.activate(top, "switch")
     assert (again.status, again.output.strip()) == (0, f"no changes: {top} is already active")
-    assert m.succeed("cat /data/file") == "kept\n", "an already formatted disk is not formatted again"
+    assert m.succeed("cat /data/file") == "kept\n", (
+        "an already formatted disk is not formatted again"
+    )
 
 
-def test_switch_restarts_changed_unit_only_opens_port_then_rollback_restores(lab1: SystemLab) -> None:
+def test_switch_restarts_changed_unit_only_opens_port_then_rollback_restores(
+    lab1: SystemLab,
+) -> None:
     lab = lab1
     m = lab.sys
     top1 = lab.build("gen1")
@@ -72,10 +82,14 @@ def test_switch_restarts_changed_unit_only_opens_port_then_rollback_restores(lab
     assert lab.active_since("changer") != changer, "the changed unit was not restarted"
     assert lab.active_since("steady") == steady, "an unchanged unit was touched"
     assert lab.active_since("web") == web, "an unchanged unit was touched"
-    assert _unit_env(lab, "changer").split() == ["GENERATION=2", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    assert _unit_env(lab, "changer").split() == [
+        "GENERATION=2",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ]
     assert m.succeed("cat /etc/declos-test/version").strip() == "2"
     assert m.succeed("stat -c '%a %U %G %F' /etc/declos-test/only-in-2.conf").strip() == (
-        "640 root root regular file")
+        "640 root root regular file"
+    )
     assert m.succeed("id -u carol").strip() == "1001"
     assert lab.peer_reaches(8080), "port 8080 was opened but the LAN cannot reach it"
     assert m.succeed(f"readlink {STATE}/profiles/system").strip() == "system-2-link"
@@ -132,9 +146,11 @@ def test_unmanaged_etc_file_is_not_clobbered(lab1: SystemLab) -> None:
     top = lab.deploy("clobber")
     run = lab.activate(top, "switch")
     assert run.status == 2, run.output
-    assert ("error: /etc/issue.net exists and was not created by declos; refusing to overwrite "
-            "it. Remove it, or set replaceExisting = true on its environment.etc entry to keep "
-            "it as /etc/issue.net.declos-backup") in run.lines, run.output
+    assert (
+        "error: /etc/issue.net exists and was not created by declos; refusing to overwrite "
+        "it. Remove it, or set replaceExisting = true on its environment.etc entry to keep "
+        "it as /etc/issue.net.declos-backup"
+    ) in run.lines, run.output
     assert m.succeed("cat /etc/issue.net") == original
     assert lab.fingerprint() == before, "a refused switch changed the host"
 
@@ -178,18 +194,22 @@ def test_kill_9_in_the_middle_of_a_switch_then_switch_again(lab1: SystemLab) -> 
     out = m.succeed(
         f"{top2}/activate switch > /tmp/killed.log 2>&1 & pid=$!; "
         "for i in $(seq 1 600); do "
-        "  [ \"$(systemctl show -P ActiveState changer.service)\" = deactivating ] && break; "
+        '  [ "$(systemctl show -P ActiveState changer.service)" = deactivating ] && break; '
         "  sleep 0.05; done; "
         "systemctl show -P ActiveState changer.service; kill -9 $pid; wait $pid; echo rc=$?",
-        timeout=300)
+        timeout=300,
+    )
     assert out.split() == ["deactivating", "rc=137"], out
-    assert m.succeed(f"test -e {STATE}/activation/journal.json && echo journal").strip() == "journal"
+    assert (
+        m.succeed(f"test -e {STATE}/activation/journal.json && echo journal").strip() == "journal"
+    )
     assert m.succeed(f"readlink {STATE}/profiles/system").strip() == "system-1-link"
 
     run = lab.activate(top2, "switch")
     assert run.status == 0, run.output
-    assert (f"warning: the previous activation of {top2} was interrupted; finishing it"
-            in run.lines), run.output
+    assert (
+        f"warning: the previous activation of {top2} was interrupted; finishing it" in run.lines
+    ), run.output
     # Consistent: exactly generation 2, everything running, nothing half done.
     assert m.succeed("systemctl is-active changer steady web").split() == ["active"] * 3
     assert _unit_env(lab, "changer").startswith("GENERATION=2 ")
@@ -230,8 +250,8 @@ def test_reboot_into_older_generation(lab1: SystemLab) -> None:
         assert top2 != top1
     finally:
         lab.sys.domain.spec.cmdline = lab.sys.domain.spec.cmdline.replace(
-            " declos.generation=1", "")
+            " declos.generation=1", ""
+        )
         define = getattr(lab.sys.domain, "define", None)
         if define is not None:
             define()
-

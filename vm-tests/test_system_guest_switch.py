@@ -45,8 +45,11 @@ def test_declos_switch_inside_the_guest(lab: SystemLab, tmp_path: Path) -> None:
     m.copy_from_host(CONFIGS, "/etc/declos/configs")
 
     m.succeed("python3 -m venv --without-pip /opt/declos")
-    m.succeed("/opt/declos/bin/python3 \"$(ls /root/wheels/pip-*.whl)/pip\" install -q --no-index "
-              "--no-compile --find-links /root/wheels declos", timeout=900)
+    m.succeed(
+        '/opt/declos/bin/python3 "$(ls /root/wheels/pip-*.whl)/pip" install -q --no-index '
+        "--no-compile --find-links /root/wheels declos",
+        timeout=900,
+    )
     m.succeed("ln -s /opt/declos/bin/declos /usr/local/bin/declos")
     assert m.succeed("command -v declos").strip() == "/usr/local/bin/declos"
 
@@ -58,8 +61,10 @@ def test_declos_switch_inside_the_guest(lab: SystemLab, tmp_path: Path) -> None:
 
     status, out = _declos(lab, "switch")
     assert status == 0, out
-    assert ("the following new units were started: changer.service, data.mount, "
-            "steady.service, web.service") in out.splitlines(), out
+    assert (
+        "the following new units were started: changer.service, data.mount, "
+        "steady.service, web.service"
+    ) in out.splitlines(), out
     assert m.succeed("systemctl is-active changer steady web").split() == ["active"] * 3
     assert lab.login_shell("declos-hello") == "hello from declos-hello\n"
     assert m.succeed("findmnt -rn -o TARGET,FSTYPE /data").split() == ["/data", "ext4"]

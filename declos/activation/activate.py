@@ -38,8 +38,14 @@ def _units_line(prefix: str, units: set[str]) -> None:
 class Activation:
     """Activates `system` on `host` for one action (switch, test, dry-activate, boot-time)."""
 
-    def __init__(self, host: Host, system: System, action: str, generation: int | None = None,
-                 wait_jobs: bool = True) -> None:
+    def __init__(
+        self,
+        host: Host,
+        system: System,
+        action: str,
+        generation: int | None = None,
+        wait_jobs: bool = True,
+    ) -> None:
         self.host = host
         self.system = system
         self.action = action
@@ -62,7 +68,9 @@ class Activation:
         try:
             return load(self.host, top)
         except ClosureError as exc:
-            say(f"warning: the previously active system cannot be read ({exc}); treating all units as new")
+            say(
+                f"warning: the previously active system cannot be read ({exc}); treating all units as new"
+            )
             return None
 
     def _fail(self, what: str, exc: BaseException | str) -> None:
@@ -77,7 +85,9 @@ class Activation:
         journal = self.state.journal()
         resume: set[str] = set()
         if journal and not self.dry:
-            say(f"warning: the previous activation of {journal.get('system')} was interrupted; finishing it")
+            say(
+                f"warning: the previous activation of {journal.get('system')} was interrupted; finishing it"
+            )
             resume = set(journal.get("start", []))
 
         etc_plan = self.etc.plan(system.top, wants_for(host, system))
@@ -104,17 +114,23 @@ class Activation:
                 say(f"error: cannot talk to systemd over the system D-Bus: {exc}")
                 return STEP_FAILED
             before = self.sd.list_units()
-            unit_plan = Planner(old.units_dir(host) if old else None, system.units_dir(host),
-                                before).plan(resume)
+            unit_plan = Planner(
+                old.units_dir(host) if old else None, system.units_dir(host), before
+            ).plan(resume)
         fw_file = system.firewall_file(host)
         fw_changed = False
         to_format: list[Any] = []
         if host.live:
             old_fw = old.firewall_file(host) if old else None
-            fw_changed = (fw_file is not None and (old_fw is None or not old_fw.exists()
-                                                   or old_fw.read_bytes() != fw_file.read_bytes()
-                                                   or not firewall.table_present())) \
-                or (fw_file is None and firewall.table_present())
+            fw_changed = (
+                fw_file is not None
+                and (
+                    old_fw is None
+                    or not old_fw.exists()
+                    or old_fw.read_bytes() != fw_file.read_bytes()
+                    or not firewall.table_present()
+                )
+            ) or (fw_file is None and firewall.table_present())
             try:
                 to_format = mounts.to_format(system.file_systems)
             except mounts.MountError as exc:
@@ -123,10 +139,16 @@ class Activation:
         if self.dry:
             return self._print_dry(etc_plan, user_lines, unit_plan, fw_changed, to_format, old)
 
-        unchanged = (old is not None and old.top == system.top and not etc_plan.touched
-                     and not etc_plan.static_changes and unit_plan.empty()
-                     and not [line for line in user_lines if not line.startswith("warning:")]
-                     and not to_format and not journal)
+        unchanged = (
+            old is not None
+            and old.top == system.top
+            and not etc_plan.touched
+            and not etc_plan.static_changes
+            and unit_plan.empty()
+            and not [line for line in user_lines if not line.startswith("warning:")]
+            and not to_format
+            and not journal
+        )
         if unchanged and self.action in ("switch", "test", "boot-time"):
             for line in user_lines:
                 say(line)
@@ -141,9 +163,15 @@ class Activation:
                 self._finish_switch()
             return self.rc
 
-        self.state.write_journal({"action": self.action, "system": system.top,
-                                  "old": old.top if old else None, "time": int(time.time()),
-                                  "start": sorted(resume | unit_plan.start | unit_plan.start_new)})
+        self.state.write_journal(
+            {
+                "action": self.action,
+                "system": system.top,
+                "old": old.top if old else None,
+                "time": int(time.time()),
+                "start": sorted(resume | unit_plan.start | unit_plan.start_new),
+            }
+        )
         faults.point("journal")
         if self.sd and unit_plan.stop:
             _units_line("stopping the following units", unit_plan.stop)
@@ -157,7 +185,11 @@ class Activation:
             say("reloading systemd...")
             self.sd.daemon_reload()
             self.sd.reset_failed()
-            reload = {u for u in unit_plan.reload if self.sd.list_units().get(u) in ("active", "reloading")}
+            reload = {
+                u
+                for u in unit_plan.reload
+                if self.sd.list_units().get(u) in ("active", "reloading")
+            }
             unit_plan.start |= unit_plan.reload - reload
             _units_line("reloading the following units", reload)
             self._jobs("ReloadUnit", reload)
@@ -187,7 +219,9 @@ class Activation:
             if r != "done":
                 self._job_failures[u] = f"{method[:-4].lower()} {u}: {r}"
 
-    def _activate(self, etc_plan: Any, to_format: list[Any], fw_file: Any, fw_changed: bool) -> None:
+    def _activate(
+        self, etc_plan: Any, to_format: list[Any], fw_file: Any, fw_changed: bool
+    ) -> None:
         host, system = self.host, self.system
         try:
             faults.point("users")
@@ -236,8 +270,15 @@ class Activation:
         self.sd.settle()
         after = self.sd.list_units()
         active_states = ("active", "activating", "reloading")
-        new = {u for u, s in after.items() if s in active_states and before.get(u) not in active_states
-               and not u.endswith(".scope") and u not in plan.start and u not in plan.restart}
+        new = {
+            u
+            for u, s in after.items()
+            if s in active_states
+            and before.get(u) not in active_states
+            and not u.endswith(".scope")
+            and u not in plan.start
+            and u not in plan.restart
+        }
         _units_line("the following new units were started", new)
         failed = {u for u, s in after.items() if s == "failed"}
         failures = self._job_failures
@@ -255,7 +296,9 @@ class Activation:
         if n is None:
             n, _ = self.profiles.add(self.system.top)
         try:
-            line = bootloader.install(self.host, self.profiles, n, self.system.boot.get("grub") or {})
+            line = bootloader.install(
+                self.host, self.profiles, n, self.system.boot.get("grub") or {}
+            )
             if line:
                 say(line)
         except (bootloader.BootloaderError, OSError) as exc:
@@ -263,8 +306,15 @@ class Activation:
         if not self.step_failed and self.profiles.current() != n:
             self.profiles.set_current(n)
 
-    def _print_dry(self, etc_plan: Any, user_lines: list[str], plan: UnitPlan, fw_changed: bool,
-                   to_format: list[Any], old: System | None) -> int:
+    def _print_dry(
+        self,
+        etc_plan: Any,
+        user_lines: list[str],
+        plan: UnitPlan,
+        fw_changed: bool,
+        to_format: list[Any],
+        old: System | None,
+    ) -> int:
         lines = []
         for line in user_lines:
             lines.append(line if line.startswith("warning:") else "would " + line)
@@ -272,18 +322,25 @@ class Activation:
         if plan.stop:
             lines.append(f"would stop the following units: {', '.join(sorted(plan.stop))}")
         if plan.skip:
-            lines.append(f"would NOT restart the following changed units: {', '.join(sorted(plan.skip))}")
+            lines.append(
+                f"would NOT restart the following changed units: {', '.join(sorted(plan.skip))}"
+            )
         if plan.reload:
             lines.append(f"would reload the following units: {', '.join(sorted(plan.reload))}")
         if plan.restart:
             lines.append(f"would restart the following units: {', '.join(sorted(plan.restart))}")
         if plan.start | plan.start_new:
-            lines.append(f"would start the following units: {', '.join(sorted(plan.start | plan.start_new))}")
+            lines.append(
+                f"would start the following units: {', '.join(sorted(plan.start | plan.start_new))}"
+            )
         for fs in to_format:
             lines.append(f"would format {fs.device} as {fs.fs_type} for {fs.mount_point}")
         if fw_changed:
-            lines.append("would replace firewall table inet declos-fw" if self.system.has_firewall
-                         else "would remove firewall table inet declos-fw")
+            lines.append(
+                "would replace firewall table inet declos-fw"
+                if self.system.has_firewall
+                else "would remove firewall table inet declos-fw"
+            )
         if old is None or old.top != self.system.top:
             lines.append(f"would activate {self.system.top}")
         if not lines:

@@ -41,7 +41,9 @@ def _quote(s: str) -> str:
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-def render(host: Host, profiles: Profiles, default: int, grub: dict, boot_of: dict[int, dict]) -> str:
+def render(
+    host: Host, profiles: Profiles, default: int, grub: dict, boot_of: dict[int, dict]
+) -> str:
     limit = int(grub.get("configurationLimit") or 100)
     numbers = profiles.numbers()
     kept = numbers[-limit:]
@@ -56,11 +58,15 @@ def render(host: Host, profiles: Profiles, default: int, grub: dict, boot_of: di
             params.insert(0, root)
         kernel = boot.get("kernel") or "/vmlinuz"
         initrd = boot.get("initrd") or "/initrd.img"
-        date = time.strftime("%Y-%m-%d %H:%M", time.gmtime(os.lstat(profiles.dir / f"system-{n}-link").st_mtime))
-        out += [f"menuentry {_quote(f'declos - Configuration {n} ({date})')} --id declos-{n} {{",
-                f"  linux {kernel} {' '.join(params + ['ro', f'declos.generation={n}'])}".rstrip(),
-                f"  initrd {initrd}",
-                "}"]
+        date = time.strftime(
+            "%Y-%m-%d %H:%M", time.gmtime(os.lstat(profiles.dir / f"system-{n}-link").st_mtime)
+        )
+        out += [
+            f"menuentry {_quote(f'declos - Configuration {n} ({date})')} --id declos-{n} {{",
+            f"  linux {kernel} {' '.join(params + ['ro', f'declos.generation={n}'])}".rstrip(),
+            f"  initrd {initrd}",
+            "}",
+        ]
     out.append(f"set default=declos-{default}")
     extra = grub.get("extraEntries") or ""
     if extra:
@@ -86,7 +92,9 @@ def install(host: Host, profiles: Profiles, default: int, grub: dict) -> str | N
             return f"removing declos entries from {path}"
         return None
     if path.exists() and not ours:
-        raise BootloaderError(f"{path} exists and was not written by declos; refusing to overwrite it")
+        raise BootloaderError(
+            f"{path} exists and was not written by declos; refusing to overwrite it"
+        )
     boot_of = {n: boot_info(host, profiles.target(n)) for n in profiles.numbers()}
     text = render(host, profiles, default, grub, boot_of)
     if path.exists() and path.read_text() == text:

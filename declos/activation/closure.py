@@ -93,8 +93,10 @@ def load(host: Host, top: str) -> System:
     except (OSError, ValueError) as exc:
         raise ClosureError(f"{where}: cannot read: {exc}") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise ClosureError(f"{where}: unsupported format {raw.get('format') if isinstance(raw, dict) else raw!r}"
-                           f" (this activator reads format {FORMAT})")
+        raise ClosureError(
+            f"{where}: unsupported format {raw.get('format') if isinstance(raw, dict) else raw!r}"
+            f" (this activator reads format {FORMAT})"
+        )
     etc = []
     for i, e in enumerate(_need(raw, "etc", list, where)):
         w = f"{where}: etc[{i}]"
@@ -102,11 +104,22 @@ def load(host: Host, top: str) -> System:
         if not target or ".." in target.split("/"):
             raise ClosureError(f"{w}: bad target {e['target']!r}")
         mode = e.get("mode", "symlink")
-        if mode != "symlink" and not (isinstance(mode, str) and mode.isdigit() and len(mode) in (3, 4)):
-            raise ClosureError(f"{w}: mode must be \"symlink\" or an octal string like \"0644\", got {mode!r}")
-        etc.append(EtcEntry(target=target, source=_need(e, "source", str, w), mode=mode,
-                            user=e.get("user") or "root", group=e.get("group") or "root",
-                            replace_existing=bool(e.get("replaceExisting", False))))
+        if mode != "symlink" and not (
+            isinstance(mode, str) and mode.isdigit() and len(mode) in (3, 4)
+        ):
+            raise ClosureError(
+                f'{w}: mode must be "symlink" or an octal string like "0644", got {mode!r}'
+            )
+        etc.append(
+            EtcEntry(
+                target=target,
+                source=_need(e, "source", str, w),
+                mode=mode,
+                user=e.get("user") or "root",
+                group=e.get("group") or "root",
+                replace_existing=bool(e.get("replaceExisting", False)),
+            )
+        )
     units = raw.get("units") or {}
     names = list(units.get("names") or [])
     if not names and (phys / "units").is_dir():
@@ -115,11 +128,20 @@ def load(host: Host, top: str) -> System:
     fss = []
     for i, f in enumerate(raw.get("fileSystems") or []):
         w = f"{where}: fileSystems[{i}]"
-        fss.append(FileSystem(mount_point=_need(f, "mountPoint", str, w), device=_need(f, "device", str, w),
-                              fs_type=f.get("fsType") or "auto", options=tuple(f.get("options") or ()),
-                              auto_format=bool(f.get("autoFormat", False)), label=f.get("label")))
-    scripts = [ActivationScript(name=_need(s, "name", str, where), path=_need(s, "path", str, where))
-               for s in raw.get("activationScripts") or []]
+        fss.append(
+            FileSystem(
+                mount_point=_need(f, "mountPoint", str, w),
+                device=_need(f, "device", str, w),
+                fs_type=f.get("fsType") or "auto",
+                options=tuple(f.get("options") or ()),
+                auto_format=bool(f.get("autoFormat", False)),
+                label=f.get("label"),
+            )
+        )
+    scripts = [
+        ActivationScript(name=_need(s, "name", str, where), path=_need(s, "path", str, where))
+        for s in raw.get("activationScripts") or []
+    ]
     return System(
         top=top,
         hostname=raw.get("hostname") or "",

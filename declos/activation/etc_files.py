@@ -117,8 +117,9 @@ class EtcManager:
             return False
         if p.is_symlink():
             text = os.readlink(p)
-            return (rec is not None and rec.get("kind") == "link" and text == rec.get("link")) or \
-                STATIC_LINK in text.split("/")
+            return (
+                rec is not None and rec.get("kind") == "link" and text == rec.get("link")
+            ) or STATIC_LINK in text.split("/")
         if rec is None or rec.get("kind") != "copy" or not p.is_file():
             return False
         return sha256_file(p) == rec.get("sha256")
@@ -135,23 +136,33 @@ class EtcManager:
     def plan(self, static: str, wants: list[Want]) -> EtcPlan:
         m = self.manifest()
         old: dict[str, dict[str, Any]] = m["entries"]
-        plan = EtcPlan(static=static, wants={w.target: w for w in wants}, old=old,
-                       old_dirs=list(m["dirs"]))
+        plan = EtcPlan(
+            static=static, wants={w.target: w for w in wants}, old=old, old_dirs=list(m["dirs"])
+        )
         plan.static_changes = m["static"] != static
         for target in sorted(plan.wants):
             w = plan.wants[target]
             rec = old.get(target)
             p = self._p(target)
             if rec is not None:
-                pending_backup = bool(rec.get("backup")) and os.path.lexists(p) and \
-                    not self._is_ours(target, rec) and not os.path.lexists(str(p) + BACKUP_SUFFIX)
-                same = rec.get("source") == w.source and rec.get("kind") == w.kind and \
-                    rec.get("mode") == w.mode and rec.get("owner") == f"{w.user}:{w.group}"
+                pending_backup = (
+                    bool(rec.get("backup"))
+                    and os.path.lexists(p)
+                    and not self._is_ours(target, rec)
+                    and not os.path.lexists(str(p) + BACKUP_SUFFIX)
+                )
+                same = (
+                    rec.get("source") == w.source
+                    and rec.get("kind") == w.kind
+                    and rec.get("mode") == w.mode
+                    and rec.get("owner") == f"{w.user}:{w.group}"
+                )
                 if same and self._matches(w) and not pending_backup:
                     plan.changes.append(Change("keep", target, backup=bool(rec.get("backup"))))
                 else:
-                    plan.changes.append(Change("update", target,
-                                               backup=bool(rec.get("backup")) or pending_backup))
+                    plan.changes.append(
+                        Change("update", target, backup=bool(rec.get("backup")) or pending_backup)
+                    )
                 continue
             if os.path.lexists(p):
                 if self._matches(w):
@@ -182,14 +193,21 @@ class EtcManager:
         if plan.conflicts:
             lines = []
             for t in plan.conflicts:
-                lines.append(f"/etc/{t} exists and was not created by declos; refusing to overwrite it."
-                             f" Remove it, or set replaceExisting = true on its environment.etc entry"
-                             f" to keep it as /etc/{t}{BACKUP_SUFFIX}")
+                lines.append(
+                    f"/etc/{t} exists and was not created by declos; refusing to overwrite it."
+                    f" Remove it, or set replaceExisting = true on its environment.etc entry"
+                    f" to keep it as /etc/{t}{BACKUP_SUFFIX}"
+                )
             raise EtcConflict("\n".join(lines))
 
     def _record(self, w: Want, backup: bool) -> dict[str, Any]:
-        rec: dict[str, Any] = {"kind": w.kind, "source": w.source, "mode": w.mode,
-                               "owner": f"{w.user}:{w.group}", "backup": backup}
+        rec: dict[str, Any] = {
+            "kind": w.kind,
+            "source": w.source,
+            "mode": w.mode,
+            "owner": f"{w.user}:{w.group}",
+            "backup": backup,
+        }
         if w.kind == "link":
             rec["link"] = w.link
         else:
@@ -205,7 +223,10 @@ class EtcManager:
         widened = dict(plan.old)
         widened.update(final)
         dirs = sorted(set(plan.old_dirs) | set(plan.new_dirs))
-        write_json(self.manifest_path, {"format": 1, "static": plan.static, "entries": widened, "dirs": dirs})
+        write_json(
+            self.manifest_path,
+            {"format": 1, "static": plan.static, "entries": widened, "dirs": dirs},
+        )
         atomic_symlink(self.host.etc / STATIC_LINK, plan.static)
         for c in plan.changes:
             if c.op == "remove":
@@ -214,8 +235,11 @@ class EtcManager:
             p = self._p(c.target)
             if c.backup:
                 bak = Path(str(p) + BACKUP_SUFFIX)
-                if os.path.lexists(p) and not os.path.lexists(bak) and \
-                        not self._is_ours(c.target, plan.old.get(c.target)):
+                if (
+                    os.path.lexists(p)
+                    and not os.path.lexists(bak)
+                    and not self._is_ours(c.target, plan.old.get(c.target))
+                ):
                     os.rename(p, bak)
             if self._matches(w):
                 continue
@@ -239,8 +263,10 @@ class EtcManager:
             if os.path.lexists(bak) and not os.path.lexists(p):
                 os.rename(bak, p)
         keep_dirs = self._prune_dirs(dirs, set(plan.wants))
-        write_json(self.manifest_path, {"format": 1, "static": plan.static, "entries": final,
-                                        "dirs": keep_dirs})
+        write_json(
+            self.manifest_path,
+            {"format": 1, "static": plan.static, "entries": final, "dirs": keep_dirs},
+        )
 
     def _prune_dirs(self, dirs: list[str], wanted: set[str]) -> list[str]:
         """Remove directories declos created that are now empty (deepest first)."""

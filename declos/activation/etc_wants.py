@@ -22,8 +22,14 @@ BOOT_UNIT = "declos-boot.service"
 
 def _text(target: str, text: str, replace: bool = False, mode: int = 0o644) -> Want:
     data = text.encode()
-    return Want(target=target, kind="copy", source="text:" + hashlib.sha256(data).hexdigest(),
-                data=data, mode=mode, replace_existing=replace)
+    return Want(
+        target=target,
+        kind="copy",
+        source="text:" + hashlib.sha256(data).hexdigest(),
+        data=data,
+        mode=mode,
+        replace_existing=replace,
+    )
 
 
 def boot_unit_text() -> str:
@@ -58,30 +64,66 @@ def wants_for(host: Host, system: System) -> list[Want]:
     out: list[Want] = []
     for e in system.etc:
         if e.mode == "symlink":
-            out.append(Want(target=e.target, kind="link", source=e.source,
-                            link=static_link_text(e.target, "etc/" + e.target),
-                            replace_existing=e.replace_existing))
+            out.append(
+                Want(
+                    target=e.target,
+                    kind="link",
+                    source=e.source,
+                    link=static_link_text(e.target, "etc/" + e.target),
+                    replace_existing=e.replace_existing,
+                )
+            )
         else:
-            out.append(Want(target=e.target, kind="copy", source=e.source,
-                            data_path=host.resolve(e.source), mode=int(e.mode, 8),
-                            user=e.user, group=e.group, replace_existing=e.replace_existing))
+            out.append(
+                Want(
+                    target=e.target,
+                    kind="copy",
+                    source=e.source,
+                    data_path=host.resolve(e.source),
+                    mode=int(e.mode, 8),
+                    user=e.user,
+                    group=e.group,
+                    replace_existing=e.replace_existing,
+                )
+            )
     units = system.units_dir(host)
     if units.is_dir():
         for dirpath, dirnames, filenames in os.walk(units):
             rel_dir = os.path.relpath(dirpath, units)
-            for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
+            for name in sorted(
+                filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+            ):
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
                 target = "systemd/system/" + rel
-                out.append(Want(target=target, kind="link", source=_unit_source(units / rel),
-                                link=static_link_text(target, "units/" + rel)))
+                out.append(
+                    Want(
+                        target=target,
+                        kind="link",
+                        source=_unit_source(units / rel),
+                        link=static_link_text(target, "units/" + rel),
+                    )
+                )
     if system.hostname:
         out.append(_text("hostname", system.hostname + "\n", replace=True))
     if system.time_zone:
         tz = system.time_zone
-        out.append(Want(target="localtime", kind="link", source="zoneinfo:" + tz,
-                        link=f"../usr/share/zoneinfo/{tz}", replace_existing=True))
+        out.append(
+            Want(
+                target="localtime",
+                kind="link",
+                source="zoneinfo:" + tz,
+                link=f"../usr/share/zoneinfo/{tz}",
+                replace_existing=True,
+            )
+        )
         out.append(_text("timezone", tz + "\n", replace=True))
     out.append(_text("systemd/system/" + BOOT_UNIT, boot_unit_text()))
-    out.append(Want(target=f"systemd/system/multi-user.target.wants/{BOOT_UNIT}", kind="link",
-                    source="boot-unit", link=f"../{BOOT_UNIT}"))
+    out.append(
+        Want(
+            target=f"systemd/system/multi-user.target.wants/{BOOT_UNIT}",
+            kind="link",
+            source="boot-unit",
+            link=f"../{BOOT_UNIT}",
+        )
+    )
     return out

@@ -16,8 +16,9 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.declos-tmp.{os.getpid()}")
 
 
-def atomic_write(path: Path, data: bytes | str, mode: int = 0o644,
-                 uid: int | None = None, gid: int | None = None) -> None:
+def atomic_write(
+    path: Path, data: bytes | str, mode: int = 0o644, uid: int | None = None, gid: int | None = None
+) -> None:
     """Replace `path` with `data` in one rename, with mode/owner set before it appears."""
     if isinstance(data, str):
         data = data.encode()

@@ -54,8 +54,10 @@ class Profiles:
 
     def list(self) -> list[Generation]:
         cur = self.current()
-        return [Generation(n, self.target(n), self._link(n).lstat().st_mtime, n == cur)
-                for n in self.numbers()]
+        return [
+            Generation(n, self.target(n), self._link(n).lstat().st_mtime, n == cur)
+            for n in self.numbers()
+        ]
 
     def add(self, top: str) -> tuple[int, bool]:
         """The generation for `top`: the newest if it already points there, else a new one."""
@@ -77,14 +79,18 @@ class Profiles:
             raise GenerationError("there is no current generation to roll back from")
         older = [n for n in self.numbers() if n < cur]
         if not older:
-            raise GenerationError(f"generation {cur} is the oldest; there is nothing to roll back to")
+            raise GenerationError(
+                f"generation {cur} is the oldest; there is nothing to roll back to"
+            )
         return older[-1]
 
     def delete(self, numbers: list[int]) -> list[int]:
         cur = self.current()
         for n in numbers:
             if n == cur:
-                raise GenerationError(f"generation {n} is the current generation and cannot be deleted")
+                raise GenerationError(
+                    f"generation {n} is the current generation and cannot be deleted"
+                )
             if n not in self.numbers():
                 raise GenerationError(f"generation {n} does not exist")
         for n in numbers:
@@ -95,7 +101,11 @@ class Profiles:
         """Generations older than `seconds`, never the current one (as nix-env --delete-generations)."""
         now = time.time() if now is None else now
         cur = self.current()
-        return [g.number for g in self.list() if not g.current and g.number != cur and now - g.mtime > seconds]
+        return [
+            g.number
+            for g in self.list()
+            if not g.current and g.number != cur and now - g.mtime > seconds
+        ]
 
 
 def parse_age(text: str) -> float:

@@ -28,7 +28,9 @@ class ActivationLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise LockHeld(f"another declos activation is running (lock {self.path} is held)") from None
+            raise LockHeld(
+                f"another declos activation is running (lock {self.path} is held)"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

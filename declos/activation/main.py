@@ -33,12 +33,20 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="activate", description="Activate a declos system closure on this host.")
     p.add_argument("--system", required=True, metavar="TOP", help="the system closure (store path)")
-    p.add_argument("--root", metavar="DIR", help="files-only activation into DIR (no systemd, nft, mounts)")
+    p.add_argument(
+        "--root", metavar="DIR", help="files-only activation into DIR (no systemd, nft, mounts)"
+    )
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("--delete", nargs="+", type=int, metavar="N", help="generations: delete these")
-    p.add_argument("--older-than", metavar="AGE", help="generations: delete those older than AGE (30d, 12h)")
-    p.add_argument("--generation", type=int, metavar="N",
-                   help="boot-time: activate generation N (default: from declos.generation= on /proc/cmdline)")
+    p.add_argument(
+        "--older-than", metavar="AGE", help="generations: delete those older than AGE (30d, 12h)"
+    )
+    p.add_argument(
+        "--generation",
+        type=int,
+        metavar="N",
+        help="boot-time: activate generation N (default: from declos.generation= on /proc/cmdline)",
+    )
     return p
 
 
@@ -49,12 +57,16 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: --root {args.root}: not a directory")
         return USAGE
     if root is not None and args.action not in ("generations",):
-        missing = [f"etc/{name}" for name in ("passwd", "group") if not (root / "etc" / name).is_file()]
+        missing = [
+            f"etc/{name}" for name in ("passwd", "group") if not (root / "etc" / name).is_file()
+        ]
         if missing:
             # Checked before anything is written: users and /etc ownership need the
             # tree's own account databases, and a half-activated tree is worse than none.
-            say(f"error: --root {args.root}: {', '.join(missing)} missing; --root activates into "
-                "an existing system tree (for example one made with mmdebstrap); nothing was changed")
+            say(
+                f"error: --root {args.root}: {', '.join(missing)} missing; --root activates into "
+                "an existing system tree (for example one made with mmdebstrap); nothing was changed"
+            )
             return USAGE
     host = Host(root)
     state = ActivationState(host)
@@ -116,7 +128,9 @@ def _boot_time(args: argparse.Namespace, host: Host, profiles: Profiles) -> int:
         n = generation_from_cmdline(Path("/proc/cmdline").read_text())
     if n is None or n not in profiles.numbers():
         if n is not None:
-            say(f"warning: generation {n} (from the kernel command line) does not exist; using the current one")
+            say(
+                f"warning: generation {n} (from the kernel command line) does not exist; using the current one"
+            )
         n = profiles.current()
     if n is None:
         say("no declos generation to activate")

@@ -21,8 +21,9 @@ class MountError(Exception):
 
 
 def has_filesystem(device: str) -> bool:
-    r = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", device],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["blkid", "-p", "-o", "value", "-s", "TYPE", device], capture_output=True, text=True
+    )
     if r.returncode == 2:  # blkid: nothing found
         return False
     if r.returncode != 0:
@@ -49,7 +50,7 @@ def to_format(file_systems: list[FileSystem], wait: float = 10.0) -> list[FileSy
         while not os.path.exists(dev) and time.monotonic() < deadline:
             time.sleep(0.2)
         if not os.path.exists(dev):
-            raise MountError(f"fileSystems.\"{fs.mount_point}\": device {dev} does not exist")
+            raise MountError(f'fileSystems."{fs.mount_point}": device {dev} does not exist')
         if not has_filesystem(dev):
             out.append(fs)
     return out
@@ -57,7 +58,7 @@ def to_format(file_systems: list[FileSystem], wait: float = 10.0) -> list[FileSy
 
 def format_device(fs: FileSystem) -> str:
     if fs.fs_type in ("auto", ""):
-        raise MountError(f"fileSystems.\"{fs.mount_point}\": autoFormat needs an explicit fsType")
+        raise MountError(f'fileSystems."{fs.mount_point}": autoFormat needs an explicit fsType')
     cmd = [f"mkfs.{fs.fs_type}"]
     if fs.label:
         cmd += ["-L", fs.label]

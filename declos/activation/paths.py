@@ -81,8 +81,12 @@ class Host:
             ph = self.store_phys(nxt)
             if ph.is_symlink():
                 target = os.readlink(ph)
-                base = target if target.startswith("/") else os.path.normpath(os.path.join(cur, target))
-                rest = "/".join(parts[i + 1:])
+                base = (
+                    target
+                    if target.startswith("/")
+                    else os.path.normpath(os.path.join(cur, target))
+                )
+                rest = "/".join(parts[i + 1 :])
                 return self.resolve(os.path.join(base, rest) if rest else base, depth + 1)
             cur = nxt
         return self.store_phys(cur)

@@ -21,10 +21,17 @@ def run_activation_scripts(host: Host, system: System, action: str) -> list[str]
     if host.root is not None:
         env["DECLOS_ROOT"] = str(host.root)
     for s in system.activation_scripts:
-        r = subprocess.run([str(host.store_phys(s.path))], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+        r = subprocess.run(
+            [str(host.store_phys(s.path))],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         if r.stdout:
-            print(r.stdout, end="" if r.stdout.endswith("\n") else "\n", file=sys.stderr, flush=True)
+            print(
+                r.stdout, end="" if r.stdout.endswith("\n") else "\n", file=sys.stderr, flush=True
+            )
         if r.returncode != 0:
             failures.append(f"Activation script snippet '{s.name}' failed ({r.returncode})")
     return failures
@@ -58,8 +65,10 @@ def link_current_system(host: Host, top: str) -> None:
 def failure_report(unit: str) -> str:
     """`systemctl status` and the last 20 journal lines of a failed unit."""
     parts = []
-    for cmd in (["systemctl", "status", "--no-pager", "--full", unit],
-                ["journalctl", "-u", unit, "-n", "20", "--no-pager", "-o", "short-precise"]):
+    for cmd in (
+        ["systemctl", "status", "--no-pager", "--full", unit],
+        ["journalctl", "-u", unit, "-n", "20", "--no-pager", "-o", "short-precise"],
+    ):
         r = subprocess.run(cmd, capture_output=True, text=True)
         parts.append(f"$ {' '.join(cmd)}\n{(r.stdout + r.stderr).rstrip()}")
     return "\n".join(parts)

@@ -28,8 +28,9 @@ class Systemd:
     def __init__(self) -> None:
         self.conn = open_dbus_connection(bus="SYSTEM")
         self.mgr = DBusAddress("/org/freedesktop/systemd1", bus_name=BUS, interface=MANAGER)
-        rule = MatchRule(type="signal", interface=MANAGER, member="JobRemoved",
-                         path="/org/freedesktop/systemd1")
+        rule = MatchRule(
+            type="signal", interface=MANAGER, member="JobRemoved", path="/org/freedesktop/systemd1"
+        )
         self._call(message_bus.AddMatch(rule))
         self._removed: collections.deque[Any] = collections.deque()
         self._handle = self.conn.filter(rule, queue=self._removed)
@@ -114,7 +115,9 @@ class Systemd:
         out.update(self.wait(jobs))
         return out
 
-    def unit_property(self, unit: str, prop: str, interface: str = "org.freedesktop.systemd1.Unit") -> Any:
+    def unit_property(
+        self, unit: str, prop: str, interface: str = "org.freedesktop.systemd1.Unit"
+    ) -> Any:
         (path,) = self._call(new_method_call(self.mgr, "LoadUnit", "s", (unit,)))
         addr = DBusAddress(path, bus_name=BUS, interface=interface)
         (value,) = self._call(Properties(addr).get(prop))

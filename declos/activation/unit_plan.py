@@ -24,7 +24,9 @@ from declos.activation.units import (
     values,
 )
 
-CANNOT_RESTART = frozenset({"sysinit.target", "basic.target", "multi-user.target", "graphical.target"})
+CANNOT_RESTART = frozenset(
+    {"sysinit.target", "basic.target", "multi-user.target", "graphical.target"}
+)
 SLEEP_TARGETS = frozenset({"suspend.target", "hibernate.target", "hybrid-sleep.target"})
 ACTIVE_STATES = frozenset({"active", "activating", "reloading", "deactivating"})
 
@@ -103,9 +105,12 @@ class Planner:
                 continue
             cmp = Comparison.RESTART if old is None else compare(old, new)
             if cmp is Comparison.EQUAL:
-                if unit.endswith(".target") and unit not in SLEEP_TARGETS and \
-                        not flag(new, "RefuseManualStart", False, ("Unit",)) and \
-                        not flag(new, "X-OnlyManualStart", False, ("Unit",)):
+                if (
+                    unit.endswith(".target")
+                    and unit not in SLEEP_TARGETS
+                    and not flag(new, "RefuseManualStart", False, ("Unit",))
+                    and not flag(new, "X-OnlyManualStart", False, ("Unit",))
+                ):
                     p.start_silent.add(unit)
             elif cmp is Comparison.RELOAD:
                 if unit not in p.restart and unit not in p.stop:
@@ -117,8 +122,11 @@ class Planner:
         for unit in sorted(wanted_new):
             if unit in self.active or unit in p.stop:
                 continue
-            newly = unit not in self.old_names or not (wanted_old.get(unit, set()) & wanted_new[unit]) \
+            newly = (
+                unit not in self.old_names
+                or not (wanted_old.get(unit, set()) & wanted_new[unit])
                 or unit in (resume_start or set())
+            )
             live_parent = any(t in self.active or t in self.new_names for t in wanted_new[unit])
             if newly and live_parent:
                 p.start_new.add(unit)
@@ -139,8 +147,11 @@ class Planner:
             return
         if flag(new, "X-ReloadIfChanged", False) and unit not in p.restart and unit not in p.stop:
             p.reload.add(unit)
-        elif not flag(new, "X-RestartIfChanged", True) or flag(new, "RefuseManualStop", False, ("Unit",)) \
-                or flag(new, "X-OnlyManualStart", False, ("Unit",)):
+        elif (
+            not flag(new, "X-RestartIfChanged", True)
+            or flag(new, "RefuseManualStop", False, ("Unit",))
+            or flag(new, "X-OnlyManualStart", False, ("Unit",))
+        ):
             p.skip.add(unit)
         elif not flag(new, "X-StopIfChanged", True) or not unit.endswith(".service"):
             p.restart.add(unit)

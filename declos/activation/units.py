@@ -15,11 +15,22 @@ from pathlib import Path
 
 Unit = dict[str, dict[str, list[str]]]
 
-IGNORED_UNIT_KEYS = frozenset({
-    "Description", "Documentation", "OnFailure", "OnSuccess", "OnFailureJobMode", "IgnoreOnIsolate",
-    "StopWhenUnneeded", "RefuseManualStart", "RefuseManualStop", "AllowIsolate", "CollectMode",
-    "SourcePath",
-})
+IGNORED_UNIT_KEYS = frozenset(
+    {
+        "Description",
+        "Documentation",
+        "OnFailure",
+        "OnSuccess",
+        "OnFailureJobMode",
+        "IgnoreOnIsolate",
+        "StopWhenUnneeded",
+        "RefuseManualStart",
+        "RefuseManualStop",
+        "AllowIsolate",
+        "CollectMode",
+        "SourcePath",
+    }
+)
 
 
 class Comparison(enum.Enum):
@@ -62,7 +73,7 @@ def template_of(name: str) -> str:
     """foo@bar.service is read from foo@.service when it has no file of its own."""
     if "@" in name:
         prefix, _, rest = name.partition("@")
-        suffix = rest[rest.rfind("."):] if "." in rest else ""
+        suffix = rest[rest.rfind(".") :] if "." in rest else ""
         return f"{prefix}@{suffix}"
     return name
 
@@ -76,8 +87,11 @@ def unit_file(units_dir: Path, name: str) -> Path | None:
 
 
 def dropin_dirs(units_dir: Path, name: str) -> list[Path]:
-    return [d for d in (units_dir / f"{n}.d" for n in dict.fromkeys((template_of(name), name)))
-            if d.is_dir()]
+    return [
+        d
+        for d in (units_dir / f"{n}.d" for n in dict.fromkeys((template_of(name), name)))
+        if d.is_dir()
+    ]
 
 
 def load_unit(units_dir: Path, name: str) -> Unit | None:
@@ -133,7 +147,9 @@ def compare(old: Unit, new: Unit) -> Comparison:
     return result
 
 
-def flag(unit: Unit | None, key: str, default: bool, sections: tuple[str, ...] = ("Service", "Unit")) -> bool:
+def flag(
+    unit: Unit | None, key: str, default: bool, sections: tuple[str, ...] = ("Service", "Unit")
+) -> bool:
     """A boolean X-*/systemd key; the last assignment wins, as in systemd."""
     if unit is None:
         return default

@@ -28,7 +28,9 @@ def _alloc(used: set[int], reserved: set[int], lo: int, hi: int, down: bool) -> 
     raise RuntimeError(f"no free id between {lo} and {hi}")
 
 
-def _stable_id(name: str, id_map: dict[str, int], used: set[int], lo: int, hi: int, down: bool) -> int:
+def _stable_id(
+    name: str, id_map: dict[str, int], used: set[int], lo: int, hi: int, down: bool
+) -> int:
     """The id `name` had before if it is still free, else a new one no other name ever had."""
     prev = id_map.get(name)
     if prev is not None and prev not in used:
@@ -45,8 +47,9 @@ class UsersManager:
         self.gid_map_path: Path = d / "gid-map.json"
         self.accounts_path: Path = d / "accounts.json"
 
-    def apply(self, users: dict[str, dict[str, Any]], groups: dict[str, dict[str, Any]],
-              dry: bool) -> tuple[list[str], AccountDb]:
+    def apply(
+        self, users: dict[str, dict[str, Any]], groups: dict[str, dict[str, Any]], dry: bool
+    ) -> tuple[list[str], AccountDb]:
         """Bring the account databases in line; returns the change lines and the new db."""
         db = AccountDb(self.host.etc)
         uid_map: dict[str, int] = read_json(self.uid_map_path, {})
@@ -68,7 +71,9 @@ class UsersManager:
             row = db.row("group", gname)
             if row is not None:
                 if spec.get("gid") is not None and int(row[2]) != spec["gid"]:
-                    lines.append(f"warning: not applying GID change of group {gname} ({row[2]} -> {spec['gid']})")
+                    lines.append(
+                        f"warning: not applying GID change of group {gname} ({row[2]} -> {spec['gid']})"
+                    )
                 gid_map[gname] = int(row[2])
                 continue
             gid = spec.get("gid")
@@ -96,24 +101,38 @@ class UsersManager:
                     uid = _stable_id(uname, uid_map, db.used_uids(), lo, hi, down=not normal)
                 db.tables["passwd"].append([uname, "x", str(uid), str(gid), gecos, home, shell])
                 db.drop("shadow", uname)
-                db.tables["shadow"].append([uname, u.get("hashedPassword") or "!", "", "", "", "", "", "", ""])
+                db.tables["shadow"].append(
+                    [uname, u.get("hashedPassword") or "!", "", "", "", "", "", "", ""]
+                )
                 created_users.add(uname)
                 revived = " (its previous uid)" if uid_map.get(uname) == uid else ""
                 lines.append(f"create user {uname} (uid {uid}){revived}")
             else:
                 uid = int(row[2])
                 if u.get("uid") is not None and u["uid"] != uid:
-                    lines.append(f"warning: not applying UID change of user {uname} ({uid} -> {u['uid']})")
+                    lines.append(
+                        f"warning: not applying UID change of user {uname} ({uid} -> {u['uid']})"
+                    )
                 new = [uname, row[1], row[2], str(gid), gecos, home, shell]
                 if new != row:
-                    what = [n for n, a, b in zip(("", "", "", "group", "description", "home", "shell"),
-                                                 row, new, strict=True) if a != b]
+                    what = [
+                        n
+                        for n, a, b in zip(
+                            ("", "", "", "group", "description", "home", "shell"),
+                            row,
+                            new,
+                            strict=True,
+                        )
+                        if a != b
+                    ]
                     row[:] = new
                     lines.append(f"update user {uname} ({', '.join(what)})")
                 if u.get("hashedPassword") is not None:
                     srow = db.row("shadow", uname)
                     if srow is None:
-                        db.tables["shadow"].append([uname, u["hashedPassword"], "", "", "", "", "", "", ""])
+                        db.tables["shadow"].append(
+                            [uname, u["hashedPassword"], "", "", "", "", "", "", ""]
+                        )
                         lines.append(f"update user {uname} (password)")
                     elif srow[1] != u["hashedPassword"]:
                         srow[1] = u["hashedPassword"]
@@ -132,7 +151,9 @@ class UsersManager:
             row = db.row("group", gname)
             if row is None:
                 if want_members.get(gname):
-                    raise KeyError(f"group {gname!r} (in extraGroups or members) does not exist; declare it in users.groups")
+                    raise KeyError(
+                        f"group {gname!r} (in extraGroups or members) does not exist; declare it in users.groups"
+                    )
                 continue
             members = [m for m in row[3].split(",") if m]
             for m in sorted(want_members.get(gname, set())):
@@ -173,17 +194,28 @@ class UsersManager:
 
         if dry:
             return lines, db
-        write_json(self.accounts_path, {"users": sorted(created_users | set(acc.get("users", []))),
-                                        "groups": sorted(created_groups | set(acc.get("groups", []))),
-                                        "memberships": {**memberships, **new_memberships}})
+        write_json(
+            self.accounts_path,
+            {
+                "users": sorted(created_users | set(acc.get("users", []))),
+                "groups": sorted(created_groups | set(acc.get("groups", []))),
+                "memberships": {**memberships, **new_memberships},
+            },
+        )
         write_json(self.uid_map_path, uid_map)
         write_json(self.gid_map_path, gid_map)
         faults.point("users")
         db.save()
         faults.point("users")
         self._homes(users, db)
-        write_json(self.accounts_path, {"users": sorted(created_users), "groups": sorted(created_groups),
-                                        "memberships": new_memberships})
+        write_json(
+            self.accounts_path,
+            {
+                "users": sorted(created_users),
+                "groups": sorted(created_groups),
+                "memberships": new_memberships,
+            },
+        )
         return lines, db
 
     def _homes(self, users: dict[str, dict[str, Any]], db: AccountDb) -> None:

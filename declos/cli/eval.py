@@ -14,9 +14,20 @@ def register(subparsers: Any) -> None:
         description="Evaluate FILE... (with the standard module library unless --bare) as one "
         "configuration and print it, or the value at PATH. Errors go to stderr with exit code 1.",
     )
-    parser.add_argument("--bare", action="store_true", help="do not include the standard module library")
-    parser.add_argument("-A", "--attr", dest="path", default="", metavar="PATH", help="print only the value at PATH (dotted)")
-    parser.add_argument("--json", action="store_true", help="print JSON (derivations as their store paths)")
+    parser.add_argument(
+        "--bare", action="store_true", help="do not include the standard module library"
+    )
+    parser.add_argument(
+        "-A",
+        "--attr",
+        dest="path",
+        default="",
+        metavar="PATH",
+        help="print only the value at PATH (dotted)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON (derivations as their store paths)"
+    )
     parser.add_argument("files", nargs="+", metavar="FILE", help="module files (.yaml, .yml, .py)")
     parser.set_defaults(func=run)
 

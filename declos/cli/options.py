@@ -19,9 +19,13 @@ def register(subparsers: Any) -> None:
         "that are module files (existing, or ending in .yaml/.yml/.py) are FILEs; one other "
         "argument is a PATTERN: an option name (shows it and the options below it) or a glob.",
     )
-    parser.add_argument("--bare", action="store_true", help="do not include the standard module library")
+    parser.add_argument(
+        "--bare", action="store_true", help="do not include the standard module library"
+    )
     fmt = parser.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="NixOS options.json shape, keyed by option name")
+    fmt.add_argument(
+        "--json", action="store_true", help="NixOS options.json shape, keyed by option name"
+    )
     fmt.add_argument("--markdown", action="store_true", help="Markdown, one section per option")
     parser.add_argument("items", nargs="*", metavar="FILE|PATTERN")
     parser.set_defaults(func=run)
@@ -37,7 +41,9 @@ def _split(items: list[str]) -> tuple[list[str], str | None]:
         else:
             patterns.append(item)
     if len(patterns) > 1:
-        raise UsageError(f"more than one PATTERN given ({', '.join(patterns)}); module files end in .yaml, .yml or .py")
+        raise UsageError(
+            f"more than one PATTERN given ({', '.join(patterns)}); module files end in .yaml, .yml or .py"
+        )
     return files, (patterns[0] if patterns else None)
 
 
@@ -57,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
     chosen = select(records, pattern)
     if pattern and not chosen:
         names = [r["name"] for r in records]
-        print(f"error: no option matches `{pattern}'." + did_you_mean(pattern, names, ()), file=sys.stderr)
+        print(
+            f"error: no option matches `{pattern}'." + did_you_mean(pattern, names, ()),
+            file=sys.stderr,
+        )
         return 1
     if args.json:
         import json

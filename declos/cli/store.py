@@ -29,7 +29,9 @@ def register(subparsers: Any) -> None:
 
     sp = cmd("add", _add, "add a file or directory (nix-store --add)")
     sp.add_argument("--name", help="store path name (default: the file's base name)")
-    sp.add_argument("--flat", action="store_true", help="add a regular file as a text path (builtins.toFile)")
+    sp.add_argument(
+        "--flat", action="store_true", help="add a regular file as a text path (builtins.toFile)"
+    )
     sp.add_argument("paths", nargs="+", metavar="PATH")
     sp = cmd("add-text", _add_text, "add FILE's bytes (or stdin with -) as text path NAME")
     sp.add_argument("name")
@@ -48,18 +50,26 @@ def register(subparsers: Any) -> None:
     sp.add_argument("paths", nargs="+", metavar="PATH")
     sp = cmd("closure", _closure, "list the closure of paths, dependencies first")
     sp.add_argument("--json", action="store_true")
-    sp.add_argument("--referrers", action="store_true", help="follow referrers instead of references")
+    sp.add_argument(
+        "--referrers", action="store_true", help="follow referrers instead of references"
+    )
     sp.add_argument("paths", nargs="+", metavar="PATH")
     sp = cmd("realise", _realise, "build .drv files that are in the store")
-    sp.add_argument("--keep-failed", action="store_true", help="keep the build directory of a failed build")
+    sp.add_argument(
+        "--keep-failed", action="store_true", help="keep the build directory of a failed build"
+    )
     sp.add_argument("drvs", nargs="+", metavar="DRV")
     sp = cmd("build", _build, "realise the derivations a Python file defines")
     sp.add_argument("file")
-    sp.add_argument("-A", "--attr", action="append", help="attribute to build (default: every Derivation)")
+    sp.add_argument(
+        "-A", "--attr", action="append", help="attribute to build (default: every Derivation)"
+    )
     sp.add_argument("-o", "--out-link", help="create this symlink to the output (a GC root)")
     sp.add_argument("--keep-failed", action="store_true")
     sp.add_argument("--json", action="store_true")
-    _register_profile(cmd("profile", lambda a: _usage(a._profile_parser), "generations of a profile"))
+    _register_profile(
+        cmd("profile", lambda a: _usage(a._profile_parser), "generations of a profile")
+    )
     sp = cmd("gc", _gc, "delete paths not reachable from a GC root")
     sp.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
     sp.add_argument("--max-freed", metavar="BYTES", help="stop after freeing this much (e.g. 500M)")
@@ -69,7 +79,9 @@ def register(subparsers: Any) -> None:
     sp = cmd("verify", _verify, "check that valid paths exist and (optionally) re-hash them")
     sp.add_argument("--check-contents", action="store_true", help="re-hash every path's NAR")
     sp.add_argument("--repair", action="store_true", help="restore bad paths from --source-root")
-    sp.add_argument("--source-root", metavar="DIR", help="root of the store to repair from (/ = the host store)")
+    sp.add_argument(
+        "--source-root", metavar="DIR", help="root of the store to repair from (/ = the host store)"
+    )
     sp.add_argument("--json", action="store_true")
     sp = cmd("copy", _copy, "copy closures to or from another store over SSH")
     g = sp.add_mutually_exclusive_group(required=True)
@@ -77,8 +89,14 @@ def register(subparsers: Any) -> None:
     g.add_argument("--from", dest="from_", metavar="URL")
     sp.add_argument("-i", "--identity-file")
     sp.add_argument("--known-hosts", help="known_hosts file (default: ~/.ssh/known_hosts)")
-    sp.add_argument("--accept-new", action="store_true", help="accept and remember an unknown host key (first contact only)")
-    sp.add_argument("--compress", action="store_true", help="zstd-compress the stream (needs zstd on both ends)")
+    sp.add_argument(
+        "--accept-new",
+        action="store_true",
+        help="accept and remember an unknown host key (first contact only)",
+    )
+    sp.add_argument(
+        "--compress", action="store_true", help="zstd-compress the stream (needs zstd on both ends)"
+    )
     sp.add_argument("--remote-root", help="physical root of the remote store")
     sp.add_argument("--remote-python", default="python3")
     sp.add_argument("--json", action="store_true")
@@ -105,7 +123,9 @@ def _register_profile(p: argparse.ArgumentParser) -> None:
     sp.add_argument("name")
     sp.add_argument("number", type=int)
     sp.set_defaults(func=_wrap(_profile_switch))
-    sp = sub.add_parser("delete", parents=[common], help="delete generations (never the current one)")
+    sp = sub.add_parser(
+        "delete", parents=[common], help="delete generations (never the current one)"
+    )
     sp.add_argument("name")
     sp.add_argument("numbers", nargs="*", type=int)
     sp.add_argument("--older-than", metavar="AGE", help="e.g. 30d, 12h")
@@ -157,15 +177,22 @@ def _progress(description: str, total: int | None) -> Any:
         TimeRemainingColumn,
     )
 
-    prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    transient=True)
+    prog = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
     prog.start()
     prog.add_task(description, total=total)
     return prog
 
 
 @contextlib.contextmanager
-def _ticker(description: str, total: int | None, *, show: bool = True) -> Iterator[Callable[[Any], None] | None]:
+def _ticker(
+    description: str, total: int | None, *, show: bool = True
+) -> Iterator[Callable[[Any], None] | None]:
     """A per-item progress callback for the library (None off a terminal); stops the bar on exit."""
     prog = _progress(description, total) if show else None
     if prog is None:
@@ -216,7 +243,10 @@ def _dump(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     try:
         fd = sys.stdout.fileno()
-    except (AttributeError, io.UnsupportedOperation):  # stdout replaced in-process (tests, embedding)
+    except (
+        AttributeError,
+        io.UnsupportedOperation,
+    ):  # stdout replaced in-process (tests, embedding)
         dump(real, sys.stdout.buffer.write)
         return 0
     dump_to_fd(real, fd)
@@ -296,12 +326,16 @@ def _build(args: argparse.Namespace) -> int:
     from declos.pkgs import Pkgs
 
     namespace = runpy.run_path(args.file, init_globals={"pkgs": Pkgs(store)})
-    found = {k: v for k, v in namespace.items() if isinstance(v, Derivation) and not k.startswith("_")}
+    found = {
+        k: v for k, v in namespace.items() if isinstance(v, Derivation) and not k.startswith("_")
+    }
     if args.attr:
         missing = [a for a in args.attr if a not in found]
         if missing:
-            raise UsageError(f"{args.file}: attribute(s) {', '.join(missing)} not found; "
-                             f"derivations defined: {', '.join(sorted(found)) or 'none'}")
+            raise UsageError(
+                f"{args.file}: attribute(s) {', '.join(missing)} not found; "
+                f"derivations defined: {', '.join(sorted(found)) or 'none'}"
+            )
         selected = [found[a] for a in args.attr]
     else:
         selected = [found[k] for k in sorted(found)]
@@ -384,7 +418,9 @@ def _gc(args: argparse.Namespace) -> int:
     with _ticker("collecting garbage", None, show=not args.dry_run) as tick:
         result = collect_garbage(store, dry_run=args.dry_run, max_freed=max_freed, progress=tick)
     if args.json:
-        _print_json({"deleted": result.deleted, "bytesFreed": result.bytes_freed, "dryRun": result.dry_run})
+        _print_json(
+            {"deleted": result.deleted, "bytesFreed": result.bytes_freed, "dryRun": result.dry_run}
+        )
         return 0
     verb = "would delete" if args.dry_run else "deleting"
     for p in result.deleted:
@@ -417,21 +453,34 @@ def _verify(args: argparse.Namespace) -> int:
     source = None
     if args.repair:
         if not args.source_root:
-            raise UsageError("--repair needs --source-root DIR: the root of a store holding good copies "
-                             "(/ for the host store)")
+            raise UsageError(
+                "--repair needs --source-root DIR: the root of a store holding good copies "
+                "(/ for the host store)"
+            )
         source = Store.open(None if args.source_root == "/" else args.source_root)
     total = len(store.all_paths())
     with _ticker("verifying", total, show=total > 50) as tick:
-        result = verify(store, check_contents=args.check_contents, repair_from=source, progress=tick)
+        result = verify(
+            store, check_contents=args.check_contents, repair_from=source, progress=tick
+        )
     if args.json:
-        _print_json({"checked": result.checked, "missing": result.missing,
-                     "corrupt": [c[0] for c in result.corrupt], "repaired": result.repaired, "ok": result.ok})
+        _print_json(
+            {
+                "checked": result.checked,
+                "missing": result.missing,
+                "corrupt": [c[0] for c in result.corrupt],
+                "repaired": result.repaired,
+                "ok": result.ok,
+            }
+        )
     else:
         for p in result.missing:
             print(f"path '{p}' disappeared{' (repaired)' if p in result.repaired else ''}")
         for p, want, got in result.corrupt:
-            print(f"path '{p}' was modified! expected hash '{want}', got '{got}'"
-                  f"{' (repaired)' if p in result.repaired else ''}")
+            print(
+                f"path '{p}' was modified! expected hash '{want}', got '{got}'"
+                f"{' (repaired)' if p in result.repaired else ''}"
+            )
         print(f"checked {result.checked} paths: {'ok' if result.ok else 'PROBLEMS FOUND'}")
     return 0 if result.ok else 1
 
@@ -447,8 +496,14 @@ def _copy(args: argparse.Namespace) -> int:
         if prog is not None:
             prog.update(prog.task_ids[0], completed=n, description=os.path.basename(path)[33:])
 
-    kw = dict(identity_file=args.identity_file, known_hosts=args.known_hosts, accept_new=args.accept_new,
-              remote_root=args.remote_root, remote_python=args.remote_python, progress=progress)
+    kw = dict(
+        identity_file=args.identity_file,
+        known_hosts=args.known_hosts,
+        accept_new=args.accept_new,
+        remote_root=args.remote_root,
+        remote_python=args.remote_python,
+        progress=progress,
+    )
     try:
         if args.to:
             paths = [_resolve(store, p) for p in args.paths]
@@ -461,9 +516,18 @@ def _copy(args: argparse.Namespace) -> int:
         if prog is not None:
             prog.stop()
     if args.json:
-        _print_json({"closure": result.closure, "sent": result.sent, "alreadyPresent": result.already_present,
-                     "narBytes": result.nar_bytes, "seconds": round(result.seconds, 3)})
+        _print_json(
+            {
+                "closure": result.closure,
+                "sent": result.sent,
+                "alreadyPresent": result.already_present,
+                "narBytes": result.nar_bytes,
+                "seconds": round(result.seconds, 3),
+            }
+        )
     else:
-        print(f"copied {len(result.sent)} paths ({result.nar_bytes / (1 << 20):.1f} MiB), "
-              f"{result.already_present} already present, in {result.seconds:.2f}s")
+        print(
+            f"copied {len(result.sent)} paths ({result.nar_bytes / (1 << 20):.1f} MiB), "
+            f"{result.already_present} already present, in {result.seconds:.2f}s"
+        )
     return 0

@@ -20,13 +20,23 @@ ACTIONS = ("switch", "boot", "test", "dry-activate")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    build = sub.add_parser("build", help="build the system closure of a configuration and print its path")
+    build = sub.add_parser(
+        "build", help="build the system closure of a configuration and print its path"
+    )
     _config_args(build)
     links = build.add_mutually_exclusive_group()
-    links.add_argument("-o", "--out-link", metavar="PATH", default="result",
-                       help="name of the symlink to the result, a GC root (default: ./result)")
-    links.add_argument("--no-out-link", action="store_true",
-                       help="create no result symlink (the closure is then not protected from gc)")
+    links.add_argument(
+        "-o",
+        "--out-link",
+        metavar="PATH",
+        default="result",
+        help="name of the symlink to the result, a GC root (default: ./result)",
+    )
+    links.add_argument(
+        "--no-out-link",
+        action="store_true",
+        help="create no result symlink (the closure is then not protected from gc)",
+    )
     build.set_defaults(func=cmd_build)
     helps = {
         "switch": "build, make it the boot default and activate it now",
@@ -44,18 +54,33 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     gens = sub.add_parser("generations", help="list (or delete) system generations")
     gens.add_argument("--root", metavar="DIR", help="the tree under DIR")
     group = gens.add_mutually_exclusive_group()
-    group.add_argument("--delete", metavar="N", nargs="+", type=int, help="delete these generations")
-    group.add_argument("--older-than", metavar="AGE", help="delete generations older than AGE (e.g. 30d)")
+    group.add_argument(
+        "--delete", metavar="N", nargs="+", type=int, help="delete these generations"
+    )
+    group.add_argument(
+        "--older-than", metavar="AGE", help="delete generations older than AGE (e.g. 30d)"
+    )
     gens.set_defaults(func=cmd_generations)
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", metavar="FILE", action="append",
-                        help=f"configuration module (repeatable; default {DEFAULT_CONFIG})")
-    parser.add_argument("--root", metavar="DIR",
-                        help="use the store/state under DIR and activate into DIR (files only)")
-    parser.add_argument("--bare", action="store_true",
-                        help="evaluate without the standard module library (modules/)")
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        action="append",
+        help=f"configuration module (repeatable; default {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help="use the store/state under DIR and activate into DIR (files only)",
+    )
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="evaluate without the standard module library (modules/)",
+    )
 
 
 def _build(args: argparse.Namespace) -> tuple[Any, str] | None:

@@ -13,7 +13,9 @@ options = {
             types.submodule(
                 {
                     "assertion": Option(types.bool, description="The condition that must hold."),
-                    "message": Option(types.str, description="What to tell the user when it does not hold."),
+                    "message": Option(
+                        types.str, description="What to tell the user when it does not hold."
+                    ),
                 }
             )
         ),

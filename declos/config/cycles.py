@@ -42,7 +42,9 @@ def _describe(chain: Sequence[Any]) -> list[str]:
         if isinstance(frame, OptionFrame):
             at = f" (at {frame.read_line})" if frame.read_line else ""
             if isinstance(prev, ModuleFrame):
-                lines.append(f"- module `{prev.module.where_self()}' reads `{show_path(frame.slot.path)}'{at}")
+                lines.append(
+                    f"- module `{prev.module.where_self()}' reads `{show_path(frame.slot.path)}'{at}"
+                )
             elif isinstance(prev, OptionFrame):
                 lines.append(
                     f"- the value of `{show_path(prev.slot.path)}' (defined in {_defined_at(prev.slot)}) "
@@ -56,10 +58,15 @@ def module_cycle(module: Any, slot: Any, chain: Sequence[Any]) -> EvaluationErro
     """`module` defines `slot`, which was read (through `chain`) while it was running."""
     defined = module.where(slot.path)
     lines = _describe(chain)
-    lines.append(f"- `{show_path(slot.path)}' is defined by module `{module.where_self()}' (at {defined})")
+    lines.append(
+        f"- `{show_path(slot.path)}' is defined by module `{module.where_self()}' (at {defined})"
+    )
     return EvaluationError(
         f"infinite recursion: module `{module.where_self()}' defines `{show_path(slot.path)}', but "
-        f"`{show_path(slot.path)}' was read while that module was still running:\n" + "\n".join(lines) + "\n" + HINT
+        f"`{show_path(slot.path)}' was read while that module was still running:\n"
+        + "\n".join(lines)
+        + "\n"
+        + HINT
     )
 
 
@@ -67,9 +74,14 @@ def value_cycle(slot: Any, stack: Sequence[Any], read_line: str | None) -> Evalu
     """The value of `slot` needs `slot` itself (through lazy values / templates / module runs)."""
     from declos.config.evaluation import OptionFrame
 
-    start = next((i for i, f in enumerate(stack) if isinstance(f, OptionFrame) and f.slot is slot), 0)
+    start = next(
+        (i for i, f in enumerate(stack) if isinstance(f, OptionFrame) and f.slot is slot), 0
+    )
     chain = [*stack[start:], OptionFrame(slot, read_line)]
     lines = _describe(chain)
     return EvaluationError(
-        f"infinite recursion: the value of `{show_path(slot.path)}' depends on itself:\n" + "\n".join(lines) + "\n" + HINT
+        f"infinite recursion: the value of `{show_path(slot.path)}' depends on itself:\n"
+        + "\n".join(lines)
+        + "\n"
+        + HINT
     )

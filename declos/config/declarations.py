@@ -14,7 +14,9 @@ def merge_declaration(slot: Any, option: Option, module: Module) -> None:
     first, _ = slot.decls[0]
     merged = slot.type.type_merge(option.type)
     clash = any(
-        _has(option, attr) and _has(o, attr) for o, _ in slot.decls for attr in ("default", "example", "description", "apply")
+        _has(option, attr) and _has(o, attr)
+        for o, _ in slot.decls
+        for attr in ("default", "example", "description", "apply")
     )
     if merged is None or clash:
         raise EvaluationError(
@@ -30,7 +32,9 @@ def merge_declaration(slot: Any, option: Option, module: Module) -> None:
 
 def parent_error(slot: Any, below: Sequence[tuple[tuple[str, ...], Option]]) -> EvaluationError:
     option = slot.decls[0][0]
-    lines = "".join(f"\n - option(s) with prefix `{show_path(p)}' in module `{o.where()}'" for p, o in below)
+    lines = "".join(
+        f"\n - option(s) with prefix `{show_path(p)}' in module `{o.where()}'" for p, o in below
+    )
     return EvaluationError(
         f"The option `{show_path(slot.path)}' in module `{option.where()}' would be a parent of the following options, "
         f"but its type `{slot.type.description}' does not support nested options.{lines}\n"

@@ -30,7 +30,9 @@ def _walk_tree(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield from _walk_option(tuple(child.path), [o for o, _ in child.decls], child.type)
 
 
-def _walk_option(path: tuple[str, ...], decls: Sequence[Option], typ: Any) -> Iterator[dict[str, Any]]:
+def _walk_option(
+    path: tuple[str, ...], decls: Sequence[Option], typ: Any
+) -> Iterator[dict[str, Any]]:
     first = decls[0]
     visible = next((o.visible for o in decls if o.visible is not True), True)
     if any(o.internal for o in decls) or visible is False:
@@ -107,7 +109,11 @@ def to_markdown(records: Sequence[dict[str, Any]]) -> str:
         for key, label in (("default", "Default"), ("example", "Example")):
             if key in r:
                 text = r[key]["text"]
-                out.append(f"*{label}:*\n\n```\n{text}\n```\n" if "\n" in text else f"*{label}:* `{text}`\n")
+                out.append(
+                    f"*{label}:*\n\n```\n{text}\n```\n"
+                    if "\n" in text
+                    else f"*{label}:* `{text}`\n"
+                )
         out.append("*Declared in:* " + ", ".join(f"`{d}`" for d in r["declarations"]) + "\n")
     return "\n".join(out)
 

@@ -53,7 +53,9 @@ class Slot:
 
     __slots__ = ("path", "decls", "type", "default_option", "defs", "state", "value", "ev", "extra")
 
-    def __init__(self, ev: Evaluation, path: tuple[str, ...], option: Option, module: Module) -> None:
+    def __init__(
+        self, ev: Evaluation, path: tuple[str, ...], option: Option, module: Module
+    ) -> None:
         self.ev = ev
         self.path = path
         self.decls: list[tuple[Option, Module]] = [(option, module)]
@@ -130,7 +132,13 @@ class _Run:
 class Evaluation:
     """One module evaluation (the top level, or one submodule instance)."""
 
-    def __init__(self, rt: Runtime, modules: Sequence[Module], prefix: tuple[str, ...] = (), name: str | None = None) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        modules: Sequence[Module],
+        prefix: tuple[str, ...] = (),
+        name: str | None = None,
+    ) -> None:
         self.rt = rt
         self.modules = list(modules)
         self.prefix = prefix
@@ -175,7 +183,7 @@ class Evaluation:
                 child = node[part] = {}
             elif isinstance(child, Slot):
                 if child.type.nested:
-                    child.extra = [*(child.extra or ()), (path[i + 1:], option, module)]
+                    child.extra = [*(child.extra or ()), (path[i + 1 :], option, module)]
                     return
                 raise parent_error(child, [(self.prefix + path, option)])
             node = child
@@ -186,11 +194,17 @@ class Evaluation:
         elif isinstance(existing, dict):
             below = list(_slots(existing))
             if not option.type.nested:
-                raise parent_error(Slot(self, self.prefix + path, option, module), [(s.path, s.decls[0][0]) for s in below])
+                raise parent_error(
+                    Slot(self, self.prefix + path, option, module),
+                    [(s.path, s.decls[0][0]) for s in below],
+                )
             slot = node[last] = Slot(self, self.prefix + path, option, module)
             for sub in below:
                 for sub_option, sub_module in sub.decls:
-                    slot.extra = [*(slot.extra or ()), (sub.path[len(slot.path):], sub_option, sub_module)]
+                    slot.extra = [
+                        *(slot.extra or ()),
+                        (sub.path[len(slot.path) :], sub_option, sub_module),
+                    ]
         else:
             merge_declaration(existing, option, module)
 
@@ -199,7 +213,10 @@ class Evaluation:
             if isinstance(child, dict):
                 self._attach_nested_declarations(child)
             elif child.extra:
-                extra = [Module(m.file, f"{m.key}#{'.'.join(p)}", options=[(p, o)], line=o.line) for p, o, m in child.extra]
+                extra = [
+                    Module(m.file, f"{m.key}#{'.'.join(p)}", options=[(p, o)], line=o.line)
+                    for p, o, m in child.extra
+                ]
                 child.type = child.type.with_modules(extra)
 
     # -- routing definitions to options -----------------------------------------------------
@@ -209,7 +226,15 @@ class Evaluation:
         self._route_into(module, config, self.tree, (), (), out)
         return out
 
-    def _route_into(self, module: Module, value: Any, node: dict[str, Any], rel: tuple[str, ...], wraps: tuple[Any, ...], out: list[Any]) -> None:
+    def _route_into(
+        self,
+        module: Module,
+        value: Any,
+        node: dict[str, Any],
+        rel: tuple[str, ...],
+        wraps: tuple[Any, ...],
+        out: list[Any],
+    ) -> None:
         while isinstance(value, Property):
             if isinstance(value, Merge):
                 for item in value.contents:
@@ -232,7 +257,9 @@ class Evaluation:
         tree_root = self.tree
         for key, item in value.items():
             if type(key) is not str:
-                raise EvaluationError(f"In `{module.where(self.prefix + rel)}': option names must be strings, not {key!r}.")
+                raise EvaluationError(
+                    f"In `{module.where(self.prefix + rel)}': option names must be strings, not {key!r}."
+                )
             parts = split_key(key) if "." in key else (key,)
             n = node
             for i, part in enumerate(parts):
@@ -241,16 +268,23 @@ class Evaluation:
                     full = (*rel, *parts)
                     if self.freeform_slot is not None:
                         nested = item
-                        for p in reversed(full[len(rel) + i + 1:]):
+                        for p in reversed(full[len(rel) + i + 1 :]):
                             nested = {p: nested}
                         nested = {part: nested}
                         for p in reversed(rel + tuple(parts[:i])):
                             nested = {p: nested}
                         out.append((self.freeform_slot, (_wrap(nested, wraps), module)))
                         break
-                    raise self._undeclared((*rel, *parts[: i + 1]), full, item, module, n, n is tree_root and i == 0 and not rel)
+                    raise self._undeclared(
+                        (*rel, *parts[: i + 1]),
+                        full,
+                        item,
+                        module,
+                        n,
+                        n is tree_root and i == 0 and not rel,
+                    )
                 if isinstance(child, Slot):
-                    rest = parts[i + 1:]
+                    rest = parts[i + 1 :]
                     nested = item
                     for p in reversed(rest):
                         nested = {p: nested}
@@ -260,11 +294,21 @@ class Evaluation:
             else:
                 self._route_into(module, item, n, (*rel, *parts), wraps, out)
 
-    def _undeclared(self, missing: tuple[str, ...], full: tuple[str, ...], value: Any, module: Module, node: dict[str, Any], top: bool) -> EvaluationError:
+    def _undeclared(
+        self,
+        missing: tuple[str, ...],
+        full: tuple[str, ...],
+        value: Any,
+        module: Module,
+        node: dict[str, Any],
+        top: bool,
+    ) -> EvaluationError:
         path = self.prefix + missing
         where = module.where(self.prefix + full)
         message = f"The option `{show_path(path)}' does not exist. Definition values:\n- In `{where}': {render_short(value)}"
-        if isinstance(value, Option) or (isinstance(value, Mapping) and any(isinstance(v, Option) for v in value.values())):
+        if isinstance(value, Option) or (
+            isinstance(value, Mapping) and any(isinstance(v, Option) for v in value.values())
+        ):
             message += "\n\nIt seems as if you're trying to declare an option by placing it into `config' rather than `options'!"
         else:
             message += did_you_mean(missing[-1], node, self.prefix + missing[:-1])
@@ -295,9 +339,13 @@ class Evaluation:
         except EvaluationError:
             raise
         except RecursionError:
-            raise EvaluationError(f"infinite recursion while running module `{module.where_self()}'.\n{cycles.HINT}") from None
+            raise EvaluationError(
+                f"infinite recursion while running module `{module.where_self()}'.\n{cycles.HINT}"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - report failures of user code at their line
-            raise user_code_error(exc, module.file, f"while running the config function of `{module.where_self()}'") from None
+            raise user_code_error(
+                exc, module.file, f"while running the config function of `{module.where_self()}'"
+            ) from None
         finally:
             rt.stack.pop()
             rt.module_depth -= 1
@@ -312,7 +360,13 @@ class Evaluation:
 
     def module_args(self) -> dict[str, Any]:
         args = dict(self.rt.special)
-        args.update(config=self.config, pkgs=self.rt.pkgs, lib=self.rt.lib, options=self.options, name=self.name)
+        args.update(
+            config=self.config,
+            pkgs=self.rt.pkgs,
+            lib=self.rt.lib,
+            options=self.options,
+            name=self.name,
+        )
         return args
 
     # -- forcing ---------------------------------------------------------------------------
@@ -331,7 +385,9 @@ class Evaluation:
                     slot.state = DONE
                     return value
         stack = self.rt.stack
-        frame = OptionFrame(slot, _reader_line(self.rt) if stack and isinstance(stack[-1], ModuleFrame) else None)
+        frame = OptionFrame(
+            slot, _reader_line(self.rt) if stack and isinstance(stack[-1], ModuleFrame) else None
+        )
         stack.append(frame)
         try:
             ev = slot.ev
@@ -357,7 +413,9 @@ class Evaluation:
         defs = slot.defs
         option = slot.default_option
         if slot.read_only and len(defs) + (option is not None) > 1:
-            all_defs = ([(option.default, DeclarationSite(option))] if option is not None else []) + defs
+            all_defs = (
+                [(option.default, DeclarationSite(option))] if option is not None else []
+            ) + defs
             from declos.config.errors import show_defs
 
             raise EvaluationError(
@@ -368,7 +426,10 @@ class Evaluation:
         merged = _fast_scalar(typ, defs, option)
         if merged is _SLOW:
             if option is not None and (not defs or any(isinstance(v, Property) for v, _ in defs)):
-                defs = [(Override(OPTION_DEFAULT_PRIORITY, option.default), DeclarationSite(option)), *defs]
+                defs = [
+                    (Override(OPTION_DEFAULT_PRIORITY, option.default), DeclarationSite(option)),
+                    *defs,
+                ]
             merged = merge_definitions(self, slot.path, typ, defs)
         value = value_or_empty(slot.type, slot.path, merged, self)
         apply = slot.apply
@@ -396,7 +457,11 @@ class Evaluation:
             from declos.config.pymodule import user_code_error
 
             file = code.co_filename if code else module.file
-            raise user_code_error(exc, file, f"while computing the lazy value of `{show_path(loc)}' defined in `{module.where(loc)}'") from None
+            raise user_code_error(
+                exc,
+                file,
+                f"while computing the lazy value of `{show_path(loc)}' defined in `{module.where(loc)}'",
+            ) from None
 
     def template_scope(self) -> dict[str, Any]:
         scope = dict(self.rt.special)
@@ -405,7 +470,9 @@ class Evaluation:
             scope["name"] = self.name
         return scope
 
-    def submodule_value(self, typ: Any, loc: Sequence[str], defs: Sequence[tuple[Any, Module]]) -> Any:
+    def submodule_value(
+        self, typ: Any, loc: Sequence[str], defs: Sequence[tuple[Any, Module]]
+    ) -> Any:
         name = loc[-1] if loc else None
         modules: list[Any] = list(typ.modules_for(name))
         modules += [DerivedModule(m, v, self) for v, m in defs]
@@ -441,7 +508,11 @@ class Evaluation:
                     value, in_tree = self.force(child), False
                 elif isinstance(child, dict):
                     node = child
-                elif node is self.tree and self.freeform_slot is not None and part in self.force(self.freeform_slot):
+                elif (
+                    node is self.tree
+                    and self.freeform_slot is not None
+                    and part in self.force(self.freeform_slot)
+                ):
                     value, in_tree = self.force(self.freeform_slot)[part], False
                 else:
                     raise _not_found(parts, i, node)
@@ -589,5 +660,3 @@ def _reader_line(rt: Runtime) -> str | None:
             return None
         return None
     return None
-
-

@@ -82,7 +82,9 @@ def _expand(ev: Any, loc: Sequence[str], value: Any, module: Any, out: list[Defi
     out.append((value, module))
 
 
-def filter_priorities(ev: Any, loc: Sequence[str], defs: list[Definition]) -> tuple[int, list[Definition]]:
+def filter_priorities(
+    ev: Any, loc: Sequence[str], defs: list[Definition]
+) -> tuple[int, list[Definition]]:
     """Keep the definitions of the lowest priority number; strip one override wrapper."""
     best = None
     for value, _ in defs:
@@ -108,11 +110,15 @@ def filter_priorities(ev: Any, loc: Sequence[str], defs: list[Definition]) -> tu
 def sort_orders(ev: Any, loc: Sequence[str], defs: list[Definition]) -> list[Definition]:
     if not any(isinstance(v, Order) for v, _ in defs):
         return defs
-    ordered = sorted(defs, key=lambda d: d[0].priority if isinstance(d[0], Order) else DEFAULT_ORDER)
+    ordered = sorted(
+        defs, key=lambda d: d[0].priority if isinstance(d[0], Order) else DEFAULT_ORDER
+    )
     return discharge(ev, loc, [(v.content if isinstance(v, Order) else v, m) for v, m in ordered])
 
 
-def merge_definitions(ev: Any, loc: Sequence[str], typ: OptionType, defs: Sequence[Definition]) -> Any:
+def merge_definitions(
+    ev: Any, loc: Sequence[str], typ: OptionType, defs: Sequence[Definition]
+) -> Any:
     """The merged value of `defs` for `typ`, or ABSENT when no definition survives."""
     simple = True
     for value, _ in defs:

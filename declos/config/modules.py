@@ -144,7 +144,9 @@ def flatten_options(
 
     for key, value in tree.items():
         if not isinstance(key, str) or not key:
-            raise EvaluationError(f"In module `{where}': option names must be non-empty strings, not {key!r}.")
+            raise EvaluationError(
+                f"In module `{where}': option names must be non-empty strings, not {key!r}."
+            )
         path = (*prefix, *split_key(key))
         if isinstance(value, Option):
             yield path, value
@@ -172,8 +174,10 @@ class InlineModule(Module):
     @classmethod
     def from_spec(cls, spec: Any, file: str, line: int | None, key: str) -> InlineModule:
         """From a submodule spec: an options dict, or a dict with options/config/imports."""
-        if isinstance(spec, Mapping) and set(spec) & {"options", "config", "imports", "freeform_type"} and not any(
-            isinstance(v, Option) for v in spec.values()
+        if (
+            isinstance(spec, Mapping)
+            and set(spec) & {"options", "config", "imports", "freeform_type"}
+            and not any(isinstance(v, Option) for v in spec.values())
         ):
             unknown = set(spec) - {"options", "config", "imports", "freeform_type"}
             if unknown:
@@ -193,19 +197,25 @@ class InlineModule(Module):
             )
         if isinstance(spec, Mapping):
             return cls(file, key, options=list(flatten_options(spec, f"{file}:{line}")), line=line)
-        raise EvaluationError(f"In `{file}:{line}': a submodule must be a dict of options or a module dict, not {spec!r}.")
+        raise EvaluationError(
+            f"In `{file}:{line}': a submodule must be a dict of options or a module dict, not {spec!r}."
+        )
 
 
 def load_module(path: Path, imported_from: str | None = None) -> Module:
     """Load a module file by its suffix (.yaml/.yml or .py)."""
     if not path.exists():
         origin = f" (imported from `{imported_from}')" if imported_from else ""
-        raise EvaluationError(f"The module file `{display_path(path)}' does not exist{origin}.\nHint: check the path.")
+        raise EvaluationError(
+            f"The module file `{display_path(path)}' does not exist{origin}.\nHint: check the path."
+        )
     if path.is_dir():
         for candidate in ("default.yaml", "default.py", "module-list.yaml"):
             if (path / candidate).is_file():
                 return load_module(path / candidate, imported_from)
-        raise EvaluationError(f"The module directory `{display_path(path)}' has no default.yaml or default.py.")
+        raise EvaluationError(
+            f"The module directory `{display_path(path)}' has no default.yaml or default.py."
+        )
     suffix = path.suffix
     if suffix in (".yaml", ".yml"):
         from declos.config.yamlmodule import load_yaml_module

@@ -69,7 +69,7 @@ def _match(node: ast.Dict, path: list[str], depth: int) -> tuple[int, int]:
         if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
             continue
         parts = split_key(key.value)
-        if path[depth: depth + len(parts)] != parts:
+        if path[depth : depth + len(parts)] != parts:
             continue
         here = (depth + len(parts), key.lineno)
         if here[0] > best[0]:
@@ -94,7 +94,9 @@ def load_python_module(path: Path) -> PythonModule:
     except EvaluationError:
         raise
     except SyntaxError as exc:
-        raise EvaluationError(f"{display}:{exc.lineno}: syntax error in module: {exc.msg}.") from None
+        raise EvaluationError(
+            f"{display}:{exc.lineno}: syntax error in module: {exc.msg}."
+        ) from None
     except Exception as exc:  # noqa: BLE001 - report any failure of user code with its line
         raise user_code_error(exc, str(path), f"while loading module `{display}'") from None
     attrs = vars(namespace)
@@ -103,12 +105,16 @@ def load_python_module(path: Path) -> PythonModule:
         raise EvaluationError(f"In module `{display}': `imports' must be a list of paths.")
     options = attrs.get("options", {})
     if not isinstance(options, Mapping):
-        raise EvaluationError(f"In module `{display}': `options' must be a dict of Option declarations.")
+        raise EvaluationError(
+            f"In module `{display}': `options' must be a dict of Option declarations."
+        )
     config = attrs.get("config", {})
     if config is None:
         config = {}
     if not (isinstance(config, Mapping | Property) or callable(config)):
-        raise EvaluationError(f"In module `{display}': `config' must be a dict or a function config(config, pkgs, lib, options).")
+        raise EvaluationError(
+            f"In module `{display}': `config' must be a dict or a function config(config, pkgs, lib, options)."
+        )
     line = getattr(getattr(config, "__code__", None), "co_firstlineno", None)
     return PythonModule(
         path,

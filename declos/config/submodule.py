@@ -18,7 +18,12 @@ class Submodule(OptionType):
     name = "submodule"
     nested = True
 
-    def __init__(self, *specs: Any, description: str | None = None, _where: tuple[str, int | None] | None = None) -> None:
+    def __init__(
+        self,
+        *specs: Any,
+        description: str | None = None,
+        _where: tuple[str, int | None] | None = None,
+    ) -> None:
         self.specs = list(specs)
         self.description = description or "submodule"
         if _where is None:
@@ -42,14 +47,22 @@ class Submodule(OptionType):
             elif isinstance(spec, Mapping):
                 cached = self._cache.get(i)
                 if cached is None:
-                    cached = InlineModule.from_spec(spec, display_path(file), line, f"{file}:{line}#sub{id(self)}-{i}")
+                    cached = InlineModule.from_spec(
+                        spec, display_path(file), line, f"{file}:{line}#sub{id(self)}-{i}"
+                    )
                     self._cache[i] = cached
                 out.append(cached)
             elif callable(spec):
                 made = _call_spec(spec, name)
-                out.append(InlineModule.from_spec(made, display_path(file), line, f"{file}:{line}#sub{id(self)}-{i}-{name}"))
+                out.append(
+                    InlineModule.from_spec(
+                        made, display_path(file), line, f"{file}:{line}#sub{id(self)}-{i}-{name}"
+                    )
+                )
             else:
-                out.append(InlineModule.from_spec(spec, display_path(file), line, f"{file}:{line}#bad"))
+                out.append(
+                    InlineModule.from_spec(spec, display_path(file), line, f"{file}:{line}#bad")
+                )
         return out
 
     def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
@@ -60,7 +73,9 @@ class Submodule(OptionType):
 
     def type_merge(self, other: OptionType) -> OptionType | None:
         if isinstance(other, Submodule):
-            return Submodule(*self.specs, *other.specs, description=self.description, _where=self.where)
+            return Submodule(
+                *self.specs, *other.specs, description=self.description, _where=self.where
+            )
         return None
 
     def with_modules(self, modules: Sequence[Module]) -> Submodule:

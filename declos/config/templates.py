@@ -48,7 +48,9 @@ class Template(Lazy):
                 return value
             return compiled.render(**scope)
         except EvaluationError as exc:
-            raise EvaluationError(f"{exc.message}\n(while evaluating the template {self.source!r} at {self.where()})") from None
+            raise EvaluationError(
+                f"{exc.message}\n(while evaluating the template {self.source!r} at {self.where()})"
+            ) from None
         except TemplateError as exc:
             raise EvaluationError(
                 f"{self.where()}: error in template {self.source!r}: {exc}\n"
@@ -102,5 +104,7 @@ def _environment() -> Any:
                     return getattr(obj, attribute)
                 return super().getattr(obj, attribute)
 
-        _ENV = Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+        _ENV = Environment(
+            undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+        )
     return _ENV

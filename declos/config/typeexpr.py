@@ -29,7 +29,9 @@ def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
     from declos.config import types
 
     if not isinstance(expr, str):
-        raise EvaluationError(f"{where}: an option type must be written as a string like `list_of(str)`, not {expr!r}.")
+        raise EvaluationError(
+            f"{where}: an option type must be written as a string like `list_of(str)`, not {expr!r}."
+        )
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
@@ -39,7 +41,9 @@ def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
         if args:
             return types.submodule(*args)
         if sub_module is None:
-            raise EvaluationError(f"{where}: `submodule' in {expr!r} needs the sub-options under `options:' in this declaration.")
+            raise EvaluationError(
+                f"{where}: `submodule' in {expr!r} needs the sub-options under `options:' in this declaration."
+            )
         return types.submodule(sub_module)
 
     def ev(node: ast.AST) -> Any:
@@ -56,7 +60,9 @@ def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
                 return {"None": None, "True": True, "False": False}[node.id]
             value = getattr(types, node.id, None)
             if value is None or node.id.startswith("_"):
-                raise EvaluationError(f"{where}: unknown type `{node.id}' in {expr!r}.\nHint: see the types table in docs/modules.md.")
+                raise EvaluationError(
+                    f"{where}: unknown type `{node.id}' in {expr!r}.\nHint: see the types table in docs/modules.md."
+                )
             return value
         if isinstance(node, ast.Attribute):
             base = ev(node.value)
@@ -71,18 +77,24 @@ def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
             if isinstance(fn, _Deferred):
                 return fn.fn(*args, **kwargs)
             if not callable(fn):
-                raise EvaluationError(f"{where}: `{ast.unparse(node.func)}' in {expr!r} takes no arguments.")
+                raise EvaluationError(
+                    f"{where}: `{ast.unparse(node.func)}' in {expr!r} takes no arguments."
+                )
             try:
                 return fn(*args, **kwargs)
             except (TypeError, ValueError) as exc:
-                raise EvaluationError(f"{where}: invalid type expression {expr!r}: {exc}.") from None
+                raise EvaluationError(
+                    f"{where}: invalid type expression {expr!r}: {exc}."
+                ) from None
         raise EvaluationError(f"{where}: unsupported syntax in type expression {expr!r}.")
 
     result = _finish(ev(tree.body))
     from declos.config.typesys import OptionType
 
     if not isinstance(result, OptionType):
-        raise EvaluationError(f"{where}: {expr!r} is not a type (did you forget the arguments, e.g. `list_of(str)`?).")
+        raise EvaluationError(
+            f"{where}: {expr!r} is not a type (did you forget the arguments, e.g. `list_of(str)`?)."
+        )
     return result
 
 

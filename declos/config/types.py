@@ -33,9 +33,14 @@ float = FLOAT  # noqa: A001
 str = STR  # noqa: A001
 path = PATH
 number = _t.Either(INT, FLOAT)
-non_empty_str = _t.Scalar("nonEmptyStr", "non-empty string", lambda v: isinstance(v, _builtins.str) and v.strip() != "")
-single_line_str = _t.Scalar("singleLineStr", "(optionally newline-terminated) single-line string",
-                            lambda v: isinstance(v, _builtins.str) and "\n" not in v.rstrip("\n"))
+non_empty_str = _t.Scalar(
+    "nonEmptyStr", "non-empty string", lambda v: isinstance(v, _builtins.str) and v.strip() != ""
+)
+single_line_str = _t.Scalar(
+    "singleLineStr",
+    "(optionally newline-terminated) single-line string",
+    lambda v: isinstance(v, _builtins.str) and "\n" not in v.rstrip("\n"),
+)
 lines = _t.SeparatedString("\n")
 commas = _t.SeparatedString(",")
 env_var = _t.SeparatedString(":")
@@ -53,10 +58,18 @@ ints = _NS(
     positive=_t.IntRange(1, None, "positive integer, meaning >0"),
     u8=_t.IntRange(0, 255, "8 bit unsigned integer; between 0 and 255 (both inclusive)"),
     u16=port,
-    u32=_t.IntRange(0, 2**32 - 1, "32 bit unsigned integer; between 0 and 4294967295 (both inclusive)"),
+    u32=_t.IntRange(
+        0, 2**32 - 1, "32 bit unsigned integer; between 0 and 4294967295 (both inclusive)"
+    ),
     s8=_t.IntRange(-128, 127, "8 bit signed integer; between -128 and 127 (both inclusive)"),
-    s16=_t.IntRange(-32768, 32767, "16 bit signed integer; between -32768 and 32767 (both inclusive)"),
-    s32=_t.IntRange(-(2**31), 2**31 - 1, "32 bit signed integer; between -2147483648 and 2147483647 (both inclusive)"),
+    s16=_t.IntRange(
+        -32768, 32767, "16 bit signed integer; between -32768 and 32767 (both inclusive)"
+    ),
+    s32=_t.IntRange(
+        -(2**31),
+        2**31 - 1,
+        "32 bit signed integer; between -2147483648 and 2147483647 (both inclusive)",
+    ),
 )
 
 
@@ -114,7 +127,9 @@ def unique(elem: _t.OptionType, message: _builtins.str = "") -> _t.Unique:
     return _t.Unique(elem, message)
 
 
-def coerced_to(from_type: _t.OptionType, fn: _Callable[[_Any], _Any], to_type: _t.OptionType) -> _t.CoercedTo:
+def coerced_to(
+    from_type: _t.OptionType, fn: _Callable[[_Any], _Any], to_type: _t.OptionType
+) -> _t.CoercedTo:
     return _t.CoercedTo(from_type, fn, to_type)
 
 

@@ -78,7 +78,10 @@ class Unspecified(OptionType):
             return any(values)
         if all(isinstance(v, str) for v in values):
             return "".join(values)
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in values) and len(set(values)) == 1:
+        if (
+            all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+            and len(set(values)) == 1
+        ):
             return values[0]
         raise EvaluationError(
             f"Cannot merge definitions of `{show_path(loc)}'. Definition values:{show_defs(defs, loc)}\n"
@@ -167,7 +170,11 @@ class SeparatedString(OptionType):
 
     def __init__(self, sep: str) -> None:
         self.sep = sep
-        self.description = 'strings concatenated with "\\n"' if sep == "\n" else f"strings concatenated with {sep!r}"
+        self.description = (
+            'strings concatenated with "\\n"'
+            if sep == "\n"
+            else f"strings concatenated with {sep!r}"
+        )
 
     def check(self, value: Any) -> bool:
         return isinstance(value, str)
@@ -282,10 +289,14 @@ class ListOf(OptionType):
             for j, item in enumerate(value, 1):
                 if plain and not isinstance(item, Property):
                     if not elem.check(item):
-                        raise type_error((*loc, f"[definition {i}-entry {j}]"), elem, [(item, module)])
+                        raise type_error(
+                            (*loc, f"[definition {i}-entry {j}]"), elem, [(item, module)]
+                        )
                     out.append(item)
                     continue
-                merged = merge_definitions(ev, (*loc, f"[definition {i}-entry {j}]"), elem, [(item, module)])
+                merged = merge_definitions(
+                    ev, (*loc, f"[definition {i}-entry {j}]"), elem, [(item, module)]
+                )
                 if merged is not ABSENT:
                     out.append(merged)
         return out
@@ -353,7 +364,9 @@ class AttrsOf(OptionType):
 
     def sub_options(self) -> tuple[str, Any] | None:
         inner = self.elem.sub_options() if not self.elem.nested else ("", self.elem)
-        return ("<name>" + ("." + inner[0] if inner and inner[0] else ""), inner[1]) if inner else None
+        return (
+            ("<name>" + ("." + inner[0] if inner and inner[0] else ""), inner[1]) if inner else None
+        )
 
 
 class NullOr(OptionType):
@@ -448,7 +461,9 @@ class Unique(OptionType):
 class CoercedTo(OptionType):
     name = "coercedTo"
 
-    def __init__(self, from_type: OptionType, fn: Callable[[Any], Any], to_type: OptionType) -> None:
+    def __init__(
+        self, from_type: OptionType, fn: Callable[[Any], Any], to_type: OptionType
+    ) -> None:
         self.from_type, self.fn, self.to_type = from_type, fn, to_type
         self.description = f"{_wrap_desc(to_type)} or {_wrap_desc(from_type)} convertible to it"
 

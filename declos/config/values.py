@@ -25,7 +25,9 @@ class AttrDict(dict):
         except KeyError:
             if name.startswith("__"):
                 raise AttributeError(name) from None
-            raise MissingAttributeError(f"attribute `{name}' missing (have: {', '.join(map(str, self)) or 'none'})") from None
+            raise MissingAttributeError(
+                f"attribute `{name}' missing (have: {', '.join(map(str, self)) or 'none'})"
+            ) from None
 
 
 class LazyAttrs(Mapping):
@@ -34,7 +36,9 @@ class LazyAttrs(Mapping):
     Values may refer to sibling keys; a key that refers to itself is a cycle.
     """
 
-    def __init__(self, ev: Any, loc: tuple[str, ...], elem: Any, keyed: dict[str, list[Any]]) -> None:
+    def __init__(
+        self, ev: Any, loc: tuple[str, ...], elem: Any, keyed: dict[str, list[Any]]
+    ) -> None:
         self._ev = ev
         self._loc = loc
         self._elem = elem

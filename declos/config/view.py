@@ -81,7 +81,9 @@ class OptionsView(Mapping):
     def __getitem__(self, name: str) -> Any:
         child = self._node.get(name)
         if child is None:
-            raise MissingAttributeError(f"The option `{show_path((*self._prefix, name))}' does not exist.")
+            raise MissingAttributeError(
+                f"The option `{show_path((*self._prefix, name))}' does not exist."
+            )
         return OptionsView(child, (*self._prefix, name)) if isinstance(child, dict) else child
 
     def __getattr__(self, name: str) -> Any:

@@ -36,7 +36,11 @@ _WRAPPERS = {
     "!before": lambda v: Order(500, v),
     "!after": lambda v: Order(1500, v),
 }
-_FIELDS = {"!override": ("priority", "value"), "!order": ("priority", "value"), "!if": ("condition", "value")}
+_FIELDS = {
+    "!override": ("priority", "value"),
+    "!order": ("priority", "value"),
+    "!if": ("condition", "value"),
+}
 _NUMERIC = frozenset("-+0123456789.")
 """First characters of plain scalars that may be numbers or timestamps (regex-resolved);
 every other plain scalar is a string unless it is one of PyYAML's bool/null words."""
@@ -106,7 +110,9 @@ class Builder:
                 return self.plain(event, value)
             return self._text(event, value)
         if tag in _WRAPPERS:
-            return _WRAPPERS[tag](self.plain(event, value) if not event.style else self._text(event, value))
+            return _WRAPPERS[tag](
+                self.plain(event, value) if not event.style else self._text(event, value)
+            )
         if tag == "!path":
             return self.path_literal(event, value)
         if tag == _STD + "str":
@@ -126,7 +132,9 @@ class Builder:
         imported from; the file need not exist yet (a build step may create it).
         """
         if not value or value.startswith("~"):
-            raise self.fail(event, f"`!path {value}' must be a relative path like `./file' or an absolute path.")
+            raise self.fail(
+                event, f"`!path {value}' must be a relative path like `./file' or an absolute path."
+            )
         base = getattr(self, "loader_path", None)
         directory = os.path.dirname(os.path.abspath(base)) if base is not None else os.getcwd()
         return os.path.normpath(os.path.join(directory, value))
@@ -181,14 +189,18 @@ class Builder:
             if key == "<<" and key_event.__class__ is ScalarEvent and key_event.tag is None:
                 for source in item if isinstance(item, list) else [item]:
                     if not isinstance(source, dict):
-                        raise self.fail(key_event, "a `<<' merge key needs a mapping (or a list of mappings).")
+                        raise self.fail(
+                            key_event, "a `<<' merge key needs a mapping (or a list of mappings)."
+                        )
                     for k, v in source.items():
                         result.setdefault(k, v)
                 continue
             try:
                 result[key] = item
             except TypeError:
-                raise self.fail(key_event, f"a mapping key must be a string, not {type(key).__name__}.") from None
+                raise self.fail(
+                    key_event, f"a mapping key must be a string, not {type(key).__name__}."
+                ) from None
         tag = event.tag
         if tag in _PLAIN_TAGS:
             return result
@@ -210,7 +222,10 @@ class Builder:
             elif isinstance(cond, str):
                 cond = Template(cond, self.display, line, expression=True)
             elif not isinstance(cond, bool):
-                raise self.fail(event, f"`!if' needs a condition that is true/false or an expression, not {cond!r}.")
+                raise self.fail(
+                    event,
+                    f"`!if' needs a condition that is true/false or an expression, not {cond!r}.",
+                )
             return If(cond, value["value"])
         priority = value["priority"]
         if not isinstance(priority, int) or isinstance(priority, bool):
@@ -220,7 +235,10 @@ class Builder:
     def _fields_error(self, event: Any, tag: str) -> EvaluationError:
         keys = _FIELDS[tag]
         example = ", ".join(k + ": ..." for k in keys)
-        return self.fail(event, f"`{tag}' takes a mapping with exactly the keys {', '.join(keys)}, e.g. `{tag} {{{example}}}'.")
+        return self.fail(
+            event,
+            f"`{tag}' takes a mapping with exactly the keys {', '.join(keys)}, e.g. `{tag} {{{example}}}'.",
+        )
 
     def _unknown(self, event: Any, tag: str) -> EvaluationError:
         return self.fail(event, f"unknown tag `{tag}'. Known: {KNOWN_TAGS}.")

@@ -20,7 +20,17 @@ from declos.config.yamlbuild import Builder, Marked, unmark
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MODULE_KEYS = {"imports", "options", "config", "freeform_type"}
-OPTION_KEYS = {"type", "default", "description", "example", "default_text", "read_only", "internal", "visible", "options"}
+OPTION_KEYS = {
+    "type",
+    "default",
+    "description",
+    "example",
+    "default_text",
+    "read_only",
+    "internal",
+    "visible",
+    "options",
+}
 
 
 def _line(node: yaml.Node) -> int:
@@ -38,7 +48,9 @@ class YamlModule(Module):
     def locate(self, section: str, path: Sequence[str]) -> int | None:
         if self._nodes is None:
             try:
-                self._nodes = yaml.compose(self.path.read_text(encoding="utf-8"), Loader=_BaseLoader) or False
+                self._nodes = (
+                    yaml.compose(self.path.read_text(encoding="utf-8"), Loader=_BaseLoader) or False
+                )
             except (OSError, yaml.YAMLError):
                 self._nodes = False
         root = self._nodes
@@ -80,7 +92,7 @@ def locate_node(node: yaml.Node, path: list[str]) -> int | None:
             continue
         parts = split_key(k.value)
         if path[: len(parts)] == parts:
-            rest = path[len(parts):]
+            rest = path[len(parts) :]
             deeper = locate_node(v, rest) if rest else None
             return deeper if deeper is not None else _line(k)
         if k.value == path[0]:
@@ -105,17 +117,26 @@ def load_yaml_module(path: Path) -> YamlModule:
         if isinstance(start, yaml.StreamEndEvent):
             return YamlModule(path, config={})
         root = builder.get()
-        if isinstance(root, yaml.MappingStartEvent) and root.tag in (None, "!", "tag:yaml.org,2002:map"):
+        if isinstance(root, yaml.MappingStartEvent) and root.tag in (
+            None,
+            "!",
+            "tag:yaml.org,2002:map",
+        ):
             module = _module_from_root(builder, path)
         elif root.tag in WRAPPER_TAGS:
             module = YamlModule(path, config=builder.value(root), line=root.start_mark.line + 1)
         elif isinstance(root, yaml.ScalarEvent) and root.value == "" and root.implicit[0]:
             module = YamlModule(path, config={})
         else:
-            raise builder.fail(root, "a YAML module must be a mapping (imports/options/config or option definitions).")
+            raise builder.fail(
+                root,
+                "a YAML module must be a mapping (imports/options/config or option definitions).",
+            )
         builder.get()  # DocumentEnd
         if isinstance(builder.get(), yaml.DocumentStartEvent):
-            raise EvaluationError(f"{display}: a module file holds one YAML document; split the others into their own files.")
+            raise EvaluationError(
+                f"{display}: a module file holds one YAML document; split the others into their own files."
+            )
         return module
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -145,7 +166,9 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
         if name == "imports":
             value = builder.value()
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise EvaluationError(f"{display}:{line}: `imports' must be a list of module paths (relative to this file).")
+                raise EvaluationError(
+                    f"{display}:{line}: `imports' must be a list of module paths (relative to this file)."
+                )
             imports = [path.parent / v for v in value]
         elif name == "options":
             options = _options(builder, builder.marked(), (), line)
@@ -159,7 +182,9 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
                 explicit_config = {}
         else:
             if not isinstance(name, str):
-                raise EvaluationError(f"{display}:{line}: option names must be strings, not {name!r}.")
+                raise EvaluationError(
+                    f"{display}:{line}: option names must be strings, not {name!r}."
+                )
             pairs.append((name, line, builder.value()))
     explicit = explicit_config is not None or bool(options)
     if explicit and pairs:
@@ -170,25 +195,41 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
             "a top-level `config' or `options' attribute. Add configuration attributes immediately on the top "
             f"level instead, or move all of them (namely: {others}) into the explicit `config' attribute."
         )
-    config = explicit_config if explicit_config is not None else {name: value for name, _, value in pairs}
-    return YamlModule(path, imports=imports, options=options, config=config, freeform=freeform, line=1)
+    config = (
+        explicit_config
+        if explicit_config is not None
+        else {name: value for name, _, value in pairs}
+    )
+    return YamlModule(
+        path, imports=imports, options=options, config=config, freeform=freeform, line=1
+    )
 
 
 def _is_declaration(value: Marked) -> bool:
     keys = [k for k, _, _ in value]
     if "type" in keys:
         return True
-    return bool(keys) and all(k in OPTION_KEYS for k in keys) and ("default" in keys or "description" in keys)
+    return (
+        bool(keys)
+        and all(k in OPTION_KEYS for k in keys)
+        and ("default" in keys or "description" in keys)
+    )
 
 
-def _options(builder: Builder, value: Any, prefix: tuple[str, ...], line: int) -> list[tuple[tuple[str, ...], Option]]:
+def _options(
+    builder: Builder, value: Any, prefix: tuple[str, ...], line: int
+) -> list[tuple[tuple[str, ...], Option]]:
     display = builder.display
     if not isinstance(value, Marked):
-        raise EvaluationError(f"{display}:{line}: `options' must be a mapping of option names to declarations.")
+        raise EvaluationError(
+            f"{display}:{line}: `options' must be a mapping of option names to declarations."
+        )
     out: list[tuple[tuple[str, ...], Option]] = []
     for key, key_line, item in value:
         if not isinstance(key, str) or not key:
-            raise EvaluationError(f"{display}:{key_line}: option names must be non-empty strings, not {key!r}.")
+            raise EvaluationError(
+                f"{display}:{key_line}: option names must be non-empty strings, not {key!r}."
+            )
         path = (*prefix, *split_key(key))
         if isinstance(item, Marked) and _is_declaration(item):
             out.append((path, _declaration(builder, item, path, key_line)))
@@ -209,7 +250,9 @@ def _declaration(builder: Builder, fields: Marked, path: tuple[str, ...], line: 
     sub = None
     for key, sub_line, value in fields:
         if key == "options":
-            sub = YamlModule(builder.loader_path, options=_options(builder, value, (), sub_line), line=sub_line)
+            sub = YamlModule(
+                builder.loader_path, options=_options(builder, value, (), sub_line), line=sub_line
+            )
             sub.key = f"{builder.loader_path}#{'.'.join(path)}"
         elif key in OPTION_KEYS:
             values[key] = unmark(value) if isinstance(value, Marked) else value

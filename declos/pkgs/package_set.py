@@ -22,11 +22,19 @@ DEFAULT_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 class Pkgs:
     """A package set bound to one logical store dir (and lazily to one Store)."""
 
-    def __init__(self, store: Store | None = None, *, store_dir: str | None = None,
-                 system: str = DEFAULT_SYSTEM, root: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        store_dir: str | None = None,
+        system: str = DEFAULT_SYSTEM,
+        root: str | Path | None = None,
+    ) -> None:
         self._store = store
         self._root = root
-        self.store_dir = store.store_dir if store is not None else (store_dir or default_store_dir())
+        self.store_dir = (
+            store.store_dir if store is not None else (store_dir or default_store_dir())
+        )
         self.system = system
 
     @property
@@ -37,13 +45,23 @@ class Pkgs:
             self._store = Store.open(self._root)
         return self._store
 
-    def derivation(self, name: str, builder: str, args: Sequence[str] = (), env: Mapping[str, str] | None = None,
-                   **kwargs: object) -> Derivation:
+    def derivation(
+        self,
+        name: str,
+        builder: str,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        **kwargs: object,
+    ) -> Derivation:
         """A raw `derivation { ... }`; string context is scanned from args and env."""
-        return Derivation(name, builder, args, env, system=self.system, store_dir=self.store_dir, **kwargs)  # type: ignore[arg-type]
+        return Derivation(
+            name, builder, args, env, system=self.system, store_dir=self.store_dir, **kwargs
+        )  # type: ignore[arg-type]
 
     # -- trivial builders (in-process builtins) -------------------------------------
-    def write_text(self, name: str, text: str, *, executable: bool = False, destination: str = "") -> Derivation:
+    def write_text(
+        self, name: str, text: str, *, executable: bool = False, destination: str = ""
+    ) -> Derivation:
         env = {"text": text, "executable": "1" if executable else "", "destination": destination}
         return self.derivation(name, "builtin:write-text", (), env)
 
@@ -54,30 +72,45 @@ class Pkgs:
         return self.write_text(name, "#!/bin/bash\n" + text, executable=True)
 
     def write_shell_script_bin(self, name: str, text: str) -> Derivation:
-        return self.write_text(name, "#!/bin/bash\n" + text, executable=True, destination=f"/bin/{name}")
+        return self.write_text(
+            name, "#!/bin/bash\n" + text, executable=True, destination=f"/bin/{name}"
+        )
 
     def symlink_join(self, name: str, paths: Iterable[Derivation | Source | str]) -> Derivation:
         """One tree of symlinks merging `paths` (first path wins on conflicts)."""
-        return self.derivation(name, "builtin:symlink-join", (), {"paths": " ".join(str(p) for p in paths)})
+        return self.derivation(
+            name, "builtin:symlink-join", (), {"paths": " ".join(str(p) for p in paths)}
+        )
 
     def path(self, src: str | Path, name: str | None = None) -> Source:
         """A local file/dir as a store path (added to the store when a build needs it)."""
         return Source(str(src), name, self.store_dir)
 
     # -- external builders (sandboxed) ----------------------------------------------------
-    def run_command(self, name: str, script: str, env: Mapping[str, str] | None = None) -> Derivation:
+    def run_command(
+        self, name: str, script: str, env: Mapping[str, str] | None = None
+    ) -> Derivation:
         """Run a bash script in the sandbox with `$out` to create; PATH is the host's /usr/bin."""
         full = {"PATH": DEFAULT_PATH, **(env or {}), "buildCommand": script}
         return self.derivation(name, "/bin/bash", ["-e", "-c", 'eval "$buildCommand"'], full)
 
     # -- fetchers (fixed-output: may use the network, hash verified) ---------------------
-    def fetchurl(self, url: str, sha256: str, *, name: str | None = None, executable: bool = False) -> Derivation:
+    def fetchurl(
+        self, url: str, sha256: str, *, name: str | None = None, executable: bool = False
+    ) -> Derivation:
         name = name or url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "download"
         env = {"url": url}
         if executable:
             env["executable"] = "1"
-        return self.derivation(name, "builtin:fetchurl", (), env, output_hash=sha256,
-                               output_hash_algo="sha256", output_hash_mode="recursive" if executable else "flat")
+        return self.derivation(
+            name,
+            "builtin:fetchurl",
+            (),
+            env,
+            output_hash=sha256,
+            output_hash_algo="sha256",
+            output_hash_mode="recursive" if executable else "flat",
+        )
 
     def realise(self, *drvs: Derivation) -> list[str]:
         return self.store.realise(list(drvs))

@@ -27,7 +27,9 @@ from declos.store.sandbox import build_env, run_sandboxed
 if TYPE_CHECKING:
     from declos.store.store import Store
 
-BuiltinFn = Callable[[Derivation, dict[str, str], str], None]  # (drv, staged outputs, physical store)
+BuiltinFn = Callable[
+    [Derivation, dict[str, str], str], None
+]  # (drv, staged outputs, physical store)
 BUILTINS: dict[str, BuiltinFn] = {}
 
 
@@ -62,7 +64,7 @@ def _symlink_join(drv: Derivation, out: dict[str, str], physical_store: str) -> 
 
 
 def _link_tree(src: str, dest: str, store_dir: str, physical_store: str) -> None:
-    phys = physical_store + src[len(store_dir):]
+    phys = physical_store + src[len(store_dir) :]
     if not os.path.isdir(phys) or os.path.islink(phys):
         name = os.path.join(dest, os.path.basename(src))
         if not os.path.lexists(name):
@@ -94,8 +96,14 @@ def _fetchurl(drv: Derivation, out: dict[str, str], physical_store: str) -> None
 class Builder:
     """Builds a set of derivations: dependencies first, independent ones in parallel."""
 
-    def __init__(self, store: Store, *, keep_failed: bool = False, max_jobs: int | None = None,
-                 progress: Callable[[str, Derivation], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        keep_failed: bool = False,
+        max_jobs: int | None = None,
+        progress: Callable[[str, Derivation], None] | None = None,
+    ) -> None:
         self.store = store
         self.keep_failed = keep_failed
         self.max_jobs = max_jobs or max(1, min(4, os.cpu_count() or 1))
@@ -167,7 +175,9 @@ class Builder:
                 for o in outs:
                     if not store.is_valid(d.outputs[o]):
                         raise BuildError(f"input {d.outputs[o]} of {drv.drv_path} is not valid")
-            input_roots = set(drv.input_srcs) | {d.outputs[o] for d, outs in drv.input_drvs.items() for o in outs}
+            input_roots = set(drv.input_srcs) | {
+                d.outputs[o] for d, outs in drv.input_drvs.items() for o in outs
+            }
             inputs = store.closure(input_roots) if input_roots else []
             log_path = store.log_path(drv.drv_path)
             work = store.temp_dir()
@@ -186,7 +196,9 @@ class Builder:
                 if os.path.exists(work):
                     remove_tree(work)
 
-    def _run_builder(self, drv: Derivation, work: str, inputs: list[str], log_path: str) -> dict[str, str]:
+    def _run_builder(
+        self, drv: Derivation, work: str, inputs: list[str], log_path: str
+    ) -> dict[str, str]:
         store = self.store
         with open(log_path, "w") as f:
             f.write(f"building '{drv.drv_path}'\n")
@@ -197,15 +209,26 @@ class Builder:
             except Exception as exc:
                 with open(log_path, "a") as f:
                     f.write(f"error: {exc}\n")
-                raise BuildError(f"builder for '{drv.drv_path}' failed: {exc} (log: {log_path})") from exc
+                raise BuildError(
+                    f"builder for '{drv.drv_path}' failed: {exc} (log: {log_path})"
+                ) from exc
         elif drv.builder.startswith("builtin:"):
-            raise BuildError(f"{drv.drv_path}: unknown builtin builder {drv.builder!r}; known: {', '.join(sorted(BUILTINS))}")
+            raise BuildError(
+                f"{drv.drv_path}: unknown builtin builder {drv.builder!r}; known: {', '.join(sorted(BUILTINS))}"
+            )
         else:
             env = build_env(drv.env, store.store_dir)
             rc = run_sandboxed(
-                work=work, store_dir=store.store_dir, physical_store=store.physical_store,
-                inputs=inputs, outputs=list(drv.outputs.values()), builder=drv.builder,
-                args=drv.args, env=env, network=drv.is_fixed_output, log_path=log_path,
+                work=work,
+                store_dir=store.store_dir,
+                physical_store=store.physical_store,
+                inputs=inputs,
+                outputs=list(drv.outputs.values()),
+                builder=drv.builder,
+                args=drv.args,
+                env=env,
+                network=drv.is_fixed_output,
+                log_path=log_path,
             )
             if rc != 0:
                 tail = _tail(log_path)
@@ -216,7 +239,9 @@ class Builder:
             staged = {o: os.path.join(work, "root") + p for o, p in drv.outputs.items()}
         for o, p in staged.items():
             if not os.path.lexists(p):
-                raise BuildError(f"builder for '{drv.drv_path}' failed to produce output '{o}' ({drv.outputs[o]})")
+                raise BuildError(
+                    f"builder for '{drv.drv_path}' failed to produce output '{o}' ({drv.outputs[o]})"
+                )
         return staged
 
     def _register_outputs(self, drv: Derivation, staged: dict[str, str], inputs: list[str]) -> None:
@@ -241,10 +266,16 @@ class Builder:
             if drv.fixed is not None:
                 method_algo, want = drv.fixed
                 if method_algo.startswith("r:"):
-                    got = h.hexdigest() if method_algo == "r:sha256" else _nar_other(tmp, method_algo[2:])
+                    got = (
+                        h.hexdigest()
+                        if method_algo == "r:sha256"
+                        else _nar_other(tmp, method_algo[2:])
+                    )
                 else:
                     if not os.path.isfile(tmp) or os.path.islink(tmp):
-                        raise BuildError(f"fixed-output derivation '{drv.drv_path}': flat output must be a regular file")
+                        raise BuildError(
+                            f"fixed-output derivation '{drv.drv_path}': flat output must be a regular file"
+                        )
                     with open(tmp, "rb") as f:
                         flat = hashlib.new(method_algo)
                         for chunk in iter(lambda f=f: f.read(1 << 20), b""):
@@ -257,10 +288,20 @@ class Builder:
                         f"  got:       {method_algo.removeprefix('r:')}:{got}"
                     )
                 if scanner.found - {drv.outputs[o]}:
-                    raise BuildError(f"fixed-output derivation '{drv.drv_path}' output refers to other store paths")
+                    raise BuildError(
+                        f"fixed-output derivation '{drv.drv_path}' output refers to other store paths"
+                    )
                 ca = f"fixed:{method_algo}:{nix32_encode(bytes.fromhex(want))}"
-            infos.append(PathInfo(drv.outputs[o], "sha256:" + h.hexdigest(), size,
-                                  sorted(scanner.found), deriver=drv.drv_path, ca=ca))
+            infos.append(
+                PathInfo(
+                    drv.outputs[o],
+                    "sha256:" + h.hexdigest(),
+                    size,
+                    sorted(scanner.found),
+                    deriver=drv.drv_path,
+                    ca=ca,
+                )
+            )
         for path in drv.outputs.values():
             store.add_temp_root(path)
         with _PathLocks(store, list(drv.outputs.values())):

@@ -60,7 +60,9 @@ class Target:
     @classmethod
     def parse(cls, url: str, remote_root: str | None = None) -> Target:
         if not url.startswith("ssh://"):
-            raise StoreError(f"unsupported store URL {url!r}: use ssh://[user@]host[:port][?root=/dir]")
+            raise StoreError(
+                f"unsupported store URL {url!r}: use ssh://[user@]host[:port][?root=/dir]"
+            )
         u = urlparse(url)
         if not u.hostname:
             raise StoreError(f"store URL {url!r} has no host name")
@@ -88,8 +90,14 @@ class AcceptNewPolicy:
             f.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
 
 
-def connect(target: Target, *, identity_file: str | None = None, known_hosts: str | None = None,
-            accept_new: bool = False, timeout: float = 20.0) -> Any:
+def connect(
+    target: Target,
+    *,
+    identity_file: str | None = None,
+    known_hosts: str | None = None,
+    accept_new: bool = False,
+    timeout: float = 20.0,
+) -> Any:
     """An SSHClient honouring ~/.ssh/config (HostName, User, Port, IdentityFile, UserKnownHostsFile)."""
     import paramiko
 
@@ -100,9 +108,16 @@ def connect(target: Target, *, identity_file: str | None = None, known_hosts: st
     hostname = conf.get("hostname", target.host)
     port = target.port or int(conf.get("port", 22))
     user = target.user or conf.get("user") or os.environ.get("USER") or "root"
-    keys = [identity_file] if identity_file else [os.path.expanduser(k) for k in conf.get("identityfile", [])]
-    kh = known_hosts or (os.path.expanduser(conf["userknownhostsfile"].split()[0]) if "userknownhostsfile" in conf
-                         else os.path.expanduser("~/.ssh/known_hosts"))
+    keys = (
+        [identity_file]
+        if identity_file
+        else [os.path.expanduser(k) for k in conf.get("identityfile", [])]
+    )
+    kh = known_hosts or (
+        os.path.expanduser(conf["userknownhostsfile"].split()[0])
+        if "userknownhostsfile" in conf
+        else os.path.expanduser("~/.ssh/known_hosts")
+    )
     client = paramiko.SSHClient()
     if known_hosts is None:
         try:
@@ -111,11 +126,20 @@ def connect(target: Target, *, identity_file: str | None = None, known_hosts: st
             pass
     if os.path.exists(kh):
         client.load_host_keys(kh)
-    client.set_missing_host_key_policy(AcceptNewPolicy(kh) if accept_new else paramiko.RejectPolicy())
+    client.set_missing_host_key_policy(
+        AcceptNewPolicy(kh) if accept_new else paramiko.RejectPolicy()
+    )
     try:
-        client.connect(hostname, port=port, username=user, key_filename=keys or None, timeout=timeout,
-                       allow_agent=not identity_file, look_for_keys=not identity_file and not keys,
-                       transport_factory=_FastTransport.factory())
+        client.connect(
+            hostname,
+            port=port,
+            username=user,
+            key_filename=keys or None,
+            timeout=timeout,
+            allow_agent=not identity_file,
+            look_for_keys=not identity_file and not keys,
+            transport_factory=_FastTransport.factory(),
+        )
     except paramiko.BadHostKeyException as exc:
         raise StoreError(
             f"host key for {hostname}:{port} does NOT match {kh} (got {exc.key.get_name()}); "
@@ -145,8 +169,11 @@ class _FastTransport:
         import paramiko
 
         class Fast(paramiko.Transport):
-            _preferred_ciphers = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
-                                  *(c for c in paramiko.Transport._preferred_ciphers if "gcm" not in c))
+            _preferred_ciphers = (
+                "aes128-gcm@openssh.com",
+                "aes256-gcm@openssh.com",
+                *(c for c in paramiko.Transport._preferred_ciphers if "gcm" not in c),
+            )
 
         return Fast
 
@@ -181,8 +208,10 @@ class Session:
 
     def upload_receiver(self) -> None:
         src = receiver_source()
-        boot = ("import sys; s = sys.stdin.buffer.read(); "
-                "exec(compile(s, 'declos-receiver', 'exec'), {'__name__': '__declos_install__', 'SOURCE': s})")
+        boot = (
+            "import sys; s = sys.stdin.buffer.read(); "
+            "exec(compile(s, 'declos-receiver', 'exec'), {'__name__': '__declos_install__', 'SOURCE': s})"
+        )
         nix32 = nix32_encode(hashlib.sha256(src).digest())
         args = [*self._args(), f"--path={self.receiver_path}", f"--nix32={nix32}"]
         chan = self._exec(shlex.join([self.python, "-c", boot, *args]))
@@ -196,15 +225,19 @@ class Session:
             err += data
         rc = chan.recv_exit_status()
         if rc != 0:
-            raise StoreError(f"installing the declos receiver on {self.target.host} failed ({rc}): {err.decode(errors='replace')}")
+            raise StoreError(
+                f"installing the declos receiver on {self.target.host} failed ({rc}): {err.decode(errors='replace')}"
+            )
         self.uploaded = True
 
     def open(self, query: dict[str, Any]) -> dict[str, Any]:
         """Start the agent, send the query, return its reply: the one round trip."""
         for _attempt in range(2):
             phys = self._phys(self.receiver_path)
-            cmd = (f"test -e {shlex.quote(phys)} || {{ echo DECLOS-NEED-RECEIVER; exit 0; }}; "
-                   f"exec {shlex.join([self.python, phys, 'serve', *self._args()])}")
+            cmd = (
+                f"test -e {shlex.quote(phys)} || {{ echo DECLOS-NEED-RECEIVER; exit 0; }}; "
+                f"exec {shlex.join([self.python, phys, 'serve', *self._args()])}"
+            )
             self.chan = self._exec(cmd)
             self._rbuf = b""
             self.chan.sendall(nstr(PROTOCOL) + nstr(json.dumps(query).encode()))
@@ -226,7 +259,9 @@ class Session:
                 err = b""
                 while self.chan.recv_stderr_ready():
                     err += self.chan.recv_stderr(65536)
-                raise StoreError(f"connection to the declos receiver closed: {err.decode(errors='replace').strip()}")
+                raise StoreError(
+                    f"connection to the declos receiver closed: {err.decode(errors='replace').strip()}"
+                )
             self._rbuf += data
         out, self._rbuf = self._rbuf[:n], self._rbuf[n:]
         return out
@@ -243,7 +278,9 @@ class _ZstdPipe:
     """Compress a byte stream with the zstd binary in a separate process (uses the 2nd core)."""
 
     def __init__(self, send: Callable[[bytes], object]) -> None:
-        self.proc = subprocess.Popen(["zstd", "-c", "-q", "-1", "-T0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            ["zstd", "-c", "-q", "-1", "-T0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
         self.bytes_out = 0
 
         def pump() -> None:
@@ -357,7 +394,9 @@ def copy_closure(
     target = Target.parse(to, remote_root)
     closure = store.closure(paths)
     result = CopyResult(closure=closure)
-    client = connect(target, identity_file=identity_file, known_hosts=known_hosts, accept_new=accept_new)
+    client = connect(
+        target, identity_file=identity_file, known_hosts=known_hosts, accept_new=accept_new
+    )
     try:
         session = Session(client, store, target, remote_python)
         reply = session.open({"op": "query-valid", "paths": closure})
@@ -374,7 +413,9 @@ def copy_closure(
             result.seconds = time.monotonic() - t0
             return result
         use_zstd = compress and reply.get("zstd") and _have_zstd()
-        chan.sendall(nstr(json.dumps({"op": "import", "compress": "zstd" if use_zstd else None}).encode()))
+        chan.sendall(
+            nstr(json.dumps({"op": "import", "compress": "zstd" if use_zstd else None}).encode())
+        )
         sender = _Sender(chan.sendall)
         batch = _Batcher(sender.put)
         zpipe = _ZstdPipe(sender.put) if use_zstd else None
@@ -426,7 +467,9 @@ def copy_closure(
             _settle(chan)
             reader.join()
             if isinstance(exc, OSError | EOFError):
-                raise StoreError(f"copy to {to} interrupted after {len(acks)} of {len(missing)} paths: {exc}") from exc
+                raise StoreError(
+                    f"copy to {to} interrupted after {len(acks)} of {len(missing)} paths: {exc}"
+                ) from exc
             raise
         reader.join()
         if ack_error:
@@ -438,8 +481,12 @@ def copy_closure(
             err = b""
             while chan.recv_stderr_ready():
                 err += chan.recv_stderr(65536)
-            detail = err.decode(errors="replace").strip() or (str(ack_error[0]) if ack_error else f"exit {rc}")
-            raise StoreError(f"copy to {to} failed after {len(acks)} of {len(missing)} paths: {detail}")
+            detail = err.decode(errors="replace").strip() or (
+                str(ack_error[0]) if ack_error else f"exit {rc}"
+            )
+            raise StoreError(
+                f"copy to {to} failed after {len(acks)} of {len(missing)} paths: {detail}"
+            )
         result.sent = acks
         result.nar_bytes = sent_bytes
         result.wire_bytes = zpipe.bytes_out if zpipe is not None else batch.total
@@ -464,16 +511,22 @@ def copy_from(
     """Fetch the closure of `paths` from a remote store into this one."""
     t0 = time.monotonic()
     target = Target.parse(source, remote_root)
-    client = connect(target, identity_file=identity_file, known_hosts=known_hosts, accept_new=accept_new)
+    client = connect(
+        target, identity_file=identity_file, known_hosts=known_hosts, accept_new=accept_new
+    )
     try:
         session = Session(client, store, target, remote_python)
         reply = session.open({"op": "query-closure", "paths": paths})
         infos = [PathInfo.from_json(i) for i in reply["infos"]]
-        result = CopyResult(closure=[i.path for i in infos], round_trips=1, receiver_uploaded=session.uploaded)
+        result = CopyResult(
+            closure=[i.path for i in infos], round_trips=1, receiver_uploaded=session.uploaded
+        )
         valid = store.valid_subset(result.closure)
         missing = [i for i in infos if i.path not in valid]
         result.already_present = len(infos) - len(missing)
-        session.chan.sendall(nstr(json.dumps({"op": "export", "paths": [i.path for i in missing]}).encode()))
+        session.chan.sendall(
+            nstr(json.dumps({"op": "export", "paths": [i.path for i in missing]}).encode())
+        )
         session.chan.shutdown_write()
         for n, want in enumerate(missing, 1):
             (tag,) = _U64.unpack(session._read_exact(8))

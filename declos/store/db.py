@@ -47,10 +47,14 @@ class PathInfo:
     @classmethod
     def from_json(cls, data: dict) -> PathInfo:
         return cls(
-            path=data["path"], nar_hash=data["narHash"], nar_size=int(data["narSize"]),
-            references=list(data.get("references") or []), deriver=data.get("deriver"),
+            path=data["path"],
+            nar_hash=data["narHash"],
+            nar_size=int(data["narSize"]),
+            references=list(data.get("references") or []),
+            deriver=data.get("deriver"),
             registration_time=int(data.get("registrationTime") or 0),
-            signatures=list(data.get("signatures") or []), ca=data.get("ca"),
+            signatures=list(data.get("signatures") or []),
+            ca=data.get("ca"),
             ultimate=bool(data.get("ultimate")),
         )
 
@@ -108,13 +112,20 @@ class Database:
         refs = [
             r[0]
             for r in conn.execute(
-                "select path from Refs join ValidPaths on reference = id where referrer = ?", (row[0],)
+                "select path from Refs join ValidPaths on reference = id where referrer = ?",
+                (row[0],),
             )
         ]
         return PathInfo(
-            path=path, nar_hash=row[1], nar_size=row[4] or 0, references=sorted(refs),
-            deriver=row[3], registration_time=row[2], signatures=(row[6] or "").split(),
-            ca=row[7], ultimate=bool(row[5]),
+            path=path,
+            nar_hash=row[1],
+            nar_size=row[4] or 0,
+            references=sorted(refs),
+            deriver=row[3],
+            registration_time=row[2],
+            signatures=(row[6] or "").split(),
+            ca=row[7],
+            ultimate=bool(row[5]),
         )
 
     def references(self, path: str) -> list[str]:
@@ -152,7 +163,9 @@ class Database:
     def all_paths(self) -> list[str]:
         return [r[0] for r in self._conn().execute("select path from ValidPaths order by path")]
 
-    def register(self, infos: Sequence[PathInfo], drv_outputs: dict[str, dict[str, str]] | None = None) -> None:
+    def register(
+        self, infos: Sequence[PathInfo], drv_outputs: dict[str, dict[str, str]] | None = None
+    ) -> None:
         """Register paths (and their refs) in one transaction: all become valid or none."""
         conn = self._conn()
         now = int(time.time())
@@ -162,17 +175,32 @@ class Database:
                 conn.execute(
                     "insert or replace into ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca) "
                     "values (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (info.path, info.nar_hash, info.registration_time or now, info.deriver,
-                     info.nar_size, 1 if info.ultimate else None, " ".join(info.signatures) or None, info.ca),
+                    (
+                        info.path,
+                        info.nar_hash,
+                        info.registration_time or now,
+                        info.deriver,
+                        info.nar_size,
+                        1 if info.ultimate else None,
+                        " ".join(info.signatures) or None,
+                        info.ca,
+                    ),
                 )
             for info in infos:
-                (pid,) = conn.execute("select id from ValidPaths where path = ?", (info.path,)).fetchone()
+                (pid,) = conn.execute(
+                    "select id from ValidPaths where path = ?", (info.path,)
+                ).fetchone()
                 conn.execute("delete from Refs where referrer = ?", (pid,))
                 for ref in set(info.references):
-                    row = conn.execute("select id from ValidPaths where path = ?", (ref,)).fetchone()
+                    row = conn.execute(
+                        "select id from ValidPaths where path = ?", (ref,)
+                    ).fetchone()
                     if row is None:
                         raise sqlite3.IntegrityError(f"reference {ref} of {info.path} is not valid")
-                    conn.execute("insert or ignore into Refs (referrer, reference) values (?, ?)", (pid, row[0]))
+                    conn.execute(
+                        "insert or ignore into Refs (referrer, reference) values (?, ?)",
+                        (pid, row[0]),
+                    )
             for drv, outputs in (drv_outputs or {}).items():
                 row = conn.execute("select id from ValidPaths where path = ?", (drv,)).fetchone()
                 if row is not None:
@@ -198,7 +226,9 @@ class Database:
             raise
 
     def set_hash(self, path: str, nar_hash: str, nar_size: int) -> None:
-        self._conn().execute("update ValidPaths set hash = ?, narSize = ? where path = ?", (nar_hash, nar_size, path))
+        self._conn().execute(
+            "update ValidPaths set hash = ?, narSize = ? where path = ?", (nar_hash, nar_size, path)
+        )
 
     def derivation_outputs(self, drv: str) -> dict[str, str]:
         return dict(

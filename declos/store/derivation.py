@@ -163,9 +163,13 @@ class Derivation:
             algo = output_hash_algo or "sha256"
             mode = output_hash_mode or "flat"
             if mode not in ("flat", "recursive"):
-                raise StoreError(f"derivation {name!r}: outputHashMode must be 'flat' or 'recursive', not {mode!r}")
+                raise StoreError(
+                    f"derivation {name!r}: outputHashMode must be 'flat' or 'recursive', not {mode!r}"
+                )
             if tuple(outputs) != ("out",):
-                raise StoreError(f"fixed-output derivation {name!r} must have only the output 'out'")
+                raise StoreError(
+                    f"fixed-output derivation {name!r} must have only the output 'out'"
+                )
             hex_hash = parse_hash(output_hash, algo)
             self.fixed = (("r:" if mode == "recursive" else "") + algo, hex_hash)
             env_all["outputHash"] = output_hash
@@ -202,14 +206,17 @@ class Derivation:
             self.outputs = {out: "" for out in self.output_names}
             modulo = self.hash_modulo()
             self.outputs = {
-                out: make_output_path(out, modulo, self.name, self.store_dir) for out in self.output_names
+                out: make_output_path(out, modulo, self.name, self.store_dir)
+                for out in self.output_names
             }
             for out, path in self.outputs.items():
                 self.env[out] = path
         self._modulo_cache: str | None = None
         self.aterm = self.unparse()
         refs = sorted(self.input_srcs | {d.drv_path for d in self.input_drvs})
-        self.drv_path = make_text_path(self.name + ".drv", self.aterm.encode(), refs, self.store_dir)
+        self.drv_path = make_text_path(
+            self.name + ".drv", self.aterm.encode(), refs, self.store_dir
+        )
 
     def hash_modulo(self) -> str:
         """Nix's hashDerivationModulo (hex), memoised; FODs hash only their fixed output."""
@@ -236,16 +243,25 @@ class Derivation:
             if self.fixed is not None:
                 outs.append(f"({_q(name)},{_q(path)},{_q(self.fixed[0])},{_q(self.fixed[1])})")
             else:
-                outs.append(f"({_q(name)},{_q(path)},\"\",\"\")")
-        ins = [f"({_q(p)},{_list(_q(o) for o in sorted(set(o)))})" for p, o in sorted(input_drvs.items())]
+                outs.append(f'({_q(name)},{_q(path)},"","")')
+        ins = [
+            f"({_q(p)},{_list(_q(o) for o in sorted(set(o)))})"
+            for p, o in sorted(input_drvs.items())
+        ]
         return (
             "Derive("
-            + _list(outs) + ","
-            + _list(ins) + ","
-            + _list(_q(s) for s in sorted(self.input_srcs)) + ","
-            + _q(self.platform) + ","
-            + _q(self.builder) + ","
-            + _list(_q(a) for a in self.args) + ","
+            + _list(outs)
+            + ","
+            + _list(ins)
+            + ","
+            + _list(_q(s) for s in sorted(self.input_srcs))
+            + ","
+            + _q(self.platform)
+            + ","
+            + _q(self.builder)
+            + ","
+            + _list(_q(a) for a in self.args)
+            + ","
             + _list(f"({_q(k)},{_q(v)})" for k, v in sorted(self.env.items()))
             + ")"
         )
@@ -392,19 +408,27 @@ def parse_drv(text: str, where: str = "derivation") -> dict:
     env = p.items(pair)
     p.lit(")")
     return {
-        "outputs": outputs, "inputDrvs": dict(input_drvs), "inputSrcs": input_srcs,
-        "platform": platform, "builder": builder, "args": args, "env": dict(env),
+        "outputs": outputs,
+        "inputDrvs": dict(input_drvs),
+        "inputSrcs": input_srcs,
+        "platform": platform,
+        "builder": builder,
+        "args": args,
+        "env": dict(env),
     }
 
 
-def load_derivation(read_text, drv_path: str, store_dir: str, _memo: dict | None = None) -> Derivation:  # type: ignore[no-untyped-def]
+def load_derivation(
+    read_text, drv_path: str, store_dir: str, _memo: dict | None = None
+) -> Derivation:  # type: ignore[no-untyped-def]
     """Rebuild a Derivation object from a `.drv` in a store (inputs loaded recursively)."""
     memo = _memo if _memo is not None else {}
     if drv_path in memo:
         return memo[drv_path]
     data = parse_drv(read_text(drv_path), drv_path)
     inputs = {
-        load_derivation(read_text, p, store_dir, memo): outs for p, outs in data["inputDrvs"].items()
+        load_derivation(read_text, p, store_dir, memo): outs
+        for p, outs in data["inputDrvs"].items()
     }
     env = dict(data["env"])
     name = env.pop("name", drv_path.rsplit("-", 1)[-1][:-4])
@@ -425,10 +449,21 @@ def load_derivation(read_text, drv_path: str, store_dir: str, _memo: dict | None
         if kwargs["output_hash_algo"] is None and kwargs["output_hash"] == fixed[3]:
             kwargs["output_hash_algo"] = algo_mode.removeprefix("r:")
     drv = Derivation(
-        name, data["builder"], data["args"], env, system=data["platform"], outputs=outputs,
-        input_drvs=inputs, input_srcs=data["inputSrcs"], store_dir=store_dir, scan_context=False, **kwargs,
+        name,
+        data["builder"],
+        data["args"],
+        env,
+        system=data["platform"],
+        outputs=outputs,
+        input_drvs=inputs,
+        input_srcs=data["inputSrcs"],
+        store_dir=store_dir,
+        scan_context=False,
+        **kwargs,
     )
     if drv.drv_path != drv_path:
-        raise StoreError(f"{drv_path}: re-serialising the derivation gives {drv.drv_path}; the file is not canonical")
+        raise StoreError(
+            f"{drv_path}: re-serialising the derivation gives {drv.drv_path}; the file is not canonical"
+        )
     memo[drv_path] = drv
     return drv

@@ -21,8 +21,12 @@ if TYPE_CHECKING:
 _U64 = struct.Struct("<Q")
 
 
-def export_paths(store: Store, paths: Iterable[str], write: Callable[[bytes], object],
-                 progress: Callable[[str, int], None] | None = None) -> int:
+def export_paths(
+    store: Store,
+    paths: Iterable[str],
+    write: Callable[[bytes], object],
+    progress: Callable[[str, int], None] | None = None,
+) -> int:
     """Write `1, info-json, NAR` per path, then `0`. Returns the NAR bytes written."""
     total = 0
     for p in paths:
@@ -36,7 +40,9 @@ def export_paths(store: Store, paths: Iterable[str], write: Callable[[bytes], ob
     return total
 
 
-def import_paths(store: Store, stream: BinaryIO, progress: Callable[[str], None] | None = None) -> list[str]:
+def import_paths(
+    store: Store, stream: BinaryIO, progress: Callable[[str], None] | None = None
+) -> list[str]:
     """Read an export stream; each path is verified and registered as it arrives."""
     imported: list[str] = []
 

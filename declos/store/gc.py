@@ -61,7 +61,7 @@ def find_roots(store: Store) -> dict[str, str]:
                 if not target.startswith("/"):
                     target = os.path.normpath(os.path.join(os.path.dirname(link), target))
                     if target.startswith(store.physical_state):
-                        target = store.state_dir + target[len(store.physical_state):]
+                        target = store.state_dir + target[len(store.physical_state) :]
                 resolved = _to_store_path(store, target)
                 if resolved is None and base == "gcroots":
                     resolved = _follow_indirect(store, link, target)
@@ -122,8 +122,9 @@ def live_paths(store: Store) -> set[str]:
     return live
 
 
-def collect_garbage(store: Store, *, dry_run: bool = False, max_freed: int | None = None,
-                    progress=None) -> GCResult:  # type: ignore[no-untyped-def]
+def collect_garbage(
+    store: Store, *, dry_run: bool = False, max_freed: int | None = None, progress=None
+) -> GCResult:  # type: ignore[no-untyped-def]
     """Delete every valid path not reachable from a root, referrers first."""
     from declos.store.store import topo_sort
 

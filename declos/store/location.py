@@ -27,5 +27,5 @@ def is_store_path(value: str, store: str | None = None) -> bool:
     prefix = (store or store_dir()) + "/"
     if not value.startswith(prefix):
         return False
-    base = value[len(prefix):].split("/", 1)[0]
+    base = value[len(prefix) :].split("/", 1)[0]
     return len(base) > 33 and base[32] == "-"

@@ -126,7 +126,7 @@ class _NarWriter:
                 self.sink(data) if self.fd is None else _write_all(self.fd, data)  # type: ignore[misc]
                 return
         end = self.pos + len(data)
-        self.out[self.pos:end] = data
+        self.out[self.pos : end] = data
         self.pos = end
 
     def _leaf(self, path: bytes, st: os.stat_result, dest: bytes | None) -> None:
@@ -142,7 +142,9 @@ class _NarWriter:
         elif stat.S_ISDIR(mode):
             self._dir(path, dest)
         else:
-            raise StoreError(f"{os.fsdecode(path)}: unsupported file type (only files, directories and symlinks go in the store)")
+            raise StoreError(
+                f"{os.fsdecode(path)}: unsupported file type (only files, directories and symlinks go in the store)"
+            )
 
     def _dir(self, path: bytes, dest: bytes | None) -> None:
         self._put(_T_DIR)
@@ -160,7 +162,7 @@ class _NarWriter:
             n = len(name)
             tok = _T_ENTRY + _U64.pack(n) + name + _PAD[: (-n) % 8] + _T_NODE
             end = self.pos + len(tok)
-            out[self.pos:end] = tok
+            out[self.pos : end] = tok
             self.pos = end
             if e.is_dir(follow_symlinks=False):
                 self._dir(e.path, None if dest is None else dest + b"/" + name)
@@ -175,14 +177,16 @@ class _NarWriter:
                 out[end:start] = hdr
                 fd = os.open(e.path, os.O_RDONLY)
                 try:
-                    got = os.readv(fd, [mv[start:start + size + 1]])
+                    got = os.readv(fd, [mv[start : start + size + 1]])
                 finally:
                     os.close(fd)
                 if got != size:
-                    raise StoreError(f"{os.fsdecode(e.path)}: file changed size while it was being read")
+                    raise StoreError(
+                        f"{os.fsdecode(e.path)}: file changed size while it was being read"
+                    )
                 trailer = _TRAILERS[size & 7]
                 end = start + size + len(trailer)
-                out[start + size:end] = trailer
+                out[start + size : end] = trailer
                 self.pos = end
             else:
                 self._leaf(e.path, st, None if dest is None else dest + b"/" + name)
@@ -199,11 +203,13 @@ class _NarWriter:
                 if self.pos + size + 1 > FLUSH:
                     self.flush()
                 start = self.pos
-                if os.readv(fd, [self.mv[start:start + size + 1]]) != size:
-                    raise StoreError(f"{os.fsdecode(path)}: file changed size while it was being read")
+                if os.readv(fd, [self.mv[start : start + size + 1]]) != size:
+                    raise StoreError(
+                        f"{os.fsdecode(path)}: file changed size while it was being read"
+                    )
                 self.pos = start + size
                 if dest is not None:
-                    _write_file(dest, (self.mv[start:start + size],), executable)
+                    _write_file(dest, (self.mv[start : start + size],), executable)
             else:
                 self.flush()
                 if self.fd is not None and dest is None and self._sendfile(fd, path, size):
@@ -231,8 +237,14 @@ class _NarWriter:
             raise StoreError(f"{os.fsdecode(path)}: file grew while it was being read")
         return True
 
-    def _stream(self, fd: int, path: bytes, size: int, executable: bool, dest: bytes | None) -> None:
-        out = None if dest is None else os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if executable else 0o444)
+    def _stream(
+        self, fd: int, path: bytes, size: int, executable: bool, dest: bytes | None
+    ) -> None:
+        out = (
+            None
+            if dest is None
+            else os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if executable else 0o444)
+        )
         try:
             remaining = size
             while remaining > 0:
@@ -258,17 +270,19 @@ class _NarWriter:
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
-def _write_file(dest: str | bytes, chunks: tuple[bytes | memoryview, ...], executable: bool) -> None:
+def _write_file(
+    dest: str | bytes, chunks: tuple[bytes | memoryview, ...], executable: bool
+) -> None:
     """Create `dest` read-only with canonical mode and mtime, set through the open fd."""
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if executable else 0o444)
     try:
         for c in chunks:
             view = memoryview(c)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         os.utime(fd, (1, 1))
     finally:
         os.close(fd)
@@ -386,7 +400,13 @@ class NarReader:
                 self._expect(b"(")
                 self._expect(b"name")
                 name = self._str(255)
-                if not name or name in (b".", b"..") or b"/" in name or b"\0" in name or name <= prev:
+                if (
+                    not name
+                    or name in (b".", b"..")
+                    or b"/" in name
+                    or b"\0" in name
+                    or name <= prev
+                ):
                     raise StoreError(f"bad NAR: invalid or unsorted entry name {name!r}")
                 prev = name
                 self._expect(b"node")
@@ -441,4 +461,6 @@ def canonicalise(path: str) -> None:
     elif stat.S_ISREG(st.st_mode):
         _set_canonical(path, bool(st.st_mode & 0o100))
     else:
-        raise StoreError(f"{path}: unsupported file type in build output (sockets, fifos and devices are not allowed)")
+        raise StoreError(
+            f"{path}: unsupported file type in build output (sockets, fifos and devices are not allowed)"
+        )

@@ -66,7 +66,9 @@ def check_name(name: str) -> None:
     if not name:
         raise StoreError("store path name is empty")
     if len(name) > MAX_NAME_LEN:
-        raise StoreError(f"store path name {name[:40]!r}... is longer than {MAX_NAME_LEN} characters")
+        raise StoreError(
+            f"store path name {name[:40]!r}... is longer than {MAX_NAME_LEN} characters"
+        )
     if name in (".", "..") or name.startswith(".-") or name.startswith("..-"):
         raise StoreError(f"store path name {name!r} is not allowed (it starts like '.' or '..')")
     if not _NAME_RE.match(name):
@@ -98,13 +100,21 @@ def make_text_path(name: str, contents: bytes, references: Iterable[str], store_
 
 
 def make_source_path(
-    name: str, nar_sha256_hex: str, references: Iterable[str], store_dir: str, self_ref: bool = False
+    name: str,
+    nar_sha256_hex: str,
+    references: Iterable[str],
+    store_dir: str,
+    self_ref: bool = False,
 ) -> str:
     """Path of a recursively hashed (NAR, sha256) path: `nix-store --add`, recursive FODs."""
-    return make_store_path(make_type("source", references, self_ref), nar_sha256_hex, store_dir, name)
+    return make_store_path(
+        make_type("source", references, self_ref), nar_sha256_hex, store_dir, name
+    )
 
 
-def make_fixed_output_path(name: str, recursive: bool, algo: str, hex_hash: str, store_dir: str) -> str:
+def make_fixed_output_path(
+    name: str, recursive: bool, algo: str, hex_hash: str, store_dir: str
+) -> str:
     """Fixed-output path: `source` for NAR+sha256, otherwise `output:out` over `fixed:out:`."""
     if recursive and algo == "sha256":
         return make_source_path(name, hex_hash, (), store_dir)
@@ -129,9 +139,11 @@ def split_store_path(path: str, store_dir: str) -> tuple[str, str]:
     prefix = store_dir.rstrip("/") + "/"
     if not path.startswith(prefix):
         raise StoreError(f"{path!r} is not in the store {store_dir!r}")
-    base, _, rest = path[len(prefix):].partition("/")
-    if len(base) < HASH_LEN + 2 or base[HASH_LEN] != "-" or any(
-        c not in _NIX32_INDEX for c in base[:HASH_LEN]
+    base, _, rest = path[len(prefix) :].partition("/")
+    if (
+        len(base) < HASH_LEN + 2
+        or base[HASH_LEN] != "-"
+        or any(c not in _NIX32_INDEX for c in base[:HASH_LEN])
     ):
         raise StoreError(f"{path!r} is not a valid store path (expected {prefix}HASH-NAME)")
     return prefix + base, rest
@@ -148,7 +160,7 @@ def parse_hash(text: str, algo: str = "sha256") -> str:
         if prefix != algo:
             raise StoreError(f"hash {text!r} is not a {algo} hash")
     elif value.startswith(f"{algo}-"):
-        value = value[len(algo) + 1:]
+        value = value[len(algo) + 1 :]
     size = hashlib.new(algo).digest_size
     if len(value) == size * 2 and all(c in "0123456789abcdefABCDEF" for c in value):
         return value.lower()

@@ -29,7 +29,12 @@ class Generation:
     current: bool
 
     def to_json(self) -> dict[str, object]:
-        return {"generation": self.number, "path": self.path, "created": int(self.created), "current": self.current}
+        return {
+            "generation": self.number,
+            "path": self.path,
+            "created": int(self.created),
+            "current": self.current,
+        }
 
 
 def atomic_symlink(target: str, link: str) -> None:
@@ -51,7 +56,8 @@ class Profiles:
 
     def names(self) -> list[str]:
         return sorted(
-            n for n in os.listdir(self.dir)
+            n
+            for n in os.listdir(self.dir)
             if os.path.islink(os.path.join(self.dir, n)) and not re.search(r"-\d+-link$", n)
         )
 
@@ -64,7 +70,14 @@ class Profiles:
             m = pat.match(entry)
             if m:
                 link = os.path.join(self.dir, entry)
-                gens.append(Generation(int(m.group(1)), os.readlink(link), os.lstat(link).st_mtime, int(m.group(1)) == cur))
+                gens.append(
+                    Generation(
+                        int(m.group(1)),
+                        os.readlink(link),
+                        os.lstat(link).st_mtime,
+                        int(m.group(1)) == cur,
+                    )
+                )
         return sorted(gens, key=lambda g: g.number)
 
     list = generations
@@ -88,7 +101,9 @@ class Profiles:
         check_name(name)
         path = self.store.to_store_path(path)
         if not self.store.is_valid(path):
-            raise StoreError(f"cannot set profile '{name}' to '{path}': path is not valid in the store")
+            raise StoreError(
+                f"cannot set profile '{name}' to '{path}': path is not valid in the store"
+            )
         with self._lock(name):
             gens = self.generations(name)
             if gens and gens[-1].path == path:
@@ -104,7 +119,9 @@ class Profiles:
             link = os.path.join(self.dir, f"{name}-{number}-link")
             if not os.path.islink(link):
                 have = ", ".join(str(g.number) for g in self.generations(name)) or "none"
-                raise StoreError(f"profile '{name}' has no generation {number} (generations: {have})")
+                raise StoreError(
+                    f"profile '{name}' has no generation {number} (generations: {have})"
+                )
             atomic_symlink(f"{name}-{number}-link", os.path.join(self.dir, name))
             return os.readlink(link)
 
@@ -113,12 +130,20 @@ class Profiles:
         cur = self.current_number(name)
         older = [g.number for g in self.generations(name) if cur is not None and g.number < cur]
         if not older:
-            raise StoreError(f"profile '{name}' has no generation older than {cur}; nothing to roll back to")
+            raise StoreError(
+                f"profile '{name}' has no generation older than {cur}; nothing to roll back to"
+            )
         self.switch_to(name, older[-1])
         return older[-1]
 
-    def delete(self, name: str, numbers: Iterable[int] = (), *, older_than: float | None = None,
-               keep_last: int | None = None) -> list[int]:
+    def delete(
+        self,
+        name: str,
+        numbers: Iterable[int] = (),
+        *,
+        older_than: float | None = None,
+        keep_last: int | None = None,
+    ) -> list[int]:
         """Delete generations (never the current one). `older_than` is an age in seconds."""
         with self._lock(name):
             cur = self.current_number(name)
@@ -130,7 +155,9 @@ class Profiles:
             if keep_last is not None:
                 wanted |= {g.number for g in gens[: max(0, len(gens) - keep_last)]}
             if cur in set(numbers):
-                raise StoreError(f"cannot delete generation {cur} of profile '{name}': it is the current one")
+                raise StoreError(
+                    f"cannot delete generation {cur} of profile '{name}': it is the current one"
+                )
             wanted.discard(cur)
             deleted = []
             for g in gens:
@@ -139,7 +166,9 @@ class Profiles:
                     deleted.append(g.number)
             missing = set(numbers) - {g.number for g in gens}
             if missing:
-                raise StoreError(f"profile '{name}' has no generation(s) {', '.join(map(str, sorted(missing)))}")
+                raise StoreError(
+                    f"profile '{name}' has no generation(s) {', '.join(map(str, sorted(missing)))}"
+                )
             return deleted
 
 

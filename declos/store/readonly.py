@@ -29,7 +29,7 @@ def locate_valid(given: str, root: str | None = None) -> tuple[str, str]:
     if os.path.islink(logical) and not logical.startswith(store_dir + "/"):
         logical = os.readlink(logical)
     if prefix and logical.startswith(physical_store + "/"):
-        logical = store_dir + logical[len(physical_store):]
+        logical = store_dir + logical[len(physical_store) :]
     top = split_store_path(logical, store_dir)[0]
     if not is_valid_readonly(db_file(prefix + state_dir), top):
         raise StoreError(f"path '{top}' is not valid")

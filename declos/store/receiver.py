@@ -86,8 +86,8 @@ class Reader:
 
     def _fill(self, n):
         if self.hasher is not None:
-            self.hasher.update(memoryview(self.buf)[self._hpos:self.pos])
-        parts = [self.buf[self.pos:]]
+            self.hasher.update(memoryview(self.buf)[self._hpos : self.pos])
+        parts = [self.buf[self.pos :]]
         have = len(parts[0])
         while have < n:
             data = self._read(max(CHUNK, n - have))
@@ -105,7 +105,7 @@ class Reader:
         start = self.pos
         self.pos += n
         self.consumed += n
-        return self.buf[start:self.pos]
+        return self.buf[start : self.pos]
 
     def start_hash(self):
         self.hasher = hashlib.sha256()
@@ -113,14 +113,14 @@ class Reader:
         self._hstart = self.consumed
 
     def finish_hash(self):
-        self.hasher.update(memoryview(self.buf)[self._hpos:self.pos])
+        self.hasher.update(memoryview(self.buf)[self._hpos : self.pos])
         digest, size = self.hasher.hexdigest(), self.consumed - self._hstart
         self.hasher = None
         return digest, size
 
     def leftover(self):
         """Bytes read ahead but not consumed (handed on when the stream changes encoding)."""
-        rest = self.buf[self.pos:]
+        rest = self.buf[self.pos :]
         self.buf, self.pos = b"", 0
         return rest
 
@@ -172,7 +172,7 @@ def _node(r, dest):
                 data = r.exact(min(CHUNK, left))
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 left -= len(data)
             os.utime(fd, (1, 1))
         finally:
@@ -227,7 +227,14 @@ def _dump(path, write):
                 write(data)
         write(_PAD[: (-st.st_size) % 8] + nstr(b")"))
     elif stat.S_ISLNK(st.st_mode):
-        write(nstr(b"(") + nstr(b"type") + nstr(b"symlink") + nstr(b"target") + nstr(os.fsencode(os.readlink(path))) + nstr(b")"))
+        write(
+            nstr(b"(")
+            + nstr(b"type")
+            + nstr(b"symlink")
+            + nstr(b"target")
+            + nstr(os.fsencode(os.readlink(path)))
+            + nstr(b")")
+        )
     else:
         write(nstr(b"(") + nstr(b"type") + nstr(b"directory"))
         for name in sorted(os.listdir(os.fsencode(path))):
@@ -257,10 +264,17 @@ class TargetStore:
         self.store_dir = store_dir
         self.phys_store = (root or "") + store_dir
         self.phys_state = (root or "") + state_dir
-        for d in (self.phys_store, self.phys_state + "/db", self.phys_state + "/locks",
-                  self.phys_state + "/gcroots", self.phys_state + "/profiles"):
+        for d in (
+            self.phys_store,
+            self.phys_state + "/db",
+            self.phys_state + "/locks",
+            self.phys_state + "/gcroots",
+            self.phys_state + "/profiles",
+        ):
             os.makedirs(d, exist_ok=True)
-        self.db = sqlite3.connect(self.phys_state + "/db/db.sqlite", timeout=60, isolation_level=None)
+        self.db = sqlite3.connect(
+            self.phys_state + "/db/db.sqlite", timeout=60, isolation_level=None
+        )
         self.db.execute("pragma journal_mode = wal")
         self.db.execute("pragma synchronous = normal")
         self.db.execute("pragma foreign_keys = on")
@@ -269,18 +283,35 @@ class TargetStore:
     def valid(self, paths):
         found = set()
         for i in range(0, len(paths), 500):
-            batch = paths[i:i + 500]
+            batch = paths[i : i + 500]
             q = "select path from ValidPaths where path in (" + ",".join("?" * len(batch)) + ")"
             found.update(row[0] for row in self.db.execute(q, batch))
         return found
 
     def info(self, path):
-        row = self.db.execute("select id, hash, registrationTime, deriver, narSize, sigs, ca from ValidPaths where path = ?", (path,)).fetchone()
+        row = self.db.execute(
+            "select id, hash, registrationTime, deriver, narSize, sigs, ca from ValidPaths where path = ?",
+            (path,),
+        ).fetchone()
         if row is None:
             return None
-        refs = [r[0] for r in self.db.execute("select path from Refs join ValidPaths on reference = id where referrer = ?", (row[0],))]
-        return {"path": path, "narHash": row[1], "registrationTime": row[2], "deriver": row[3],
-                "narSize": row[4], "signatures": (row[5] or "").split(), "ca": row[6], "references": sorted(refs)}
+        refs = [
+            r[0]
+            for r in self.db.execute(
+                "select path from Refs join ValidPaths on reference = id where referrer = ?",
+                (row[0],),
+            )
+        ]
+        return {
+            "path": path,
+            "narHash": row[1],
+            "registrationTime": row[2],
+            "deriver": row[3],
+            "narSize": row[4],
+            "signatures": (row[5] or "").split(),
+            "ca": row[6],
+            "references": sorted(refs),
+        }
 
     def cleanup(self):
         for name in os.listdir(self.phys_store):
@@ -296,14 +327,18 @@ class TargetStore:
     def lock(self, path):
         import fcntl
 
-        fd = os.open(self.phys_state + "/locks/" + os.path.basename(path)[:32] + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(
+            self.phys_state + "/locks/" + os.path.basename(path)[:32] + ".lock",
+            os.O_RDWR | os.O_CREAT,
+            0o600,
+        )
         fcntl.flock(fd, fcntl.LOCK_EX)
         return fd
 
     def import_one(self, info, r):
         """Restore one NAR to a temp dir, verify, rename into place, register."""
         path = info["path"]
-        if not path.startswith(self.store_dir + "/") or "/" in path[len(self.store_dir) + 1:]:
+        if not path.startswith(self.store_dir + "/") or "/" in path[len(self.store_dir) + 1 :]:
             raise AgentError(f"refusing path outside the store: {path!r}")
         tmp = f"{self.phys_store}/.tmp-{os.getpid()}-{os.urandom(6).hex()}"
         os.mkdir(tmp, 0o700)
@@ -319,7 +354,7 @@ class TargetStore:
             try:
                 if self.valid([path]):
                     return False
-                dest = self.phys_store + path[len(self.store_dir):]
+                dest = self.phys_store + path[len(self.store_dir) :]
                 if os.path.lexists(dest):
                     _remove(dest)
                 os.rename(item, dest)
@@ -337,14 +372,28 @@ class TargetStore:
         try:
             db.execute(
                 "insert or replace into ValidPaths (path, hash, registrationTime, deriver, narSize, sigs, ca) values (?,?,?,?,?,?,?)",
-                (info["path"], info["narHash"], info.get("registrationTime") or int(time.time()), info.get("deriver"),
-                 info["narSize"], " ".join(info.get("signatures") or []) or None, info.get("ca")))
-            (pid,) = db.execute("select id from ValidPaths where path = ?", (info["path"],)).fetchone()
+                (
+                    info["path"],
+                    info["narHash"],
+                    info.get("registrationTime") or int(time.time()),
+                    info.get("deriver"),
+                    info["narSize"],
+                    " ".join(info.get("signatures") or []) or None,
+                    info.get("ca"),
+                ),
+            )
+            (pid,) = db.execute(
+                "select id from ValidPaths where path = ?", (info["path"],)
+            ).fetchone()
             for ref in set(info.get("references") or []):
                 row = db.execute("select id from ValidPaths where path = ?", (ref,)).fetchone()
                 if row is None:
-                    raise AgentError(f"reference {ref} of {info['path']} is not valid on the target")
-                db.execute("insert or ignore into Refs (referrer, reference) values (?, ?)", (pid, row[0]))
+                    raise AgentError(
+                        f"reference {ref} of {info['path']} is not valid on the target"
+                    )
+                db.execute(
+                    "insert or ignore into Refs (referrer, reference) values (?, ?)", (pid, row[0])
+                )
             db.execute("commit")
         except BaseException:
             db.execute("rollback")
@@ -485,7 +534,7 @@ def serve(store, inp, out):
         for p in cmd["paths"]:
             info = store.info(p)
             out.write(_U64.pack(1) + nstr(json.dumps(info).encode()))
-            dump_nar(store.phys_store + p[len(store.store_dir):], out.write)
+            dump_nar(store.phys_store + p[len(store.store_dir) :], out.write)
         out.write(_U64.pack(0))
         out.flush()
     return 0
@@ -511,12 +560,19 @@ def install(source, argv):
         counter = []
         dump_nar(item, lambda b: counter.append(len(b)))
         nar_size = sum(counter)
-        dest = store.phys_store + path[len(store.store_dir):]
+        dest = store.phys_store + path[len(store.store_dir) :]
         if os.path.lexists(dest):
             _remove(dest)
         os.rename(item, dest)
-        store.register({"path": path, "narHash": "sha256:" + h.hexdigest(), "narSize": nar_size,
-                        "references": [], "ca": "text:sha256:" + opts["nix32"]})
+        store.register(
+            {
+                "path": path,
+                "narHash": "sha256:" + h.hexdigest(),
+                "narSize": nar_size,
+                "references": [],
+                "ca": "text:sha256:" + opts["nix32"],
+            }
+        )
     finally:
         if os.path.exists(tmp):
             _remove(tmp)

@@ -42,7 +42,7 @@ class RefScanner:
                     path = self._by_hash.pop(run[i : i + HASH_LEN], None)
                     if path is not None:
                         self.found.add(path)
-        self._tail = buf[-(HASH_LEN - 1):]
+        self._tail = buf[-(HASH_LEN - 1) :]
 
 
 def scan_text(text: str | bytes, candidates: Iterable[str]) -> set[str]:

@@ -69,7 +69,9 @@ def run_sandboxed(
     os.makedirs(root + store_dir, exist_ok=True)
     os.makedirs(root + "/etc", exist_ok=True)
     with open(root + "/etc/passwd", "w") as f:
-        f.write("root:x:0:0:Nix build user:/build:/noshell\nnobody:x:65534:65534:Nobody:/:/noshell\n")
+        f.write(
+            "root:x:0:0:Nix build user:/build:/noshell\nnobody:x:65534:65534:Nobody:/:/noshell\n"
+        )
     with open(root + "/etc/group", "w") as f:
         f.write("root:x:0:\nnixbld:!:100:\nnogroup:x:65534:\n")
     with open(root + "/etc/hosts", "w") as f:
@@ -88,19 +90,30 @@ def run_sandboxed(
     for node in _DEV_NODES:
         if os.path.exists(f"/dev/{node}"):
             binds.append((f"/dev/{node}", f"/dev/{node}", False))
-    symlinks += [("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
-                 ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr")]
+    symlinks += [
+        ("/proc/self/fd", "/dev/fd"),
+        ("/proc/self/fd/0", "/dev/stdin"),
+        ("/proc/self/fd/1", "/dev/stdout"),
+        ("/proc/self/fd/2", "/dev/stderr"),
+    ]
     os.makedirs(root + "/dev/shm", exist_ok=True)
     os.makedirs(root + "/tmp", exist_ok=True)
     os.chmod(root + "/tmp", 0o1777)
     for p in sorted(set(inputs)):
-        rel = p[len(store_dir):]
+        rel = p[len(store_dir) :]
         binds.append((physical_store + rel, store_dir + rel, True))
     for o in outputs:
         if os.path.lexists(root + o):
             shutil.rmtree(root + o)
-    spec = {"root": root, "binds": binds, "symlinks": symlinks, "cwd": "/build",
-            "builder": builder, "args": args, "env": env}
+    spec = {
+        "root": root,
+        "binds": binds,
+        "symlinks": symlinks,
+        "cwd": "/build",
+        "builder": builder,
+        "args": args,
+        "env": env,
+    }
     spec_path = os.path.join(work, "sandbox.json")
     with open(spec_path, "w") as f:
         json.dump(spec, f)
@@ -113,6 +126,12 @@ def run_sandboxed(
     if shutil.which("unshare") is None:
         raise StoreError("the build sandbox needs `unshare` (Debian package util-linux)")
     with open(log_path, "ab") as log:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={},
-                              preexec_fn=_die_with_parent)
+        proc = subprocess.run(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={},
+            preexec_fn=_die_with_parent,
+        )
     return proc.returncode

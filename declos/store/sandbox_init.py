@@ -19,11 +19,26 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
+_libc.mount.argtypes = [
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_ulong,
+    ctypes.c_void_p,
+]
 
 
 def mount(src, dst, fstype, flags):
-    if _libc.mount(src.encode() if src else None, dst.encode(), fstype.encode() if fstype else None, flags, None) != 0:
+    if (
+        _libc.mount(
+            src.encode() if src else None,
+            dst.encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            None,
+        )
+        != 0
+    ):
         err = ctypes.get_errno()
         raise OSError(err, f"mount {src} on {dst}: {os.strerror(err)}")
 

@@ -54,9 +54,15 @@ class Store:
         self.root = os.path.abspath(root) if root else None
         self.physical_store = self._phys(self.store_dir)
         self.physical_state = self._phys(self.state_dir)
-        for d in (self.physical_store, self.physical_state, self.physical_state + "/db",
-                  self.physical_state + "/locks", self.physical_state + "/gcroots",
-                  self.physical_state + "/profiles", self.physical_state + "/log"):
+        for d in (
+            self.physical_store,
+            self.physical_state,
+            self.physical_state + "/db",
+            self.physical_state + "/locks",
+            self.physical_state + "/gcroots",
+            self.physical_state + "/profiles",
+            self.physical_state + "/log",
+        ):
             os.makedirs(d, exist_ok=True)
         self.db = Database(db_file(self.physical_state))
         self._cleaned = False
@@ -77,7 +83,7 @@ class Store:
     def to_store_path(self, path: str) -> str:
         """The top-level store path for a logical path or a physical path into this store."""
         if self.root and path.startswith(self.physical_store + "/"):
-            path = self.store_dir + path[len(self.physical_store):]
+            path = self.store_dir + path[len(self.physical_store) :]
         return split_store_path(path, self.store_dir)[0]
 
     def add_temp_root(self, path: str) -> None:
@@ -112,7 +118,7 @@ class Store:
                 if not entry.name.startswith(TMP_PREFIX):
                     continue
                 try:
-                    pid = int(entry.name[len(TMP_PREFIX):].split("-", 1)[0])
+                    pid = int(entry.name[len(TMP_PREFIX) :].split("-", 1)[0])
                 except ValueError:
                     pid = -1
                 if pid != os.getpid() and (pid < 0 or not pid_alive(pid)):
@@ -189,7 +195,17 @@ class Store:
                 os.utime(item, (1, 1))
                 digest, size = nar_hash(item)
                 self._install(item, path)
-                self.db.register([PathInfo(path, "sha256:" + digest, size, refs, ca=ca_text(hashlib.sha256(data).hexdigest()))])
+                self.db.register(
+                    [
+                        PathInfo(
+                            path,
+                            "sha256:" + digest,
+                            size,
+                            refs,
+                            ca=ca_text(hashlib.sha256(data).hexdigest()),
+                        )
+                    ]
+                )
             finally:
                 remove_tree(tmp)
         return path
@@ -247,7 +263,13 @@ class Store:
             with self.path_lock(path):
                 if not self.is_valid(path):
                     self._install(item, path)
-                    self.db.register([PathInfo(path, "sha256:" + digest, size, sorted(refs), ca=ca_source(digest))])
+                    self.db.register(
+                        [
+                            PathInfo(
+                                path, "sha256:" + digest, size, sorted(refs), ca=ca_source(digest)
+                            )
+                        ]
+                    )
             return path
         finally:
             remove_tree(tmp)
@@ -255,7 +277,9 @@ class Store:
     def add_source(self, source: Source) -> str:
         path = self.add_path(source.src, source.name)
         if path != source.out_path:
-            raise StoreError(f"{source.src} changed since it was referenced (expected {source.out_path}, got {path})")
+            raise StoreError(
+                f"{source.src} changed since it was referenced (expected {source.out_path}, got {path})"
+            )
         return path
 
     def add_nar(self, info: PathInfo, read, *, check_refs: bool = True) -> bool:  # type: ignore[no-untyped-def]
@@ -292,9 +316,13 @@ class Store:
         refs = list(refs)
         missing = set(refs) - self.valid_subset(refs)
         if missing:
-            raise StoreError(f"{what}: reference(s) not valid in the store: {', '.join(sorted(missing))}")
+            raise StoreError(
+                f"{what}: reference(s) not valid in the store: {', '.join(sorted(missing))}"
+            )
 
-    def register(self, infos: Sequence[PathInfo], drv_outputs: dict[str, dict[str, str]] | None = None) -> None:
+    def register(
+        self, infos: Sequence[PathInfo], drv_outputs: dict[str, dict[str, str]] | None = None
+    ) -> None:
         self.db.register(infos, drv_outputs)
 
     def delete(self, paths: Iterable[str]) -> None:
@@ -314,13 +342,21 @@ class Store:
             return f.read()
 
     # -- builds, profiles, gc, copy -----------------------------------------------------
-    def realise(self, drvs: Derivation | Sequence[Derivation], *, keep_failed: bool = False,
-                max_jobs: int | None = None, progress=None) -> list[str]:  # type: ignore[no-untyped-def]
+    def realise(
+        self,
+        drvs: Derivation | Sequence[Derivation],
+        *,
+        keep_failed: bool = False,
+        max_jobs: int | None = None,
+        progress=None,
+    ) -> list[str]:  # type: ignore[no-untyped-def]
         from declos.store.build import Builder
         from declos.store.derivation import Derivation as Drv
 
         items = [drvs] if isinstance(drvs, Drv) else list(drvs)
-        return Builder(self, keep_failed=keep_failed, max_jobs=max_jobs, progress=progress).realise(items)
+        return Builder(self, keep_failed=keep_failed, max_jobs=max_jobs, progress=progress).realise(
+            items
+        )
 
     def load_derivation(self, drv_path: str) -> Derivation:
         from declos.store.derivation import load_derivation

@@ -24,8 +24,14 @@ class VerifyResult:
         return not (set(self.missing) | {c[0] for c in self.corrupt}) - set(self.repaired)
 
 
-def verify(store: Store, *, check_contents: bool = False, repair_from: Store | None = None,
-           paths: list[str] | None = None, progress=None) -> VerifyResult:  # type: ignore[no-untyped-def]
+def verify(
+    store: Store,
+    *,
+    check_contents: bool = False,
+    repair_from: Store | None = None,
+    paths: list[str] | None = None,
+    progress=None,
+) -> VerifyResult:  # type: ignore[no-untyped-def]
     """Re-hash paths; with `repair_from`, replace tampered/missing ones from a good store."""
     result = VerifyResult()
     for p in paths or store.all_paths():

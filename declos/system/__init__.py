@@ -9,4 +9,11 @@ from declos.system.build import (
     read_values,
 )
 
-__all__ = ["BuildResult", "SystemBuildError", "build_from_values", "build_system", "config_json_of", "read_values"]
+__all__ = [
+    "BuildResult",
+    "SystemBuildError",
+    "build_from_values",
+    "build_system",
+    "config_json_of",
+    "read_values",
+]

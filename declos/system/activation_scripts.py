@@ -37,7 +37,7 @@ def order_snippets(snippets: Mapping[str, Any]) -> list[str]:
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            loop = chain[chain.index(name):] + [name]
+            loop = chain[chain.index(name) :] + [name]
             raise ActivationScriptError(
                 "system.activationScripts: dependency cycle " + " -> ".join(loop),
                 ("system", "activationScripts", name),
@@ -59,7 +59,11 @@ def render_activation_scripts(writer: Writer, snippets: Mapping[str, Any]) -> li
     for name in order_snippets(snippets):
         value = snippets[name]
         text = value if isinstance(value, str) else str((value or {}).get("text") or "")
-        dry = False if isinstance(value, str) else bool((value or {}).get("supportsDryActivation", False))
+        dry = (
+            False
+            if isinstance(value, str)
+            else bool((value or {}).get("supportsDryActivation", False))
+        )
         body = f"#!/bin/bash\n#### Activation script snippet {name}:\n{text.rstrip(chr(10))}\n"
         path = writer.script(name, body, store_name=f"activation-script-{name}")
         out.append({"name": name, "path": path, "supportsDryActivation": dry})

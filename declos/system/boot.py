@@ -22,13 +22,17 @@ def render_boot(boot: Mapping[str, Any]) -> dict[str, Any]:
     grub = (boot.get("loader") or {}).get("grub") or {}
     limit = grub.get("configurationLimit", 100)
     if limit is not None and int(limit) < 1:
-        raise BootError("boot.loader.grub.configurationLimit must be at least 1",
-                        ("boot", "loader", "grub", "configurationLimit"))
+        raise BootError(
+            "boot.loader.grub.configurationLimit must be at least 1",
+            ("boot", "loader", "grub", "configurationLimit"),
+        )
     params = [str(p) for p in boot.get("kernelParams") or []]
     for param in params:
         if any(c.isspace() for c in param):
-            raise BootError(f"boot.kernelParams: {param!r} contains whitespace; give each parameter separately",
-                            ("boot", "kernelParams"))
+            raise BootError(
+                f"boot.kernelParams: {param!r} contains whitespace; give each parameter separately",
+                ("boot", "kernelParams"),
+            )
     return {
         "kernelParams": params,
         "grub": {

@@ -75,7 +75,9 @@ class BuildResult:
 def check_assertions(values: Mapping[str, Any]) -> list[str]:
     """NixOS semantics: any failed assertion aborts with all messages; warnings are returned."""
     failed = [
-        str(a.get("message", "")) for a in values.get("assertions") or [] if not a.get("assertion", True)
+        str(a.get("message", ""))
+        for a in values.get("assertions") or []
+        if not a.get("assertion", True)
     ]
     if failed:
         raise SystemBuildError("Failed assertions:\n" + "\n".join(f"- {m}" for m in failed))
@@ -97,15 +99,33 @@ def build_from_values(
         activator_job = pool.submit(build_activator, store)
         sw_drv = sw_derivation(store, list(get("environment.systemPackages") or []))
         realise_inputs(store, dict(values), extra=[sw_drv])
-        return _render(store, writer, values, warnings, config_json, check_firewall,
-                       sw_drv.out_path, activator_job)
+        return _render(
+            store,
+            writer,
+            values,
+            warnings,
+            config_json,
+            check_firewall,
+            sw_drv.out_path,
+            activator_job,
+        )
 
 
-def _render(store: Any, writer: StoreWriter, values: Mapping[str, Any], warnings: list[str],
-            config_json: str, check_firewall: bool, sw: str, activator_job: Future[str]) -> BuildResult:
+def _render(
+    store: Any,
+    writer: StoreWriter,
+    values: Mapping[str, Any],
+    warnings: list[str],
+    config_json: str,
+    check_firewall: bool,
+    sw: str,
+    activator_job: Future[str],
+) -> BuildResult:
     get = values.get
     try:
-        users = render_users({"users": get("users.users") or {}, "groups": get("users.groups") or {}})
+        users = render_users(
+            {"users": get("users.users") or {}, "groups": get("users.groups") or {}}
+        )
         openssh = wire_openssh(writer, get("services.openssh") or {}, authorized_keys(users))
         httpd, httpd_users = wire_httpd(writer, get("services.httpd") or {})
         for kind in ("users", "groups"):
@@ -114,11 +134,14 @@ def _render(store: Any, writer: StoreWriter, values: Mapping[str, Any], warnings
                     extra = render_users({kind: {name: definition}})
                     users[kind][name] = extra[kind][name]
 
-        units = render_systemd(writer, {
-            "services": get("systemd.services") or {},
-            "timers": get("systemd.timers") or {},
-            "sockets": get("systemd.sockets") or {},
-        })
+        units = render_systemd(
+            writer,
+            {
+                "services": get("systemd.services") or {},
+                "timers": get("systemd.timers") or {},
+                "sockets": get("systemd.sockets") or {},
+            },
+        )
         mount_units, file_systems = render_filesystems(writer, get("fileSystems") or {})
         swap_units, swaps = render_swaps(writer, list(get("swapDevices") or []))
         units += mount_units + swap_units + openssh.units + httpd.units
@@ -132,8 +155,15 @@ def _render(store: Any, writer: StoreWriter, values: Mapping[str, Any], warnings
         for wiring in (openssh, httpd):
             for name, definition in wiring.etc.items():
                 etc_defs.setdefault(name, definition)
-        etc_defs.setdefault("profile.d/declos.sh", {"text": profile_script(
-            variables, ["/run/declos/current-system/sw/bin", "/run/declos/current-system/sw/sbin"])})
+        etc_defs.setdefault(
+            "profile.d/declos.sh",
+            {
+                "text": profile_script(
+                    variables,
+                    ["/run/declos/current-system/sw/bin", "/run/declos/current-system/sw/sbin"],
+                )
+            },
+        )
         rules = [str(r) for r in get("systemd.tmpfiles.rules") or []]
         tmpfiles = writer.text("tmpfiles.conf", "\n".join(rules) + "\n") if rules else None
         if tmpfiles:
@@ -152,9 +182,15 @@ def _render(store: Any, writer: StoreWriter, values: Mapping[str, Any], warnings
             firewall=firewall_text,
             file_systems=file_systems,
             swap_devices=swaps,
-            boot=render_boot({"loader": {"grub": get("boot.loader.grub") or {}},
-                              "kernelParams": get("boot.kernelParams") or []}),
-            activation_scripts=render_activation_scripts(writer, get("system.activationScripts") or {}),
+            boot=render_boot(
+                {
+                    "loader": {"grub": get("boot.loader.grub") or {}},
+                    "kernelParams": get("boot.kernelParams") or [],
+                }
+            ),
+            activation_scripts=render_activation_scripts(
+                writer, get("system.activationScripts") or {}
+            ),
             tmpfiles=tmpfiles,
             config_json=config_json,
         )
@@ -231,7 +267,9 @@ def build_system(
         if not sites:
             raise
         raise SystemBuildError(f"{exc}\n(defined in {', '.join(sites)})", exc.path) from None
-    result.warnings = list(dict.fromkeys([*(getattr(ev, "warnings", None) or []), *result.warnings]))
+    result.warnings = list(
+        dict.fromkeys([*(getattr(ev, "warnings", None) or []), *result.warnings])
+    )
     return result
 
 

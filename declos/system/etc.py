@@ -46,8 +46,10 @@ class EtcEntry:
 def normalise_target(target: str, where: str, name: str = "") -> str:
     parts = [p for p in target.split("/") if p]
     if not parts or any(p in (".", "..") for p in parts):
-        raise EtcError(f"{where}: target {target!r} must be a relative path below /etc without '..'",
-                       ("environment", "etc", name, "target"))
+        raise EtcError(
+            f"{where}: target {target!r} must be a relative path below /etc without '..'",
+            ("environment", "etc", name, "target"),
+        )
     return "/".join(parts)
 
 
@@ -83,7 +85,9 @@ def render_etc(
             raise EtcError(f"{where}: set either `text` or `source`", path)
         mode = str(definition.get("mode") or "symlink")
         if not _MODE.match(mode):
-            raise EtcError(f"{where}: mode {mode!r} must be \"symlink\" or an octal mode like \"0644\"", path)
+            raise EtcError(
+                f'{where}: mode {mode!r} must be "symlink" or an octal mode like "0644"', path
+            )
         if mode == "direct-symlink":
             mode = "symlink"
         elif mode != "symlink" and mode[0] != "0":

@@ -61,41 +61,58 @@ def render_filesystems(
         options = [str(o) for o in fs.get("options") or ["defaults"]]
         auto_format = bool(fs.get("autoFormat", False))
         if auto_format and (fs_type == "auto" or not fs.get("device")):
-            raise FileSystemError(f"{where}: autoFormat needs both `device` and a concrete `fsType`",
-                                  ("fileSystems", key, "autoFormat"))
+            raise FileSystemError(
+                f"{where}: autoFormat needs both `device` and a concrete `fsType`",
+                ("fileSystems", key, "autoFormat"),
+            )
         unit_name = escape_path(mount_point) + ".mount"
-        entries.append({
-            "mountPoint": mount_point,
-            "device": device,
-            "fsType": fs_type,
-            "options": options,
-            "autoFormat": auto_format,
-            "label": fs.get("label"),
-            "unit": None if mount_point == "/" else unit_name,
-        })
+        entries.append(
+            {
+                "mountPoint": mount_point,
+                "device": device,
+                "fsType": fs_type,
+                "options": options,
+                "autoFormat": auto_format,
+                "label": fs.get("label"),
+                "unit": None if mount_point == "/" else unit_name,
+            }
+        )
         if mount_point == "/":
             continue
         network = fs_type in NETWORK_FS
-        unit_config: dict[str, Any] = {"Before": ["remote-fs.target" if network else "local-fs.target"]}
-        mount = {"What": device, "Where": mount_point, "Type": fs_type, "Options": ",".join(options)}
-        units.append(Unit(
-            name=unit_name,
-            text=typed_text("mount", unit_config, mount),
-            wanted_by=("remote-fs.target" if network else "local-fs.target",),
-        ))
+        unit_config: dict[str, Any] = {
+            "Before": ["remote-fs.target" if network else "local-fs.target"]
+        }
+        mount = {
+            "What": device,
+            "Where": mount_point,
+            "Type": fs_type,
+            "Options": ",".join(options),
+        }
+        units.append(
+            Unit(
+                name=unit_name,
+                text=typed_text("mount", unit_config, mount),
+                wanted_by=("remote-fs.target" if network else "local-fs.target",),
+            )
+        )
         if auto_format:
             dev_unit = escape_path(device) + ".device"
             stem = f"mkfs-{escape_path(device)}"
-            mkfs = render_service(writer, stem, {
-                "description": f"Initialisation of filesystem {device}",
-                "before": [unit_name, f"systemd-fsck@{escape_path(device)}.service"],
-                "requires": [dev_unit],
-                "after": [dev_unit],
-                "unitConfig": {"DefaultDependencies": False},
-                "serviceConfig": {"Type": "oneshot"},
-                "script": mkfs_script(device, fs_type, fs.get("label")),
-                "wantedBy": [unit_name],
-            })
+            mkfs = render_service(
+                writer,
+                stem,
+                {
+                    "description": f"Initialisation of filesystem {device}",
+                    "before": [unit_name, f"systemd-fsck@{escape_path(device)}.service"],
+                    "requires": [dev_unit],
+                    "after": [dev_unit],
+                    "unitConfig": {"DefaultDependencies": False},
+                    "serviceConfig": {"Type": "oneshot"},
+                    "script": mkfs_script(device, fs_type, fs.get("label")),
+                    "wantedBy": [unit_name],
+                },
+            )
             units.append(mkfs)
     return units, entries
 
@@ -114,7 +131,9 @@ def mkswap_script(device: str, size_mib: int) -> str:
     )
 
 
-def render_swaps(writer: Writer, swaps: list[Mapping[str, Any]]) -> tuple[list[Unit], list[dict[str, Any]]]:
+def render_swaps(
+    writer: Writer, swaps: list[Mapping[str, Any]]
+) -> tuple[list[Unit], list[dict[str, Any]]]:
     units: list[Unit] = []
     entries: list[dict[str, Any]] = []
     for index, swap in enumerate(swaps):
@@ -125,17 +144,32 @@ def render_swaps(writer: Writer, swaps: list[Mapping[str, Any]]) -> tuple[list[U
             config["Priority"] = int(swap["priority"])
         if swap.get("options"):
             config["Options"] = ",".join(str(o) for o in swap["options"])
-        units.append(Unit(name=unit_name, text=typed_text("swap", {}, config), wanted_by=("swap.target",)))
+        units.append(
+            Unit(name=unit_name, text=typed_text("swap", {}, config), wanted_by=("swap.target",))
+        )
         size = swap.get("size")
         if size:
-            units.append(render_service(writer, f"mkswap-{escape_path(device)}", {
-                "description": f"Initialisation of swap file {device}",
-                "before": [unit_name],
-                "unitConfig": {"DefaultDependencies": False, "RequiresMountsFor": device},
-                "serviceConfig": {"Type": "oneshot"},
-                "script": mkswap_script(device, int(size)),
-                "wantedBy": [unit_name],
-            }))
-        entries.append({"device": device, "priority": swap.get("priority"), "size": size,
-                        "options": list(swap.get("options") or []), "unit": unit_name})
+            units.append(
+                render_service(
+                    writer,
+                    f"mkswap-{escape_path(device)}",
+                    {
+                        "description": f"Initialisation of swap file {device}",
+                        "before": [unit_name],
+                        "unitConfig": {"DefaultDependencies": False, "RequiresMountsFor": device},
+                        "serviceConfig": {"Type": "oneshot"},
+                        "script": mkswap_script(device, int(size)),
+                        "wantedBy": [unit_name],
+                    },
+                )
+            )
+        entries.append(
+            {
+                "device": device,
+                "priority": swap.get("priority"),
+                "size": size,
+                "options": list(swap.get("options") or []),
+                "unit": unit_name,
+            }
+        )
     return units, entries

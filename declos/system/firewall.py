@@ -56,7 +56,12 @@ def render_ruleset(firewall: Mapping[str, Any], extra_tcp_ports: list[int] = ())
         return None
     default = {
         key: list(firewall.get(key) or [])
-        for key in ("allowedTCPPorts", "allowedUDPPorts", "allowedTCPPortRanges", "allowedUDPPortRanges")
+        for key in (
+            "allowedTCPPorts",
+            "allowedUDPPorts",
+            "allowedTCPPortRanges",
+            "allowedUDPPortRanges",
+        )
     }
     default["allowedTCPPorts"] += list(extra_tcp_ports)
     interfaces: dict[str, Mapping[str, Any]] = {"default": default}
@@ -68,7 +73,9 @@ def render_ruleset(firewall: Mapping[str, Any], extra_tcp_ports: list[int] = ())
     input_chain = [
         "type filter hook input priority filter; policy drop;",
         "",
-        "iifname { " + ", ".join(f'"{i}"' for i in trusted) + ' } accept comment "trusted interfaces"',
+        "iifname { "
+        + ", ".join(f'"{i}"' for i in trusted)
+        + ' } accept comment "trusted interfaces"',
         "",
         "# Some ICMPv6 types like NDP is untracked",
         "ct state vmap {",
@@ -80,7 +87,10 @@ def render_ruleset(firewall: Mapping[str, Any], extra_tcp_ports: list[int] = ())
         "}",
     ]
     if firewall.get("logRefusedConnections", False):
-        input_chain += ["", 'tcp flags syn / fin,syn,rst,ack log level info prefix "refused connection: "']
+        input_chain += [
+            "",
+            'tcp flags syn / fin,syn,rst,ack log level info prefix "refused connection: "',
+        ]
     if firewall.get("rejectPackets", False):
         input_chain += ["", "meta l4proto tcp reject with tcp reset", "reject"]
 
@@ -112,10 +122,16 @@ def render_ruleset(firewall: Mapping[str, Any], extra_tcp_ports: list[int] = ())
 
 def check_ruleset(text: str, *, nft: str | None = None) -> None:
     """Run `nft --check -f` on the ruleset (needs CAP_NET_ADMIN); FirewallError with nft's message."""
-    binary = nft or shutil.which("nft") or ("/usr/sbin/nft" if os.path.exists("/usr/sbin/nft") else None)
+    binary = (
+        nft or shutil.which("nft") or ("/usr/sbin/nft" if os.path.exists("/usr/sbin/nft") else None)
+    )
     if binary is None:
-        raise FirewallError("cannot check the firewall ruleset: `nft` not found (apt-get install nftables)")
-    with tempfile.NamedTemporaryFile("w", prefix="declos-fw-", suffix=".nft", delete=False) as handle:
+        raise FirewallError(
+            "cannot check the firewall ruleset: `nft` not found (apt-get install nftables)"
+        )
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="declos-fw-", suffix=".nft", delete=False
+    ) as handle:
         handle.write(text)
         name = handle.name
     try:

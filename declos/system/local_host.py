@@ -23,10 +23,16 @@ class NoGeneration(Exception):
 
 def host_python() -> str:
     """The host's python3 (what TOP/activate's `/usr/bin/env python3` finds outside a venv)."""
-    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else (shutil.which("python3") or "python3")
+    return (
+        "/usr/bin/python3"
+        if os.path.exists("/usr/bin/python3")
+        else (shutil.which("python3") or "python3")
+    )
 
 
-def activator_command(top: str, action: str, root: str | None = None) -> tuple[list[str], dict[str, str]]:
+def activator_command(
+    top: str, action: str, root: str | None = None
+) -> tuple[list[str], dict[str, str]]:
     """The command that runs TOP's own activator; under a root it is reached physically.
 
     TOP/activator is an absolute (logical) link, valid on the target but not under a root
@@ -57,8 +63,10 @@ def current_system(root: str | None = None) -> str:
         if not target.startswith("/"):
             target = os.readlink(os.path.join(os.path.dirname(link), target))
     except OSError:
-        raise NoGeneration(f"no system generation yet ({state}/profiles/system does not exist); "
-                           "run `declos switch` first") from None
+        raise NoGeneration(
+            f"no system generation yet ({state}/profiles/system does not exist); "
+            "run `declos switch` first"
+        ) from None
     return target
 
 

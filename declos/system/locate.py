@@ -17,7 +17,7 @@ def definition_sites(ev: Any, path: Sequence[str]) -> list[str]:
             return []
         child = node[part]
         if isinstance(child, Slot):
-            rest = tuple(path[index + 1:])
+            rest = tuple(path[index + 1 :])
             sites: list[str] = []
             for value, module in child.defs:
                 if rest and isinstance(value, Mapping) and rest[0] not in value:

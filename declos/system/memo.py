@@ -21,7 +21,9 @@ Tree = dict[str, tuple[Any, ...]]
 
 
 def tree_key(name: str, tree: Tree, refs: list[str], store_dir: str) -> str:
-    canonical = json.dumps([name, store_dir, sorted(refs), sorted(tree.items())], separators=(",", ":"))
+    canonical = json.dumps(
+        [name, store_dir, sorted(refs), sorted(tree.items())], separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -72,7 +72,10 @@ def merge_unit_option(unit: str, key: str, ours: Any, theirs: Any) -> Any:
     if ours is None:
         return theirs
     if isinstance(ours, list) or isinstance(theirs, list):
-        return [*(ours if isinstance(ours, list) else [ours]), *(theirs if isinstance(theirs, list) else [theirs])]
+        return [
+            *(ours if isinstance(ours, list) else [ours]),
+            *(theirs if isinstance(theirs, list) else [theirs]),
+        ]
     if ours != theirs:
         raise UnitError(
             f"{key} of {unit} has conflicting definition values: {ours!r} (from the script option) "
@@ -85,7 +88,10 @@ def trigger_keys(writer: Writer, unit_name: str, definition: Mapping[str, Any]) 
     """X-Restart-Triggers / X-Reload-Triggers pointing at a writeText of the triggers."""
     stem = unit_name.rsplit(".", 1)[0]
     keys: dict[str, Any] = {}
-    for option, key in (("restartTriggers", "X-Restart-Triggers"), ("reloadTriggers", "X-Reload-Triggers")):
+    for option, key in (
+        ("restartTriggers", "X-Restart-Triggers"),
+        ("reloadTriggers", "X-Reload-Triggers"),
+    ):
         values = list(definition.get(option) or [])
         if values:
             keys[key] = [writer.text(f"{key}-{stem}", triggers_text(values))]
@@ -172,7 +178,10 @@ def start_at_timers(services: Mapping[str, Mapping[str, Any]]) -> dict[str, dict
         if isinstance(start_at, str):
             start_at = [start_at]
         if start_at:
-            timers[stem] = {"wantedBy": ["timers.target"], "timerConfig": {"OnCalendar": list(start_at)}}
+            timers[stem] = {
+                "wantedBy": ["timers.target"],
+                "timerConfig": {"OnCalendar": list(start_at)},
+            }
     return timers
 
 
@@ -197,6 +206,7 @@ def render_systemd(writer: Writer, systemd: Mapping[str, Any]) -> list[Unit]:
             try:
                 units.append(render(writer, stem, definition))
             except UnitError as exc:
-                raise UnitError(f"systemd.{kind}s.{stem}: {exc}", ("systemd", f"{kind}s", stem)) from None
+                raise UnitError(
+                    f"systemd.{kind}s.{stem}: {exc}", ("systemd", f"{kind}s", stem)
+                ) from None
     return units
-

@@ -93,7 +93,11 @@ def _links(units: list[Unit], attr: str) -> dict[str, list[str]]:
 def layout(spec: SystemSpec) -> Tree:
     """TOP as an in-memory tree (see docs/closure.md for the layout)."""
     tree: Tree = {
-        "system.json": ("file", json.dumps(system_json(spec), indent=2, sort_keys=True) + "\n", False),
+        "system.json": (
+            "file",
+            json.dumps(system_json(spec), indent=2, sort_keys=True) + "\n",
+            False,
+        ),
         "config.json": ("file", spec.config_json, False),
         "activate": ("file", activate_script(), True),
         "activator": ("link", spec.activator),
@@ -106,8 +110,11 @@ def layout(spec: SystemSpec) -> Tree:
         parents = entry.target.split("/")[:-1]
         for i in range(1, len(parents) + 1):
             if "etc/" + "/".join(parents[:i]) in etc_targets:
-                raise RenderError(f"environment.etc: /etc/{entry.target} is inside another entry's target "
-                                  f"/etc/{'/'.join(parents[:i])}", ("environment", "etc"))
+                raise RenderError(
+                    f"environment.etc: /etc/{entry.target} is inside another entry's target "
+                    f"/etc/{'/'.join(parents[:i])}",
+                    ("environment", "etc"),
+                )
         tree[f"etc/{entry.target}"] = ("link", entry.source)
     for unit in spec.units:
         rel = f"units/{unit.name}"
@@ -142,7 +149,9 @@ def assemble(store: Any, spec: SystemSpec, memo: Memo | None = None) -> str:
     refs = candidates(spec, store.store_dir)
     missing = sorted(refs - store.valid_subset(refs))
     if missing:
-        raise ValueError(f"internal: the system refers to paths missing from the store: {', '.join(missing)}")
+        raise ValueError(
+            f"internal: the system refers to paths missing from the store: {', '.join(missing)}"
+        )
     # config.json may mention any path (e.g. a package of a disabled service): only the
     # valid ones count, as they would for a Nix string's context.
     valid = refs | store.valid_subset(mentioned_paths(spec.config_json, store.store_dir))

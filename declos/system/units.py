@@ -101,7 +101,9 @@ def environment_lines(environment: Mapping[str, Any]) -> str:
         value = environment[key]
         if value is None:
             continue
-        lines.append("Environment=" + json.dumps(f"{key}={to_option(value)}", ensure_ascii=False) + "\n")
+        lines.append(
+            "Environment=" + json.dumps(f"{key}={to_option(value)}", ensure_ascii=False) + "\n"
+        )
     return "".join(lines)
 
 
@@ -160,7 +162,9 @@ def common_unit_config(name: str, definition: Mapping[str, Any]) -> dict[str, An
     return unit
 
 
-_UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.\\@-]+\.(service|socket|timer|target|mount|swap|path|slice|automount)$")
+_UNIT_NAME = re.compile(
+    r"^[A-Za-z0-9:_.\\@-]+\.(service|socket|timer|target|mount|swap|path|slice|automount)$"
+)
 
 
 def check_unit_name(name: str) -> None:

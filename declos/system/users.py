@@ -29,10 +29,12 @@ def _user(name: str, u: Mapping[str, Any]) -> dict[str, Any]:
         )
     group = u.get("group") or ("users" if normal else "")
     if not group:
-        raise UsersError(f"{where}.group is unset. This used to default to nogroup, but this is unsafe. "
-                         f"For example you can create a group for this user with: "
-                         f"users.users.{name}.group = \"{name}\"; users.groups.{name} = {{}};",
-                         ("users", "users", name))
+        raise UsersError(
+            f"{where}.group is unset. This used to default to nogroup, but this is unsafe. "
+            f"For example you can create a group for this user with: "
+            f'users.users.{name}.group = "{name}"; users.groups.{name} = {{}};',
+            ("users", "users", name),
+        )
     keys = list(((u.get("openssh") or {}).get("authorizedKeys") or {}).get("keys") or [])
     home = u.get("home") or (f"/home/{name}" if normal else "/nonexistent")
     create_home = u.get("createHome")

@@ -28,7 +28,9 @@ class Writer(Protocol):
 
 
 def store_path_pattern(store_dir: str) -> re.Pattern[str]:
-    return re.compile(re.escape(store_dir.rstrip("/")) + r"/[0-9a-df-np-sv-z]{32}-[0-9a-zA-Z+\-._?=]+")
+    return re.compile(
+        re.escape(store_dir.rstrip("/")) + r"/[0-9a-df-np-sv-z]{32}-[0-9a-zA-Z+\-._?=]+"
+    )
 
 
 def safe_name(name: str) -> str:
@@ -64,7 +66,9 @@ class StoreWriter:
 
     def tree(self, name: str, files: dict[str, tuple[str, bool]]) -> str:
         """Add a directory of text files {relpath: (text, executable)} as one store path."""
-        layout: Tree = {rel: ("file", content, executable) for rel, (content, executable) in files.items()}
+        layout: Tree = {
+            rel: ("file", content, executable) for rel, (content, executable) in files.items()
+        }
         refs: set[str] = set()
         for content, _executable in files.values():
             refs.update(mentioned_paths(content, self.store_dir))

@@ -36,17 +36,22 @@ def free_port() -> int:
 
 def _owner_alive(domain_name: str) -> bool:
     """Domains are named declos-tPID-NAME; the owner is alive if PID still runs."""
-    pid = domain_name[len(DOMAIN_PREFIX):].split("-", 1)[0]
+    pid = domain_name[len(DOMAIN_PREFIX) :].split("-", 1)[0]
     return pid.isdigit() and Path(f"/proc/{pid}").exists()
 
 
 class Driver:
     """All VMs of one test session."""
 
-    def __init__(self, workdir: Path | None = None, max_running: int | None = None,
-                 recipe: ImageRecipe | None = None) -> None:
-        self.workdir = workdir or Path(os.environ.get("DECLOS_VM_WORKDIR")
-                                       or f"/tmp/declos-vm-{os.getpid()}")
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        max_running: int | None = None,
+        recipe: ImageRecipe | None = None,
+    ) -> None:
+        self.workdir = workdir or Path(
+            os.environ.get("DECLOS_VM_WORKDIR") or f"/tmp/declos-vm-{os.getpid()}"
+        )
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "logs").mkdir(exist_ok=True)
         self.max_running = max_running or int(os.environ.get("DECLOS_VM_MAX_RUNNING", "2"))
@@ -69,24 +74,40 @@ class Driver:
         """Prepare a machine (overlay, disks, keys, seed, domain); it is not started."""
         if spec.name in self.machines:
             raise ValueError(f"machine {spec.name!r} already exists in this session")
-        with self.log.nested(f"{spec.name}: creating ({spec.runner}, {spec.memory} MiB, "
-                             f"{spec.vcpus} vCPUs, disks {list(spec.disks)}, "
-                             f"LANs {list(spec.lans)})"):
+        with self.log.nested(
+            f"{spec.name}: creating ({spec.runner}, {spec.memory} MiB, "
+            f"{spec.vcpus} vCPUs, disks {list(spec.disks)}, "
+            f"LANs {list(spec.lans)})"
+        ):
             image = self.image
             if spec.runner == "libvirt":
                 self._reap_stale()
-            memberships = [self.lans.get(vlan).join(spec.name, index)
-                           for index, vlan in enumerate(spec.lans)]
-            hosts = {m.machine: m.address for vlan in spec.lans
-                     for m in self.lans.get(vlan).members if m.machine != spec.name}
-            vm = provision(image, VmRequest(
-                hostname=spec.name, domain_name=f"{DOMAIN_PREFIX}{os.getpid()}-{spec.name}",
-                workdir=self.workdir / "machines" / spec.name,
-                console_log=self.workdir / "logs" / f"{spec.name}.console.log",
-                ssh_port=free_port(), memory_mib=spec.memory, vcpus=spec.vcpus,
-                extra_disks_mib=spec.disks, lan_nics=[m.nic for m in memberships],
-                lan_addresses=[f"{m.address}/24" for m in memberships], hosts=hosts,
-                runner=spec.runner))
+            memberships = [
+                self.lans.get(vlan).join(spec.name, index) for index, vlan in enumerate(spec.lans)
+            ]
+            hosts = {
+                m.machine: m.address
+                for vlan in spec.lans
+                for m in self.lans.get(vlan).members
+                if m.machine != spec.name
+            }
+            vm = provision(
+                image,
+                VmRequest(
+                    hostname=spec.name,
+                    domain_name=f"{DOMAIN_PREFIX}{os.getpid()}-{spec.name}",
+                    workdir=self.workdir / "machines" / spec.name,
+                    console_log=self.workdir / "logs" / f"{spec.name}.console.log",
+                    ssh_port=free_port(),
+                    memory_mib=spec.memory,
+                    vcpus=spec.vcpus,
+                    extra_disks_mib=spec.disks,
+                    lan_nics=[m.nic for m in memberships],
+                    lan_addresses=[f"{m.address}/24" for m in memberships],
+                    hosts=hosts,
+                    runner=spec.runner,
+                ),
+            )
             ssh = SshConnection(vm.ssh_port, vm.identity_file, vm.known_hosts)
             machine = Machine(spec, vm.domain, ssh, memberships, self.log, self._activate)
             self.machines[spec.name] = machine
@@ -117,8 +138,11 @@ class Driver:
     def _activate(self, machine: Machine) -> None:
         """Make room for `machine` to run: pause the least recently used other VMs."""
         self._last_used[machine.name] = time.monotonic()
-        others = [m for m in self.machines.values()
-                  if m is not machine and m.domain.is_running() and not m.domain.is_paused()]
+        others = [
+            m
+            for m in self.machines.values()
+            if m is not machine and m.domain.is_running() and not m.domain.is_paused()
+        ]
         others.sort(key=lambda m: self._last_used.get(m.name, 0.0))
         while len(others) + 1 > self.max_running and others:
             victim = others.pop(0)

@@ -18,8 +18,9 @@ class WaitTimeout(MachineError):
 class CommandFailed(AssertionError):
     """succeed() saw a non-zero exit, or fail() saw zero: a test assertion."""
 
-    def __init__(self, machine: str, command: str, status: int, stdout: str, stderr: str,
-                 expected: str) -> None:
+    def __init__(
+        self, machine: str, command: str, status: int, stdout: str, stderr: str, expected: str
+    ) -> None:
         self.machine = machine
         self.command = command
         self.status = status
@@ -27,4 +28,5 @@ class CommandFailed(AssertionError):
         self.stderr = stderr
         super().__init__(
             f"{machine}: command {command!r} exited with {status} (expected {expected})\n"
-            f"--- stdout ---\n{stdout.rstrip()}\n--- stderr ---\n{stderr.rstrip()}")
+            f"--- stdout ---\n{stdout.rstrip()}\n--- stderr ---\n{stderr.rstrip()}"
+        )

@@ -40,8 +40,7 @@ class ActionLog:
             yield
         except BaseException as exc:
             self.depth -= 1
-            self.line(f"(failed after {time.monotonic() - started:.2f} s: "
-                      f"{type(exc).__name__})")
+            self.line(f"(failed after {time.monotonic() - started:.2f} s: {type(exc).__name__})")
             raise
         self.depth -= 1
         self.line(f"(finished in {time.monotonic() - started:.2f} s)")

@@ -30,9 +30,15 @@ CONSOLE_LINES = 40
 class Machine:
     """One test VM (see docs/vm-harness.md for the full API)."""
 
-    def __init__(self, spec: MachineSpec, domain: Domain, ssh: SshConnection,
-                 lans: list[Membership], log: ActionLog,
-                 activate: Callable[[Machine], None] = lambda _m: None) -> None:
+    def __init__(
+        self,
+        spec: MachineSpec,
+        domain: Domain,
+        ssh: SshConnection,
+        lans: list[Membership],
+        log: ActionLog,
+        activate: Callable[[Machine], None] = lambda _m: None,
+    ) -> None:
         self.spec = spec
         self.name = spec.name
         self.domain = domain
@@ -61,8 +67,9 @@ class Machine:
         for member in self.lans:
             if member.vlan == vlan:
                 return member.address
-        raise MachineError(f"{self.name} is not on LAN {vlan} (it is on "
-                           f"{[m.vlan for m in self.lans] or 'no LAN'})")
+        raise MachineError(
+            f"{self.name} is not on LAN {vlan} (it is on {[m.vlan for m in self.lans] or 'no LAN'})"
+        )
 
     @property
     def host(self) -> Any:
@@ -82,9 +89,11 @@ class Machine:
 
     def _diagnose(self, message: str) -> str:
         state = "running" if self.domain.is_running() else "not running"
-        return (f"{self.name}: {message}\n--- VM is {state}; last {CONSOLE_LINES} lines of "
-                f"the serial console ({self.domain.spec.console_log}) ---\n"
-                f"{self.domain.console_tail(CONSOLE_LINES)}")
+        return (
+            f"{self.name}: {message}\n--- VM is {state}; last {CONSOLE_LINES} lines of "
+            f"the serial console ({self.domain.spec.console_log}) ---\n"
+            f"{self.domain.console_tail(CONSOLE_LINES)}"
+        )
 
     # ---- power -----------------------------------------------------------------------
     def is_up(self) -> bool:
@@ -107,21 +116,28 @@ class Machine:
             last_error = "no SSH banner yet"
             while time.monotonic() < deadline:
                 if not self.domain.is_running():
-                    raise MachineError(self._diagnose(
-                        "the VM stopped while waiting for SSH (start() it first?)"))
+                    raise MachineError(
+                        self._diagnose("the VM stopped while waiting for SSH (start() it first?)")
+                    )
                 if banner_ready(self.ssh_port):
                     try:
                         self.ssh.connect(timeout=min(10.0, max(3.0, deadline - time.monotonic())))
                         return
                     except Exception as exc:  # noqa: BLE001 - any failure is retried until timeout
                         last_error = f"{type(exc).__name__}: {exc}"
-                        if "not found in known_hosts" in str(exc) or type(exc).__name__ == \
-                                "BadHostKeyException":
-                            raise MachineError(self._diagnose(
-                                f"SSH host key rejected: {exc}")) from exc
+                        if (
+                            "not found in known_hosts" in str(exc)
+                            or type(exc).__name__ == "BadHostKeyException"
+                        ):
+                            raise MachineError(
+                                self._diagnose(f"SSH host key rejected: {exc}")
+                            ) from exc
                 time.sleep(1.0)
-            raise WaitTimeout(self._diagnose(
-                f"SSH did not come up within {timeout:.0f} s (last error: {last_error})"))
+            raise WaitTimeout(
+                self._diagnose(
+                    f"SSH did not come up within {timeout:.0f} s (last error: {last_error})"
+                )
+            )
 
     def shutdown(self, timeout: float = 120.0) -> None:
         """`systemctl poweroff` in the guest, wait; pull the plug if it takes too long."""
@@ -138,8 +154,7 @@ class Machine:
                 self.domain.request_shutdown()
             self.ssh.close()
             if not self.domain.wait_stopped(timeout):
-                self.log.line(f"{self.name}: no clean shutdown after {timeout:.0f} s; "
-                              "powering off")
+                self.log.line(f"{self.name}: no clean shutdown after {timeout:.0f} s; powering off")
                 self.domain.power_off()
 
     def crash(self) -> None:
@@ -164,8 +179,9 @@ class Machine:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise WaitTimeout(self._diagnose(
-                        f"no new boot within {timeout:.0f} s (boot id still {old})"))
+                    raise WaitTimeout(
+                        self._diagnose(f"no new boot within {timeout:.0f} s (boot id still {old})")
+                    )
                 self.wait_for_ssh(timeout=remaining)
                 try:
                     new = self.ssh.run("cat /proc/sys/kernel/random/boot_id", 30)[1].strip()
@@ -212,8 +228,13 @@ class Machine:
                 raise CommandFailed(self.name, command, status, out, err, "non-zero")
             return out
 
-    def _retry(self, what: str, check: Callable[[], tuple[bool, str]], timeout: float,
-               stderr: Callable[[], str] = lambda: "") -> str:
+    def _retry(
+        self,
+        what: str,
+        check: Callable[[], tuple[bool, str]],
+        timeout: float,
+        stderr: Callable[[], str] = lambda: "",
+    ) -> str:
         """Call `check` once a second until it says done (returning its output);
         WaitTimeout after `timeout`, quoting the last output and the console."""
         deadline = time.monotonic() + timeout
@@ -224,9 +245,12 @@ class Machine:
                 return last
             last += stderr()
             if time.monotonic() >= deadline:
-                raise WaitTimeout(self._diagnose(
-                    f"timed out after {timeout:.0f} s waiting for {what}\n"
-                    f"--- last output ---\n{last.rstrip()}"))
+                raise WaitTimeout(
+                    self._diagnose(
+                        f"timed out after {timeout:.0f} s waiting for {what}\n"
+                        f"--- last output ---\n{last.rstrip()}"
+                    )
+                )
             time.sleep(1.0)
 
     def wait_until_succeeds(self, command: str, timeout: float = WAIT_TIMEOUT) -> str:
@@ -237,6 +261,7 @@ class Machine:
             def check() -> tuple[bool, str]:
                 status, out, err[0] = self._run(command, min(timeout, COMMAND_TIMEOUT))
                 return status == 0, out
+
             return self._retry(f"{command!r} to succeed", check, timeout, lambda: err[0])
 
     def wait_until_fails(self, command: str, timeout: float = WAIT_TIMEOUT) -> str:
@@ -247,6 +272,7 @@ class Machine:
             def check() -> tuple[bool, str]:
                 status, out, err[0] = self._run(command, min(timeout, COMMAND_TIMEOUT))
                 return status != 0, out
+
             return self._retry(f"{command!r} to fail", check, timeout, lambda: err[0])
 
     def unit_info(self, unit: str) -> dict[str, str]:
@@ -258,6 +284,7 @@ class Machine:
         """Wait until `unit` is active; fail at once if it failed, does not exist, or is
         inactive with no job queued (it would never become active on its own)."""
         with self.log.nested(f"{self.name}: waiting for unit {unit}"):
+
             def check() -> tuple[bool, str]:
                 info = self.unit_info(unit)
                 state = info.get("ActiveState", "?")
@@ -273,32 +300,42 @@ class Machine:
                 if state == "failed" or state == "inactive" and self._no_job(unit):
                     _s, status, _e = self._run(
                         f"systemctl --no-pager status {shlex.quote(unit)}; journalctl "
-                        f"--no-pager -n 20 -u {shlex.quote(unit)}", 60)
-                    raise MachineError(self._diagnose(
-                        f"unit {unit} is {state} (it will not become active by itself)\n"
-                        f"{status.rstrip()}"))
+                        f"--no-pager -n 20 -u {shlex.quote(unit)}",
+                        60,
+                    )
+                    raise MachineError(
+                        self._diagnose(
+                            f"unit {unit} is {state} (it will not become active by itself)\n"
+                            f"{status.rstrip()}"
+                        )
+                    )
                 return state == "active", f"ActiveState={state}"
+
             self._retry(f"unit {unit} to become active", check, timeout)
 
     def _no_job(self, unit: str) -> bool:
         _s, out, _e = self._run(f"systemctl list-jobs --no-legend {shlex.quote(unit)}", 60)
         return not out.strip()
 
-    def wait_for_open_port(self, port: int, addr: str = "localhost",
-                           timeout: float = WAIT_TIMEOUT) -> None:
+    def wait_for_open_port(
+        self, port: int, addr: str = "localhost", timeout: float = WAIT_TIMEOUT
+    ) -> None:
         """Wait until something in the guest accepts TCP connections on addr:port."""
         with self.log.nested(f"{self.name}: waiting for TCP port {port} on {addr}"):
             cmd = f"nc -z -w 2 {shlex.quote(addr)} {int(port)}"
-            self._retry(f"port {port} on {addr} to open",
-                        lambda: (self._run(cmd, 30)[0] == 0, ""), timeout)
+            self._retry(
+                f"port {port} on {addr} to open", lambda: (self._run(cmd, 30)[0] == 0, ""), timeout
+            )
 
-    def wait_for_closed_port(self, port: int, addr: str = "localhost",
-                             timeout: float = WAIT_TIMEOUT) -> None:
+    def wait_for_closed_port(
+        self, port: int, addr: str = "localhost", timeout: float = WAIT_TIMEOUT
+    ) -> None:
         """Wait until nothing in the guest accepts TCP connections on addr:port."""
         with self.log.nested(f"{self.name}: waiting for TCP port {port} on {addr} to close"):
             cmd = f"nc -z -w 2 {shlex.quote(addr)} {int(port)}"
-            self._retry(f"port {port} on {addr} to close",
-                        lambda: (self._run(cmd, 30)[0] != 0, ""), timeout)
+            self._retry(
+                f"port {port} on {addr} to close", lambda: (self._run(cmd, 30)[0] != 0, ""), timeout
+            )
 
     def wait_for_file(self, path: str, timeout: float = WAIT_TIMEOUT) -> None:
         """Wait until `path` exists in the guest."""
@@ -349,8 +386,9 @@ class Machine:
         """Return to snapshot `name` (disk and RAM): seconds, instead of a reboot."""
         with self.log.nested(f"{self.name}: restoring snapshot {name!r}"):
             if name not in self.snapshots:
-                raise MachineError(f"{self.name}: no snapshot {name!r} (have: "
-                                   f"{sorted(self.snapshots) or 'none'})")
+                raise MachineError(
+                    f"{self.name}: no snapshot {name!r} (have: {sorted(self.snapshots) or 'none'})"
+                )
             self._activate(self)
             self.ssh.close()
             if not self.domain.is_running():

@@ -31,8 +31,15 @@ from declos.testing.machine import Machine
 from declos.testing.spec import MachineSpec
 
 __all__ = [
-    "vm_driver", "vm_machines", "guest", "fresh_guest", "_shared_guest", "machines_fixture",
-    "pytest_collection_modifyitems", "pytest_runtest_setup", "pytest_runtest_makereport",
+    "vm_driver",
+    "vm_machines",
+    "guest",
+    "fresh_guest",
+    "_shared_guest",
+    "machines_fixture",
+    "pytest_collection_modifyitems",
+    "pytest_runtest_setup",
+    "pytest_runtest_makereport",
 ]
 
 GUEST_SPEC = MachineSpec("guest", memory=1024, vcpus=2, lans=(1,), runner="libvirt")
@@ -149,5 +156,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     for name, machine in driver.machines.items():
         if driver.last_used(name) >= since:
             report.sections.append(
-                (f"serial console of {name} (last {CONSOLE_REPORT_LINES} lines)",
-                 machine.domain.console_tail(CONSOLE_REPORT_LINES)))
+                (
+                    f"serial console of {name} (last {CONSOLE_REPORT_LINES} lines)",
+                    machine.domain.console_tail(CONSOLE_REPORT_LINES),
+                )
+            )

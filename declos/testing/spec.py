@@ -33,14 +33,19 @@ class MachineSpec:
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
-            raise ValueError(f"machine name {self.name!r}: use lowercase letters, digits and "
-                             "'-', starting with a letter (it becomes the hostname)")
+            raise ValueError(
+                f"machine name {self.name!r}: use lowercase letters, digits and "
+                "'-', starting with a letter (it becomes the hostname)"
+            )
         if self.runner not in RUNNERS:
-            raise ValueError(f"machine {self.name}: runner {self.runner!r} is not one of "
-                             f"{', '.join(RUNNERS)}")
+            raise ValueError(
+                f"machine {self.name}: runner {self.runner!r} is not one of {', '.join(RUNNERS)}"
+            )
         if self.memory < 256:
-            raise ValueError(f"machine {self.name}: memory {self.memory} MiB is too small "
-                             "for Debian 12 (use at least 256)")
+            raise ValueError(
+                f"machine {self.name}: memory {self.memory} MiB is too small "
+                "for Debian 12 (use at least 256)"
+            )
         for lan in self.lans:
             if not 1 <= lan <= 254:
                 raise ValueError(f"machine {self.name}: LAN {lan} is outside 1-254")

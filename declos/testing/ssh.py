@@ -51,9 +51,17 @@ class SshConnection:
         client = paramiko.SSHClient()
         client.load_host_keys(str(self.known_hosts))
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        client.connect("127.0.0.1", self.port, self.user, key_filename=str(self.identity),
-                       timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
-                       allow_agent=False, look_for_keys=False)
+        client.connect(
+            "127.0.0.1",
+            self.port,
+            self.user,
+            key_filename=str(self.identity),
+            timeout=timeout,
+            banner_timeout=timeout,
+            auth_timeout=timeout,
+            allow_agent=False,
+            look_for_keys=False,
+        )
         transport = client.get_transport()
         if transport is not None:
             transport.set_keepalive(15)

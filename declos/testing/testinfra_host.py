@@ -22,8 +22,9 @@ class MachineBackend(ParamikoBackend):
 
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
-        super().__init__(f"root@127.0.0.1:{machine.ssh_port}",
-                         ssh_identity_file=str(machine.identity_file))
+        super().__init__(
+            f"root@127.0.0.1:{machine.ssh_port}", ssh_identity_file=str(machine.identity_file)
+        )
 
     @property  # type: ignore[override]
     def client(self) -> Any:

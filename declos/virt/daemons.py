@@ -49,8 +49,9 @@ def _answers(path: Path) -> bool:
 def _start(argv: list[str], sock: Path, timeout: float) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise VirtError(f"{argv[0]} failed to start (exit {proc.returncode}): "
-                        f"{proc.stderr.strip()}")
+        raise VirtError(
+            f"{argv[0]} failed to start (exit {proc.returncode}): {proc.stderr.strip()}"
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _answers(sock):
@@ -70,6 +71,16 @@ def ensure_libvirtd(timeout: float = 60.0) -> None:
         if not _answers(LIBVIRT_SOCKET):
             QEMU_CONF.parent.mkdir(parents=True, exist_ok=True)
             QEMU_CONF.write_text(_QEMU_CONF_TEXT)
-            _start(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                    f"mount --bind {QEMU_CONF} /etc/libvirt/qemu.conf && exec libvirtd -d"],
-                   LIBVIRT_SOCKET, timeout)
+            _start(
+                [
+                    "unshare",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    "sh",
+                    "-c",
+                    f"mount --bind {QEMU_CONF} /etc/libvirt/qemu.conf && exec libvirtd -d",
+                ],
+                LIBVIRT_SOCKET,
+                timeout,
+            )

@@ -62,8 +62,10 @@ class DomainSpec:
     @staticmethod
     def default_cmdline(extra: str = "") -> str:
         """Root is virtio disk 0, console on the first serial port, the seed flag for the seed unit."""
-        base = ("root=/dev/vda rw console=ttyS0,115200 panic=1 net.ifnames=0 "
-                "systemd.show_status=1 loglevel=4 declos.seed")
+        base = (
+            "root=/dev/vda rw console=ttyS0,115200 panic=1 net.ifnames=0 "
+            "systemd.show_status=1 loglevel=4 declos.seed"
+        )
         return f"{base} {extra}".strip()
 
     def seed_disk(self) -> DiskSpec | None:

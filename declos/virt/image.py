@@ -32,9 +32,21 @@ from declos.virt.errors import VirtError
 RECIPE_VERSION = 1
 
 BASE_PACKAGES: tuple[str, ...] = (
-    "systemd", "systemd-sysv", "udev", "dbus", "openssh-server", "python3",
-    "linux-image-amd64", "initramfs-tools", "nftables", "iproute2", "e2fsprogs",
-    "netcat-openbsd", "iputils-ping", "procps", "kmod",
+    "systemd",
+    "systemd-sysv",
+    "udev",
+    "dbus",
+    "openssh-server",
+    "python3",
+    "linux-image-amd64",
+    "initramfs-tools",
+    "nftables",
+    "iproute2",
+    "e2fsprogs",
+    "netcat-openbsd",
+    "iputils-ping",
+    "procps",
+    "kmod",
 )
 
 ROOT_LABEL = "declos-root"
@@ -71,8 +83,10 @@ class ImageRecipe:
             "packages": self.all_packages(),
             "size_mib": self.size_mib,
             "sources_sha256": hashlib.sha256(self.sources().encode()).hexdigest(),
-            "guest_files": {p: hashlib.sha256(c.encode()).hexdigest()
-                            for p, (c, _m) in sorted(guest_files.base_files().items())},
+            "guest_files": {
+                p: hashlib.sha256(c.encode()).hexdigest()
+                for p, (c, _m) in sorted(guest_files.base_files().items())
+            },
             "guest_commands": guest_files.BASE_CHROOT_COMMANDS,
             "mmdebstrap": _tool_version(["mmdebstrap", "--version"]),
         }
@@ -96,9 +110,14 @@ class BaseImage:
     @classmethod
     def load(cls, directory: Path) -> BaseImage:
         manifest = json.loads((directory / "manifest.json").read_text())
-        return cls(directory=directory, disk=directory / "root.qcow2",
-                   kernel=directory / "vmlinuz", initrd=directory / "initrd.img",
-                   key=str(manifest["key"]), manifest=manifest)
+        return cls(
+            directory=directory,
+            disk=directory / "root.qcow2",
+            kernel=directory / "vmlinuz",
+            initrd=directory / "initrd.img",
+            key=str(manifest["key"]),
+            manifest=manifest,
+        )
 
 
 def host_apt_sources(suite: str) -> str:
@@ -118,18 +137,26 @@ def host_apt_sources(suite: str) -> str:
                 fields = _deb822_fields(stanza)
                 suites = fields.get("Suites", "").split()
                 if "deb" in fields.get("Types", "").split() and any(
-                        s == suite or s.startswith(suite + "-") for s in suites):
+                    s == suite or s.startswith(suite + "-") for s in suites
+                ):
                     stanzas.append(_deb822_render(fields))
         elif path.suffix == ".list" or path.name == "sources.list":
             for line in text.splitlines():
                 words = line.split("#", 1)[0].split()
-                if len(words) >= 4 and words[0] == "deb" and (
-                        words[2] == suite or words[2].startswith(suite + "-")):
-                    stanzas.append(f"Types: deb\nURIs: {words[1]}\nSuites: {words[2]}\n"
-                                   f"Components: {' '.join(words[3:])}\n")
+                if (
+                    len(words) >= 4
+                    and words[0] == "deb"
+                    and (words[2] == suite or words[2].startswith(suite + "-"))
+                ):
+                    stanzas.append(
+                        f"Types: deb\nURIs: {words[1]}\nSuites: {words[2]}\n"
+                        f"Components: {' '.join(words[3:])}\n"
+                    )
     if not stanzas:
-        raise VirtError(f"no enabled apt source for Debian '{suite}' in /etc/apt: the guest "
-                        f"image is built from the host's mirror; add a {suite} source")
+        raise VirtError(
+            f"no enabled apt source for Debian '{suite}' in /etc/apt: the guest "
+            f"image is built from the host's mirror; add a {suite} source"
+        )
     return "\n".join(stanzas)
 
 
@@ -178,8 +205,12 @@ def find_cached(recipe: ImageRecipe, cache: Path | None = None) -> BaseImage | N
     return None
 
 
-def ensure_image(recipe: ImageRecipe | None = None, *, cache: Path | None = None,
-                 log: Callable[[str], None] | None = None) -> BaseImage:
+def ensure_image(
+    recipe: ImageRecipe | None = None,
+    *,
+    cache: Path | None = None,
+    log: Callable[[str], None] | None = None,
+) -> BaseImage:
     """Return the cached image for `recipe`, building it first if it is not there."""
     recipe = recipe or ImageRecipe()
     found = find_cached(recipe, cache)
@@ -193,8 +224,7 @@ def ensure_image(recipe: ImageRecipe | None = None, *, cache: Path | None = None
         return _build(recipe, images, recipe.key(), log or (lambda _msg: None))
 
 
-def _build(recipe: ImageRecipe, images: Path, key: str,
-           log: Callable[[str], None]) -> BaseImage:
+def _build(recipe: ImageRecipe, images: Path, key: str, log: Callable[[str], None]) -> BaseImage:
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=images))
     try:
@@ -208,12 +238,22 @@ def _build(recipe: ImageRecipe, images: Path, key: str,
         sources = work / "sources.sources"
         sources.write_text(recipe.sources())
         hooks = [f'--customize-hook=sync-in "{overlay}" /']
-        hooks += [f"--customize-hook=chroot \"$1\" sh -euc '{cmd}'"
-                  for cmd in guest_files.BASE_CHROOT_COMMANDS]
-        argv = ["mmdebstrap", "--variant=apt", "--mode=root", "--format=directory",
-                f"--architectures={recipe.arch}",
-                "--include=" + ",".join(recipe.all_packages()),
-                *hooks, recipe.suite, str(rootfs), str(sources)]
+        hooks += [
+            f"--customize-hook=chroot \"$1\" sh -euc '{cmd}'"
+            for cmd in guest_files.BASE_CHROOT_COMMANDS
+        ]
+        argv = [
+            "mmdebstrap",
+            "--variant=apt",
+            "--mode=root",
+            "--format=directory",
+            f"--architectures={recipe.arch}",
+            "--include=" + ",".join(recipe.all_packages()),
+            *hooks,
+            recipe.suite,
+            str(rootfs),
+            str(sources),
+        ]
         log(f"image: mmdebstrap {recipe.suite} -> {rootfs}")
         _run(argv, work / "mmdebstrap.log")
         out = work / "out"
@@ -227,10 +267,26 @@ def _build(recipe: ImageRecipe, images: Path, key: str,
         shutil.copy2(initrds[-1], out / "initrd.img")
         raw = work / "root.raw"
         log("image: mkfs.ext4 -d")
-        _run(["mkfs.ext4", "-q", "-F", "-L", ROOT_LABEL, "-d", str(rootfs), "-E",
-              "root_owner=0:0", str(raw), f"{recipe.size_mib}M"], work / "mkfs.log")
-        _run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(out / "root.qcow2")],
-             work / "convert.log")
+        _run(
+            [
+                "mkfs.ext4",
+                "-q",
+                "-F",
+                "-L",
+                ROOT_LABEL,
+                "-d",
+                str(rootfs),
+                "-E",
+                "root_owner=0:0",
+                str(raw),
+                f"{recipe.size_mib}M",
+            ],
+            work / "mkfs.log",
+        )
+        _run(
+            ["qemu-img", "convert", "-O", "qcow2", str(raw), str(out / "root.qcow2")],
+            work / "convert.log",
+        )
         raw.unlink()
         manifest = {
             "key": key,
@@ -242,8 +298,11 @@ def _build(recipe: ImageRecipe, images: Path, key: str,
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         for path in out.iterdir():
-            path.chmod(0o444 if path.suffix in (".qcow2", ".json") or path.name in
-                       ("vmlinuz", "initrd.img") else 0o644)
+            path.chmod(
+                0o444
+                if path.suffix in (".qcow2", ".json") or path.name in ("vmlinuz", "initrd.img")
+                else 0o644
+            )
         final = images / key
         os.rename(out, final)
         log(f"image: built {final} in {manifest['build_seconds']} s")

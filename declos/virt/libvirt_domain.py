@@ -49,7 +49,8 @@ def domain_xml(spec: DomainSpec) -> str:
         disks.append(
             f"<disk type='file' device='disk'><driver name='qemu' type='{disk.fmt}'/>"
             f"<source file={quoteattr(str(disk.path))}/><target dev='{target}' bus='virtio'/>"
-            f"<serial>{escape(disk.serial)}</serial>{ro}</disk>")
+            f"<serial>{escape(disk.serial)}</serial>{ro}</disk>"
+        )
     qemu_args = "".join(f"<qemu:arg value={quoteattr(arg)}/>" for arg in netdev_args(spec))
     return f"""<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>{escape(spec.name)}</name>
@@ -68,7 +69,7 @@ def domain_xml(spec: DomainSpec) -> str:
   <seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>
   <devices>
     <emulator>{QEMU_BINARY}</emulator>
-    {''.join(disks)}
+    {"".join(disks)}
     <serial type='file'><source path={quoteattr(str(spec.console_log))} append='on'/>
       <target port='0'/></serial>
     <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
@@ -123,8 +124,10 @@ class LibvirtDomain(Domain):
         try:
             dom.create()
         except libvirt.libvirtError as exc:
-            raise VirtError(f"{self.spec.name}: libvirt could not start the domain: {exc}\n"
-                            f"{self.console_tail(20)}") from exc
+            raise VirtError(
+                f"{self.spec.name}: libvirt could not start the domain: {exc}\n"
+                f"{self.console_tail(20)}"
+            ) from exc
 
     def is_running(self) -> bool:
         dom = self._lookup()
@@ -162,7 +165,8 @@ class LibvirtDomain(Domain):
         try:
             if isinstance(command, str):
                 return libvirt_qemu.qemuMonitorCommand(
-                    dom, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
+                    dom, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP
+                )
             reply = libvirt_qemu.qemuMonitorCommand(dom, json.dumps(command), 0)
             return json.loads(reply).get("return")
         except libvirt.libvirtError as exc:

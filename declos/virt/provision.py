@@ -56,18 +56,32 @@ def provision(image: BaseImage, request: VmRequest) -> ProvisionedVm:
     host_key = KeyPair.generate(f"root@{request.hostname}")
     known_hosts = wd / "known_hosts"
     known_hosts.write_text(known_hosts_line("127.0.0.1", request.ssh_port, host_key))
-    seed = Seed(request.hostname, host_key, client_key.public_openssh,
-                [LanAddress(nic.mac, addr)
-                 for nic, addr in zip(request.lan_nics, request.lan_addresses, strict=True)],
-                request.hosts)
+    seed = Seed(
+        request.hostname,
+        host_key,
+        client_key.public_openssh,
+        [
+            LanAddress(nic.mac, addr)
+            for nic, addr in zip(request.lan_nics, request.lan_addresses, strict=True)
+        ],
+        request.hosts,
+    )
     disks.append(DiskSpec(seed.build(wd / "seed.img"), SEED_SERIAL, "raw", True))
     for index, size in enumerate(request.extra_disks_mib):
         disks.append(DiskSpec(create_blank(wd / f"extra{index}.qcow2", size), f"extra{index}"))
     spec = DomainSpec(
-        name=request.domain_name, memory_mib=request.memory_mib, vcpus=request.vcpus,
-        kernel=image.kernel, initrd=image.initrd, cmdline=DomainSpec.default_cmdline(),
-        disks=disks, ssh_port=request.ssh_port, console_log=request.console_log, workdir=wd,
-        lan_nics=list(request.lan_nics))
+        name=request.domain_name,
+        memory_mib=request.memory_mib,
+        vcpus=request.vcpus,
+        kernel=image.kernel,
+        initrd=image.initrd,
+        cmdline=DomainSpec.default_cmdline(),
+        disks=disks,
+        ssh_port=request.ssh_port,
+        console_log=request.console_log,
+        workdir=wd,
+        lan_nics=list(request.lan_nics),
+    )
     domain: Domain
     if request.runner == "qemu":
         from declos.virt.qemu import QemuDomain
@@ -79,5 +93,6 @@ def provision(image: BaseImage, request: VmRequest) -> ProvisionedVm:
         libvirt_domain = LibvirtDomain(spec)
         libvirt_domain.define()
         domain = libvirt_domain
-    return ProvisionedVm(domain, request.ssh_port, wd / "id_ed25519", known_hosts,
-                         host_key.public_key_only)
+    return ProvisionedVm(
+        domain, request.ssh_port, wd / "id_ed25519", known_hosts, host_key.public_key_only
+    )

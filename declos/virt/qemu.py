@@ -29,37 +29,68 @@ def netdev_args(spec: DomainSpec, pci_base: int = 0x10) -> list[str]:
     Explicit PCI slots keep libvirt from placing its own devices on top of them.
     """
     args = [
-        "-netdev", f"user,id=uplink,restrict=on,hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22",
-        "-device", f"virtio-net-pci,netdev=uplink,id=uplinknic,mac={spec.uplink_mac},"
-                   f"bus=pci.0,addr={pci_base:#x}",
+        "-netdev",
+        f"user,id=uplink,restrict=on,hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22",
+        "-device",
+        f"virtio-net-pci,netdev=uplink,id=uplinknic,mac={spec.uplink_mac},"
+        f"bus=pci.0,addr={pci_base:#x}",
     ]
     for index, nic in enumerate(spec.lan_nics, start=1):
         args += [
-            "-netdev", f"stream,id={nic.nic_id}-net,server=off,addr.type=unix,"
-                       f"addr.path={nic.socket}",
-            "-device", f"virtio-net-pci,netdev={nic.nic_id}-net,id={nic.nic_id},mac={nic.mac},"
-                       f"bus=pci.0,addr={pci_base + index:#x}",
+            "-netdev",
+            f"stream,id={nic.nic_id}-net,server=off,addr.type=unix,addr.path={nic.socket}",
+            "-device",
+            f"virtio-net-pci,netdev={nic.nic_id}-net,id={nic.nic_id},mac={nic.mac},"
+            f"bus=pci.0,addr={pci_base + index:#x}",
         ]
     return args
 
 
 def _drive_args(index: int, disk: DiskSpec) -> list[str]:
     ro = ",readonly=on" if disk.readonly else ""
-    return ["-drive", f"file={disk.path},if=none,id=drive{index},format={disk.fmt}{ro}",
-            "-device", f"virtio-blk-pci,drive=drive{index},serial={disk.serial}"]
+    return [
+        "-drive",
+        f"file={disk.path},if=none,id=drive{index},format={disk.fmt}{ro}",
+        "-device",
+        f"virtio-blk-pci,drive=drive{index},serial={disk.serial}",
+    ]
 
 
 def qemu_argv(spec: DomainSpec, qmp_socket: Path, pidfile: Path) -> list[str]:
     argv = [
-        QEMU_BINARY, "-name", spec.name, "-machine", "pc", "-accel", "tcg",
-        "-m", str(spec.memory_mib), "-smp", str(spec.vcpus),
-        "-nodefaults", "-no-user-config", "-display", "none", "-vga", "none",
-        "-kernel", str(spec.kernel), "-initrd", str(spec.initrd), "-append", spec.cmdline,
-        "-chardev", f"file,id=serial0,path={spec.console_log},append=on",
-        "-serial", "chardev:serial0",
-        "-device", "virtio-rng-pci",
-        "-qmp", f"unix:{qmp_socket},server=on,wait=off",
-        "-pidfile", str(pidfile),
+        QEMU_BINARY,
+        "-name",
+        spec.name,
+        "-machine",
+        "pc",
+        "-accel",
+        "tcg",
+        "-m",
+        str(spec.memory_mib),
+        "-smp",
+        str(spec.vcpus),
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-vga",
+        "none",
+        "-kernel",
+        str(spec.kernel),
+        "-initrd",
+        str(spec.initrd),
+        "-append",
+        spec.cmdline,
+        "-chardev",
+        f"file,id=serial0,path={spec.console_log},append=on",
+        "-serial",
+        "chardev:serial0",
+        "-device",
+        "virtio-rng-pci",
+        "-qmp",
+        f"unix:{qmp_socket},server=on,wait=off",
+        "-pidfile",
+        str(pidfile),
     ]
     for index, disk in enumerate(spec.disks):
         argv += _drive_args(index, disk)
@@ -130,15 +161,20 @@ class QemuDomain(Domain):
         argv = qemu_argv(self.spec, self.qmp_socket, self.pidfile)
         stderr_path = self.spec.workdir / "qemu.stderr"
         with open(stderr_path, "ab") as stderr:
-            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, stderr=stderr,
-                                          preexec_fn=_die_with_parent)
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                preexec_fn=_die_with_parent,
+            )
         deadline = time.monotonic() + 30
         while not self.qmp_socket.exists():
             if self._proc.poll() is not None:
                 tail = stderr_path.read_text(errors="replace")[-2000:]
-                raise VirtError(f"{self.spec.name}: QEMU exited with {self._proc.returncode}:\n"
-                                f"{tail}")
+                raise VirtError(
+                    f"{self.spec.name}: QEMU exited with {self._proc.returncode}:\n{tail}"
+                )
             if time.monotonic() > deadline:
                 self.power_off()
                 raise VirtError(f"{self.spec.name}: QEMU did not open its QMP socket in 30 s")
@@ -193,8 +229,10 @@ class QemuDomain(Domain):
         if self._proc is not None and self._proc.poll() not in (None, 0, -signal.SIGKILL):
             stderr = (self.spec.workdir / "qemu.stderr").read_text(errors="replace").strip()
             if stderr:
-                tail += f"\n--- QEMU exited with {self._proc.returncode}; its stderr ---\n" + \
-                    "\n".join(stderr.splitlines()[-10:])
+                tail += (
+                    f"\n--- QEMU exited with {self._proc.returncode}; its stderr ---\n"
+                    + "\n".join(stderr.splitlines()[-10:])
+                )
         return tail
 
 

@@ -51,7 +51,9 @@ class Seed:
         for index, lan in enumerate(self.lans):
             files[f"/etc/systemd/network/20-lan{index}.network"] = (
                 f"[Match]\nMACAddress={lan.mac}\n\n[Network]\nAddress={lan.address}\n"
-                "LinkLocalAddressing=no\nIPv6AcceptRA=no\n", 0o644)
+                "LinkLocalAddressing=no\nIPv6AcceptRA=no\n",
+                0o644,
+            )
         return files
 
     def seed_id(self) -> str:
@@ -74,9 +76,24 @@ class Seed:
             (root / "tree" / "root").chmod(0o700)
             (root / "tree" / "root" / ".ssh").chmod(0o700)
             partial = image.with_name(image.name + ".partial")
-            proc = subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "declos-seed", "-d", str(root),
-                                   "-E", "root_owner=0:0", str(partial), "8M"],
-                                  capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                [
+                    "mkfs.ext4",
+                    "-q",
+                    "-F",
+                    "-L",
+                    "declos-seed",
+                    "-d",
+                    str(root),
+                    "-E",
+                    "root_owner=0:0",
+                    str(partial),
+                    "8M",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if proc.returncode != 0:
                 raise VirtError(f"seed image: mkfs.ext4 failed: {proc.stderr.strip()}")
             shutil.move(partial, image)

@@ -26,11 +26,16 @@ class KeyPair:
     @classmethod
     def generate(cls, comment: str) -> KeyPair:
         key = Ed25519PrivateKey.generate()
-        private = key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.OpenSSH,
-                                    serialization.NoEncryption()).decode()
-        public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                               serialization.PublicFormat.OpenSSH).decode()
+        private = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        ).decode()
+        public = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+            .decode()
+        )
         return cls(private, f"{public} {comment}")
 
     @classmethod

@@ -45,7 +45,10 @@ class VdeSwitch:
         with open(log, "ab") as stderr:
             self._proc = subprocess.Popen(
                 ["vde_switch", "--sock", str(self.directory), "--hub", "--dirmode", "0700"],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -86,10 +89,15 @@ class VdeRelay:
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(str(self.listen_path))
         self._listener.listen(1)
-        self._plug = subprocess.Popen(["vde_plug", str(self.switch_dir)], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self._thread = threading.Thread(target=self._serve, name=f"vde-relay-{self.listen_path.name}",
-                                        daemon=True)
+        self._plug = subprocess.Popen(
+            ["vde_plug", str(self.switch_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._thread = threading.Thread(
+            target=self._serve, name=f"vde-relay-{self.listen_path.name}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -148,7 +156,7 @@ class VdeRelay:
                         (size,) = struct.unpack(">I", from_qemu[:4])
                         if len(from_qemu) < 4 + size:
                             break
-                        frame, from_qemu = from_qemu[4:4 + size], from_qemu[4 + size:]
+                        frame, from_qemu = from_qemu[4 : 4 + size], from_qemu[4 + size :]
                         try:
                             plug_in.write(struct.pack(">H", len(frame)) + frame)
                             plug_in.flush()
@@ -163,7 +171,7 @@ class VdeRelay:
                         (size,) = struct.unpack(">H", from_plug[:2])
                         if len(from_plug) < 2 + size:
                             break
-                        frame, from_plug = from_plug[2:2 + size], from_plug[2 + size:]
+                        frame, from_plug = from_plug[2 : 2 + size], from_plug[2 + size :]
                         if conn is not None:
                             try:
                                 conn.sendall(struct.pack(">I", len(frame)) + frame)

@@ -29,8 +29,16 @@ def _etc_file(name):
             "as `0440` copies the file instead, with that mode.",
             example="0600",
         ),
-        "user": Option(types.str, "+0", "Owner of a copied file (name, or `+UID`); only used when `mode` is not `symlink`."),
-        "group": Option(types.str, "+0", "Group of a copied file (name, or `+GID`); only used when `mode` is not `symlink`."),
+        "user": Option(
+            types.str,
+            "+0",
+            "Owner of a copied file (name, or `+UID`); only used when `mode` is not `symlink`.",
+        ),
+        "group": Option(
+            types.str,
+            "+0",
+            "Group of a copied file (name, or `+GID`); only used when `mode` is not `symlink`.",
+        ),
         "replaceExisting": Option(
             types.bool,
             False,

@@ -24,15 +24,21 @@ def _user(name):
                 "The account UID. null picks one and keeps it stable across generations.",
             ),
             "group": Option(types.str, "", "The user's primary group.", example="users"),
-            "extraGroups": Option(types.list_of(types.str), [], "Supplementary groups.", example=["wheel"]),
-            "description": Option(types.str, "", "A short description (the GECOS field).", example="Alice Q. User"),
+            "extraGroups": Option(
+                types.list_of(types.str), [], "Supplementary groups.", example=["wheel"]
+            ),
+            "description": Option(
+                types.str, "", "A short description (the GECOS field).", example="Alice Q. User"
+            ),
             "home": Option(
                 types.path,
                 "/var/empty",
                 "The user's home directory.",
                 default_text='"/home/<name>" for normal users, else "/var/empty"',
             ),
-            "createHome": Option(types.bool, False, "Whether to create the home directory and make the user own it."),
+            "createHome": Option(
+                types.bool, False, "Whether to create the home directory and make the user own it."
+            ),
             "shell": Option(
                 types.null_or(types.either(types.path, types.package)),
                 None,
@@ -69,8 +75,14 @@ def _user_defaults(config, name):
 def _group(name):
     return {
         "name": Option(types.str, name, "The group's name.", default_text="<name>"),
-        "gid": Option(types.null_or(types.ints.unsigned), None, "The GID. null picks one and keeps it stable."),
-        "members": Option(types.list_of(types.str), [], "Users that are members of this group (besides extraGroups)."),
+        "gid": Option(
+            types.null_or(types.ints.unsigned), None, "The GID. null picks one and keeps it stable."
+        ),
+        "members": Option(
+            types.list_of(types.str),
+            [],
+            "Users that are members of this group (besides extraGroups).",
+        ),
     }
 
 

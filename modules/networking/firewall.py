@@ -69,7 +69,9 @@ options = {
             True,
             "Whether to log rejected or dropped incoming connections (to the kernel log).",
         ),
-        "logRefusedPackets": mk_enable_option("logging of every rejected or dropped packet, not only new connections"),
+        "logRefusedPackets": mk_enable_option(
+            "logging of every rejected or dropped packet, not only new connections"
+        ),
         "extraInputRules": Option(
             types.lines,
             "",

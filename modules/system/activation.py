@@ -5,14 +5,18 @@ from declos.config import Option, types
 _script = types.submodule(
     {
         "text": Option(types.lines, description="The shell commands."),
-        "deps": Option(types.list_of(types.str), [], "Names of scripts that must run before this one."),
+        "deps": Option(
+            types.list_of(types.str), [], "Names of scripts that must run before this one."
+        ),
     }
 )
 
 options = {
     "system": {
         "activationScripts": Option(
-            types.attrs_of(types.coerced_to(types.str, lambda text: {"text": text, "deps": []}, _script)),
+            types.attrs_of(
+                types.coerced_to(types.str, lambda text: {"text": text, "deps": []}, _script)
+            ),
             {},
             "Shell snippets run (as root) on every activation, after /etc, users and "
             "filesystems are in place and before units are started. They must be idempotent. "

@@ -6,7 +6,16 @@ rendered into the system closure and compared on switch like switch-to-configura
 
 from declos.config import Option, types
 
-_unit_value = types.one_of([types.bool, types.int, types.str, types.path, types.package, types.list_of(types.either(types.str, types.int))])
+_unit_value = types.one_of(
+    [
+        types.bool,
+        types.int,
+        types.str,
+        types.path,
+        types.package,
+        types.list_of(types.either(types.str, types.int)),
+    ]
+)
 _section = types.attrs_of(_unit_value)
 
 
@@ -18,18 +27,39 @@ def _common():
             True,
             "If false, the unit is not installed. Use this to drop a unit some other module defines.",
         ),
-        "description": Option(types.single_line_str, "", "Description of this unit (`Description=`)."),
-        "documentation": Option(types.list_of(types.str), [], "Documentation URIs (`Documentation=`)."),
-        "wantedBy": Option(types.list_of(types.str), [], "Units (usually targets) that want this unit.", example=["multi-user.target"]),
+        "description": Option(
+            types.single_line_str, "", "Description of this unit (`Description=`)."
+        ),
+        "documentation": Option(
+            types.list_of(types.str), [], "Documentation URIs (`Documentation=`)."
+        ),
+        "wantedBy": Option(
+            types.list_of(types.str),
+            [],
+            "Units (usually targets) that want this unit.",
+            example=["multi-user.target"],
+        ),
         "requiredBy": Option(types.list_of(types.str), [], "Units that require this unit."),
         "requires": Option(types.list_of(types.str), [], "Units this unit requires (`Requires=`)."),
         "wants": Option(types.list_of(types.str), [], "Units this unit wants (`Wants=`)."),
-        "after": Option(types.list_of(types.str), [], "Units this unit starts after (`After=`).", example=["network.target"]),
-        "before": Option(types.list_of(types.str), [], "Units this unit starts before (`Before=`)."),
+        "after": Option(
+            types.list_of(types.str),
+            [],
+            "Units this unit starts after (`After=`).",
+            example=["network.target"],
+        ),
+        "before": Option(
+            types.list_of(types.str), [], "Units this unit starts before (`Before=`)."
+        ),
         "bindsTo": Option(types.list_of(types.str), [], "`BindsTo=` dependencies."),
         "partOf": Option(types.list_of(types.str), [], "`PartOf=` dependencies."),
         "conflicts": Option(types.list_of(types.str), [], "`Conflicts=` dependencies."),
-        "unitConfig": Option(_section, {}, "Extra entries of the `[Unit]` section.", example={"RequiresMountsFor": "/data"}),
+        "unitConfig": Option(
+            _section,
+            {},
+            "Extra entries of the `[Unit]` section.",
+            example={"RequiresMountsFor": "/data"},
+        ),
         "restartTriggers": Option(
             types.list_of(types.anything),
             [],
@@ -64,10 +94,18 @@ def _service(name):
             "Entries of the `[Service]` section.",
             example={"ExecStart": "/usr/bin/python3 -m http.server 8000", "Restart": "always"},
         ),
-        "script": Option(types.lines, "", "Shell commands run as the service's main process (becomes `ExecStart=` of a store script)."),
+        "script": Option(
+            types.lines,
+            "",
+            "Shell commands run as the service's main process (becomes `ExecStart=` of a store script).",
+        ),
         "scriptArgs": Option(types.str, "", "Arguments passed to `script`."),
-        "preStart": Option(types.lines, "", "Shell commands run before the main process (`ExecStartPre=`)."),
-        "postStart": Option(types.lines, "", "Shell commands run after the main process started (`ExecStartPost=`)."),
+        "preStart": Option(
+            types.lines, "", "Shell commands run before the main process (`ExecStartPre=`)."
+        ),
+        "postStart": Option(
+            types.lines, "", "Shell commands run after the main process started (`ExecStartPost=`)."
+        ),
         "reload": Option(types.lines, "", "Shell commands run on reload (`ExecReload=`)."),
         "preStop": Option(types.lines, "", "Shell commands run before stopping (`ExecStop=`)."),
         "postStop": Option(types.lines, "", "Shell commands run after stopping (`ExecStopPost=`)."),
@@ -99,14 +137,18 @@ def _service(name):
 def _timer(name):
     return {
         **_common(),
-        "timerConfig": Option(_section, {}, "Entries of the `[Timer]` section.", example={"OnCalendar": "daily"}),
+        "timerConfig": Option(
+            _section, {}, "Entries of the `[Timer]` section.", example={"OnCalendar": "daily"}
+        ),
     }
 
 
 def _socket(name):
     return {
         **_common(),
-        "listenStreams": Option(types.list_of(types.str), [], "`ListenStream=` addresses.", example=["0.0.0.0:993"]),
+        "listenStreams": Option(
+            types.list_of(types.str), [], "`ListenStream=` addresses.", example=["0.0.0.0:993"]
+        ),
         "listenDatagrams": Option(types.list_of(types.str), [], "`ListenDatagram=` addresses."),
         "socketConfig": Option(_section, {}, "Entries of the `[Socket]` section."),
     }
@@ -114,9 +156,21 @@ def _socket(name):
 
 options = {
     "systemd": {
-        "services": Option(types.attrs_of(types.submodule(_service)), {}, "systemd service units, keyed by name (without `.service`)."),
-        "timers": Option(types.attrs_of(types.submodule(_timer)), {}, "systemd timer units, keyed by name (without `.timer`)."),
-        "sockets": Option(types.attrs_of(types.submodule(_socket)), {}, "systemd socket units, keyed by name (without `.socket`)."),
+        "services": Option(
+            types.attrs_of(types.submodule(_service)),
+            {},
+            "systemd service units, keyed by name (without `.service`).",
+        ),
+        "timers": Option(
+            types.attrs_of(types.submodule(_timer)),
+            {},
+            "systemd timer units, keyed by name (without `.timer`).",
+        ),
+        "sockets": Option(
+            types.attrs_of(types.submodule(_socket)),
+            {},
+            "systemd socket units, keyed by name (without `.socket`).",
+        ),
         "tmpfiles.rules": Option(
             types.list_of(types.str),
             [],

@@ -63,18 +63,46 @@ class ClosureMaker:
             p.write_text(text)
         return path
 
-    def system(self, *, hostname: str = "host1", time_zone: str | None = None,
-               etc: dict[str, Any] | None = None, units: dict[str, str] | None = None,
-               wanted_by: dict[str, list[str]] | None = None, users: dict[str, Any] | None = None,
-               groups: dict[str, Any] | None = None, firewall: str | None = None,
-               grub: dict[str, Any] | None = None, kernel_params: list[str] | None = None,
-               scripts: dict[str, str] | None = None, dropins: dict[str, dict[str, str]] | None = None,
-               file_systems: list[dict[str, Any]] | None = None, tmpfiles: str | None = None) -> str:
+    def system(
+        self,
+        *,
+        hostname: str = "host1",
+        time_zone: str | None = None,
+        etc: dict[str, Any] | None = None,
+        units: dict[str, str] | None = None,
+        wanted_by: dict[str, list[str]] | None = None,
+        users: dict[str, Any] | None = None,
+        groups: dict[str, Any] | None = None,
+        firewall: str | None = None,
+        grub: dict[str, Any] | None = None,
+        kernel_params: list[str] | None = None,
+        scripts: dict[str, str] | None = None,
+        dropins: dict[str, dict[str, str]] | None = None,
+        file_systems: list[dict[str, Any]] | None = None,
+        tmpfiles: str | None = None,
+    ) -> str:
         """Build TOP; etc values are text or {"text", "mode", "user", "group", "replaceExisting"}."""
         etc = etc or {}
         units = units or {}
-        spec = json.dumps([hostname, time_zone, etc, units, wanted_by, users, groups, firewall, grub,
-                           kernel_params, scripts, dropins, file_systems, tmpfiles], sort_keys=True)
+        spec = json.dumps(
+            [
+                hostname,
+                time_zone,
+                etc,
+                units,
+                wanted_by,
+                users,
+                groups,
+                firewall,
+                grub,
+                kernel_params,
+                scripts,
+                dropins,
+                file_systems,
+                tmpfiles,
+            ],
+            sort_keys=True,
+        )
         top = f"{STORE}/{fake_hash(spec)}-declos-system-{hostname}"
         t = self.phys(top)
         if t.exists():
@@ -87,9 +115,16 @@ class ClosureMaker:
             link = t / "etc" / target
             link.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(src, link)
-            entries.append({"target": target, "source": src, "mode": v.get("mode", "symlink"),
-                            "user": v.get("user", "root"), "group": v.get("group", "root"),
-                            "replaceExisting": v.get("replaceExisting", False)})
+            entries.append(
+                {
+                    "target": target,
+                    "source": src,
+                    "mode": v.get("mode", "symlink"),
+                    "user": v.get("user", "root"),
+                    "group": v.get("group", "root"),
+                    "replaceExisting": v.get("replaceExisting", False),
+                }
+            )
         (t / "units").mkdir()
         for name, text in sorted(units.items()):
             (t / "units" / name).write_text(text)
@@ -110,16 +145,25 @@ class ClosureMaker:
             os.chmod(self.phys(p), 0o555)
             script_list.append({"name": name, "path": p})
         meta = {
-            "format": 1, "hostname": hostname, "timeZone": time_zone,
+            "format": 1,
+            "hostname": hostname,
+            "timeZone": time_zone,
             "activator": self.activator,
-            "sw": f"{STORE}/{fake_hash('sw')}-system-path", "environment": {"variables": {}},
-            "etc": entries, "units": {"names": sorted(units)},
+            "sw": f"{STORE}/{fake_hash('sw')}-system-path",
+            "environment": {"variables": {}},
+            "etc": entries,
+            "units": {"names": sorted(units)},
             "users": {"users": users or {}, "groups": groups or {}},
             "firewall": {"table": "inet declos-fw"} if firewall else None,
-            "fileSystems": file_systems or [], "swapDevices": [],
-            "boot": {"kernelParams": kernel_params or [], "kernel": None, "initrd": None,
-                     "grub": grub or {"enable": False, "device": None, "configurationLimit": 100,
-                                      "extraEntries": ""}},
+            "fileSystems": file_systems or [],
+            "swapDevices": [],
+            "boot": {
+                "kernelParams": kernel_params or [],
+                "kernel": None,
+                "initrd": None,
+                "grub": grub
+                or {"enable": False, "device": None, "configurationLimit": 100, "extraEntries": ""},
+            },
             "activationScripts": script_list,
             "tmpfiles": self.text("tmpfiles.conf", tmpfiles) if tmpfiles else None,
         }
@@ -135,8 +179,10 @@ def base_root(root: Path) -> None:
     """A minimal Debian-like /etc: root, nogroup and users exist already."""
     etc = root / "etc"
     etc.mkdir(parents=True, exist_ok=True)
-    (etc / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n"
-                                "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    (etc / "passwd").write_text(
+        "root:x:0:0:root:/root:/bin/bash\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+    )
     (etc / "group").write_text("root:x:0:\nusers:x:100:\nnogroup:x:65534:\n")
     (etc / "shadow").write_text("root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n")
     (etc / "gshadow").write_text("root:*::\nusers:*::\nnogroup:*::\n")

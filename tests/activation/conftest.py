@@ -33,7 +33,9 @@ class Rooted:
 
 
 @pytest.fixture
-def rooted(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Rooted:
+def rooted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Rooted:
     monkeypatch.delenv("DECLOS_STATE_DIR", raising=False)
     monkeypatch.delenv("DECLOS_STORE_DIR", raising=False)
     root = tmp_path / "root"

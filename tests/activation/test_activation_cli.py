@@ -18,9 +18,22 @@ from declos.activation.main import main
 REPO = Path(declos.__file__).resolve().parent.parent
 
 
-def _run(root: Path, top: str, action: str = "switch", env: dict[str, str] | None = None,
-         python: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = (python or [sys.executable]) + ["-m", "declos.activation", "--system", top, "--root", str(root), action]
+def _run(
+    root: Path,
+    top: str,
+    action: str = "switch",
+    env: dict[str, str] | None = None,
+    python: list[str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    cmd = (python or [sys.executable]) + [
+        "-m",
+        "declos.activation",
+        "--system",
+        top,
+        "--root",
+        str(root),
+        action,
+    ]
     e = {k: v for k, v in os.environ.items() if not k.startswith("DECLOS_")}
     e.update(env or {})
     return subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=REPO, timeout=60)
@@ -55,8 +68,21 @@ def test_lock_contention_exits_1(rooted):
     fd = os.open(lock, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        rc = subprocess.run([sys.executable, "-m", "declos.activation", "--system", top, "--root",
-                             str(rooted.root), "switch"], capture_output=True, text=True, cwd=REPO)
+        rc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "declos.activation",
+                "--system",
+                top,
+                "--root",
+                str(rooted.root),
+                "switch",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
     finally:
         os.close(fd)
     assert rc.returncode == 1
@@ -71,34 +97,68 @@ def test_runs_on_bare_python3_with_only_jeepney(tmp_path):
     lib = tmp_path / "activator" / "lib"
     (lib / "declos").mkdir(parents=True)
     shutil.copy(REPO / "declos" / "__init__.py", lib / "declos")
-    shutil.copytree(REPO / "declos" / "activation", lib / "declos" / "activation",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(Path(jeepney.__file__).parent, lib / "jeepney", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "declos" / "activation",
+        lib / "declos" / "activation",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copytree(
+        Path(jeepney.__file__).parent, lib / "jeepney", ignore=shutil.ignore_patterns("__pycache__")
+    )
     root = tmp_path / "root"
     base_root(root)
-    top = ClosureMaker(root).system(etc={"declos/a": "a\n"}, users={"alice": {"isNormalUser": True}})
+    top = ClosureMaker(root).system(
+        etc={"declos/a": "a\n"}, users={"alice": {"isNormalUser": True}}
+    )
     py = ["/usr/bin/python3", "-S", "-P"]
     env = {"PYTHONPATH": str(lib)}
-    r = subprocess.run(py + ["-c", "import declos.activation.systemd_dbus, declos.activation.main"],
-                       env=env, capture_output=True, text=True, cwd=tmp_path)
+    r = subprocess.run(
+        py + ["-c", "import declos.activation.systemd_dbus, declos.activation.main"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
-    r = subprocess.run(py + ["-m", "declos.activation", "--system", top, "--root", str(root), "switch"],
-                       env=env, capture_output=True, text=True, cwd=tmp_path)
+    r = subprocess.run(
+        py + ["-m", "declos.activation", "--system", top, "--root", str(root), "switch"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert (root / "etc/declos/a").is_symlink()
 
 
-@pytest.mark.parametrize("crash_at", ["journal:1", "users:1", "users:2", "etc:1", "etc:2", "etc:4", "finish:1"])
+@pytest.mark.parametrize(
+    "crash_at", ["journal:1", "users:1", "users:2", "etc:1", "etc:2", "etc:4", "finish:1"]
+)
 def test_kill_9_mid_switch_then_switch_again_is_consistent(tmp_path, crash_at):
     def prepared(name: str) -> tuple[Path, str]:
         root = tmp_path / name
         base_root(root)
         mk = ClosureMaker(root)
-        a = mk.system(etc={"declos/a": "a1\n", "declos/b": "b\n", "declos/copy": {"text": "c1\n", "mode": "0640"}},
-                      users={"alice": {"isNormalUser": True}, "bob": {"isNormalUser": True}})
-        b = mk.system(etc={"declos/a": "a2\n", "declos/new/n": "n\n", "declos/copy": {"text": "c2\n", "mode": "0600"},
-                           "motd": {"text": "declos\n", "replaceExisting": True}},
-                      users={"alice": {"isNormalUser": True, "extraGroups": ["users"]}, "carol": {"isNormalUser": True}})
+        a = mk.system(
+            etc={
+                "declos/a": "a1\n",
+                "declos/b": "b\n",
+                "declos/copy": {"text": "c1\n", "mode": "0640"},
+            },
+            users={"alice": {"isNormalUser": True}, "bob": {"isNormalUser": True}},
+        )
+        b = mk.system(
+            etc={
+                "declos/a": "a2\n",
+                "declos/new/n": "n\n",
+                "declos/copy": {"text": "c2\n", "mode": "0600"},
+                "motd": {"text": "declos\n", "replaceExisting": True},
+            },
+            users={
+                "alice": {"isNormalUser": True, "extraGroups": ["users"]},
+                "carol": {"isNormalUser": True},
+            },
+        )
         assert _run(root, a).returncode == 0
         return root, b
 
@@ -120,8 +180,19 @@ def test_root_without_an_os_tree_is_refused_before_any_change(tmp_path, capsys):
     """`switch --root` into an empty directory: exit 1, a hint, and not one file written."""
     empty = tmp_path / "empty"
     empty.mkdir()
-    rc = main(["--system", "/declos/store/00000000000000000000000000000000-x", "--root", str(empty), "switch"])
+    rc = main(
+        [
+            "--system",
+            "/declos/store/00000000000000000000000000000000-x",
+            "--root",
+            str(empty),
+            "switch",
+        ]
+    )
     assert rc == 1
     err = capsys.readouterr().err
-    assert f"error: --root {empty}: etc/passwd, etc/group missing; --root activates into an existing system tree" in err
+    assert (
+        f"error: --root {empty}: etc/passwd, etc/group missing; --root activates into an existing system tree"
+        in err
+    )
     assert list(empty.iterdir()) == []

@@ -9,10 +9,12 @@ from activation_closures import snapshot
 
 
 def test_links_copies_and_manifest(rooted):
-    top = rooted.make.system(etc={
-        "declos/hello.conf": "hello\n",
-        "ssh/sshd_config.d/declos.conf": {"text": "Port 2222\n", "mode": "0600"},
-    })
+    top = rooted.make.system(
+        etc={
+            "declos/hello.conf": "hello\n",
+            "ssh/sshd_config.d/declos.conf": {"text": "Port 2222\n", "mode": "0600"},
+        }
+    )
     rc, out = rooted.run(top)
     assert rc == 0, out
     link = rooted.p("/etc/declos/hello.conf")
@@ -27,8 +29,14 @@ def test_links_copies_and_manifest(rooted):
     assert manifest["static"] == top
     assert manifest["entries"]["declos/hello.conf"]["kind"] == "link"
     assert manifest["entries"]["ssh/sshd_config.d/declos.conf"]["kind"] == "copy"
-    assert manifest["dirs"] == ["declos", "ssh", "ssh/sshd_config.d", "systemd", "systemd/system",
-                                "systemd/system/multi-user.target.wants"]
+    assert manifest["dirs"] == [
+        "declos",
+        "ssh",
+        "ssh/sshd_config.d",
+        "systemd",
+        "systemd/system",
+        "systemd/system/multi-user.target.wants",
+    ]
     assert "setting up /etc..." in out
 
 
@@ -42,7 +50,9 @@ def test_change_and_removal_follow_the_config(rooted):
     assert not os.path.lexists(rooted.p("/etc/declos/b.conf"))
     c = rooted.make.system(etc={})
     assert rooted.run(c)[0] == 0
-    assert not os.path.lexists(rooted.p("/etc/declos")), "a directory declos created and emptied is removed"
+    assert not os.path.lexists(rooted.p("/etc/declos")), (
+        "a directory declos created and emptied is removed"
+    )
 
 
 def test_unmanaged_file_is_never_overwritten(rooted):
@@ -54,8 +64,9 @@ def test_unmanaged_file_is_never_overwritten(rooted):
     assert "replaceExisting" in out
     assert rooted.p("/etc/motd").read_text() == "Debian motd\n"
     after = snapshot(rooted.root)
-    assert {k: v for k, v in after.items() if not k.startswith("declos/var")} == \
-        {k: v for k, v in before.items() if not k.startswith("declos/var")}, "nothing half-written"
+    assert {k: v for k, v in after.items() if not k.startswith("declos/var")} == {
+        k: v for k, v in before.items() if not k.startswith("declos/var")
+    }, "nothing half-written"
 
 
 def test_replace_existing_backs_up_and_restores(rooted):
@@ -80,16 +91,22 @@ def test_hostname_and_timezone_take_over_with_backup(rooted):
 
 
 def test_units_are_linked_into_etc_systemd(rooted):
-    top = rooted.make.system(units={"hello.service": "[Service]\nExecStart=/bin/true\n"},
-                             wanted_by={"multi-user.target": ["hello.service"]},
-                             dropins={"hello.service": {"10-env.conf": "[Service]\nEnvironment=A=1\n"}})
+    top = rooted.make.system(
+        units={"hello.service": "[Service]\nExecStart=/bin/true\n"},
+        wanted_by={"multi-user.target": ["hello.service"]},
+        dropins={"hello.service": {"10-env.conf": "[Service]\nEnvironment=A=1\n"}},
+    )
     assert rooted.run(top)[0] == 0
     sysd = "/etc/systemd/system"
-    assert os.readlink(rooted.p(f"{sysd}/hello.service")) == "../../.declos-static/units/hello.service"
+    assert (
+        os.readlink(rooted.p(f"{sysd}/hello.service")) == "../../.declos-static/units/hello.service"
+    )
     assert rooted.read(f"{sysd}/hello.service") == "[Service]\nExecStart=/bin/true\n"
     assert rooted.read(f"{sysd}/hello.service.d/10-env.conf") == "[Service]\nEnvironment=A=1\n"
-    assert os.readlink(rooted.p(f"{sysd}/multi-user.target.wants/hello.service")) == \
-        "../../../.declos-static/units/multi-user.target.wants/hello.service"
+    assert (
+        os.readlink(rooted.p(f"{sysd}/multi-user.target.wants/hello.service"))
+        == "../../../.declos-static/units/multi-user.target.wants/hello.service"
+    )
     assert rooted.read(f"{sysd}/multi-user.target.wants/hello.service").startswith("[Service]")
     boot_unit = rooted.p(f"{sysd}/declos-boot.service").read_text()
     assert "ExecStart=/declos/var/profiles/system/activate boot-time\n" in boot_unit
@@ -99,8 +116,10 @@ def test_distro_wants_link_is_backed_up_automatically(rooted):
     wants = rooted.p("/etc/systemd/system/multi-user.target.wants")
     wants.mkdir(parents=True)
     os.symlink("/lib/systemd/system/ssh.service", wants / "ssh.service")
-    top = rooted.make.system(units={"ssh.service": "[Service]\nExecStart=/usr/sbin/sshd -D\n"},
-                             wanted_by={"multi-user.target": ["ssh.service"]})
+    top = rooted.make.system(
+        units={"ssh.service": "[Service]\nExecStart=/usr/sbin/sshd -D\n"},
+        wanted_by={"multi-user.target": ["ssh.service"]},
+    )
     rc, out = rooted.run(top)
     assert rc == 0, out
     assert os.readlink(wants / "ssh.service.declos-backup") == "/lib/systemd/system/ssh.service"
@@ -121,9 +140,14 @@ def test_second_switch_changes_nothing_and_says_so(rooted):
 def test_dry_activate_prints_changes_and_changes_nothing(rooted):
     a = rooted.make.system(etc={"declos/a.conf": "a\n", "declos/b.conf": "b\n"})
     assert rooted.run(a)[0] == 0
-    b = rooted.make.system(etc={"declos/a.conf": "a2\n", "declos/c.conf": "c\n",
-                                "motd": {"text": "m\n", "replaceExisting": True}},
-                           users={"alice": {"isNormalUser": True}})
+    b = rooted.make.system(
+        etc={
+            "declos/a.conf": "a2\n",
+            "declos/c.conf": "c\n",
+            "motd": {"text": "m\n", "replaceExisting": True},
+        },
+        users={"alice": {"isNormalUser": True}},
+    )
     before = snapshot(rooted.root)
     rc, out = rooted.run(b, "dry-activate")
     assert rc == 0
@@ -141,8 +165,12 @@ def test_dry_activate_prints_changes_and_changes_nothing(rooted):
 
 def test_unchanged_unit_is_not_reported_when_the_closure_changes(rooted):
     units = {"same.service": "[Service]\nExecStart=/bin/same\n"}
-    a = rooted.make.system(etc={"declos/v": "1\n"}, units=units, wanted_by={"multi-user.target": ["same.service"]})
-    b = rooted.make.system(etc={"declos/v": "2\n"}, units=units, wanted_by={"multi-user.target": ["same.service"]})
+    a = rooted.make.system(
+        etc={"declos/v": "1\n"}, units=units, wanted_by={"multi-user.target": ["same.service"]}
+    )
+    b = rooted.make.system(
+        etc={"declos/v": "2\n"}, units=units, wanted_by={"multi-user.target": ["same.service"]}
+    )
     assert rooted.run(a)[0] == 0
     rc, out = rooted.run(b, "dry-activate")
     assert rc == 0
@@ -150,9 +178,10 @@ def test_unchanged_unit_is_not_reported_when_the_closure_changes(rooted):
 
 
 def test_copy_owned_by_a_user_created_in_the_same_switch(rooted):
-    top = rooted.make.system(users={"alice": {"isNormalUser": True}},
-                             etc={"declos/secret": {"text": "s\n", "mode": "0400", "user": "alice",
-                                                    "group": "users"}})
+    top = rooted.make.system(
+        users={"alice": {"isNormalUser": True}},
+        etc={"declos/secret": {"text": "s\n", "mode": "0400", "user": "alice", "group": "users"}},
+    )
     rc, out = rooted.run(top)
     assert rc == 0, out
     st = rooted.p("/etc/declos/secret").stat()
@@ -161,22 +190,27 @@ def test_copy_owned_by_a_user_created_in_the_same_switch(rooted):
 
 def test_activation_scripts_run_in_order_and_a_failure_is_exit_2(rooted):
     log = rooted.root / "script.log"
-    ok = rooted.make.system(scripts={
-        "first": f'echo "first $DECLOS_ACTION $DECLOS_ROOT" >> {log}\n',
-        "second": f'echo second >> {log}\n'})
+    ok = rooted.make.system(
+        scripts={
+            "first": f'echo "first $DECLOS_ACTION $DECLOS_ROOT" >> {log}\n',
+            "second": f"echo second >> {log}\n",
+        }
+    )
     rc, out = rooted.run(ok)
     assert rc == 0, out
     assert log.read_text() == f"first switch {rooted.root}\nsecond\n"
     log.unlink()
-    bad = rooted.make.system(etc={"declos/v": "2\n"}, scripts={
-        "first": "exit 7\n", "second": f"echo second >> {log}\n"})
+    bad = rooted.make.system(
+        etc={"declos/v": "2\n"}, scripts={"first": "exit 7\n", "second": f"echo second >> {log}\n"}
+    )
     rc, out = rooted.run(bad)
     assert rc == 2
     assert "error: activation script: Activation script snippet 'first' failed (7)" in out
     assert log.read_text() == "second\n", "a failing snippet does not stop the rest"
     assert rooted.read("/etc/declos/v") == "2\n"
-    assert os.readlink(rooted.p("/declos/var/profiles/system")) == "system-1-link", \
+    assert os.readlink(rooted.p("/declos/var/profiles/system")) == "system-1-link", (
         "the profile does not move to a generation whose activation failed"
+    )
 
 
 def test_tmpfiles_rules_applied_inside_the_root(rooted):

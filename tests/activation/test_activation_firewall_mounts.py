@@ -53,9 +53,15 @@ SCRIPT = textwrap.dedent("""\
 def test_firewall_table_replaced_atomically_in_netns(tmp_path: Path):
     (tmp_path / "v1.nft").write_text(RULES.format(ports="22, 80"))
     (tmp_path / "v2.nft").write_text(RULES.format(ports="22, 8080"))
-    (tmp_path / "bad.nft").write_text(RULES.format(ports="22, 8080") + "table inet declos-fw { chain x { nonsense } }\n")
-    r = subprocess.run(["unshare", "--net", sys.executable, "-c", SCRIPT, str(tmp_path)],
-                       capture_output=True, text=True, timeout=60)
+    (tmp_path / "bad.nft").write_text(
+        RULES.format(ports="22, 8080") + "table inet declos-fw { chain x { nonsense } }\n"
+    )
+    r = subprocess.run(
+        ["unshare", "--net", sys.executable, "-c", SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
         "False",

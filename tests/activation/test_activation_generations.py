@@ -31,7 +31,9 @@ def test_switch_creates_generations_and_links_last(rooted):
 
 def test_rollback_restores_files_users_and_profile(rooted):
     a = rooted.make.system(etc={"declos/v": "1\n"}, users={"alice": {"isNormalUser": True}})
-    b = rooted.make.system(etc={"declos/v": "2\n", "declos/new": "n\n"}, users={"bob": {"isNormalUser": True}})
+    b = rooted.make.system(
+        etc={"declos/v": "2\n", "declos/new": "n\n"}, users={"bob": {"isNormalUser": True}}
+    )
     assert rooted.run(a)[0] == 0
     assert rooted.run(b)[0] == 0
     rc, out = rooted.run(b, "rollback")
@@ -96,9 +98,16 @@ def test_boot_time_generation_from_menu_keeps_default(rooted):
 
 
 def test_grub_entries_per_generation(rooted):
-    grub = {"enable": True, "device": None, "configurationLimit": 2, "extraEntries": "menuentry 'x' {\n}\n"}
-    tops = [rooted.make.system(etc={"declos/v": f"{i}\n"}, grub=grub, kernel_params=["console=ttyS0"])
-            for i in range(3)]
+    grub = {
+        "enable": True,
+        "device": None,
+        "configurationLimit": 2,
+        "extraEntries": "menuentry 'x' {\n}\n",
+    }
+    tops = [
+        rooted.make.system(etc={"declos/v": f"{i}\n"}, grub=grub, kernel_params=["console=ttyS0"])
+        for i in range(3)
+    ]
     for t in tops:
         assert rooted.run(t)[0] == 0
     cfg = rooted.p("/boot/grub/custom.cfg").read_text().splitlines()
@@ -121,7 +130,9 @@ def test_unmanaged_grub_custom_cfg_is_not_overwritten(rooted):
     assert rc == 2
     assert "custom.cfg exists and was not written by declos; refusing to overwrite it" in out
     assert rooted.p("/boot/grub/custom.cfg").read_text() == "mine\n"
-    assert not os.path.lexists(rooted.p("/declos/var/profiles/system")), "profile not switched on failure"
+    assert not os.path.lexists(rooted.p("/declos/var/profiles/system")), (
+        "profile not switched on failure"
+    )
 
 
 def test_test_action_activates_without_generation(rooted):

@@ -16,19 +16,44 @@ def cmp(old: str, new: str) -> Comparison:
     return compare(parse_text(old), parse_text(new))
 
 
-@pytest.mark.parametrize(("new", "expected"), [
-    (BASE, Comparison.EQUAL),
-    (BASE.replace("Description=web", "Description=the web"), Comparison.EQUAL),
-    (BASE.replace("Description=web", "Description=web\nDocumentation=man:web(8)"), Comparison.EQUAL),
-    (BASE.replace("WantedBy=multi-user.target", "WantedBy=graphical.target"), Comparison.EQUAL),
-    (BASE.replace("/bin/web", "/bin/web2"), Comparison.RESTART),
-    (BASE.replace("[Service]\n", "[Service]\nExecReload=/bin/kill -HUP $MAINPID\n"), Comparison.RELOAD),
-    (BASE.replace("Description=web", "Description=web\nX-Reload-Triggers=/declos/store/aaa-x"), Comparison.RELOAD),
-    (BASE.replace("Description=web", "Description=web\nX-Restart-Triggers=/declos/store/aaa-x"), Comparison.RESTART),
-    (BASE.replace("Description=web", "Description=web\nAfter=network.target"), Comparison.RESTART),
-    (BASE + "[Socket]\nListenStream=80\n", Comparison.RESTART),
-    ("# a comment\n" + BASE.replace("ExecStart=/bin/web", "ExecStart=/bin/web \\\n"), Comparison.EQUAL),
-])
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        (BASE, Comparison.EQUAL),
+        (BASE.replace("Description=web", "Description=the web"), Comparison.EQUAL),
+        (
+            BASE.replace("Description=web", "Description=web\nDocumentation=man:web(8)"),
+            Comparison.EQUAL,
+        ),
+        (BASE.replace("WantedBy=multi-user.target", "WantedBy=graphical.target"), Comparison.EQUAL),
+        (BASE.replace("/bin/web", "/bin/web2"), Comparison.RESTART),
+        (
+            BASE.replace("[Service]\n", "[Service]\nExecReload=/bin/kill -HUP $MAINPID\n"),
+            Comparison.RELOAD,
+        ),
+        (
+            BASE.replace(
+                "Description=web", "Description=web\nX-Reload-Triggers=/declos/store/aaa-x"
+            ),
+            Comparison.RELOAD,
+        ),
+        (
+            BASE.replace(
+                "Description=web", "Description=web\nX-Restart-Triggers=/declos/store/aaa-x"
+            ),
+            Comparison.RESTART,
+        ),
+        (
+            BASE.replace("Description=web", "Description=web\nAfter=network.target"),
+            Comparison.RESTART,
+        ),
+        (BASE + "[Socket]\nListenStream=80\n", Comparison.RESTART),
+        (
+            "# a comment\n" + BASE.replace("ExecStart=/bin/web", "ExecStart=/bin/web \\\n"),
+            Comparison.EQUAL,
+        ),
+    ],
+)
 def test_compare(new, expected):
     assert cmp(BASE, new) is expected
 
@@ -93,7 +118,13 @@ def _changed(extra: str = "", section: str = "Service") -> tuple[str, str]:
 def test_changed_service_is_stopped_then_started(pair):
     pair.both("a.service", *_changed())
     p = pair.plan({"a.service": "active"})
-    assert (p.stop, p.start, p.restart, p.reload, p.skip) == ({"a.service"}, {"a.service"}, set(), set(), set())
+    assert (p.stop, p.start, p.restart, p.reload, p.skip) == (
+        {"a.service"},
+        {"a.service"},
+        set(),
+        set(),
+        set(),
+    )
 
 
 def test_stop_if_changed_false_restarts(pair):
@@ -120,8 +151,11 @@ def test_reload_if_changed_reloads(pair):
 
 
 def test_reload_triggers_reload_and_unchanged_is_untouched(pair):
-    pair.both("a.service", "[Unit]\nX-Reload-Triggers=/declos/store/a\n[Service]\nExecStart=/bin/a\n",
-              "[Unit]\nX-Reload-Triggers=/declos/store/b\n[Service]\nExecStart=/bin/a\n")
+    pair.both(
+        "a.service",
+        "[Unit]\nX-Reload-Triggers=/declos/store/a\n[Service]\nExecStart=/bin/a\n",
+        "[Unit]\nX-Reload-Triggers=/declos/store/b\n[Service]\nExecStart=/bin/a\n",
+    )
     pair.both("same.service", "[Service]\nExecStart=/bin/s\n", "[Service]\nExecStart=/bin/s\n")
     p = pair.plan({"a.service": "active", "same.service": "active"})
     assert p.reload == {"a.service"}
@@ -136,7 +170,9 @@ def test_inactive_changed_unit_is_left_alone(pair):
 
 def test_removed_unit_is_stopped_unless_stop_on_removal_false(pair):
     (pair.old / "gone.service").write_text("[Service]\nExecStart=/bin/g\n")
-    (pair.old / "keep.service").write_text("[Unit]\nX-StopOnRemoval=false\n[Service]\nExecStart=/bin/k\n")
+    (pair.old / "keep.service").write_text(
+        "[Unit]\nX-StopOnRemoval=false\n[Service]\nExecStart=/bin/k\n"
+    )
     p = pair.plan({"gone.service": "active", "keep.service": "active", "ssh.service": "active"})
     assert p.stop == {"gone.service"}, "ssh.service is not ours and never touched"
 
@@ -146,11 +182,27 @@ def test_targets_sockets_paths_and_mounts(pair):
     pair.both("multi-user.target", "[Unit]\nX=1\n", "[Unit]\nX=2\n")
     pair.both("a.socket", "[Socket]\nListenStream=1\n", "[Socket]\nListenStream=2\n")
     pair.both("a.path", "[Path]\nPathExists=/a\n", "[Path]\nPathExists=/b\n")
-    pair.both("data.mount", "[Mount]\nWhat=/dev/vdb\nWhere=/data\n", "[Mount]\nWhat=/dev/vdc\nWhere=/data\n")
+    pair.both(
+        "data.mount",
+        "[Mount]\nWhat=/dev/vdb\nWhere=/data\n",
+        "[Mount]\nWhat=/dev/vdc\nWhere=/data\n",
+    )
     pair.both("-.mount", "[Mount]\nWhat=/dev/vda\nWhere=/\n", "[Mount]\nWhat=/dev/vdz\nWhere=/\n")
     pair.both("t.timer", "[Timer]\nOnCalendar=daily\n", "[Timer]\nOnCalendar=hourly\n")
-    p = pair.plan({u: "active" for u in ("app.target", "multi-user.target", "a.socket", "a.path",
-                                          "data.mount", "-.mount", "t.timer")})
+    p = pair.plan(
+        {
+            u: "active"
+            for u in (
+                "app.target",
+                "multi-user.target",
+                "a.socket",
+                "a.path",
+                "data.mount",
+                "-.mount",
+                "t.timer",
+            )
+        }
+    )
     assert p.start_silent == {"app.target"}
     assert p.restart == {"data.mount", "t.timer"}
     assert p.reload == {"-.mount"}, "/ is never unmounted"
@@ -189,10 +241,13 @@ def test_dropin_only_unit_of_the_distribution(pair):
     for which, trig in ((pair.old, "a"), (pair.new, "b")):
         (which / "ssh.service.d").mkdir()
         (which / "ssh.service.d" / "declos.conf").write_text(
-            f"[Unit]\nX-Restart-Triggers=/declos/store/{trig}\n[Service]\nX-StopIfChanged=false\n")
+            f"[Unit]\nX-Restart-Triggers=/declos/store/{trig}\n[Service]\nX-StopIfChanged=false\n"
+        )
     p = pair.plan({"ssh.service": "active"})
     assert (p.restart, p.stop) == ({"ssh.service"}, set())
     (pair.new / "ssh.service.d" / "declos.conf").unlink()
     (pair.new / "ssh.service.d").rmdir()
     p = pair.plan({"ssh.service": "active"})
-    assert p.stop == {"ssh.service"} and p.start == {"ssh.service"}, "drop-in removed: restarted, not left stopped"
+    assert p.stop == {"ssh.service"} and p.start == {"ssh.service"}, (
+        "drop-in removed: restarted, not left stopped"
+    )

@@ -6,19 +6,33 @@ import json
 
 
 def _passwd(rooted) -> dict[str, list[str]]:
-    return {line.split(":")[0]: line.split(":") for line in rooted.p("/etc/passwd").read_text().splitlines()}
+    return {
+        line.split(":")[0]: line.split(":")
+        for line in rooted.p("/etc/passwd").read_text().splitlines()
+    }
 
 
 def _group(rooted) -> dict[str, list[str]]:
-    return {line.split(":")[0]: line.split(":") for line in rooted.p("/etc/group").read_text().splitlines()}
+    return {
+        line.split(":")[0]: line.split(":")
+        for line in rooted.p("/etc/group").read_text().splitlines()
+    }
 
 
 def test_create_users_and_groups_with_nixos_id_allocation(rooted):
     top = rooted.make.system(
-        users={"alice": {"isNormalUser": True, "description": "Alice", "extraGroups": ["wheel"],
-                         "hashedPassword": "$6$salt$hash", "authorizedKeys": ["ssh-ed25519 AAAA alice@x"]},
-               "svc": {"isSystemUser": True, "group": "svc"}},
-        groups={"wheel": {"gid": None, "members": []}, "svc": {"gid": None, "members": []}})
+        users={
+            "alice": {
+                "isNormalUser": True,
+                "description": "Alice",
+                "extraGroups": ["wheel"],
+                "hashedPassword": "$6$salt$hash",
+                "authorizedKeys": ["ssh-ed25519 AAAA alice@x"],
+            },
+            "svc": {"isSystemUser": True, "group": "svc"},
+        },
+        groups={"wheel": {"gid": None, "members": []}, "svc": {"gid": None, "members": []}},
+    )
     rc, out = rooted.run(top)
     assert rc == 0, out
     pw = _passwd(rooted)
@@ -33,16 +47,30 @@ def test_create_users_and_groups_with_nixos_id_allocation(rooted):
     assert oct(rooted.p("/etc/shadow").stat().st_mode & 0o777) == "0o640"
     assert not rooted.p("/etc/ssh").exists(), "keys arrive as /etc entries from the closure"
     assert rooted.p("/home/alice").is_dir()
-    for line in ("create group svc (gid 999)", "create group wheel (gid 998)",
-                 "create user alice (uid 1000)", "create user svc (uid 999)", "add user alice to group wheel"):
+    for line in (
+        "create group svc (gid 999)",
+        "create group wheel (gid 998)",
+        "create user alice (uid 1000)",
+        "create user svc (uid 999)",
+        "add user alice to group wheel",
+    ):
         assert line in out.splitlines()
 
 
 def test_only_users_declos_created_are_removed_and_uids_are_stable(rooted):
-    a = rooted.make.system(users={"alice": {"isNormalUser": True}, "bob": {"isNormalUser": True},
-                                  "nobody": {"isSystemUser": True, "group": "nogroup",
-                                             "home": "/nonexistent", "shell": "/usr/sbin/nologin",
-                                             "description": "nobody"}})
+    a = rooted.make.system(
+        users={
+            "alice": {"isNormalUser": True},
+            "bob": {"isNormalUser": True},
+            "nobody": {
+                "isSystemUser": True,
+                "group": "nogroup",
+                "home": "/nonexistent",
+                "shell": "/usr/sbin/nologin",
+                "description": "nobody",
+            },
+        }
+    )
     assert rooted.run(a)[0] == 0
     assert _passwd(rooted)["bob"][2] == "1001"
     only_alice = rooted.make.system(users={"alice": {"isNormalUser": True}})
@@ -53,11 +81,18 @@ def test_only_users_declos_created_are_removed_and_uids_are_stable(rooted):
     assert "nobody" in pw, "a user declos did not create is never removed"
     assert "remove user bob" in out.splitlines()
     # carol would take the lowest free uid (1001) if bob's were not reserved
-    with_carol = rooted.make.system(users={"alice": {"isNormalUser": True}, "carol": {"isNormalUser": True}})
+    with_carol = rooted.make.system(
+        users={"alice": {"isNormalUser": True}, "carol": {"isNormalUser": True}}
+    )
     assert rooted.run(with_carol)[0] == 0
     assert _passwd(rooted)["carol"][2] == "1002"
-    back = rooted.make.system(users={"alice": {"isNormalUser": True}, "carol": {"isNormalUser": True},
-                                     "bob": {"isNormalUser": True}})
+    back = rooted.make.system(
+        users={
+            "alice": {"isNormalUser": True},
+            "carol": {"isNormalUser": True},
+            "bob": {"isNormalUser": True},
+        }
+    )
     rc, out = rooted.run(back)
     assert rc == 0
     assert _passwd(rooted)["bob"][2] == "1001"
@@ -67,9 +102,18 @@ def test_only_users_declos_created_are_removed_and_uids_are_stable(rooted):
 
 
 def test_existing_uid_is_never_changed(rooted):
-    top = rooted.make.system(users={"nobody": {"isSystemUser": True, "uid": 4242, "group": "nogroup",
-                                               "home": "/nonexistent", "shell": "/usr/sbin/nologin",
-                                               "description": "nobody"}})
+    top = rooted.make.system(
+        users={
+            "nobody": {
+                "isSystemUser": True,
+                "uid": 4242,
+                "group": "nogroup",
+                "home": "/nonexistent",
+                "shell": "/usr/sbin/nologin",
+                "description": "nobody",
+            }
+        }
+    )
     rc, out = rooted.run(top)
     assert rc == 0
     assert _passwd(rooted)["nobody"][2] == "65534"
@@ -94,22 +138,36 @@ def test_unknown_extra_group_is_a_clear_error_and_changes_nothing(rooted):
     before = rooted.p("/etc/passwd").read_text()
     rc, out = rooted.run(top)
     assert rc == 2
-    assert "group 'nosuch' (in extraGroups or members) does not exist; declare it in users.groups" in out
+    assert (
+        "group 'nosuch' (in extraGroups or members) does not exist; declare it in users.groups"
+        in out
+    )
     assert rooted.p("/etc/passwd").read_text() == before
 
 
 def test_implied_primary_group_is_kept_and_second_switch_is_quiet(rooted):
-    top = rooted.make.system(users={"svc": {"isSystemUser": True, "group": "svc"},
-                                    "nobody": {"isSystemUser": True, "uid": 1, "group": "nogroup",
-                                               "home": "/nonexistent", "shell": "/usr/sbin/nologin",
-                                               "description": "nobody"}})
+    top = rooted.make.system(
+        users={
+            "svc": {"isSystemUser": True, "group": "svc"},
+            "nobody": {
+                "isSystemUser": True,
+                "uid": 1,
+                "group": "nogroup",
+                "home": "/nonexistent",
+                "shell": "/usr/sbin/nologin",
+                "description": "nobody",
+            },
+        }
+    )
     rc, out = rooted.run(top)
     assert rc == 0, out
     assert _group(rooted)["svc"] == ["svc", "x", "999", ""]
     rc, out = rooted.run(top)
     assert rc == 0
-    assert out.splitlines() == ["warning: not applying UID change of user nobody (65534 -> 1)",
-                                f"no changes: {top} is already active"]
+    assert out.splitlines() == [
+        "warning: not applying UID change of user nobody (65534 -> 1)",
+        f"no changes: {top} is already active",
+    ]
     gone = rooted.make.system()
     assert rooted.run(gone)[0] == 0
     assert "svc" not in _group(rooted) and "svc" not in _passwd(rooted)

@@ -21,7 +21,9 @@ def test_eval_trivial_readable() -> None:
     r = declos("eval", "machines/trivial.yaml", "-A", "services.httpd")
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
-    assert r.stdout.startswith("{\n  enable = true;\n  package = null;\n  adminAddr = \"alice@example.org\";\n")
+    assert r.stdout.startswith(
+        '{\n  enable = true;\n  package = null;\n  adminAddr = "alice@example.org";\n'
+    )
 
 
 def test_eval_trivial_json_whole_config() -> None:
@@ -48,12 +50,26 @@ def test_eval_bare_only_sees_given_modules(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "text", "fragment"),
     [
-        (["m.yaml"], "networking.hostNam: x\n", "error: The option `networking.hostNam' does not exist. Definition values:\n- In `m.yaml:1': \"x\""),
-        (["m.yaml"], "networking.hostName: !force 5\n", "A definition for option `networking.hostName' is not of type"),
-        (["m.yaml", "n.yaml"], "services.httpd.adminAddr: a@b\n", "The option `services.httpd.adminAddr' has conflicting definition values:\n- In `m.yaml:1': \"a@b\"\n- In `n.yaml:1': \"c@d\""),
+        (
+            ["m.yaml"],
+            "networking.hostNam: x\n",
+            "error: The option `networking.hostNam' does not exist. Definition values:\n- In `m.yaml:1': \"x\"",
+        ),
+        (
+            ["m.yaml"],
+            "networking.hostName: !force 5\n",
+            "A definition for option `networking.hostName' is not of type",
+        ),
+        (
+            ["m.yaml", "n.yaml"],
+            "services.httpd.adminAddr: a@b\n",
+            'The option `services.httpd.adminAddr\' has conflicting definition values:\n- In `m.yaml:1\': "a@b"\n- In `n.yaml:1\': "c@d"',
+        ),
     ],
 )
-def test_eval_errors_exit_1_on_stderr_with_file_line(tmp_path: Path, files: list[str], text: str, fragment: str) -> None:
+def test_eval_errors_exit_1_on_stderr_with_file_line(
+    tmp_path: Path, files: list[str], text: str, fragment: str
+) -> None:
     (tmp_path / "m.yaml").write_text(text)
     (tmp_path / "n.yaml").write_text("services.httpd.adminAddr: c@d\n")
     r = declos("eval", *files, cwd=tmp_path)
@@ -65,7 +81,10 @@ def test_eval_errors_exit_1_on_stderr_with_file_line(tmp_path: Path, files: list
 def test_eval_missing_path_and_missing_file(tmp_path: Path) -> None:
     r = declos("eval", "-A", "services.htpd", str(ROOT / "machines/trivial.yaml"), cwd=tmp_path)
     assert r.returncode == 1
-    assert "attribute `htpd' in selection path `services.htpd' not found\n\nDid you mean `services.httpd'" in r.stderr
+    assert (
+        "attribute `htpd' in selection path `services.htpd' not found\n\nDid you mean `services.httpd'"
+        in r.stderr
+    )
     r = declos("eval", "nope.yaml", cwd=tmp_path)
     assert (r.returncode, r.stdout) == (1, "")
     assert "error: The module file `nope.yaml' does not exist." in r.stderr
@@ -80,7 +99,9 @@ def test_eval_prints_warnings_once_on_stderr(tmp_path: Path) -> None:
 
 
 def test_eval_failed_assertion(tmp_path: Path) -> None:
-    (tmp_path / "m.yaml").write_text("assertions:\n  - assertion: \"{{ config.networking.hostName != 'declos' }}\"\n    message: set a host name\n")
+    (tmp_path / "m.yaml").write_text(
+        "assertions:\n  - assertion: \"{{ config.networking.hostName != 'declos' }}\"\n    message: set a host name\n"
+    )
     r = declos("eval", "m.yaml", cwd=tmp_path)
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == "error: Failed assertions:\n- set a host name\n"

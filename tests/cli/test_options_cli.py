@@ -51,7 +51,9 @@ def test_options_glob_markdown() -> None:
 
 
 def test_options_with_files_bare(tmp_path: Path) -> None:
-    (tmp_path / "m.yaml").write_text("options:\n  app.port: {type: port, default: 8080, description: The port.}\n")
+    (tmp_path / "m.yaml").write_text(
+        "options:\n  app.port: {type: port, default: 8080, description: The port.}\n"
+    )
     r = declos("options", "--bare", "--json", "m.yaml", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {

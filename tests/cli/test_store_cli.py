@@ -43,8 +43,11 @@ def test_add_path_info_closure_dump(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert out.strip().endswith("-flat")
     rc, out, _ = run(capsys, "--root", root, "closure", path)
     assert out.split() == [path]
-    proc = subprocess.run([sys.executable, "-m", "declos", "store", "dump", "--root", root, path],
-                          capture_output=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "declos", "store", "dump", "--root", root, path],
+        capture_output=True,
+        check=True,
+    )
     from declos.store.nar import dump_bytes
 
     assert proc.stdout == dump_bytes(f)
@@ -62,7 +65,9 @@ def test_errors_are_clear_and_nonzero(tmp_path: Path, capsys: pytest.CaptureFixt
     assert rc == 1 and "--older-than" in err
 
 
-def test_build_file_profile_gc_roots(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_build_file_profile_gc_roots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     root = str(tmp_path / "r")
     prog = tmp_path / "pkgs.py"
     prog.write_text(
@@ -82,7 +87,9 @@ def test_build_file_profile_gc_roots(tmp_path: Path, capsys: pytest.CaptureFixtu
     rc, out, _ = run(capsys, "--root", root, "profile", "set", "system", hello)
     assert out.strip() == "profile 'system' is now generation 1"
     rc, out, _ = run(capsys, "--root", root, "profile", "list", "system", "--json")
-    assert [(g["generation"], g["path"], g["current"]) for g in json.loads(out)] == [(1, hello, True)]
+    assert [(g["generation"], g["path"], g["current"]) for g in json.loads(out)] == [
+        (1, hello, True)
+    ]
     store = Store.open(root)
     junk = store.add_text("junk", "j")
     rc, out, _ = run(capsys, "--root", root, "gc", "--dry-run")
@@ -119,18 +126,52 @@ def test_realise_export_import(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_copy_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], sshd) -> None:  # type: ignore[no-untyped-def]
     root = str(tmp_path / "r")
     p = Store.open(root).add_text("copied", "over ssh")
-    args = ["--root", root, "copy", "--to", f"{sshd.url}?root={tmp_path / 'dst'}", "-i", str(sshd.client_key),
-            "--known-hosts", str(sshd.known_hosts), "--compress", "--json", p]
+    args = [
+        "--root",
+        root,
+        "copy",
+        "--to",
+        f"{sshd.url}?root={tmp_path / 'dst'}",
+        "-i",
+        str(sshd.client_key),
+        "--known-hosts",
+        str(sshd.known_hosts),
+        "--compress",
+        "--json",
+        p,
+    ]
     rc, out, err = run(capsys, *args)
     assert rc == 0, err
     assert json.loads(out)["sent"] == [p]
     rc, out, err = run(capsys, *args)
     assert json.loads(out)["sent"] == [] and json.loads(out)["alreadyPresent"] == 1
     back = str(tmp_path / "back")
-    rc, out, err = run(capsys, "--root", back, "copy", "--from", f"{sshd.url}?root={tmp_path / 'dst'}",
-                       "-i", str(sshd.client_key), "--known-hosts", str(sshd.known_hosts), p)
+    rc, out, err = run(
+        capsys,
+        "--root",
+        back,
+        "copy",
+        "--from",
+        f"{sshd.url}?root={tmp_path / 'dst'}",
+        "-i",
+        str(sshd.client_key),
+        "--known-hosts",
+        str(sshd.known_hosts),
+        p,
+    )
     assert rc == 0, err
-    assert out.startswith("copied 1 paths") and Store.open(back).real_path(p).read_text() == "over ssh"
-    rc, out, err = run(capsys, "--root", root, "copy", "--to", "ssh://127.0.0.1:1", "--known-hosts",
-                       str(tmp_path / "kh"), p)
+    assert (
+        out.startswith("copied 1 paths") and Store.open(back).real_path(p).read_text() == "over ssh"
+    )
+    rc, out, err = run(
+        capsys,
+        "--root",
+        root,
+        "copy",
+        "--to",
+        "ssh://127.0.0.1:1",
+        "--known-hosts",
+        str(tmp_path / "kh"),
+        p,
+    )
     assert rc == 1 and "cannot connect to 127.0.0.1:1" in err

@@ -31,7 +31,13 @@ def test_module_body_reads_options_it_does_not_define(modules: Any) -> None:
             return {"c": config.b + 5} if config.b == 2 else {}
         """,
     )
-    assert evaluate(files, bare=True).value() == {"assertions": [], "warnings": [], "a": 70, "b": 2, "c": 7}
+    assert evaluate(files, bare=True).value() == {
+        "assertions": [],
+        "warnings": [],
+        "a": 70,
+        "b": 2,
+        "c": 7,
+    }
 
 
 def test_two_modules_reading_the_same_option_is_not_a_cycle(modules: Any) -> None:
@@ -40,10 +46,18 @@ def test_two_modules_reading_the_same_option_is_not_a_cycle(modules: Any) -> Non
         m1__py="def config(config):\n    return {'a': 5} if config.b == 2 else {}\n",
         m2__py="def config(config):\n    return {'c': 6} if config.b == 2 else {}\n",
     )
-    assert evaluate(files, bare=True).value() == {"assertions": [], "warnings": [], "a": 5, "b": 2, "c": 6}
+    assert evaluate(files, bare=True).value() == {
+        "assertions": [],
+        "warnings": [],
+        "a": 5,
+        "b": 2,
+        "c": 6,
+    }
 
 
-def test_module_reading_what_it_defines_is_a_cycle_with_lines(modules: Any, eval_error: Any) -> None:
+def test_module_reading_what_it_defines_is_a_cycle_with_lines(
+    modules: Any, eval_error: Any
+) -> None:
     files = modules(
         decl__py=DECL,
         loop__py="""
@@ -54,7 +68,9 @@ def test_module_reading_what_it_defines_is_a_cycle_with_lines(modules: Any, eval
         """,
     )
     message = eval_error(files)
-    assert message.startswith("infinite recursion: module `loop.py:1' defines `a', but `a' was read while that module was still running:")
+    assert message.startswith(
+        "infinite recursion: module `loop.py:1' defines `a', but `a' was read while that module was still running:"
+    )
     assert "- module `loop.py:1' reads `a' (at loop.py:2)" in message
     assert "- `a' is defined by module `loop.py:1' (at loop.py:3)" in message
     assert "lazy(" in message
@@ -82,7 +98,9 @@ def test_lazy_breaks_the_loop(modules: Any) -> None:
     assert evaluate(files, bare=True).value("a") == 41
 
 
-def test_value_cycle_through_templates_names_each_option_and_file(modules: Any, eval_error: Any) -> None:
+def test_value_cycle_through_templates_names_each_option_and_file(
+    modules: Any, eval_error: Any
+) -> None:
     files = modules(
         t__yaml="""
         options:
@@ -122,15 +140,20 @@ def test_jinja_strings_are_lazy_and_typed(modules: Any) -> None:
 
 
 def test_jinja_error_has_file_line(modules: Any, eval_error: Any) -> None:
-    files = modules(d__yaml="options:\n  x: {type: str}\nconfig:\n  x: \"{{ config.nope }}\"\n")
+    files = modules(d__yaml='options:\n  x: {type: str}\nconfig:\n  x: "{{ config.nope }}"\n')
     message = eval_error(files, "x")
     assert "The option `nope' does not exist" in message
     assert "(while evaluating the template '{{ config.nope }}' at d.yaml:4)" in message
 
 
 def test_if_condition_must_be_bool(modules: Any, eval_error: Any) -> None:
-    files = modules(d__yaml="options:\n  x: {type: int, default: 1}\nconfig:\n  x: !if {condition: \"{{ 3 }}\", value: 2}\n")
-    assert "mk_if called with a non-Boolean condition (3) for option `x' in `d.yaml:4'" in eval_error(files, "x")
+    files = modules(
+        d__yaml='options:\n  x: {type: int, default: 1}\nconfig:\n  x: !if {condition: "{{ 3 }}", value: 2}\n'
+    )
+    assert (
+        "mk_if called with a non-Boolean condition (3) for option `x' in `d.yaml:4'"
+        in eval_error(files, "x")
+    )
 
 
 class Drv:
@@ -167,19 +190,28 @@ def test_pkgs_is_not_loaded_unless_touched() -> None:
         "ev = evaluate(['machines/trivial.yaml'])\nev.value()\n"
         "print('declos.pkgs' in sys.modules, 'declos.store.db' in sys.modules, 'jinja2' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.split()[:2] == ["False", "False"]
 
 
 def test_templates_are_not_compiled_without_jinja_strings(modules: Any) -> None:
     files = modules(d__yaml="options:\n  x: {type: str, default: plain}\n")
     code = f"import sys\nfrom declos.config import evaluate\nevaluate({files!r}, bare=True).value()\nprint('jinja2' in sys.modules)\n"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "False"
+    )
 
 
-def test_pkgs_unavailable_gives_clear_error(modules: Any, monkeypatch: pytest.MonkeyPatch, eval_error: Any) -> None:
+def test_pkgs_unavailable_gives_clear_error(
+    modules: Any, monkeypatch: pytest.MonkeyPatch, eval_error: Any
+) -> None:
     monkeypatch.setitem(sys.modules, "declos.pkgs", None)
-    files = modules(d__yaml="options:\n  x: {type: str}\nconfig:\n  x: \"{{ pkgs.hello }}\"\n")
+    files = modules(d__yaml='options:\n  x: {type: str}\nconfig:\n  x: "{{ pkgs.hello }}"\n')
     message = eval_error(files, "x")
     assert "`pkgs' was used, but the package set is not available" in message
     assert "d.yaml:4" in message
@@ -209,7 +241,9 @@ def test_config_view_api(modules: Any) -> None:
 
 
 def test_value_and_to_json_paths(modules: Any) -> None:
-    files = modules(d__yaml="options:\n  a.b: {type: attrs_of(list_of(int)), default: {x: [1, 2]}}\n")
+    files = modules(
+        d__yaml="options:\n  a.b: {type: attrs_of(list_of(int)), default: {x: [1, 2]}}\n"
+    )
     ev = evaluate(files, bare=True)
     assert ev.value("a.b.x") == [1, 2]
     assert ev.value(["a", "b"]) == {"x": [1, 2]}
@@ -222,12 +256,16 @@ def test_value_and_to_json_paths(modules: Any) -> None:
 def test_warnings_once_and_assertions(modules: Any, eval_error: Any) -> None:
     files = modules(w__yaml="warnings: [careful, careful]\n", v__yaml="warnings: [other]\n")
     assert evaluate(files, bare=True).warnings == ["careful", "other"]
-    files = modules(a__yaml="assertions:\n  - {assertion: false, message: first}\n  - {assertion: false, message: second}\n")
+    files = modules(
+        a__yaml="assertions:\n  - {assertion: false, message: first}\n  - {assertion: false, message: second}\n"
+    )
     assert eval_error(files) == "Failed assertions:\n- first\n- second"
 
 
 def test_python_exception_reported_at_its_line(modules: Any, eval_error: Any) -> None:
-    files = modules(decl__py=DECL, bad__py="def config(config):\n    x = {}\n    return {'a': x['missing']}\n")
+    files = modules(
+        decl__py=DECL, bad__py="def config(config):\n    x = {}\n    return {'a': x['missing']}\n"
+    )
     message = eval_error(files)
     assert message.startswith("bad.py:3: KeyError: 'missing'")
     assert "while running the config function of `bad.py:1'" in message
@@ -238,7 +276,7 @@ def test_python_definition_lines_come_from_the_source(modules: Any, eval_error: 
         decl__py=DECL,
         one__py="config = {\n    'a': 5,\n    'b': 'x',\n}\n",
     )
-    assert "- In `one.py:3': \"x\"" in eval_error(files, "b")
+    assert '- In `one.py:3\': "x"' in eval_error(files, "b")
 
 
 def test_nested_and_dotted_keys_merge(modules: Any) -> None:
@@ -254,28 +292,43 @@ def test_nested_and_dotted_keys_merge(modules: Any) -> None:
     [
         ("a: [1, 2\n", "d.yaml:2: invalid YAML"),
         ("a: !frobnicate 1\n", "d.yaml:1: unknown tag `!frobnicate'"),
-        ("a: !override {value: 1}\n", "d.yaml:1: `!override' takes a mapping with exactly the keys priority, value"),
-        ("options:\n  a: {type: \"list_of(strr)\"}\n", "d.yaml:2: unknown type `strr'"),
+        (
+            "a: !override {value: 1}\n",
+            "d.yaml:1: `!override' takes a mapping with exactly the keys priority, value",
+        ),
+        ('options:\n  a: {type: "list_of(strr)"}\n', "d.yaml:2: unknown type `strr'"),
         ("options:\n  a: 5\n", "d.yaml:2: expected an option declaration at option path `a`"),
-        ("imports: [missing.yaml]\n", "The module file `missing.yaml' does not exist (imported from `d.yaml')"),
+        (
+            "imports: [missing.yaml]\n",
+            "The module file `missing.yaml' does not exist (imported from `d.yaml')",
+        ),
         ("config: {}\nfoo: 1\n", "d.yaml:2: Module `d.yaml' has an unsupported attribute `foo'"),
         ("- 1\n", "d.yaml:1: a YAML module must be a mapping"),
     ],
 )
-def test_loader_errors_have_file_line(modules: Any, text: str, fragment: str, eval_error: Any) -> None:
+def test_loader_errors_have_file_line(
+    modules: Any, text: str, fragment: str, eval_error: Any
+) -> None:
     files = modules(d__yaml=text)
     assert fragment in eval_error(files)
 
 
 def test_declaration_errors(modules: Any, eval_error: Any) -> None:
-    files = modules(a__yaml="options:\n  x: {type: int, default: 1}\n", b__yaml="options:\n  x: {type: int, default: 2}\n")
+    files = modules(
+        a__yaml="options:\n  x: {type: int, default: 1}\n",
+        b__yaml="options:\n  x: {type: int, default: 2}\n",
+    )
     assert "The option `x' in `b.yaml:2' is already declared in `a.yaml:2'." in eval_error(files)
-    files = modules(a__yaml="options:\n  x: {type: int, default: 1}\n", b__yaml="options:\n  x: {type: int}\n")
+    files = modules(
+        a__yaml="options:\n  x: {type: int, default: 1}\n", b__yaml="options:\n  x: {type: int}\n"
+    )
     assert evaluate(files, bare=True).value("x") == 1
 
 
 def test_apply_and_read_only(modules: Any) -> None:
-    files = modules(d__py="from declos.config import Option, types\noptions = {'x': Option(types.int, 4, apply=lambda v: v * 10)}\n")
+    files = modules(
+        d__py="from declos.config import Option, types\noptions = {'x': Option(types.int, 4, apply=lambda v: v * 10)}\n"
+    )
     assert evaluate(files, bare=True).value("x") == 40
 
 
@@ -346,7 +399,9 @@ def test_visibility_in_docs(modules: Any) -> None:
 
 
 def test_reading_an_undeclared_option_names_the_reading_line(modules: Any, eval_error: Any) -> None:
-    files = modules(decl__py=DECL, bad__py="def config(config):\n    x = 1\n    return {'a': config.bb}\n")
+    files = modules(
+        decl__py=DECL, bad__py="def config(config):\n    x = 1\n    return {'a': config.bb}\n"
+    )
     message = eval_error(files)
     assert "The option `bb' does not exist (it was read, but no module declares it)." in message
     assert "Did you mean `a', `b' or `c'?" in message
@@ -355,7 +410,10 @@ def test_reading_an_undeclared_option_names_the_reading_line(modules: Any, eval_
 
 def test_module_returning_a_non_dict(modules: Any, eval_error: Any) -> None:
     files = modules(bad__py="def config():\n    return [1]\n")
-    assert "In module `bad.py:1', you're trying to define a value of type `list'\nrather than an attribute set for the option\n`(the top level)'!" in eval_error(files)
+    assert (
+        "In module `bad.py:1', you're trying to define a value of type `list'\nrather than an attribute set for the option\n`(the top level)'!"
+        in eval_error(files)
+    )
 
 
 def test_python_module_config_may_be_a_property(modules: Any) -> None:
@@ -363,7 +421,13 @@ def test_python_module_config_may_be_a_property(modules: Any) -> None:
         decl__py=DECL,
         m__py="from declos.config import mk_if, mk_merge\n\nconfig = mk_merge([{'a': 10}, mk_if(False, {'b': 20}), {'c': 30}])\n",
     )
-    assert evaluate(files, bare=True).value() == {"assertions": [], "warnings": [], "a": 10, "b": 2, "c": 30}
+    assert evaluate(files, bare=True).value() == {
+        "assertions": [],
+        "warnings": [],
+        "a": 10,
+        "b": 2,
+        "c": 30,
+    }
 
 
 def test_freeform_value_may_read_declared_options(modules: Any) -> None:

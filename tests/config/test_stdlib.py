@@ -38,7 +38,10 @@ def test_trivial_machine(trivial: Any) -> None:
     assert trivial.value("networking.firewall.enable") is True
     assert trivial.value("deployment.targetEnv") == "libvirt"
     assert trivial.value("systemd.tmpfiles.rules") == ["d /srv/www 0755 root root -"]
-    assert trivial.value('environment.etc."declos-trivial.txt".text') == "webserver serves /srv/www\non port 80.\n"
+    assert (
+        trivial.value('environment.etc."declos-trivial.txt".text')
+        == "webserver serves /srv/www\non port 80.\n"
+    )
     assert trivial.warnings == []
 
 
@@ -66,20 +69,53 @@ ISSUE2_OPTIONS = [
 ]
 ISSUE5_OPTIONS = [
     "time.timeZone",
-    *(f"environment.etc.<name>.{o}" for o in ("enable", "text", "source", "target", "mode", "user", "group", "replaceExisting")),
+    *(
+        f"environment.etc.<name>.{o}"
+        for o in ("enable", "text", "source", "target", "mode", "user", "group", "replaceExisting")
+    ),
     "environment.variables",
     *(
         f"users.users.<name>.{o}"
-        for o in ("isSystemUser", "isNormalUser", "uid", "group", "extraGroups", "description", "home", "createHome", "shell", "hashedPassword", "openssh.authorizedKeys.keys")
+        for o in (
+            "isSystemUser",
+            "isNormalUser",
+            "uid",
+            "group",
+            "extraGroups",
+            "description",
+            "home",
+            "createHome",
+            "shell",
+            "hashedPassword",
+            "openssh.authorizedKeys.keys",
+        )
     ),
     "users.groups.<name>.gid",
     "users.groups.<name>.members",
     *(
         f"systemd.services.<name>.{o}"
         for o in (
-            "enable", "description", "wantedBy", "requiredBy", "after", "before", "wants", "requires", "environment", "path",
-            "script", "preStart", "postStart", "serviceConfig", "unitConfig", "restartTriggers", "reloadTriggers",
-            "restartIfChanged", "reloadIfChanged", "stopIfChanged", "startAt",
+            "enable",
+            "description",
+            "wantedBy",
+            "requiredBy",
+            "after",
+            "before",
+            "wants",
+            "requires",
+            "environment",
+            "path",
+            "script",
+            "preStart",
+            "postStart",
+            "serviceConfig",
+            "unitConfig",
+            "restartTriggers",
+            "reloadTriggers",
+            "restartIfChanged",
+            "reloadIfChanged",
+            "stopIfChanged",
+            "startAt",
         )
     ),
     "systemd.timers",
@@ -88,8 +124,14 @@ ISSUE5_OPTIONS = [
     *(
         f"networking.firewall.{o}"
         for o in (
-            "allowedTCPPortRanges", "allowedUDPPortRanges", "interfaces.<name>.allowedTCPPorts", "trustedInterfaces",
-            "allowPing", "rejectPackets", "logRefusedConnections", "extraInputRules",
+            "allowedTCPPortRanges",
+            "allowedUDPPortRanges",
+            "interfaces.<name>.allowedTCPPorts",
+            "trustedInterfaces",
+            "allowPing",
+            "rejectPackets",
+            "logRefusedConnections",
+            "extraInputRules",
         )
     ),
     *(f"fileSystems.<name>.{o}" for o in ("device", "fsType", "options", "autoFormat", "label")),
@@ -124,7 +166,12 @@ def test_normal_user_defaults_and_names(tmp_path: Path) -> None:
     )
     ev = evaluate([machine])
     alice = ev.value("users.users.alice")
-    assert (alice["name"], alice["home"], alice["createHome"], alice["group"]) == ("alice", "/home/alice", True, "users")
+    assert (alice["name"], alice["home"], alice["createHome"], alice["group"]) == (
+        "alice",
+        "/home/alice",
+        True,
+        "users",
+    )
     assert ev.value("users.users.svc.home") == "/var/lib/svc"
     assert ev.value("users.users.svc.createHome") is False
     assert ev.value("environment.etc.motd.target") == "motd"
@@ -138,11 +185,15 @@ def test_stdlib_type_errors_point_at_the_user_file(tmp_path: Path) -> None:
     machine.write_text("networking.firewall.allowedTCPPorts: [80, 70000]\n")
     with pytest.raises(EvaluationError) as info:
         evaluate([machine]).value()
-    assert "is not of type `16 bit unsigned integer; between 0 and 65535 (both inclusive)'" in str(info.value)
+    assert "is not of type `16 bit unsigned integer; between 0 and 65535 (both inclusive)'" in str(
+        info.value
+    )
     assert "m.yaml:1': 70000" in str(info.value)
 
 
-@pytest.mark.parametrize("machine", sorted((ROOT / "machines").glob("*.[yp][ay]*")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "machine", sorted((ROOT / "machines").glob("*.[yp][ay]*")), ids=lambda p: p.name
+)
 def test_example_machines_evaluate(machine: Path) -> None:
     assert evaluate([machine]).to_json()["networking"]["hostName"]
 

@@ -69,7 +69,13 @@ def test_scalar_types(typ: Any, good: Any, bad: Any, description: str) -> None:
 
 @pytest.mark.parametrize(
     ("typ", "a", "b"),
-    [(types.bool, True, False), (types.int, 1, 2), (types.str, "a", "b"), (types.enum(["a", "b"]), "a", "b"), (types.float, 1.0, 2.0)],
+    [
+        (types.bool, True, False),
+        (types.int, 1, 2),
+        (types.str, "a", "b"),
+        (types.enum(["a", "b"]), "a", "b"),
+        (types.float, 1.0, 2.0),
+    ],
 )
 def test_scalars_conflict_at_equal_priority(typ: Any, a: Any, b: Any) -> None:
     message = error(typ, a, b)
@@ -98,7 +104,10 @@ def test_list_of() -> None:
     assert value(types.list_of(types.int), [1], [2, mk_if(False, 3)], mk_default([9])) == [1, 2]
     assert value(types.list_of(types.int)) == []
     message = error(types.list_of(types.int), [1, "x"])
-    assert "A definition for option `o.\"[definition 1-entry 2]\"' is not of type `signed integer'" in message
+    assert (
+        "A definition for option `o.\"[definition 1-entry 2]\"' is not of type `signed integer'"
+        in message
+    )
 
 
 def test_attrs_of_merges_per_key_and_drops_vanished_keys() -> None:
@@ -114,7 +123,11 @@ def test_lazy_attrs_of_keeps_keys_and_allows_siblings() -> None:
     typ = types.lazy_attrs_of(types.int)
     modules = [
         {"options": {"x": Option(typ)}},
-        {"config": {"x": {"a": lazy(lambda config: config.x.b * 2), "b": 21, "gone": mk_if(False, 1)}}},
+        {
+            "config": {
+                "x": {"a": lazy(lambda config: config.x.b * 2), "b": 21, "gone": mk_if(False, 1)}
+            }
+        },
     ]
     ev = evaluate(modules, bare=True)
     assert ev.config.x["a"] == 42
@@ -126,7 +139,9 @@ def test_lazy_attrs_of_keeps_keys_and_allows_siblings() -> None:
 def test_either_and_one_of() -> None:
     assert value(types.either(types.int, types.str), "a", "a") == "a"
     assert value(types.one_of([types.int, types.list_of(types.int), types.str]), [1], [2]) == [1, 2]
-    assert "is neither a value of type `signed integer` nor `string`" in error(types.either(types.int, types.str), 1, "a")
+    assert "is neither a value of type `signed integer` nor `string`" in error(
+        types.either(types.int, types.str), 1, "a"
+    )
 
 
 def test_unique_counts_definitions_after_priorities() -> None:
@@ -152,10 +167,15 @@ def test_package_accepts_derivations_and_store_paths() -> None:
 
 
 def test_anything_merges_attrsets_recursively() -> None:
-    assert value(types.anything, {"a": {"b": 1}}, {"a": {"c": mk_default(2)}, "l": [1]}) == {"a": {"b": 1, "c": 2}, "l": [1]}
+    assert value(types.anything, {"a": {"b": 1}}, {"a": {"c": mk_default(2)}, "l": [1]}) == {
+        "a": {"b": 1, "c": 2},
+        "l": [1],
+    }
     assert value(types.anything, [1], [1]) == [1]
     assert "conflicting definition values" in error(types.anything, [1], [2])
-    assert "has conflicting option types in `<unknown-file>' and `<unknown-file>'" in error(types.anything, {"a": 1}, [1])
+    assert "has conflicting option types in `<unknown-file>' and `<unknown-file>'" in error(
+        types.anything, {"a": 1}, [1]
+    )
 
 
 def test_raw_attrs_unspecified() -> None:
@@ -175,13 +195,20 @@ def test_bool_by_or() -> None:
 
 
 def test_submodule_merges_definitions_with_its_defaults_and_name() -> None:
-    typ = types.attrs_of(types.submodule(lambda name: {"home": Option(types.str, "/home/" + name), "uid": Option(types.int, 0)}))
+    typ = types.attrs_of(
+        types.submodule(
+            lambda name: {"home": Option(types.str, "/home/" + name), "uid": Option(types.int, 0)}
+        )
+    )
     assert value(typ, {"alice": {"uid": 1}}, {"alice": {"uid": mk_default(5)}, "bob": {}}) == {
         "alice": {"home": "/home/alice", "uid": 1},
         "bob": {"home": "/home/bob", "uid": 0},
     }
     message = error(typ, {"alice": {"hom": "x"}})
-    assert "The option `o.alice.hom' does not exist" in message and "Did you mean `o.alice.home' or `o.alice.uid'?" in message
+    assert (
+        "The option `o.alice.hom' does not exist" in message
+        and "Did you mean `o.alice.home' or `o.alice.uid'?" in message
+    )
 
 
 def test_submodule_module_dict_with_config_function_and_freeform() -> None:

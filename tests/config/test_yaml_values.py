@@ -38,7 +38,10 @@ def test_same_values_as_pyyaml() -> None:
 def test_templates_become_lazy_values_with_lines() -> None:
     value = build('a: plain\nb: "{{ config.x }}"\nc: "x {% if y %}z{% endif %}"\n')
     assert value["a"] == "plain"
-    assert isinstance(value["b"], Template) and (value["b"].source, value["b"].line) == ("{{ config.x }}", 2)
+    assert isinstance(value["b"], Template) and (value["b"].source, value["b"].line) == (
+        "{{ config.x }}",
+        2,
+    )
     assert isinstance(value["c"], Template) and value["c"].line == 3
 
 

@@ -21,7 +21,11 @@ def test_paths_are_known_before_building_and_the_store_opens_lazily(tmp_path: Pa
     p = Pkgs(root=tmp_path / "root")
     d = p.write_text("motd", "hello\n")
     assert isinstance(d, Derivation) and d.name == "motd"
-    assert str(d) == d.out_path and d.out_path.startswith("/declos/store/") and d.out_path.endswith("-motd")
+    assert (
+        str(d) == d.out_path
+        and d.out_path.startswith("/declos/store/")
+        and d.out_path.endswith("-motd")
+    )
     assert d.drv_path.endswith("-motd.drv") and d.outputs == {"out": d.out_path}
     assert not (tmp_path / "root").exists()  # nothing opened yet
     assert p.realise(d) == [d.out_path]
@@ -60,8 +64,11 @@ def test_run_command_in_sandbox_with_env_and_sources(pkgs: Pkgs, tmp_path: Path)
     srcdir.mkdir()
     (srcdir / "index.html").write_text("<h1>hi</h1>")
     site = pkgs.path(srcdir)
-    d = pkgs.run_command("site-copy", "mkdir -p $out/www; cp $src/index.html $out/www/; echo $GREETING > $out/greeting",
-                         env={"src": str(site), "GREETING": "bonjour"})
+    d = pkgs.run_command(
+        "site-copy",
+        "mkdir -p $out/www; cp $src/index.html $out/www/; echo $GREETING > $out/greeting",
+        env={"src": str(site), "GREETING": "bonjour"},
+    )
     assert d.input_srcs == {site.out_path}
     pkgs.realise(d)
     real = pkgs.store.real_path(d.out_path)

@@ -13,7 +13,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from sshd_server import Sshd  # noqa: E402
 
-NIX_ENV = {"NIX_CONFIG": "build-users-group =\nexperimental-features = nix-command\nsubstituters =\n"}
+NIX_ENV = {
+    "NIX_CONFIG": "build-users-group =\nexperimental-features = nix-command\nsubstituters =\n"
+}
 
 
 @pytest.fixture
@@ -46,14 +48,25 @@ class Nix:
         return self.run("nix-store", "--dump", str(self.root) + path)
 
     def eval(self, expr: str) -> str:
-        out = self.run("nix-instantiate", "--store", self.store_arg, "--eval", "--strict", "--json", "--expr", expr)
+        out = self.run(
+            "nix-instantiate",
+            "--store",
+            self.store_arg,
+            "--eval",
+            "--strict",
+            "--json",
+            "--expr",
+            expr,
+        )
         import json
 
         return json.loads(out)
 
     def instantiate(self, expr: str) -> str:
         """Write the derivation into the private Nix store; returns its .drv path."""
-        out = self.run("nix-instantiate", "--store", self.store_arg, "--no-gc-warning", "--expr", expr)
+        out = self.run(
+            "nix-instantiate", "--store", self.store_arg, "--no-gc-warning", "--expr", expr
+        )
         return out.decode().strip()
 
     def drv_text(self, drv_path: str) -> str:
@@ -68,7 +81,9 @@ def nix(tmp_path: Path) -> Nix:
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Sshd:
     if not os.path.exists("/usr/sbin/sshd"):
-        raise RuntimeError("/usr/sbin/sshd missing: the test setup installs openssh-server (./run test)")
+        raise RuntimeError(
+            "/usr/sbin/sshd missing: the test setup installs openssh-server (./run test)"
+        )
     d = Sshd(tmp_path_factory.mktemp("sshd"))
     yield d
     d.stop()

@@ -22,8 +22,12 @@ class Sshd:
         base.mkdir(parents=True, exist_ok=True)
         self.host_key = base / "host_ed25519"
         self.client_key = base / "id_ed25519"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.host_key)], check=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.client_key)], check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.host_key)], check=True
+        )
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.client_key)], check=True
+        )
         self.authorized = base / "authorized_keys"
         shutil.copy(str(self.client_key) + ".pub", self.authorized)
         self.port = _free_port()
@@ -38,8 +42,9 @@ class Sshd:
             f"PidFile {base}/sshd.pid\nSetEnv PATH=/usr/bin:/bin\n"
         )
         os.makedirs("/run/sshd", exist_ok=True)
-        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)],
-                                     stderr=open(base / "sshd.log", "wb"))
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", str(cfg)], stderr=open(base / "sshd.log", "wb")
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -82,10 +82,10 @@ def test_interrupted_copy_resumes_with_only_the_missing(sshd, tmp_path: Path, mo
     dst = Store.open(dst_root)
     have = [p for p in closure if dst.is_valid(p)]
     assert have == closure[: len(have)] and 1 <= len(have) < len(closure)
-    for p in closure[len(have):]:
+    for p in closure[len(have) :]:
         assert not dst.real_path(p).exists()
     r = src.copy_closure([top], f"{sshd.url}?root={dst_root}", **_kw(sshd))
-    assert r.sent == closure[len(have):] and r.already_present == len(have)
+    assert r.sent == closure[len(have) :] and r.already_present == len(have)
     assert all(dst.path_info(p).nar_hash == src.path_info(p).nar_hash for p in closure)
     assert not list((dst_root / "declos" / "store").glob(".tmp-*"))
 
@@ -117,23 +117,44 @@ def test_unknown_host_key_is_refused_then_accept_new_records_it(sshd, tmp_path: 
     p = src.add_text("a", "b")
     kh = tmp_path / "known_hosts"
     with pytest.raises(StoreError, match="not in .*known_hosts.*--accept-new"):
-        src.copy_closure([p], sshd.url, identity_file=str(sshd.client_key), known_hosts=str(kh),
-                         remote_root=str(tmp_path / "d"))
-    src.copy_closure([p], sshd.url, identity_file=str(sshd.client_key), known_hosts=str(kh),
-                     remote_root=str(tmp_path / "d"), accept_new=True)
+        src.copy_closure(
+            [p],
+            sshd.url,
+            identity_file=str(sshd.client_key),
+            known_hosts=str(kh),
+            remote_root=str(tmp_path / "d"),
+        )
+    src.copy_closure(
+        [p],
+        sshd.url,
+        identity_file=str(sshd.client_key),
+        known_hosts=str(kh),
+        remote_root=str(tmp_path / "d"),
+        accept_new=True,
+    )
     assert "ssh-ed25519" in kh.read_text()
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True
+    )
     other = (tmp_path / "other.pub").read_text().split()[1]
     kh.write_text(kh.read_text().replace(kh.read_text().split()[2], other))
     with pytest.raises(StoreError, match="does NOT match"):
-        src.copy_closure([p], sshd.url, identity_file=str(sshd.client_key), known_hosts=str(kh),
-                         remote_root=str(tmp_path / "d"), accept_new=True)
+        src.copy_closure(
+            [p],
+            sshd.url,
+            identity_file=str(sshd.client_key),
+            known_hosts=str(kh),
+            remote_root=str(tmp_path / "d"),
+            accept_new=True,
+        )
 
 
 def test_receiver_runs_with_system_python(sshd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     src = Store.open(tmp_path / "src")
     p = src.add_text("sys-py", "x")
-    r = src.copy_closure([p], f"{sshd.url}?root={tmp_path / 'd'}", remote_python="/usr/bin/python3", **_kw(sshd))
+    r = src.copy_closure(
+        [p], f"{sshd.url}?root={tmp_path / 'd'}", remote_python="/usr/bin/python3", **_kw(sshd)
+    )
     assert r.sent == [p]
     assert os.path.exists(tmp_path / "d" / p.lstrip("/"))
 

@@ -17,10 +17,16 @@ REPO = str(Path(__file__).resolve().parents[2])
 ENV = {"DECLOS_STORE_DIR": "/declos/store", "DECLOS_STATE_DIR": "/declos/var"}
 
 
-def _dump(root: Path, path: str, stdout: object = subprocess.PIPE) -> subprocess.CompletedProcess[bytes]:
+def _dump(
+    root: Path, path: str, stdout: object = subprocess.PIPE
+) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, **ENV, "PYTHONPATH": REPO}
-    return subprocess.run([sys.executable, "-m", "declos", "store", "--root", str(root), "dump", path],
-                          stdout=stdout, stderr=subprocess.PIPE, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "declos", "store", "--root", str(root), "dump", path],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -37,7 +43,9 @@ def tree_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, 
     return store, store.add_path(src), src
 
 
-def test_dump_appends_to_a_file_opened_for_append(tree_store: tuple[Store, str, Path], tmp_path: Path) -> None:
+def test_dump_appends_to_a_file_opened_for_append(
+    tree_store: tuple[Store, str, Path], tmp_path: Path
+) -> None:
     store, path, src = tree_store
     out = tmp_path / "out.nar"
     out.write_bytes(b"HEADER")
@@ -47,7 +55,9 @@ def test_dump_appends_to_a_file_opened_for_append(tree_store: tuple[Store, str, 
     assert out.read_bytes() == b"HEADER" + dump_bytes(src)
 
 
-def test_dump_of_a_subpath_and_via_a_symlink(tree_store: tuple[Store, str, Path], tmp_path: Path) -> None:
+def test_dump_of_a_subpath_and_via_a_symlink(
+    tree_store: tuple[Store, str, Path], tmp_path: Path
+) -> None:
     store, path, src = tree_store
     proc = _dump(tmp_path / "root", path + "/bin")
     assert proc.returncode == 0 and proc.stdout == dump_bytes(src / "bin")
@@ -56,8 +66,9 @@ def test_dump_of_a_subpath_and_via_a_symlink(tree_store: tuple[Store, str, Path]
     assert proc.returncode == 0 and proc.stdout == dump_bytes(src)
 
 
-def test_dump_of_an_invalid_path_fails_and_writes_nothing(tree_store: tuple[Store, str, Path],
-                                                          tmp_path: Path) -> None:
+def test_dump_of_an_invalid_path_fails_and_writes_nothing(
+    tree_store: tuple[Store, str, Path], tmp_path: Path
+) -> None:
     store, path, _ = tree_store
     half = path + "-half"  # on disk but never registered: what a killed `add` leaves
     os.mkdir(store.real_path(half))
@@ -73,8 +84,9 @@ def test_dump_of_an_empty_root_creates_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "empty").exists()
 
 
-def test_dump_in_process_to_a_replaced_stdout(tree_store: tuple[Store, str, Path], tmp_path: Path,
-                                              capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_dump_in_process_to_a_replaced_stdout(
+    tree_store: tuple[Store, str, Path], tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
     _, path, src = tree_store
     assert main(["store", "--root", str(tmp_path / "root"), "dump", path]) == 0
     assert capsysbinary.readouterr().out == dump_bytes(src)

@@ -15,8 +15,14 @@ from declos.store.paths import check_name, compress_hash, nix32_decode, nix32_en
 
 def test_nix32_known_vectors() -> None:
     # `nix-hash --type sha256 --to-base32` of sha256("") and of sha256("abc")
-    assert nix32_encode(hashlib.sha256(b"").digest()) == "0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73"
-    assert nix32_encode(hashlib.sha256(b"abc").digest()) == "1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s"
+    assert (
+        nix32_encode(hashlib.sha256(b"").digest())
+        == "0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73"
+    )
+    assert (
+        nix32_encode(hashlib.sha256(b"abc").digest())
+        == "1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s"
+    )
     for n in (1, 5, 20, 32):
         data = bytes(range(n))
         assert nix32_decode(nix32_encode(data)) == data
@@ -51,9 +57,16 @@ def test_valid_names() -> None:
 
 def test_aterm_round_trip_through_the_store(store: Store) -> None:
     dep = Derivation("dep", "/bin/sh", ["-c", "x"], outputs=["out", "lib"])
-    fod = Derivation("f", "/bin/sh", [], {"u": "v"}, output_hash=hashlib.sha256(b"").hexdigest(),
-                     output_hash_algo="sha256", output_hash_mode="recursive")
-    top = Derivation("top", "/bin/sh", ["-c", f'echo "{dep["lib"]}" {fod}\n\t\\'], {"K": "q\"uote"})
+    fod = Derivation(
+        "f",
+        "/bin/sh",
+        [],
+        {"u": "v"},
+        output_hash=hashlib.sha256(b"").hexdigest(),
+        output_hash_algo="sha256",
+        output_hash_mode="recursive",
+    )
+    top = Derivation("top", "/bin/sh", ["-c", f'echo "{dep["lib"]}" {fod}\n\t\\'], {"K": 'q"uote'})
     store.write_derivation(top)
     loaded = store.load_derivation(top.drv_path)
     assert loaded.aterm == top.aterm and loaded.out_path == top.out_path

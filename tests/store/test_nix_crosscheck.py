@@ -77,10 +77,14 @@ def test_text_paths_match_builtins_tofile(tmp_path: Path, nix) -> None:  # type:
     a = store.add_text("greeting", "hello\n")
     assert a == nix.eval('builtins.toFile "greeting" "hello\\n"')
     b = store.add_text("uses-greeting", f"cat {a}\n", references=[a])
-    assert b == nix.eval('builtins.toFile "uses-greeting" "cat ${builtins.toFile "greeting" "hello\\n"}\\n"')
+    assert b == nix.eval(
+        'builtins.toFile "uses-greeting" "cat ${builtins.toFile "greeting" "hello\\n"}\\n"'
+    )
     flat_src = tmp_path / "flat.txt"
     flat_src.write_text("flat bytes")
-    assert store.add_path(flat_src, "flat.txt", flat=True) == nix.eval('builtins.toFile "flat.txt" "flat bytes"')
+    assert store.add_path(flat_src, "flat.txt", flat=True) == nix.eval(
+        'builtins.toFile "flat.txt" "flat bytes"'
+    )
 
 
 def _nix_attrs(attrs: dict) -> str:
@@ -103,11 +107,23 @@ def _check(nix, drv: Derivation, nix_expr: str) -> None:  # type: ignore[no-unty
 
 
 def test_simple_derivation_matches_nix(nix) -> None:  # type: ignore[no-untyped-def]
-    d = Derivation("simple", "/bin/sh", ["-c", 'echo "quote\\ and\nnewline\ttab" > $out'],
-                   {"FOO": "bar", "EMPTY": "", "ZED": "last"})
-    expr = "derivation " + _nix_attrs({"name": "simple", "system": "x86_64-linux", "builder": "/bin/sh",
-                                       "args": ["-c", 'echo "quote\\ and\nnewline\ttab" > $out'],
-                                       "FOO": "bar", "EMPTY": "", "ZED": "last"})
+    d = Derivation(
+        "simple",
+        "/bin/sh",
+        ["-c", 'echo "quote\\ and\nnewline\ttab" > $out'],
+        {"FOO": "bar", "EMPTY": "", "ZED": "last"},
+    )
+    expr = "derivation " + _nix_attrs(
+        {
+            "name": "simple",
+            "system": "x86_64-linux",
+            "builder": "/bin/sh",
+            "args": ["-c", 'echo "quote\\ and\nnewline\ttab" > $out'],
+            "FOO": "bar",
+            "EMPTY": "",
+            "ZED": "last",
+        }
+    )
     _check(nix, d, expr)
 
 
@@ -116,8 +132,10 @@ def test_multiple_outputs_and_input_derivations_match_nix(nix) -> None:  # type:
     top = Derivation("top", "/bin/sh", ["-c", f"echo {dep['dev']} {dep} > $out"])
     dep_expr = 'derivation { name = "dep"; system = "x86_64-linux"; builder = "/bin/sh"; args = ["-c" "mkdir $out $dev"]; outputs = ["out" "dev"]; }'
     _check(nix, dep, dep_expr)
-    top_expr = (f'let dep = {dep_expr}; in derivation {{ name = "top"; system = "x86_64-linux"; builder = "/bin/sh"; '
-                'args = ["-c" "echo ${dep.dev} ${dep} > $out"]; }')
+    top_expr = (
+        f'let dep = {dep_expr}; in derivation {{ name = "top"; system = "x86_64-linux"; builder = "/bin/sh"; '
+        'args = ["-c" "echo ${dep.dev} ${dep} > $out"]; }'
+    )
     _check(nix, top, top_expr)
     assert set(top.input_drvs[dep]) == {"out", "dev"}
 
@@ -130,9 +148,11 @@ def test_input_sources_match_nix(tmp_path: Path, nix) -> None:  # type: ignore[n
     (src_dir / "f").write_text("data")
     srcp = store.add_path(src_dir, "srcdir")
     d = Derivation("with-srcs", "/bin/sh", [txt], {"src": srcp})
-    expr = (f'derivation {{ name = "with-srcs"; system = "x86_64-linux"; builder = "/bin/sh"; '
-            f'args = [ (builtins.toFile "script.sh" "echo from source\\n") ]; '
-            f'src = builtins.path {{ path = {src_dir}; name = "srcdir"; }}; }}')
+    expr = (
+        f'derivation {{ name = "with-srcs"; system = "x86_64-linux"; builder = "/bin/sh"; '
+        f'args = [ (builtins.toFile "script.sh" "echo from source\\n") ]; '
+        f'src = builtins.path {{ path = {src_dir}; name = "srcdir"; }}; }}'
+    )
     _check(nix, d, expr)
     assert d.input_srcs == {txt, srcp}
 
@@ -140,19 +160,37 @@ def test_input_sources_match_nix(tmp_path: Path, nix) -> None:  # type: ignore[n
 @pytest.mark.parametrize("mode", ["flat", "recursive"])
 def test_fixed_output_and_its_dependents_match_nix(nix, mode: str) -> None:  # type: ignore[no-untyped-def]
     h = hashlib.sha256(b"payload").hexdigest()
-    fod = Derivation("fetched", "/bin/sh", ["-c", "printf payload > $out"], {"url": "http://example.invalid/a"},
-                     output_hash=h, output_hash_algo="sha256", output_hash_mode=mode)
-    fod_expr = ('derivation { name = "fetched"; system = "x86_64-linux"; builder = "/bin/sh"; '
-                'args = ["-c" "printf payload > $out"]; url = "http://example.invalid/a"; '
-                f'outputHash = "{h}"; outputHashAlgo = "sha256"; outputHashMode = "{mode}"; }}')
+    fod = Derivation(
+        "fetched",
+        "/bin/sh",
+        ["-c", "printf payload > $out"],
+        {"url": "http://example.invalid/a"},
+        output_hash=h,
+        output_hash_algo="sha256",
+        output_hash_mode=mode,
+    )
+    fod_expr = (
+        'derivation { name = "fetched"; system = "x86_64-linux"; builder = "/bin/sh"; '
+        'args = ["-c" "printf payload > $out"]; url = "http://example.invalid/a"; '
+        f'outputHash = "{h}"; outputHashAlgo = "sha256"; outputHashMode = "{mode}"; }}'
+    )
     _check(nix, fod, fod_expr)
     user = Derivation("user", "/bin/sh", ["-c", f"cat {fod} > $out"])
-    user_expr = (f'let f = {fod_expr}; in derivation {{ name = "user"; system = "x86_64-linux"; '
-                 'builder = "/bin/sh"; args = ["-c" "cat ${f} > $out"]; }')
+    user_expr = (
+        f'let f = {fod_expr}; in derivation {{ name = "user"; system = "x86_64-linux"; '
+        'builder = "/bin/sh"; args = ["-c" "cat ${f} > $out"]; }'
+    )
     _check(nix, user, user_expr)
     # Changing the FOD's URL changes its .drv but not the dependent's output path.
-    fod2 = Derivation("fetched", "/bin/sh", ["-c", "printf payload > $out"], {"url": "http://mirror.invalid/a"},
-                      output_hash=h, output_hash_algo="sha256", output_hash_mode=mode)
+    fod2 = Derivation(
+        "fetched",
+        "/bin/sh",
+        ["-c", "printf payload > $out"],
+        {"url": "http://mirror.invalid/a"},
+        output_hash=h,
+        output_hash_algo="sha256",
+        output_hash_mode=mode,
+    )
     user2 = Derivation("user", "/bin/sh", ["-c", f"cat {fod2} > $out"])
     assert fod2.drv_path != fod.drv_path
     assert user2.out_path == user.out_path
@@ -163,7 +201,11 @@ def test_nix32_hash_in_output_hash_matches_nix(nix) -> None:  # type: ignore[no-
 
     h32 = nix32_encode(hashlib.sha256(b"z").digest())
     fod = Derivation("z", "/bin/sh", [], output_hash=h32, output_hash_algo="sha256")
-    _check(nix, fod, f'derivation {{ name = "z"; system = "x86_64-linux"; builder = "/bin/sh"; outputHash = "{h32}"; outputHashAlgo = "sha256"; }}')
+    _check(
+        nix,
+        fod,
+        f'derivation {{ name = "z"; system = "x86_64-linux"; builder = "/bin/sh"; outputHash = "{h32}"; outputHashAlgo = "sha256"; }}',
+    )
 
 
 def test_store_dir_is_part_of_the_hash(tmp_path: Path) -> None:
@@ -189,6 +231,10 @@ def test_cli_add_and_dump_match_nix(tmp_path: Path, nix, capsys) -> None:  # typ
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for kind, src in tree.items():
         path = nix.add(src)
-        proc = subprocess.run([sys.executable, "-m", "declos", "store", "--root", root, "dump", path],
-                              capture_output=True, check=True, env=env)
+        proc = subprocess.run(
+            [sys.executable, "-m", "declos", "store", "--root", root, "dump", path],
+            capture_output=True,
+            check=True,
+            env=env,
+        )
         assert proc.stdout == nix.dump(path), kind

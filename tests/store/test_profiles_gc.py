@@ -25,7 +25,11 @@ def test_generations_set_switch_rollback_delete(store: Store) -> None:
     link = Path(store.physical_state) / "profiles" / "system"
     assert os.readlink(link) == "system-3-link"
     assert os.readlink(str(link) + "-3-link") == c
-    assert [(g.number, g.path, g.current) for g in p.generations("system")] == [(1, a, False), (2, b, False), (3, c, True)]
+    assert [(g.number, g.path, g.current) for g in p.generations("system")] == [
+        (1, a, False),
+        (2, b, False),
+        (3, c, True),
+    ]
     assert p.rollback("system") == 2
     assert p.current("system") == b
     assert p.switch_to("system", 3) == c
@@ -65,7 +69,9 @@ def test_gc_keeps_everything_reachable_from_roots(store: Store, tmp_path: Path) 
     assert store.is_valid(garbage)
     res = collect_garbage(store)
     assert res.deleted == [garbage_top, garbage]
-    assert res.bytes_freed == len(garbage) + 1  # garbage-top holds garbage's path; garbage holds 'g'
+    assert (
+        res.bytes_freed == len(garbage) + 1
+    )  # garbage-top holds garbage's path; garbage holds 'g'
     assert sorted(store.all_paths()) == sorted([dep, top, in_profile, via_result])
     assert not store.real_path(garbage).exists()
     result_link.unlink()  # a stale indirect root disappears and no longer protects
@@ -134,11 +140,18 @@ def test_gc_spares_paths_a_running_process_just_added(tmp_path: Path) -> None:
 
     root = tmp_path / "root"
     store = Store.open(root)
-    code = ("import sys, time; from declos.store import Store; "
-            "print(Store.open(sys.argv[1]).add_text('fresh', 'f'), flush=True); sys.stdin.read()")
+    code = (
+        "import sys, time; from declos.store import Store; "
+        "print(Store.open(sys.argv[1]).add_text('fresh', 'f'), flush=True); sys.stdin.read()"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    child = subprocess.Popen([sys.executable, "-c", code, str(root)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     fresh = child.stdout.readline().strip()
     assert collect_garbage(store).deleted == []  # temp root of a live process
     child.communicate("")

@@ -75,8 +75,12 @@ def test_bad_names_and_missing_refs_are_clear_errors(store: Store, tmp_path: Pat
 def test_realise_builds_in_dependency_order_and_is_a_noop_after(store: Store) -> None:
     a = Derivation("a", "/bin/bash", ["-c", "echo A > $out"], {"PATH": "/usr/bin:/bin"})
     b = Derivation("b", "/bin/bash", ["-c", "echo B > $out"], {"PATH": "/usr/bin:/bin"})
-    c = Derivation("c", "/bin/bash", ["-c", f"mkdir $out; cat {a} {b} > $out/ab; ln -s {a} $out/a"],
-                   {"PATH": "/usr/bin:/bin"})
+    c = Derivation(
+        "c",
+        "/bin/bash",
+        ["-c", f"mkdir $out; cat {a} {b} > $out/ab; ln -s {a} $out/a"],
+        {"PATH": "/usr/bin:/bin"},
+    )
     assert store.realise(c) == [c.out_path]
     assert store.real_path(c.out_path + "/ab").read_text() == "A\nB\n"
     info = store.path_info(c.out_path)
@@ -111,22 +115,39 @@ def test_sandbox_is_isolated(store: Store) -> None:
 
 def test_no_network_for_normal_builds_but_fixed_output_may(store: Store) -> None:
     probe = "ip -o link 2>/dev/null | grep -v ' lo:' | wc -l"
-    d = Derivation("net", "/bin/bash", ["-c", f"{probe} > $out"], {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"})
+    d = Derivation(
+        "net", "/bin/bash", ["-c", f"{probe} > $out"], {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
+    )
     store.realise(d)
     assert store.real_path(d.out_path).read_text().strip() == "0"
     host_links = int(subprocess.run(["bash", "-c", probe], capture_output=True, text=True).stdout)
     expected = hashlib.sha256(f"{host_links}\n".encode()).hexdigest()
-    fod = Derivation("net-fod", "/bin/bash", ["-c", f"{probe} > $out"],
-                     {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}, output_hash=expected, output_hash_algo="sha256")
+    fod = Derivation(
+        "net-fod",
+        "/bin/bash",
+        ["-c", f"{probe} > $out"],
+        {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+        output_hash=expected,
+        output_hash_algo="sha256",
+    )
     store.realise(fod)
     assert store.real_path(fod.out_path).read_text().strip() == str(host_links)
 
 
 def test_fixed_output_hash_is_verified(store: Store) -> None:
     wrong = hashlib.sha256(b"something else").hexdigest()
-    fod = Derivation("fod", "/bin/bash", ["-c", "echo -n data > $out"], output_hash=wrong, output_hash_algo="sha256")
-    with pytest.raises(BuildError, match=f"hash mismatch in fixed-output derivation.*\n  specified: sha256:{wrong}\n"
-                                         f"  got:       sha256:{hashlib.sha256(b'data').hexdigest()}"):
+    fod = Derivation(
+        "fod",
+        "/bin/bash",
+        ["-c", "echo -n data > $out"],
+        output_hash=wrong,
+        output_hash_algo="sha256",
+    )
+    with pytest.raises(
+        BuildError,
+        match=f"hash mismatch in fixed-output derivation.*\n  specified: sha256:{wrong}\n"
+        f"  got:       sha256:{hashlib.sha256(b'data').hexdigest()}",
+    ):
         store.realise(fod)
     assert not store.is_valid(fod.out_path)
     assert not store.real_path(fod.out_path).exists()
@@ -241,7 +262,12 @@ def test_builder_sees_inputs_that_are_symlinks_or_files(store: Store, tmp_path: 
     link.symlink_to("/etc/hostname-does-not-matter")
     lp = store.add_path(link)
     tp = store.add_text("t", "text input")
-    d = Derivation("uses", "/bin/bash", ["-c", f"readlink {lp} > $out; cat {tp} >> $out"], {"PATH": "/usr/bin:/bin"})
+    d = Derivation(
+        "uses",
+        "/bin/bash",
+        ["-c", f"readlink {lp} > $out; cat {tp} >> $out"],
+        {"PATH": "/usr/bin:/bin"},
+    )
     store.realise(d)
     assert store.real_path(d.out_path).read_text() == "/etc/hostname-does-not-matter\ntext input"
     assert store.references(d.out_path) == []  # contents mention no store path

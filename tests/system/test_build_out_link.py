@@ -40,8 +40,13 @@ def root(tmp_path: Path) -> str:
 
 
 def declos(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "declos", *args], cwd=work,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "declos", *args],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def build(work: Path, root: str, *extra: str) -> str:
@@ -94,8 +99,10 @@ def test_out_link_refuses_to_overwrite_a_file(work: Path, root: str) -> None:
     (work / "result").write_text("mine\n")
     result = declos(work, "build", "-c", "machine.yaml", "--root", root, "--bare")
     assert result.returncode == 1
-    assert result.stderr == ("error: cannot create the out link result: "
-                             "result exists and is not a symbolic link; remove it or use -o PATH\n")
+    assert result.stderr == (
+        "error: cannot create the out link result: "
+        "result exists and is not a symbolic link; remove it or use -o PATH\n"
+    )
     assert result.stdout == ""
     assert (work / "result").read_text() == "mine\n"
 

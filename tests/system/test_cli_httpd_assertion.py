@@ -18,11 +18,18 @@ MESSAGE = (
 
 
 def declos(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "declos", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "declos", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("command", [["eval"], ["build", "--no-out-link", "-c"]], ids=["eval", "build"])
+@pytest.mark.parametrize(
+    "command", [["eval"], ["build", "--no-out-link", "-c"]], ids=["eval", "build"]
+)
 def test_httpd_without_admin_addr_is_refused(tmp_path: Path, command: list[str]) -> None:
     (tmp_path / "m.yaml").write_text("networking.hostName: web\nservices.httpd.enable: true\n")
     root = tmp_path / "root"
@@ -36,6 +43,8 @@ def test_trivial_machine_which_sets_it_still_evaluates_and_builds(tmp_path: Path
     trivial = str(REPO / "machines/trivial.yaml")
     result = declos(tmp_path, "eval", "-A", "services.httpd.adminAddr", trivial)
     assert (result.returncode, result.stdout) == (0, '"alice@example.org"\n'), result.stderr
-    result = declos(tmp_path, "build", "--no-out-link", "-c", trivial, "--root", str(tmp_path / "root"))
+    result = declos(
+        tmp_path, "build", "--no-out-link", "-c", trivial, "--root", str(tmp_path / "root")
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("-declos-system-webserver")

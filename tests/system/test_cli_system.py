@@ -31,7 +31,7 @@ def config(tmp_path: Path, name: str, host: str, body: str = "") -> str:
         "imports: [./options.yaml]\n"
         f"networking.hostName: {host}\n"
         "systemd.services.hello:\n"
-        "  script: \"echo {{ config.networking.hostName }}\"\n"
+        '  script: "echo {{ config.networking.hostName }}"\n'
         "  wantedBy: [multi-user.target]\n"
         "networking.firewall.allowedTCPPorts: [80]\n" + body
     )
@@ -41,7 +41,9 @@ def config(tmp_path: Path, name: str, host: str, body: str = "") -> str:
 def declos(*args: str) -> subprocess.CompletedProcess[str]:
     """Runs in a scratch directory: `declos build` leaves a `result` link where it runs."""
     with tempfile.TemporaryDirectory(prefix="declos-cli-") as cwd:
-        return subprocess.run([sys.executable, "-m", "declos", *args], capture_output=True, text=True, cwd=cwd)
+        return subprocess.run(
+            [sys.executable, "-m", "declos", *args], capture_output=True, text=True, cwd=cwd
+        )
 
 
 @pytest.fixture
@@ -80,15 +82,21 @@ def test_build_errors(tmp_path: Path, root: str) -> None:
     (tmp_path / "options.yaml").write_text(OPTIONS)
     result = declos("build", "-c", str(bad), "--root", root, "--bare")
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr.startswith("error: ") and "hostNme" in result.stderr and "bad.yaml" in result.stderr
-    firewall = config(tmp_path, "fw.yaml", "fw", "networking.firewall.extraInputRules: \"nonsense rule\"\n")
+    assert (
+        result.stderr.startswith("error: ")
+        and "hostNme" in result.stderr
+        and "bad.yaml" in result.stderr
+    )
+    firewall = config(
+        tmp_path, "fw.yaml", "fw", 'networking.firewall.extraInputRules: "nonsense rule"\n'
+    )
     result = declos("build", "-c", firewall, "--root", root, "--bare")
     assert result.returncode == 1 and "does not pass `nft --check`" in result.stderr
     assert not os.path.exists(f"{root}/declos/var/profiles/system")
 
 
 def test_dry_activate_switch_generations_rollback(tmp_path: Path, root: str) -> None:
-    web = config(tmp_path, "web.yaml", "web", "environment.etc.motd.text: \"hello\\n\"\n")
+    web = config(tmp_path, "web.yaml", "web", 'environment.etc.motd.text: "hello\\n"\n')
     db = config(tmp_path, "db.yaml", "db")
     dry = declos("dry-activate", "-c", web, "--root", root, "--bare")
     assert dry.returncode == 0, dry.stderr
@@ -99,7 +107,9 @@ def test_dry_activate_switch_generations_rollback(tmp_path: Path, root: str) -> 
     assert Path(root, "etc/hostname").read_text() == "web\n"
     assert os.path.islink(f"{root}/etc/motd")
     assert declos("switch", "-c", db, "--root", root, "--bare").returncode == 0
-    assert Path(root, "etc/hostname").read_text() == "db\n" and not os.path.lexists(f"{root}/etc/motd")
+    assert Path(root, "etc/hostname").read_text() == "db\n" and not os.path.lexists(
+        f"{root}/etc/motd"
+    )
     gens = declos("generations", "--root", root)
     assert gens.returncode == 0
     lines = gens.stdout.splitlines()
@@ -135,7 +145,9 @@ def test_build_trivial_machine_with_the_module_library(root: str) -> None:
     assert '"hostName": "webserver"' in (top / "config.json").read_text()
 
 
-def test_unset_required_option_of_a_disabled_service_is_not_forced(tmp_path: Path, root: str) -> None:
+def test_unset_required_option_of_a_disabled_service_is_not_forced(
+    tmp_path: Path, root: str
+) -> None:
     cfg = tmp_path / "plain.yaml"
     cfg.write_text("networking.hostName: plain\n")
     result = declos("build", "-c", str(cfg), "--root", root)
@@ -145,8 +157,9 @@ def test_unset_required_option_of_a_disabled_service_is_not_forced(tmp_path: Pat
 
 def test_render_errors_name_the_definition_site(tmp_path: Path, root: str) -> None:
     cfg = tmp_path / "bad.yaml"
-    cfg.write_text("networking.hostName: bad\nenvironment.etc.motd:\n  mode: \"0644\"\n")
+    cfg.write_text('networking.hostName: bad\nenvironment.etc.motd:\n  mode: "0644"\n')
     result = declos("build", "-c", str(cfg), "--root", root)
     assert result.returncode == 1
-    assert result.stderr == (f'error: environment.etc."motd": set either `text` or `source`\n'
-                             f"(defined in {cfg}:3)\n")
+    assert result.stderr == (
+        f'error: environment.etc."motd": set either `text` or `source`\n(defined in {cfg}:3)\n'
+    )

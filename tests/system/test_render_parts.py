@@ -22,25 +22,40 @@ def test_etc_text_source_and_modes(store, writer, tmp_path, read) -> None:
     text_path = make_text_path("etc-foo-bar.conf", b"a=1\n", [], store.store_dir)
     alias_path = make_text_path("etc-alias", b"a=1\n", [], store.store_dir)
     assert alias_path != text_path
-    with pytest.raises(EtcError, match=r'environment.etc."foo/bar.conf": target /etc/foo/bar.conf is also defined'):
-        render_etc(writer, {"foo/bar.conf": {"text": "a=1\n"}, "alias": {"target": "foo/bar.conf", "text": "a=1\n"}},
-                   lambda p: p)
-    entries = render_etc(writer, {
-        "foo/bar.conf": {"text": "a=1\n"},
-        "motd": {"source": str(src), "mode": "644", "replaceExisting": True},
-        "off": {"enable": False, "text": "x"},
-    }, lambda p: store.add_path(p))
+    with pytest.raises(
+        EtcError, match=r'environment.etc."foo/bar.conf": target /etc/foo/bar.conf is also defined'
+    ):
+        render_etc(
+            writer,
+            {
+                "foo/bar.conf": {"text": "a=1\n"},
+                "alias": {"target": "foo/bar.conf", "text": "a=1\n"},
+            },
+            lambda p: p,
+        )
+    entries = render_etc(
+        writer,
+        {
+            "foo/bar.conf": {"text": "a=1\n"},
+            "motd": {"source": str(src), "mode": "644", "replaceExisting": True},
+            "off": {"enable": False, "text": "x"},
+        },
+        lambda p: store.add_path(p),
+    )
     assert [e.target for e in entries] == ["foo/bar.conf", "motd"]
     assert entries[0] == EtcEntry(target="foo/bar.conf", source=text_path)
     assert entries[1].mode == "0644" and entries[1].replace_existing is True
     assert read(entries[1].source) == "welcome\n"
 
 
-@pytest.mark.parametrize(("definition", "message"), [
-    ({"x": {}}, r'environment.etc."x": set either `text` or `source`'),
-    ({"x": {"text": "a", "target": "../passwd"}}, r"must be a relative path below /etc"),
-    ({"x": {"text": "a", "mode": "rwx"}}, r"mode 'rwx' must be \"symlink\" or an octal mode"),
-])
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ({"x": {}}, r'environment.etc."x": set either `text` or `source`'),
+        ({"x": {"text": "a", "target": "../passwd"}}, r"must be a relative path below /etc"),
+        ({"x": {"text": "a", "mode": "rwx"}}, r"mode 'rwx' must be \"symlink\" or an octal mode"),
+    ],
+)
 def test_etc_errors(writer, definition, message) -> None:
     with pytest.raises(EtcError, match=message):
         render_etc(writer, definition, lambda p: p)
@@ -57,52 +72,85 @@ def test_profile_script() -> None:
 
 
 def test_users_defaults_and_groups() -> None:
-    out = render_users({
-        "users": {
-            "alice": {"isNormalUser": True, "extraGroups": ["wheel"], "uid": 1001,
-                      "openssh": {"authorizedKeys": {"keys": ["ssh-ed25519 AAAA a"]}}},
-            "svc": {"isSystemUser": True, "group": "svc"},
-        },
-        "groups": {"wheel": {"gid": 10}, "svc": {}},
-    })
+    out = render_users(
+        {
+            "users": {
+                "alice": {
+                    "isNormalUser": True,
+                    "extraGroups": ["wheel"],
+                    "uid": 1001,
+                    "openssh": {"authorizedKeys": {"keys": ["ssh-ed25519 AAAA a"]}},
+                },
+                "svc": {"isSystemUser": True, "group": "svc"},
+            },
+            "groups": {"wheel": {"gid": 10}, "svc": {}},
+        }
+    )
     assert out["users"]["alice"] == {
-        "isSystemUser": False, "isNormalUser": True, "uid": 1001, "group": "users",
-        "extraGroups": ["wheel"], "description": "", "home": "/home/alice", "createHome": True,
-        "shell": "/bin/bash", "hashedPassword": None, "authorizedKeys": ["ssh-ed25519 AAAA a"],
+        "isSystemUser": False,
+        "isNormalUser": True,
+        "uid": 1001,
+        "group": "users",
+        "extraGroups": ["wheel"],
+        "description": "",
+        "home": "/home/alice",
+        "createHome": True,
+        "shell": "/bin/bash",
+        "hashedPassword": None,
+        "authorizedKeys": ["ssh-ed25519 AAAA a"],
     }
     assert out["users"]["svc"]["shell"] == "/usr/sbin/nologin"
     assert out["users"]["svc"]["createHome"] is False
-    assert out["groups"] == {"svc": {"gid": None, "members": []}, "wheel": {"gid": 10, "members": ["alice"]}}
+    assert out["groups"] == {
+        "svc": {"gid": None, "members": []},
+        "wheel": {"gid": 10, "members": ["alice"]},
+    }
 
 
 def test_users_nixos_assertions() -> None:
-    with pytest.raises(UsersError, match=r"Exactly one of users.users.bob.isSystemUser and users.users.bob.isNormalUser"):
+    with pytest.raises(
+        UsersError,
+        match=r"Exactly one of users.users.bob.isSystemUser and users.users.bob.isNormalUser",
+    ):
         render_users({"users": {"bob": {}}})
     with pytest.raises(UsersError, match=r"users.users.svc.group is unset"):
         render_users({"users": {"svc": {"isSystemUser": True}}})
 
 
 def test_mount_units_mkfs_and_root(writer, read) -> None:
-    units, entries = render_filesystems(writer, {
-        "/": {"device": "/dev/vda", "fsType": "ext4"},
-        "/srv/data": {"device": "/dev/vdb", "fsType": "ext4", "autoFormat": True, "options": ["noatime"]},
-        "/mnt/share": {"label": "share", "fsType": "nfs"},
-    })
+    units, entries = render_filesystems(
+        writer,
+        {
+            "/": {"device": "/dev/vda", "fsType": "ext4"},
+            "/srv/data": {
+                "device": "/dev/vdb",
+                "fsType": "ext4",
+                "autoFormat": True,
+                "options": ["noatime"],
+            },
+            "/mnt/share": {"label": "share", "fsType": "nfs"},
+        },
+    )
     by_name = {u.name: u for u in units}
     assert sorted(by_name) == ["mkfs-dev-vdb.service", "mnt-share.mount", "srv-data.mount"]
     assert by_name["srv-data.mount"].text == (
-        "[Unit]\nBefore=local-fs.target\n\n[Mount]\nOptions=noatime\nType=ext4\nWhat=/dev/vdb\nWhere=/srv/data\n")
+        "[Unit]\nBefore=local-fs.target\n\n[Mount]\nOptions=noatime\nType=ext4\nWhat=/dev/vdb\nWhere=/srv/data\n"
+    )
     assert by_name["srv-data.mount"].wanted_by == ("local-fs.target",)
     assert by_name["mnt-share.mount"].wanted_by == ("remote-fs.target",)
     assert "What=/dev/disk/by-label/share\n" in by_name["mnt-share.mount"].text
     mkfs = by_name["mkfs-dev-vdb.service"]
     assert mkfs.wanted_by == ("srv-data.mount",)
-    assert "Before=srv-data.mount\nBefore=systemd-fsck@dev-vdb.service\nDefaultDependencies=false\n" in mkfs.text
+    assert (
+        "Before=srv-data.mount\nBefore=systemd-fsck@dev-vdb.service\nDefaultDependencies=false\n"
+        in mkfs.text
+    )
     script = next(line for line in mkfs.text.splitlines() if line.startswith("ExecStart="))[10:]
     assert read(script) == (
         '#!/bin/bash\nset -e\ntype=$(blkid -p -s TYPE -o value "/dev/vdb" || true)\n'
         'if [ -z "$type" ]; then\n  echo "creating ext4 filesystem on /dev/vdb..."\n'
-        '  mkfs.ext4 -q "/dev/vdb"\nfi\n')
+        '  mkfs.ext4 -q "/dev/vdb"\nfi\n'
+    )
     assert [e["mountPoint"] for e in entries] == ["/", "/mnt/share", "/srv/data"]
     assert entries[0]["unit"] is None and entries[2]["autoFormat"] is True
 
@@ -110,17 +158,30 @@ def test_mount_units_mkfs_and_root(writer, read) -> None:
 def test_filesystem_errors(writer) -> None:
     with pytest.raises(FileSystemError, match=r'fileSystems."/x": set `device` or `label`'):
         render_filesystems(writer, {"/x": {"fsType": "ext4"}})
-    with pytest.raises(FileSystemError, match=r"autoFormat needs both `device` and a concrete `fsType`"):
+    with pytest.raises(
+        FileSystemError, match=r"autoFormat needs both `device` and a concrete `fsType`"
+    ):
         render_filesystems(writer, {"/x": {"label": "x", "fsType": "ext4", "autoFormat": True}})
 
 
 def test_swap_units(writer, read) -> None:
-    units, entries = render_swaps(writer, [{"device": "/dev/vdc", "priority": 5},
-                                           {"device": "/var/swapfile", "size": 64}])
-    assert [u.name for u in units] == ["dev-vdc.swap", "var-swapfile.swap", "mkswap-var-swapfile.service"]
+    units, entries = render_swaps(
+        writer, [{"device": "/dev/vdc", "priority": 5}, {"device": "/var/swapfile", "size": 64}]
+    )
+    assert [u.name for u in units] == [
+        "dev-vdc.swap",
+        "var-swapfile.swap",
+        "mkswap-var-swapfile.service",
+    ]
     assert units[0].text == "[Unit]\n\n[Swap]\nPriority=5\nWhat=/dev/vdc\n"
     assert units[0].wanted_by == ("swap.target",)
-    assert entries[0] == {"device": "/dev/vdc", "priority": 5, "size": None, "options": [], "unit": "dev-vdc.swap"}
+    assert entries[0] == {
+        "device": "/dev/vdc",
+        "priority": 5,
+        "size": None,
+        "options": [],
+        "unit": "dev-vdc.swap",
+    }
     mkswap = units[2]
     assert mkswap.wanted_by == ("var-swapfile.swap",)
     assert "Before=var-swapfile.swap\nDefaultDependencies=false\n" in mkswap.text
@@ -130,18 +191,28 @@ def test_swap_units(writer, read) -> None:
 
 
 def test_boot() -> None:
-    assert render_boot({"loader": {"grub": {"enable": True, "device": "/dev/vda", "configurationLimit": 5}},
-                        "kernelParams": ["console=ttyS0"]}) == {
+    assert render_boot(
+        {
+            "loader": {"grub": {"enable": True, "device": "/dev/vda", "configurationLimit": 5}},
+            "kernelParams": ["console=ttyS0"],
+        }
+    ) == {
         "kernelParams": ["console=ttyS0"],
         "grub": {"enable": True, "device": "/dev/vda", "configurationLimit": 5, "extraEntries": ""},
-        "kernel": None, "initrd": None,
+        "kernel": None,
+        "initrd": None,
     }
     with pytest.raises(BootError, match="contains whitespace"):
         render_boot({"kernelParams": ["a b"]})
 
 
 def test_activation_snippets_order_like_text_closure_list(writer, read) -> None:
-    snippets = {"users": "u", "etc": {"text": "e", "deps": ["users", "groups"]}, "groups": "g", "aaa": "a"}
+    snippets = {
+        "users": "u",
+        "etc": {"text": "e", "deps": ["users", "groups"]},
+        "groups": "g",
+        "aaa": "a",
+    }
     assert order_snippets(snippets) == ["aaa", "users", "groups", "etc"]
     rendered = render_activation_scripts(writer, snippets)
     assert [r["name"] for r in rendered] == ["aaa", "users", "groups", "etc"]
@@ -149,7 +220,10 @@ def test_activation_snippets_order_like_text_closure_list(writer, read) -> None:
 
 
 def test_activation_snippet_errors() -> None:
-    with pytest.raises(ActivationScriptError, match=r"system.activationScripts.a: depends on 'zz', which is not defined"):
+    with pytest.raises(
+        ActivationScriptError,
+        match=r"system.activationScripts.a: depends on 'zz', which is not defined",
+    ):
         order_snippets({"a": {"text": "", "deps": ["zz"]}})
     with pytest.raises(ActivationScriptError, match=r"dependency cycle a -> b -> a"):
         order_snippets({"a": {"text": "", "deps": ["b"]}, "b": {"text": "", "deps": ["a"]}})
@@ -160,14 +234,21 @@ def test_mkfs_and_mkswap_scripts_run_and_are_idempotent(store, writer, tmp_path)
 
     image = tmp_path / "disk.img"
     image.write_bytes(b"\0" * (8 * 1024 * 1024))
-    units, _ = render_filesystems(writer, {"/data": {"device": str(image), "fsType": "ext4", "autoFormat": True,
-                                                     "label": "data"}})
+    units, _ = render_filesystems(
+        writer,
+        {"/data": {"device": str(image), "fsType": "ext4", "autoFormat": True, "label": "data"}},
+    )
     mkfs = next(u for u in units if u.name.startswith("mkfs-"))
-    script = str(store.real_path(next(line for line in mkfs.text.splitlines() if line.startswith("ExecStart="))[10:]))
+    script = str(
+        store.real_path(
+            next(line for line in mkfs.text.splitlines() if line.startswith("ExecStart="))[10:]
+        )
+    )
 
     def blkid(tag: str) -> str:
-        return subprocess.run(["blkid", "-p", "-s", tag, "-o", "value", str(image)],
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["blkid", "-p", "-s", tag, "-o", "value", str(image)], capture_output=True, text=True
+        ).stdout.strip()
 
     first = subprocess.run([script], capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
@@ -179,8 +260,15 @@ def test_mkfs_and_mkswap_scripts_run_and_are_idempotent(store, writer, tmp_path)
 
     swapfile = tmp_path / "swapfile"
     units, _ = render_swaps(writer, [{"device": str(swapfile), "size": 4}])
-    mkswap = str(store.real_path(next(line for line in units[1].text.splitlines() if line.startswith("ExecStart="))[10:]))
+    mkswap = str(
+        store.real_path(
+            next(line for line in units[1].text.splitlines() if line.startswith("ExecStart="))[10:]
+        )
+    )
     assert subprocess.run([mkswap], capture_output=True).returncode == 0
-    assert swapfile.stat().st_size == 4 * 1024 * 1024 and oct(swapfile.stat().st_mode & 0o777) == "0o600"
+    assert (
+        swapfile.stat().st_size == 4 * 1024 * 1024
+        and oct(swapfile.stat().st_mode & 0o777) == "0o600"
+    )
     again = subprocess.run([mkswap], capture_output=True, text=True)
     assert (again.returncode, again.stdout) == (0, "")

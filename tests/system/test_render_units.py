@@ -12,10 +12,18 @@ from declos.system.units import UnitError, attrs_to_section, escape_path
 
 
 def test_attrs_to_section_sorts_keys_and_repeats_lists() -> None:
-    text = attrs_to_section({"Wants": ["b.service", "a.service"], "After": "x.target",
-                             "RemainAfterExit": True, "Nice": 5, "Skip": None})
-    assert text == ("After=x.target\nNice=5\nRemainAfterExit=true\n"
-                    "Wants=b.service\nWants=a.service\n")
+    text = attrs_to_section(
+        {
+            "Wants": ["b.service", "a.service"],
+            "After": "x.target",
+            "RemainAfterExit": True,
+            "Nice": 5,
+            "Skip": None,
+        }
+    )
+    assert text == (
+        "After=x.target\nNice=5\nRemainAfterExit=true\nWants=b.service\nWants=a.service\n"
+    )
 
 
 def test_attrs_to_section_rejects_newlines() -> None:
@@ -23,29 +31,36 @@ def test_attrs_to_section_rejects_newlines() -> None:
         attrs_to_section({"ExecStart": "a\nb"})
 
 
-@pytest.mark.parametrize("path", ["/", "/data", "/srv/my data/x-y", "/var//lib/", "/.hidden/ü", "/a.b:c_d"])
+@pytest.mark.parametrize(
+    "path", ["/", "/data", "/srv/my data/x-y", "/var//lib/", "/.hidden/ü", "/a.b:c_d"]
+)
 def test_escape_path_matches_systemd_escape(path: str) -> None:
-    expected = subprocess.run(["systemd-escape", "--path", path], capture_output=True, text=True,
-                              check=True).stdout.strip()
+    expected = subprocess.run(
+        ["systemd-escape", "--path", path], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert escape_path(path) == expected
 
 
 def test_service_with_script_path_environment_renders_exact_text(store, writer, read) -> None:
     pkg = store.add_text("tool", "x")
-    unit = render_service(writer, "hello", {
-        "description": "Say hello",
-        "after": ["network.target"],
-        "wants": ["network-online.target"],
-        "wantedBy": ["multi-user.target"],
-        "environment": {"GREETING": 'hi "you"', "LANG": "C.UTF-8"},
-        "path": [pkg],
-        "script": "echo $GREETING\n",
-        "preStart": "mkdir -p /run/hello",
-        "postStart": "true",
-        "restartTriggers": ["v1", 2],
-        "serviceConfig": {"Type": "oneshot", "RemainAfterExit": True},
-        "stopIfChanged": False,
-    })
+    unit = render_service(
+        writer,
+        "hello",
+        {
+            "description": "Say hello",
+            "after": ["network.target"],
+            "wants": ["network-online.target"],
+            "wantedBy": ["multi-user.target"],
+            "environment": {"GREETING": 'hi "you"', "LANG": "C.UTF-8"},
+            "path": [pkg],
+            "script": "echo $GREETING\n",
+            "preStart": "mkdir -p /run/hello",
+            "postStart": "true",
+            "restartTriggers": ["v1", 2],
+            "serviceConfig": {"Type": "oneshot", "RemainAfterExit": True},
+            "stopIfChanged": False,
+        },
+    )
     trigger = make_text_path("X-Restart-Triggers-hello", b"v1 2", [], store.store_dir)
     exec_start = next(line for line in unit.text.splitlines() if line.startswith("ExecStart="))[10:]
     pre = next(line for line in unit.text.splitlines() if line.startswith("ExecStartPre="))[13:]
@@ -70,7 +85,9 @@ def test_service_with_script_path_environment_renders_exact_text(store, writer, 
         "RemainAfterExit=true\n"
         "Type=oneshot\n"
     )
-    assert exec_start.startswith(store.store_dir + "/") and exec_start.endswith("-unit-script-hello-start/bin/hello-start")
+    assert exec_start.startswith(store.store_dir + "/") and exec_start.endswith(
+        "-unit-script-hello-start/bin/hello-start"
+    )
     assert read(exec_start) == "#!/bin/bash\nset -e\necho $GREETING\n"
     assert read(pre) == "#!/bin/bash\nset -e\nmkdir -p /run/hello\n"
     assert store.real_path(exec_start).stat().st_mode & 0o777 == 0o555
@@ -86,10 +103,16 @@ def test_reload_and_restart_flags(writer) -> None:
 
 
 def test_start_at_timer_and_disabled_units(writer) -> None:
-    units = render_systemd(writer, {
-        "services": {"backup": {"script": "true", "startAt": "daily"}, "off": {"enable": False, "script": "x"}},
-        "sockets": {"echo": {"listenStreams": ["127.0.0.1:7"], "wantedBy": ["sockets.target"]}},
-    })
+    units = render_systemd(
+        writer,
+        {
+            "services": {
+                "backup": {"script": "true", "startAt": "daily"},
+                "off": {"enable": False, "script": "x"},
+            },
+            "sockets": {"echo": {"listenStreams": ["127.0.0.1:7"], "wantedBy": ["sockets.target"]}},
+        },
+    )
     by_name = {u.name: u for u in units}
     assert sorted(by_name) == ["backup.service", "backup.timer", "echo.socket"]
     assert by_name["backup.timer"].text == "[Unit]\n\n[Timer]\nOnCalendar=daily\n"
@@ -98,13 +121,26 @@ def test_start_at_timer_and_disabled_units(writer) -> None:
 
 
 def test_bad_unit_name_names_the_option(writer) -> None:
-    with pytest.raises(UnitError, match=r"systemd.services.bad name: invalid unit name 'bad name.service'"):
+    with pytest.raises(
+        UnitError, match=r"systemd.services.bad name: invalid unit name 'bad name.service'"
+    ):
         render_systemd(writer, {"services": {"bad name": {"script": "true"}}})
 
 
 def test_script_and_exec_start_conflict_like_nixos(writer) -> None:
-    with pytest.raises(UnitError, match=r"ExecStart of web.service has conflicting definition values"):
-        render_systemd(writer, {"services": {"web": {"script": "x", "serviceConfig": {"ExecStart": "/bin/true"}}}})
-    unit = render_service(writer, "web", {"preStart": "x", "serviceConfig": {"ExecStartPre": "/bin/true"}})
+    with pytest.raises(
+        UnitError, match=r"ExecStart of web.service has conflicting definition values"
+    ):
+        render_systemd(
+            writer,
+            {"services": {"web": {"script": "x", "serviceConfig": {"ExecStart": "/bin/true"}}}},
+        )
+    unit = render_service(
+        writer, "web", {"preStart": "x", "serviceConfig": {"ExecStartPre": "/bin/true"}}
+    )
     pre = [line for line in unit.text.splitlines() if line.startswith("ExecStartPre=")]
-    assert len(pre) == 2 and pre[1] == "ExecStartPre=/bin/true" and pre[0].endswith("/bin/web-pre-start")
+    assert (
+        len(pre) == 2
+        and pre[1] == "ExecStartPre=/bin/true"
+        and pre[0].endswith("/bin/web-pre-start")
+    )

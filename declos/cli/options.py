@@ -50,7 +50,7 @@ def _split(items: list[str]) -> tuple[list[str], str | None]:
 def run(args: argparse.Namespace) -> int:
     from declos.config import EvaluationError, evaluate
     from declos.config.docs import option_records, select, to_markdown, to_options_json, to_terminal
-    from declos.config.errors import did_you_mean
+    from declos.config.messages import did_you_mean
     from declos.config.pkgsproxy import LazyPkgs
 
     files, pattern = _split(args.items)

@@ -14,9 +14,11 @@ from typing import Any
 
 from declos.config import types
 from declos.config.errors import EvaluationError
-from declos.config.evaluation import Evaluation, Runtime, gc_paused
-from declos.config.modules import InlineModule, Module, collect
-from declos.config.option import Option, literal_expression, mk_enable_option
+from declos.config.evaluation import Evaluation
+from declos.config.lib import mk_enable_option
+from declos.config.loaders import collect
+from declos.config.modules import InlineModule, Module
+from declos.config.option import Option, literal_expression
 from declos.config.properties import (
     lazy,
     mk_after,
@@ -28,6 +30,7 @@ from declos.config.properties import (
     mk_order,
     mk_override,
 )
+from declos.config.runtime import Runtime, gc_paused
 
 __all__ = [
     "Evaluation",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from declos.config.errors import EvaluationError, show_path
+from declos.config.errors import EvaluationError
+from declos.config.messages import show_path
+from declos.config.slot import ModuleFrame, OptionFrame
 
 HINT = (
     "Hint: a module may read any option it does not define itself. To break the loop, compute the value "
@@ -26,8 +28,6 @@ def _defined_at(slot: Any) -> str:
 
 def _describe(chain: Sequence[Any]) -> list[str]:
     """One line per step: who reads what."""
-    from declos.config.evaluation import ModuleFrame, OptionFrame
-
     lines: list[str] = []
     prev: Any = None
     for frame in chain:
@@ -72,8 +72,6 @@ def module_cycle(module: Any, slot: Any, chain: Sequence[Any]) -> EvaluationErro
 
 def value_cycle(slot: Any, stack: Sequence[Any], read_line: str | None) -> EvaluationError:
     """The value of `slot` needs `slot` itself (through lazy values / templates / module runs)."""
-    from declos.config.evaluation import OptionFrame
-
     start = next(
         (i for i, f in enumerate(stack) if isinstance(f, OptionFrame) and f.slot is slot), 0
     )

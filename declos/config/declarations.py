@@ -1,16 +1,67 @@
-"""Merging repeated declarations of one option, and declaration-structure errors."""
+"""The option tree of an evaluation: declaring options, merging repeated declarations of
+one option, declarations below submodule options, and declaration-structure errors."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from declos.config.errors import EvaluationError, show_path
+from declos.config.errors import EvaluationError
+from declos.config.messages import show_path
 from declos.config.modules import Module
 from declos.config.option import NO_VALUE, Option
+from declos.config.slot import Slot, iter_slots
 
 
-def merge_declaration(slot: Any, option: Option, module: Module) -> None:
+def declare(ev: Any, path: tuple[str, ...], option: Option, module: Module) -> None:
+    """Add `option` at `path` to `ev.tree` (a nested dict with `Slot` leaves)."""
+    node = ev.tree
+    for i, part in enumerate(path[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif isinstance(child, Slot):
+            if child.type.nested:
+                child.extra = [*(child.extra or ()), (path[i + 1 :], option, module)]
+                return
+            raise parent_error(child, [(ev.prefix + path, option)])
+        node = child
+    last = path[-1]
+    existing = node.get(last)
+    if existing is None:
+        node[last] = Slot(ev, ev.prefix + path, option, module)
+    elif isinstance(existing, dict):
+        below = list(iter_slots(existing))
+        if not option.type.nested:
+            raise parent_error(
+                Slot(ev, ev.prefix + path, option, module),
+                [(s.path, s.decls[0][0]) for s in below],
+            )
+        slot = node[last] = Slot(ev, ev.prefix + path, option, module)
+        for sub in below:
+            for sub_option, sub_module in sub.decls:
+                slot.extra = [
+                    *(slot.extra or ()),
+                    (sub.path[len(slot.path) :], sub_option, sub_module),
+                ]
+    else:
+        merge_declaration(existing, option, module)
+
+
+def attach_nested_declarations(node: dict[str, Any]) -> None:
+    """Declarations made below a submodule option become modules of its type."""
+    for child in node.values():
+        if isinstance(child, dict):
+            attach_nested_declarations(child)
+        elif child.extra:
+            extra = [
+                Module(m.file, f"{m.key}#{'.'.join(p)}", options=[(p, o)], line=o.line)
+                for p, o, m in child.extra
+            ]
+            child.type = child.type.with_modules(extra)
+
+
+def merge_declaration(slot: Slot, option: Option, module: Module) -> None:
     first, _ = slot.decls[0]
     merged = slot.type.type_merge(option.type)
     clash = any(
@@ -30,7 +81,7 @@ def merge_declaration(slot: Any, option: Option, module: Module) -> None:
         slot.default_option = option
 
 
-def parent_error(slot: Any, below: Sequence[tuple[tuple[str, ...], Option]]) -> EvaluationError:
+def parent_error(slot: Slot, below: Sequence[tuple[tuple[str, ...], Option]]) -> EvaluationError:
     option = slot.decls[0][0]
     lines = "".join(
         f"\n - option(s) with prefix `{show_path(p)}' in module `{o.where()}'" for p, o in below

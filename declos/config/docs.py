@@ -7,10 +7,11 @@ Sub-options of submodule types are listed with placeholders, as NixOS does:
 from __future__ import annotations
 
 import fnmatch
+import textwrap
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from declos.config.errors import show_path
+from declos.config.messages import show_path
 from declos.config.option import NO_VALUE, Option
 from declos.config.render import render, render_literal
 
@@ -119,8 +120,6 @@ def to_markdown(records: Sequence[dict[str, Any]]) -> str:
 
 
 def to_terminal(records: Sequence[dict[str, Any]]) -> str:
-    import textwrap
-
     out = []
     for r in records:
         lines = [r["name"]]

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from declos.config import types
-from declos.config.option import Option, literal_expression, mk_enable_option
+from declos.config.option import Option, literal_expression
 from declos.config.properties import (
     lazy,
     mk_after,
@@ -23,6 +23,11 @@ from declos.config.properties import (
     mk_order,
     mk_override,
 )
+
+
+def mk_enable_option(name: str) -> Option:
+    """NixOS `mkEnableOption`: a bool defaulting to false, "Whether to enable NAME."."""
+    return Option(types.BOOL, False, f"Whether to enable {name}.", example=True, _depth=2)
 
 
 def optional(condition: bool, value: Any) -> list[Any]:

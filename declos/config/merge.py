@@ -9,9 +9,10 @@ Definitions are `(value, module)` pairs so that file:line is computed only for e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from declos.config.errors import Definition, EvaluationError, show_defs, show_path
+from declos.config.errors import EvaluationError
+from declos.config.messages import Definition, show_defs, show_path
 from declos.config.properties import (
     DEFAULT_ORDER,
     DEFAULT_PRIORITY,
@@ -23,8 +24,17 @@ from declos.config.properties import (
     Property,
 )
 
-if TYPE_CHECKING:
-    from declos.config.typesys import OptionType
+
+class OptionType(Protocol):
+    """What merging needs of a type (`declos.config.typesys.OptionType` implements it)."""
+
+    description: str
+
+    def check(self, value: Any) -> bool: ...
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any: ...
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any: ...
 
 
 class _Absent:

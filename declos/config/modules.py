@@ -1,5 +1,7 @@
 """Modules: what one file (or inline dict) declares and defines, and where.
 
+Loading files is `declos.config.loaders`' job; this layer only holds loaded modules.
+
 Source lines are found lazily: loading keeps only values, and an error asks the module
 for the line of an option path, which re-reads the file then. This keeps the hot path
 (large module sets) free of per-definition bookkeeping.
@@ -8,47 +10,19 @@ for the line of an option path, which re-reads the file then. This keeps the hot
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from declos.config.errors import EvaluationError, show_path
+from declos.config.errors import EvaluationError
+from declos.config.locations import display_path, split_key
+from declos.config.messages import show_path
 from declos.config.option import Option
+from declos.config.properties import Property
+from declos.config.typesys import OptionType
 
 NOT_RUN, RUNNING, RAN = 0, 1, 2
 _DEFINITIONS = itertools.count()
-
-
-def display_path(path: str | os.PathLike[str]) -> str:
-    """Paths below the working directory are shown relative, the rest absolute."""
-    text = os.fspath(path)
-    if text.startswith("<"):
-        return text
-    try:
-        rel = os.path.relpath(text)
-    except ValueError:
-        return text
-    return text if rel.startswith("..") else rel
-
-
-def split_key(key: str) -> list[str]:
-    """A dotted option key: `a.b."c.d".e` -> [a, b, c.d, e]."""
-    if '"' not in key:
-        return key.split(".")
-    parts: list[str] = []
-    current = ""
-    quoted = False
-    for ch in key:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "." and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    parts.append(current)
-    return parts
 
 
 class Module:
@@ -79,8 +53,6 @@ class Module:
 
     @property
     def is_function(self) -> bool:
-        from declos.config.properties import Property
-
         return callable(self.config) and not isinstance(self.config, Property)
 
     def display(self) -> str:
@@ -140,8 +112,6 @@ def flatten_options(
     tree: Mapping[str, Any], where: str, prefix: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], Option]]:
     """(path, Option) pairs of a nested or dotted options dict (Python modules)."""
-    from declos.config.typesys import OptionType
-
     for key, value in tree.items():
         if not isinstance(key, str) or not key:
             raise EvaluationError(
@@ -200,61 +170,6 @@ class InlineModule(Module):
         raise EvaluationError(
             f"In `{file}:{line}': a submodule must be a dict of options or a module dict, not {spec!r}."
         )
-
-
-def load_module(path: Path, imported_from: str | None = None) -> Module:
-    """Load a module file by its suffix (.yaml/.yml or .py)."""
-    if not path.exists():
-        origin = f" (imported from `{imported_from}')" if imported_from else ""
-        raise EvaluationError(
-            f"The module file `{display_path(path)}' does not exist{origin}.\nHint: check the path."
-        )
-    if path.is_dir():
-        for candidate in ("default.yaml", "default.py", "module-list.yaml"):
-            if (path / candidate).is_file():
-                return load_module(path / candidate, imported_from)
-        raise EvaluationError(
-            f"The module directory `{display_path(path)}' has no default.yaml or default.py."
-        )
-    suffix = path.suffix
-    if suffix in (".yaml", ".yml"):
-        from declos.config.yamlmodule import load_yaml_module
-
-        return load_yaml_module(path)
-    if suffix == ".py":
-        from declos.config.pymodule import load_python_module
-
-        return load_python_module(path)
-    raise EvaluationError(
-        f"`{display_path(path)}' is not a module file: modules are .yaml, .yml or .py files"
-        + (f" (imported from `{imported_from}')" if imported_from else "")
-        + "."
-    )
-
-
-def collect(roots: Sequence[Module | Path]) -> list[Module]:
-    """All modules, each once (by path), depth-first: a module, then its imports in order."""
-    seen: set[str] = set()
-    out: list[Module] = []
-
-    def visit(item: Module | Path, imported_from: str | None) -> None:
-        if isinstance(item, Module):
-            module = item
-        else:
-            key = os.path.realpath(item)
-            if key in seen:
-                return
-            module = load_module(Path(key) if Path(item).exists() else Path(item), imported_from)
-        if module.key in seen:
-            return
-        seen.add(module.key)
-        out.append(module)
-        for imp in module.imports:
-            visit(imp, module.display())
-
-    for root in roots:
-        visit(root, None)
-    return out
 
 
 def call_module_function(fn: Callable[..., Any], args: Mapping[str, Any]) -> Any:

@@ -6,6 +6,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from declos.config.locations import display_path
+from declos.config.render import LiteralExpression
 from declos.config.typesys import OptionType, Unspecified
 
 
@@ -86,32 +88,11 @@ class Option:
         return self.default is not NO_VALUE
 
     def where(self) -> str:
-        from declos.config.modules import display_path
-
         return f"{display_path(self.file)}:{self.line}" if self.line else display_path(self.file)
 
     def __repr__(self) -> str:
         return f"Option({self.type.description!r}, at {self.where()})"
 
 
-class LiteralExpression(str):
-    """Documentation text shown as-is for a `default`/`example` (NixOS `literalExpression`)."""
-
-    __slots__ = ()
-
-
 def literal_expression(text: str) -> LiteralExpression:
     return LiteralExpression(text)
-
-
-def mk_enable_option(name: str) -> Option:
-    """NixOS `mkEnableOption`: a bool defaulting to false, "Whether to enable NAME."."""
-    from declos.config.types import BOOL
-
-    return Option(
-        BOOL,
-        False,
-        f"Whether to enable {name}.",
-        example=True,
-        _depth=2,
-    )

@@ -39,6 +39,9 @@ class Override(Property):
     def __repr__(self) -> str:
         return f"mk_override({self.priority}, {self.content!r})"
 
+    def written(self, show: Callable[[Any], str]) -> str:
+        return f"mk_override({self.priority}, {show(self.content)})"
+
 
 class Order(Property):
     """A list/lines contribution with a sort key (stable; default 1000)."""
@@ -51,6 +54,9 @@ class Order(Property):
 
     def __repr__(self) -> str:
         return f"mk_order({self.priority}, {self.content!r})"
+
+    def written(self, show: Callable[[Any], str]) -> str:
+        return f"mk_order({self.priority}, {show(self.content)})"
 
 
 class If(Property):
@@ -69,6 +75,9 @@ class If(Property):
     def __repr__(self) -> str:
         return f"mk_if({self.condition!r}, {self.content!r})"
 
+    def written(self, show: Callable[[Any], str]) -> str:
+        return f"mk_if({show(self.condition)}, {show(self.content)})"
+
 
 class Merge(Property):
     """Several definitions written in one place."""
@@ -80,6 +89,9 @@ class Merge(Property):
 
     def __repr__(self) -> str:
         return f"mk_merge({self.contents!r})"
+
+    def written(self, show: Callable[[Any], str]) -> str:
+        return "mk_merge([" + ", ".join(show(v) for v in self.contents) + "])"
 
 
 class Lazy(Property):
@@ -96,6 +108,9 @@ class Lazy(Property):
 
     def __repr__(self) -> str:
         return f"lazy({getattr(self.fn, '__name__', 'fn')})"
+
+    def written(self, show: Callable[[Any], str]) -> str:
+        return "«lazy»"
 
 
 def mk_override(priority: int, value: Any) -> Override:

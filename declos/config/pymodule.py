@@ -9,14 +9,15 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from declos.config.errors import EvaluationError
-from declos.config.modules import Module, display_path, flatten_options, split_key
+from declos.config.locations import display_path, split_key
+from declos.config.modules import Module, flatten_options
 from declos.config.properties import Property
+from declos.config.usercode import user_code_error
 
 _KNOWN = ("imports", "options", "config", "freeform_type")
 
@@ -49,7 +50,7 @@ class PythonModule(Module):
         return best[1]
 
 
-def _section_node(tree: ast.Module, section: str) -> ast.AST | None:
+def _section_node(tree: ast.Module, section: str) -> ast.stmt | None:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == section:
             return node
@@ -124,18 +125,3 @@ def load_python_module(path: Path) -> PythonModule:
         freeform=attrs.get("freeform_type"),
         line=line,
     )
-
-
-def user_code_error(exc: BaseException, file: str, context: str) -> EvaluationError:
-    """An exception raised by module code, reported at its line in that file."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
-    where = f"{display_path(file)}:{frames[-1].lineno}" if frames else display_path(file)
-    return EvaluationError(f"{where}: {type(exc).__name__}: {exc}\n({context})")
-
-
-def read_site_error(exc: EvaluationError, file: str) -> EvaluationError:
-    """A read of something that does not exist, with the line in `file` that read it."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
-    if not frames:
-        return exc
-    return EvaluationError(f"{exc.message}\n(read at {display_path(file)}:{frames[-1].lineno})")

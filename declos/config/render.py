@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 _BARE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*$")
 
@@ -75,21 +75,18 @@ def render_short(value: Any, max_lines: int = 5) -> str:
     return "\n    ".join(lines) if len(lines) > 1 else lines[0]
 
 
+@runtime_checkable
+class Written(Protocol):
+    """A value shown as the helper call that wrote it (definition properties implement it,
+    so this leaf module needs no import of them)."""
+
+    def written(self, show: Callable[[Any], str]) -> str: ...
+
+
 def _plain(value: Any) -> Any:
     """Show properties the way a user wrote them, without evaluating anything lazy."""
-    from declos.config.properties import If, Lazy, Merge, Order, Override
-
-    if isinstance(value, Override):
-        return _Raw(f"mk_override({value.priority}, {render_short(value.content)})")
-    if isinstance(value, Order):
-        return _Raw(f"mk_order({value.priority}, {render_short(value.content)})")
-    if isinstance(value, If):
-        return _Raw(f"mk_if({render_short(value.condition)}, {render_short(value.content)})")
-    if isinstance(value, Merge):
-        return _Raw("mk_merge([" + ", ".join(render_short(v) for v in value.contents) + "])")
-    if isinstance(value, Lazy):
-        source = getattr(value, "source", None)
-        return source if isinstance(source, str) else _Raw("«lazy»")
+    if isinstance(value, Written):
+        return _Raw(value.written(render_short))
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -106,10 +103,14 @@ class _Raw:
         self.text = text
 
 
+class LiteralExpression(str):
+    """Documentation text shown as-is for a `default`/`example` (NixOS `literalExpression`)."""
+
+    __slots__ = ()
+
+
 def render_literal(value: Any) -> str:
     """A declared default/example as text: templates and properties shown as written."""
-    from declos.config.option import LiteralExpression
-
     if isinstance(value, LiteralExpression):
         return str(value)
     try:

@@ -6,8 +6,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from declos.config.errors import Definition
-from declos.config.modules import InlineModule, Module, display_path
+from declos.config.locations import display_path
+from declos.config.messages import Definition
+from declos.config.modules import InlineModule, Module
 from declos.config.typesys import OptionType
 from declos.config.values import AttrDict
 

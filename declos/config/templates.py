@@ -8,15 +8,19 @@ so modules without templates never pay for it.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 from declos.config.errors import EvaluationError
 from declos.config.properties import Lazy
+from declos.config.values import AttrDict, LazyAttrs
+from declos.config.view import ConfigView
 
 _WHOLE = re.compile(r"\A\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\Z", re.S)
-_ENV: Any = None
 
 
 class Template(Lazy):
@@ -36,8 +40,6 @@ class Template(Lazy):
         return f"{self.file}:{self.line}"
 
     def evaluate(self, scope: Mapping[str, Any]) -> Any:
-        from jinja2 import TemplateError
-
         try:
             if self._compiled is None:
                 self._compiled = self._compile()
@@ -51,7 +53,7 @@ class Template(Lazy):
             raise EvaluationError(
                 f"{exc.message}\n(while evaluating the template {self.source!r} at {self.where()})"
             ) from None
-        except TemplateError as exc:
+        except _jinja().TemplateError as exc:
             raise EvaluationError(
                 f"{self.where()}: error in template {self.source!r}: {exc}\n"
                 "Hint: templates see `config`, `pkgs`, `lib` (and `name` inside a submodule)."
@@ -75,36 +77,37 @@ class Template(Lazy):
     def __repr__(self) -> str:
         return repr(self.source)
 
+    def written(self, show: Callable[[Any], str]) -> str:
+        return show(self.source)
+
 
 def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def _reject_undefined(value: Any) -> None:
-    from jinja2 import Undefined
+def _jinja() -> ModuleType:
+    """Jinja2, imported on first use: about 200 ms that modules without templates never pay
+    (a deliberate lazy load of a third-party library, not a way around an import cycle)."""
+    return importlib.import_module("jinja2")
 
-    if isinstance(value, Undefined):
+
+def _reject_undefined(value: Any) -> None:
+    if isinstance(value, _jinja().Undefined):
         value._fail_with_undefined_error()
 
 
+@functools.cache
 def _environment() -> Any:
     """One strict environment: reading something that does not exist is an error."""
-    global _ENV
-    if _ENV is None:
-        import jinja2
+    jinja2 = _jinja()
+    strict = (ConfigView, AttrDict, LazyAttrs)
 
-        from declos.config.values import AttrDict, LazyAttrs
-        from declos.config.view import ConfigView
+    class Environment(jinja2.Environment):  # type: ignore[misc, name-defined]
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if isinstance(obj, strict):
+                return getattr(obj, attribute)
+            return super().getattr(obj, attribute)
 
-        strict = (ConfigView, AttrDict, LazyAttrs)
-
-        class Environment(jinja2.Environment):
-            def getattr(self, obj: Any, attribute: str) -> Any:
-                if isinstance(obj, strict):
-                    return getattr(obj, attribute)
-                return super().getattr(obj, attribute)
-
-        _ENV = Environment(
-            undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
-        )
-    return _ENV
+    return Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )

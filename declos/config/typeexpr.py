@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from declos.config import types
 from declos.config.errors import EvaluationError
+from declos.config.typesys import OptionType
 
 _CACHE: dict[str, Any] = {}
 
@@ -26,8 +28,6 @@ def parse_type(expr: Any, sub_module: Any, where: str) -> Any:
 
 
 def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
-    from declos.config import types
-
     if not isinstance(expr, str):
         raise EvaluationError(
             f"{where}: an option type must be written as a string like `list_of(str)`, not {expr!r}."
@@ -89,8 +89,6 @@ def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
         raise EvaluationError(f"{where}: unsupported syntax in type expression {expr!r}.")
 
     result = _finish(ev(tree.body))
-    from declos.config.typesys import OptionType
-
     if not isinstance(result, OptionType):
         raise EvaluationError(
             f"{where}: {expr!r} is not a type (did you forget the arguments, e.g. `list_of(str)`?)."

@@ -17,7 +17,7 @@ from declos.config import typesys as _t
 from declos.config.submodule import Submodule as _Submodule
 
 
-def _is_path(v: _Any) -> bool:
+def _is_path(v: _Any) -> _builtins.bool:
     return isinstance(v, _builtins.str) and v.startswith("/")
 
 
@@ -95,11 +95,7 @@ def list_of(elem: _t.OptionType) -> _t.ListOf:
 
 
 def non_empty_list_of(elem: _t.OptionType) -> _t.ListOf:
-    typ = _t.ListOf(elem)
-    typ.description = f"non-empty ({typ.description})"
-    typ.check = lambda v: isinstance(v, (list, tuple)) and len(v) > 0  # type: ignore[method-assign]
-    typ.empty_value = lambda ev, loc: _t.ABSENT  # type: ignore[method-assign]
-    return typ
+    return _t.NonEmptyListOf(elem)
 
 
 def attrs_of(elem: _t.OptionType) -> _t.AttrsOf:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from declos.config.errors import Definition, EvaluationError, show_defs, show_path
+from declos.config.errors import EvaluationError
 from declos.config.merge import (
     ABSENT,
     PRIORITY_HINT,
@@ -22,8 +22,11 @@ from declos.config.merge import (
     no_value_error,
     type_error,
 )
+from declos.config.messages import Definition, show_defs, show_path
 from declos.config.properties import Lazy, Property
+from declos.config.render import render_atom
 from declos.config.values import AttrDict, LazyAttrs, deep_resolve
+from declos.store.location import is_store_path
 
 
 class OptionType:
@@ -144,8 +147,6 @@ class Enum(Scalar):
 
 
 def _show_atom(v: Any) -> str:
-    from declos.config.render import render_atom
-
     return render_atom(v)
 
 
@@ -194,8 +195,6 @@ class Package(OptionType):
         if isinstance(getattr(value, "out_path", None), str):
             return True
         if isinstance(value, str):
-            from declos.store.location import is_store_path
-
             return is_store_path(value)
         return False
 
@@ -313,6 +312,22 @@ class ListOf(OptionType):
     def sub_options(self) -> tuple[str, Any] | None:
         inner = self.elem.sub_options() if not self.elem.nested else ("", self.elem)
         return ("*" + ("." + inner[0] if inner and inner[0] else ""), inner[1]) if inner else None
+
+
+class NonEmptyListOf(ListOf):
+    """A list with at least one element; it has no empty value."""
+
+    name = "nonEmptyListOf"
+
+    def __init__(self, elem: OptionType) -> None:
+        super().__init__(elem)
+        self.description = f"non-empty ({self.description})"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, (list, tuple)) and len(value) > 0
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return ABSENT
 
 
 class AttrsOf(OptionType):
@@ -511,6 +526,7 @@ __all__ = [
     "Enum",
     "IntRange",
     "ListOf",
+    "NonEmptyListOf",
     "NullOr",
     "OptionType",
     "Package",

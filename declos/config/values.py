@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from declos.config.errors import EvaluationError, MissingAttributeError, show_path
+from declos.config.errors import EvaluationError, MissingAttributeError
+from declos.config.merge import merge_definitions, value_or_empty
+from declos.config.messages import show_path
 from declos.config.properties import Lazy
 
 
@@ -51,8 +53,6 @@ class LazyAttrs(Mapping):
             return self._values[key]
         if key not in self._defs:
             raise MissingAttributeError(f"attribute `{key}' missing in `{show_path(self._loc)}'")
-        from declos.config.merge import merge_definitions, value_or_empty
-
         loc = (*self._loc, key)
         if key in self._busy:
             raise EvaluationError(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from declos.config.errors import MissingAttributeError, did_you_mean, show_path
+from declos.config.errors import MissingAttributeError
+from declos.config.messages import did_you_mean, show_path
 
 
 class ConfigView(Mapping):

@@ -10,6 +10,7 @@ the `options:` section is built with key lines, which declarations record.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -60,10 +61,12 @@ class Marked(list):
 class Builder:
     """Consumes a loader's events; `display` names the file in messages and templates."""
 
-    def __init__(self, loader: Any, display: str) -> None:
+    def __init__(self, loader: Any, display: str, path: Path | None = None) -> None:
         self.loader = loader
         self.get = loader.get_event
         self.display = display
+        self.loader_path = path
+        """The module file (`!path` literals are relative to it); None: the working directory."""
         self.anchors: dict[str, Any] = {}
 
     def fail(self, event: Any, message: str) -> EvaluationError:
@@ -118,7 +121,7 @@ class Builder:
         if tag == _STD + "str":
             return self._text(event, value)
         if tag.startswith(_STD):
-            node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+            node = _scalar_node(tag, value, event, event.style)
             constructor = self.loader.yaml_constructors.get(tag)
             if constructor is None:
                 raise self.fail(event, f"unsupported YAML tag `{tag}'.")
@@ -135,7 +138,7 @@ class Builder:
             raise self.fail(
                 event, f"`!path {value}' must be a relative path like `./file' or an absolute path."
             )
-        base = getattr(self, "loader_path", None)
+        base = self.loader_path
         directory = os.path.dirname(os.path.abspath(base)) if base is not None else os.getcwd()
         return os.path.normpath(os.path.join(directory, value))
 
@@ -149,13 +152,13 @@ class Builder:
                 if regexp.match(value):
                     if tag == _STD + "str":
                         break
-                    node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, None)
+                    node = _scalar_node(tag, value, event, None)
                     return self.loader.yaml_constructors[tag](self.loader, node)
         return self._text(event, value)
 
     def _text(self, event: ScalarEvent, value: str) -> Any:
         if "{{" in value or "{%" in value:
-            return Template(value, self.display, event.start_mark.line + 1)
+            return Template(value, self.display, _line(event))
         return value
 
     def sequence(self, event: SequenceStartEvent) -> Any:
@@ -259,6 +262,17 @@ class Builder:
             key = self.value(key_event)
             result.append((key, key_event.start_mark.line + 1, self.marked()))
         return result
+
+
+def _line(event: Any) -> int:
+    """The 1-based line an event starts on."""
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 0
+
+
+def _scalar_node(tag: str, value: str, event: Any, style: str | None) -> yaml.ScalarNode:
+    """A node for PyYAML's constructors (libyaml's marks are their own type, same fields)."""
+    return yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, style)
 
 
 def unmark(value: Any) -> Any:

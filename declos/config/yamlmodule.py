@@ -14,8 +14,10 @@ from typing import Any
 import yaml
 
 from declos.config.errors import EvaluationError
-from declos.config.modules import Module, display_path, split_key
+from declos.config.locations import display_path, split_key
+from declos.config.modules import Module
 from declos.config.option import NO_VALUE, Option
+from declos.config.typeexpr import parse_type
 from declos.config.yamlbuild import Builder, Marked, unmark
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -109,8 +111,7 @@ def load_yaml_module(path: Path) -> YamlModule:
     except OSError as exc:
         raise EvaluationError(f"cannot read module `{display}': {exc.strerror}") from None
     loader = _BaseLoader(text)
-    builder = Builder(loader, display)
-    builder.loader_path = path  # type: ignore[attr-defined]
+    builder = Builder(loader, display, path)
     try:
         builder.get()  # StreamStart
         start = builder.get()
@@ -173,8 +174,6 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
         elif name == "options":
             options = _options(builder, builder.marked(), (), line)
         elif name == "freeform_type":
-            from declos.config.typeexpr import parse_type
-
             freeform = parse_type(builder.value(), None, f"{display}:{line}")
         elif name == "config":
             explicit_config = builder.value()
@@ -243,17 +242,22 @@ def _options(
     return out
 
 
-def _declaration(builder: Builder, fields: Marked, path: tuple[str, ...], line: int) -> Option:
-    from declos.config.typeexpr import parse_type
+def path_of(builder: Builder) -> Path:
+    """The module file a module builder reads (always set for module files)."""
+    if builder.loader_path is None:
+        raise ValueError("a module builder needs the module's path")
+    return builder.loader_path
 
+
+def _declaration(builder: Builder, fields: Marked, path: tuple[str, ...], line: int) -> Option:
     values: dict[str, Any] = {}
     sub = None
     for key, sub_line, value in fields:
         if key == "options":
             sub = YamlModule(
-                builder.loader_path, options=_options(builder, value, (), sub_line), line=sub_line
+                path_of(builder), options=_options(builder, value, (), sub_line), line=sub_line
             )
-            sub.key = f"{builder.loader_path}#{'.'.join(path)}"
+            sub.key = f"{path_of(builder)}#{'.'.join(path)}"
         elif key in OPTION_KEYS:
             values[key] = unmark(value) if isinstance(value, Marked) else value
         else:

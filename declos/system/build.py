@@ -282,20 +282,5 @@ def _default_pkgs(store: Any) -> Any:
 def config_json_of(ev: Any) -> str:
     """config.json: the whole evaluated config; options that have no value (no default,
     never defined, e.g. a disabled service's required option) are left out."""
-    from declos.config import EvaluationError
-
-    try:
-        data = ev.to_json()
-    except EvaluationError:
-        data = {}
-        for slot in ev.slots():
-            try:
-                value = ev.to_json(list(slot.path))
-            except EvaluationError:
-                continue
-            node = data
-            for part in slot.path[:-1]:
-                node = node.setdefault(part, {})
-            node[slot.path[-1]] = value
-    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+    text = json.dumps(ev.export_json(), indent=2, sort_keys=True, default=str)
     return text + "\n"

@@ -11,7 +11,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from declos.activation.fsutil import atomic_write
+from declos.common.atomic import atomic_write
 
 FILES = {"passwd": (0o644, 7), "group": (0o644, 4), "shadow": (0o640, 9), "gshadow": (0o640, 4)}
 

@@ -17,11 +17,11 @@ from declos.activation import bootloader, faults, firewall, mounts, steps
 from declos.activation.closure import ClosureError, System, load
 from declos.activation.etc_files import EtcConflict, EtcManager
 from declos.activation.etc_wants import wants_for
-from declos.activation.generations import Profiles
-from declos.activation.paths import Host
+from declos.activation.paths import SYSTEM_PROFILE, Host
 from declos.activation.state import ActivationState
 from declos.activation.unit_plan import Planner, UnitPlan
 from declos.activation.users import UsersManager
+from declos.common.profiles import Profiles
 
 OK, STEP_FAILED, UNITS_FAILED = 0, 2, 4
 
@@ -294,7 +294,7 @@ class Activation:
     def _finish_switch(self) -> None:
         n = self.generation
         if n is None:
-            n, _ = self.profiles.add(self.system.top)
+            n, _ = self.profiles.add(SYSTEM_PROFILE, self.system.top)
         try:
             line = bootloader.install(
                 self.host, self.profiles, n, self.system.boot.get("grub") or {}
@@ -303,8 +303,8 @@ class Activation:
                 say(line)
         except (bootloader.BootloaderError, OSError) as exc:
             self._fail("bootloader", exc)
-        if not self.step_failed and self.profiles.current() != n:
-            self.profiles.set_current(n)
+        if not self.step_failed and self.profiles.current_number(SYSTEM_PROFILE) != n:
+            self.profiles.set_current(SYSTEM_PROFILE, n)
 
     def _print_dry(
         self,

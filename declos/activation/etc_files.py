@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from declos.activation import faults
-from declos.activation.fsutil import (
+from declos.activation.paths import STATIC_LINK, Host
+from declos.common.atomic import (
     atomic_symlink,
     atomic_write,
     read_json,
     sha256_file,
     write_json,
 )
-from declos.activation.paths import STATIC_LINK, Host
 
 BACKUP_SUFFIX = ".declos-backup"
 
@@ -227,7 +227,7 @@ class EtcManager:
             self.manifest_path,
             {"format": 1, "static": plan.static, "entries": widened, "dirs": dirs},
         )
-        atomic_symlink(self.host.etc / STATIC_LINK, plan.static)
+        atomic_symlink(plan.static, self.host.etc / STATIC_LINK)
         for c in plan.changes:
             if c.op == "remove":
                 continue
@@ -247,7 +247,7 @@ class EtcManager:
                 raise EtcConflict(f"/etc/{c.target} is a directory; cannot replace it with a file")
             faults.point("etc")
             if w.kind == "link":
-                atomic_symlink(p, w.link)
+                atomic_symlink(w.link, p)
             else:
                 uid = ids.uid(w.user) if self.host.live or os.geteuid() == 0 else None
                 gid = ids.gid(w.group) if self.host.live or os.geteuid() == 0 else None

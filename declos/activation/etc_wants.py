@@ -14,8 +14,8 @@ from pathlib import Path
 
 from declos.activation.closure import System
 from declos.activation.etc_files import Want, static_link_text
-from declos.activation.fsutil import sha256_file
 from declos.activation.paths import Host, state_dir
+from declos.common.atomic import sha256_file
 
 BOOT_UNIT = "declos-boot.service"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from declos.activation.activate import STEP_FAILED, Activation, say
 from declos.activation.bootloader import BootloaderError, generation_from_cmdline, install
 from declos.activation.closure import ClosureError, load
-from declos.activation.generations import GenerationError, Profiles, parse_age
 from declos.activation.lock import ActivationLock, LockHeld
-from declos.activation.paths import Host
+from declos.activation.paths import SYSTEM_PROFILE, Host
 from declos.activation.state import ActivationState
+from declos.common.profiles import ProfileError, Profiles, parse_age
 
 USAGE = 1
 ACTIONS = ("switch", "boot", "test", "dry-activate", "rollback", "generations", "boot-time")
@@ -84,22 +84,22 @@ def _dispatch(args: argparse.Namespace, host: Host) -> int:
         if args.action == "generations":
             return _generations(args, profiles)
         if args.action == "rollback":
-            n = profiles.previous()
-            top = profiles.target(n)
+            n = profiles.previous(SYSTEM_PROFILE)
+            top = profiles.target(SYSTEM_PROFILE, n)
             say(f"rolling back to generation {n} ({top})")
             return Activation(host, load(host, top), "switch", generation=n).run()
         if args.action == "boot-time":
             return _boot_time(args, host, profiles)
         system = load(host, args.system)
         if args.action == "boot":
-            n, _ = profiles.add(system.top)
+            n, _ = profiles.add(SYSTEM_PROFILE, system.top)
             line = install(host, profiles, n, system.boot.get("grub") or {})
             if line:
                 say(line)
-            profiles.set_current(n)
+            profiles.set_current(SYSTEM_PROFILE, n)
             return 0
         return Activation(host, system, args.action).run()
-    except (ClosureError, GenerationError) as exc:
+    except (ClosureError, ProfileError) as exc:
         say(f"error: {exc}")
         return USAGE
     except BootloaderError as exc:
@@ -111,13 +111,13 @@ def _generations(args: argparse.Namespace, profiles: Profiles) -> int:
     if args.delete or args.older_than:
         nums = list(args.delete or [])
         if args.older_than:
-            nums += profiles.older_than(parse_age(args.older_than))
-        for n in profiles.delete(sorted(set(nums))):
+            nums += profiles.older_than(SYSTEM_PROFILE, parse_age(args.older_than))
+        for n in profiles.delete(SYSTEM_PROFILE, sorted(set(nums))):
             say(f"removing generation {n}")
         return 0
-    for g in profiles.list():
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(g.mtime))
-        print(f"{g.number:>5}   {when}   {g.target}{'   (current)' if g.current else ''}")
+    for g in profiles.generations(SYSTEM_PROFILE):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(g.created))
+        print(f"{g.number:>5}   {when}   {g.path}{'   (current)' if g.current else ''}")
     return 0
 
 
@@ -126,15 +126,15 @@ def _boot_time(args: argparse.Namespace, host: Host, profiles: Profiles) -> int:
     n = args.generation
     if n is None and host.live:
         n = generation_from_cmdline(Path("/proc/cmdline").read_text())
-    if n is None or n not in profiles.numbers():
+    if n is None or n not in profiles.numbers(SYSTEM_PROFILE):
         if n is not None:
             say(
                 f"warning: generation {n} (from the kernel command line) does not exist; using the current one"
             )
-        n = profiles.current()
+        n = profiles.current_number(SYSTEM_PROFILE)
     if n is None:
         say("no declos generation to activate")
         return 0
-    top = profiles.target(n)
+    top = profiles.target(SYSTEM_PROFILE, n)
     say(f"activating generation {n} ({top}) at boot")
     return Activation(host, load(host, top), "boot-time", wait_jobs=False).run()

@@ -11,15 +11,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from declos.common.paths import state_dir
+
+__all__ = ["STATIC_LINK", "SYSTEM_PROFILE", "Host", "state_dir"]
+
 STATIC_LINK = ".declos-static"
-
-
-def state_dir() -> str:
-    return os.environ.get("DECLOS_STATE_DIR", "/declos/var").rstrip("/") or "/"
-
-
-def store_dir() -> str:
-    return os.environ.get("DECLOS_STORE_DIR", "/declos/store").rstrip("/") or "/"
+SYSTEM_PROFILE = "system"
 
 
 @dataclass(frozen=True)

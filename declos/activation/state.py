@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from declos.activation.fsutil import atomic_write, read_json, write_json
 from declos.activation.paths import Host
+from declos.common.atomic import atomic_write, read_json, write_json
 
 
 class ActivationState:

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from declos.activation.closure import System
-from declos.activation.fsutil import atomic_symlink
 from declos.activation.paths import Host
+from declos.common.atomic import atomic_symlink
 
 
 def run_activation_scripts(host: Host, system: System, action: str) -> list[str]:
@@ -59,7 +59,7 @@ def set_hostname(host: Host, name: str) -> None:
 
 
 def link_current_system(host: Host, top: str) -> None:
-    atomic_symlink(host.run / "current-system", top)
+    atomic_symlink(top, host.run / "current-system")
 
 
 def failure_report(unit: str) -> str:

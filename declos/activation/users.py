@@ -16,8 +16,8 @@ from typing import Any
 
 from declos.activation import faults
 from declos.activation.accounts_db import AccountDb
-from declos.activation.fsutil import read_json, write_json
 from declos.activation.paths import Host
+from declos.common.atomic import read_json, write_json
 
 
 def _alloc(used: set[int], reserved: set[int], lo: int, hi: int, down: bool) -> int:

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from declos.common.atomic import atomic_symlink
 from declos.store.locks import file_lock
 from declos.store.paths import split_store_path
 
@@ -27,8 +28,6 @@ class GCResult:
 
 
 def add_root(store: Store, name: str, path: str) -> str:
-    from declos.store.profiles import atomic_symlink
-
     link = os.path.join(store.physical_state, "gcroots", name)
     os.makedirs(os.path.dirname(link), exist_ok=True)
     atomic_symlink(store.to_store_path(path), link)
@@ -38,8 +37,6 @@ def add_root(store: Store, name: str, path: str) -> str:
 def add_indirect_root(store: Store, link: str) -> str:
     """Register a `result`-style symlink: gcroots/auto/<hash> -> its absolute location."""
     link = os.path.abspath(link)
-    from declos.store.profiles import atomic_symlink
-
     auto = os.path.join(store.physical_state, "gcroots", "auto")
     os.makedirs(auto, exist_ok=True)
     name = hashlib.sha256(link.encode()).hexdigest()[:32]

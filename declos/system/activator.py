@@ -1,6 +1,8 @@
-"""The activator store path: `declos/activation` plus jeepney, so a host needs only python3.
+"""The activator store path: `declos/activation`, `declos/common` and jeepney, so a host
+needs only python3.
 
-Layout: STORE/HASH-declos-activator/lib/{declos/__init__.py, declos/activation/**, jeepney/**}
+Layout: STORE/HASH-declos-activator/lib/{declos/__init__.py, declos/activation/**,
+declos/common/**, jeepney/**}
 (sources only, no __pycache__). Copying and NAR-hashing it on every build is the one
 non-trivial cost of a warm build, so the resulting path is cached in the state directory
 under a fingerprint of the source files (relative path, size, mtime): unchanged sources
@@ -26,6 +28,7 @@ def source_files() -> list[tuple[str, str]]:
     package_dir = Path(declos.__file__).resolve().parent
     files = [("declos/__init__.py", str(package_dir / "__init__.py"))]
     files += _tree(package_dir / "activation", "declos/activation")
+    files += _tree(package_dir / "common", "declos/common")
     import jeepney
 
     files += _tree(Path(jeepney.__file__).resolve().parent, "jeepney")

@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any
 
+from declos.common.atomic import atomic_symlink
 from declos.store import location
 
 
@@ -77,7 +78,6 @@ def make_out_link(store: Any, top: str, link: str) -> str:
     link is missing. Until then the build's temporary root keeps TOP alive. An existing
     symlink is replaced atomically; anything else at `link` is left alone (an error)."""
     from declos.store.gc import add_indirect_root
-    from declos.store.profiles import atomic_symlink
 
     if os.path.lexists(link) and not os.path.islink(link):
         raise FileExistsError(f"{link} exists and is not a symbolic link; remove it or use -o PATH")

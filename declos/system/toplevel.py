@@ -12,13 +12,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from declos.common.closure_schema import FORMAT
 from declos.system.errors import RenderError
 from declos.system.etc import EtcEntry
 from declos.system.memo import Memo, Tree
 from declos.system.units import Unit
 from declos.system.writer import add_tree, mentioned_paths, safe_name
 
-FORMAT = 1
+__all__ = ["FORMAT", "SystemSpec", "assemble", "layout", "system_json"]
 
 
 @dataclass

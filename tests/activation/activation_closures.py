@@ -35,7 +35,7 @@ class ClosureMaker:
             self._copy_activator()
 
     def _copy_activator(self) -> None:
-        """The activator store path: declos/activation + jeepney, sources only."""
+        """The activator store path: declos/activation, declos/common + jeepney, sources only."""
         import shutil
 
         import jeepney
@@ -50,6 +50,7 @@ class ClosureMaker:
         shutil.copy(src / "__init__.py", lib / "declos")
         skip = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(src / "activation", lib / "declos" / "activation", ignore=skip)
+        shutil.copytree(src / "common", lib / "declos" / "common", ignore=skip)
         shutil.copytree(Path(jeepney.__file__).parent, lib / "jeepney", ignore=skip)
 
     def phys(self, logical: str) -> Path:

@@ -14,6 +14,7 @@ from activation_closures import ClosureMaker, base_root, snapshot
 
 import declos
 from declos.activation.main import main
+from declos.system.activator import source_files
 
 REPO = Path(declos.__file__).resolve().parent.parent
 
@@ -91,20 +92,13 @@ def test_lock_contention_exits_1(rooted):
 
 
 def test_runs_on_bare_python3_with_only_jeepney(tmp_path):
-    """The activator store path holds declos/activation + jeepney; the host has python3 only."""
-    import jeepney
-
+    """The activator store path holds declos/activation, declos/common and jeepney; the
+    host has python3 only."""
     lib = tmp_path / "activator" / "lib"
-    (lib / "declos").mkdir(parents=True)
-    shutil.copy(REPO / "declos" / "__init__.py", lib / "declos")
-    shutil.copytree(
-        REPO / "declos" / "activation",
-        lib / "declos" / "activation",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    shutil.copytree(
-        Path(jeepney.__file__).parent, lib / "jeepney", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    # exactly the files the builder ships (declos/system/activator.py), nothing else
+    for rel, source in source_files():
+        (lib / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, lib / rel)
     root = tmp_path / "root"
     base_root(root)
     top = ClosureMaker(root).system(

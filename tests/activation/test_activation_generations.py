@@ -6,11 +6,21 @@ import os
 
 import pytest
 
-from declos.activation.generations import GenerationError, Profiles, parse_age
+from declos.common.profiles import ProfileError, Profiles, parse_age
 
 
-def _profiles(rooted) -> Profiles:
-    return Profiles(rooted.p("/declos/var/profiles"))
+class _System:
+    """The `system` profile of a rooted tree, for assertions."""
+
+    def __init__(self, rooted) -> None:
+        self.profiles = Profiles(rooted.p("/declos/var/profiles"))
+
+    def numbers(self) -> list[int]:
+        return self.profiles.numbers("system")
+
+
+def _profiles(rooted) -> _System:
+    return _System(rooted)
 
 
 def test_switch_creates_generations_and_links_last(rooted):
@@ -59,7 +69,9 @@ def test_generations_list_delete_and_older_than(rooted):
     assert [line.split()[0] for line in lines] == ["1", "2", "3", "4"]
     assert lines[-1].endswith(f"{tops[3]}   (current)")
     rc, out = rooted.run(tops[0], "generations", "--delete", "4")
-    assert rc == 1 and "generation 4 is the current generation and cannot be deleted" in out
+    assert (
+        rc == 1 and "cannot delete generation 4 of profile 'system': it is the current one" in out
+    )
     rc, out = rooted.run(tops[0], "generations", "--delete", "2")
     assert rc == 0 and out.strip() == "removing generation 2"
     old = rooted.p("/declos/var/profiles/system-1-link")
@@ -67,7 +79,7 @@ def test_generations_list_delete_and_older_than(rooted):
     rc, out = rooted.run(tops[0], "generations", "--older-than", "30d")
     assert rc == 0 and out.strip() == "removing generation 1"
     assert _profiles(rooted).numbers() == [3, 4]
-    with pytest.raises(GenerationError, match="bad age '30 days'"):
+    with pytest.raises(ProfileError, match="invalid age '30 days'"):
         parse_age("30 days")
 
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 from typing import Any
+
+from declos.config import EvaluationError, evaluate
+from declos.config.pkgsproxy import LazyPkgs
+from declos.config.render import render
 
 
 def register(subparsers: Any) -> None:
@@ -33,19 +39,14 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from declos.config import EvaluationError, evaluate
-    from declos.config.pkgsproxy import LazyPkgs
-
     try:
-        ev = evaluate(args.files, bare=args.bare, special_args={"pkgs": LazyPkgs()})
-        if args.json:
-            import json
-
-            text = json.dumps(ev.to_json(args.path), indent=2, ensure_ascii=False)
-        else:
-            from declos.config.render import render
-
-            text = render(ev.value(args.path))
+        # stdout is the value only: what modules print() while evaluating goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            ev = evaluate(args.files, bare=args.bare, special_args={"pkgs": LazyPkgs()})
+            if args.json:
+                text = json.dumps(ev.to_json(args.path), indent=2, ensure_ascii=False)
+            else:
+                text = render(ev.value(args.path))
     except EvaluationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from declos.cli.main import UsageError
+from declos.config import EvaluationError, evaluate
+from declos.config.docs import option_records, select, to_markdown, to_options_json, to_terminal
+from declos.config.messages import did_you_mean
+from declos.config.pkgsproxy import LazyPkgs
 
 MODULE_SUFFIXES = (".yaml", ".yml", ".py")
 
@@ -32,8 +40,6 @@ def register(subparsers: Any) -> None:
 
 
 def _split(items: list[str]) -> tuple[list[str], str | None]:
-    from declos.cli.main import UsageError
-
     files, patterns = [], []
     for item in items:
         if item.endswith(MODULE_SUFFIXES) or Path(item).is_file():
@@ -48,15 +54,11 @@ def _split(items: list[str]) -> tuple[list[str], str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from declos.config import EvaluationError, evaluate
-    from declos.config.docs import option_records, select, to_markdown, to_options_json, to_terminal
-    from declos.config.messages import did_you_mean
-    from declos.config.pkgsproxy import LazyPkgs
-
     files, pattern = _split(args.items)
     try:
-        ev = evaluate(files, bare=args.bare, special_args={"pkgs": LazyPkgs()})
-        records = option_records(ev)
+        with contextlib.redirect_stdout(sys.stderr):
+            ev = evaluate(files, bare=args.bare, special_args={"pkgs": LazyPkgs()})
+            records = option_records(ev)
     except EvaluationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -69,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     if args.json:
-        import json
-
         print(json.dumps(to_options_json(chosen), indent=2, sort_keys=True, ensure_ascii=False))
     elif args.markdown:
         print(to_markdown(chosen))

@@ -149,10 +149,37 @@ def _wrap(handler: Any) -> Any:
     return run
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from declos.store import Store
+def _store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
+    """Open the store; a read-only command refuses a store that does not exist yet
+    instead of creating its directories and database (issue 8: read-only commands never
+    create state)."""
+    from declos.store import Store, location
+    from declos.store.schema import db_file
 
-    return Store.open(getattr(args, "root", None))
+    root = getattr(args, "root", None)
+    if readonly:
+        state = (os.path.abspath(root) if root else "") + location.state_dir()
+        if not os.path.exists(db_file(state)):
+            raise UsageError(
+                f"there is no store database under {state} (nothing was built or added "
+                "there yet); check --root, DECLOS_STATE_DIR and DECLOS_STORE_DIR"
+            )
+    return Store.open(root)
+
+
+def _run_user_file(path: str, init_globals: dict[str, Any]) -> dict[str, Any]:
+    """Run a user's Python file; what it raises is the user's error, reported at its line."""
+    import runpy
+    import traceback
+
+    try:
+        return runpy.run_path(path, init_globals=init_globals)
+    except SyntaxError as exc:
+        raise UsageError(f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:  # the user's code: any exception is their error, not ours
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+        where = f"{path}:{frames[-1].lineno}" if frames else path
+        raise UsageError(f"{where}: {type(exc).__name__}: {exc}") from None
 
 
 def _print_json(data: object) -> None:
@@ -256,7 +283,7 @@ def _dump(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from declos.store.export import export_paths
 
-    store = _store(args)
+    store = _store(args, readonly=True)
     paths = [_resolve(store, p) for p in args.paths]
     paths = store.closure(paths) if args.recursive else paths
     if args.output:
@@ -283,7 +310,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _path_info(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _store(args, readonly=True)
     paths = [_resolve(store, p) for p in args.paths]
     if args.recursive:
         paths = store.closure(paths)
@@ -297,7 +324,7 @@ def _path_info(args: argparse.Namespace) -> int:
 
 
 def _closure(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _store(args, readonly=True)
     paths = store.closure([_resolve(store, p) for p in args.paths], referrers=args.referrers)
     if args.json:
         _print_json(paths)
@@ -307,7 +334,7 @@ def _closure(args: argparse.Namespace) -> int:
 
 
 def _realise(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _store(args, readonly=True)
     drvs = [store.load_derivation(_resolve(store, d)) for d in args.drvs]
     for out in store.realise(drvs, keep_failed=args.keep_failed, progress=_announce):
         print(out)
@@ -315,17 +342,15 @@ def _realise(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    import runpy
-
     from declos.store import Derivation
     from declos.store.gc import add_indirect_root
 
-    store = _store(args)
     if not os.path.isfile(args.file):
         raise UsageError(f"{args.file}: no such file")
+    store = _store(args)
     from declos.pkgs import Pkgs
 
-    namespace = runpy.run_path(args.file, init_globals={"pkgs": Pkgs(store)})
+    namespace = _run_user_file(os.path.abspath(args.file), {"pkgs": Pkgs(store)})
     found = {
         k: v for k, v in namespace.items() if isinstance(v, Derivation) and not k.startswith("_")
     }
@@ -357,7 +382,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _profile_list(args: argparse.Namespace) -> int:
-    gens = _store(args).profiles.generations(args.name)
+    gens = _store(args, readonly=True).profiles.generations(args.name)
     if args.json:
         _print_json([g.to_json() for g in gens])
         return 0
@@ -436,7 +461,7 @@ def _gc(args: argparse.Namespace) -> int:
 def _roots(args: argparse.Namespace) -> int:
     from declos.store.gc import find_roots
 
-    roots = find_roots(_store(args))
+    roots = find_roots(_store(args, readonly=True))
     if args.json:
         _print_json(roots)
     else:
@@ -449,7 +474,7 @@ def _verify(args: argparse.Namespace) -> int:
     from declos.store import Store
     from declos.store.verify import verify
 
-    store = _store(args)
+    store = _store(args, readonly=True)
     source = None
     if args.repair:
         if not args.source_root:

@@ -11,9 +11,16 @@ until the link is removed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from typing import Any
+
+from declos.cli.main import UsageError
+from declos.config import EvaluationError
+from declos.store import Store
+from declos.store.errors import StoreError
+from declos.system.build import SystemBuildError, build_system
+from declos.system.local_host import NoGeneration, current_system, make_out_link, run_activator
 
 DEFAULT_CONFIG = "/etc/declos/configuration.yaml"
 ACTIONS = ("switch", "boot", "test", "dry-activate")
@@ -83,22 +90,18 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _build(args: argparse.Namespace) -> tuple[Any, str] | None:
+def _build(args: argparse.Namespace) -> tuple[Store, str] | None:
     """Build and print warnings/errors; returns (store, TOP) or None after printing an error."""
-    from declos.cli.main import UsageError
-    from declos.config import EvaluationError
-    from declos.store import Store
-    from declos.store.errors import StoreError
-    from declos.system.build import SystemBuildError, build_system
-
     files = args.config or [DEFAULT_CONFIG]
     for path in files:
         if not os.path.exists(path):
             raise UsageError(f"configuration file {path} does not exist (give one with -c FILE)")
     root = os.path.abspath(args.root) if args.root else None
     try:
-        store = Store.open(root=root)
-        result = build_system(files, store=store, root=root, bare=args.bare)
+        # stdout is the result only: what modules print() while evaluating goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            store = Store.open(root=root)
+            result = build_system(files, store=store, root=root, bare=args.bare)
     except (EvaluationError, SystemBuildError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
@@ -113,8 +116,6 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     store, path = built
     if not args.no_out_link:
-        from declos.system.local_host import make_out_link
-
         try:
             make_out_link(store, path, args.out_link)
         except OSError as exc:
@@ -132,8 +133,6 @@ def cmd_activate(args: argparse.Namespace) -> int:
 
 
 def _run(top: str, action: str, root: str | None, extra: list[str] | None = None) -> int:
-    from declos.system.local_host import run_activator
-
     try:
         return run_activator(top, action, root=root, extra=extra or ())
     except OSError as exc:
@@ -142,9 +141,6 @@ def _run(top: str, action: str, root: str | None, extra: list[str] | None = None
 
 
 def _current_top(root: str | None) -> str:
-    from declos.cli.main import UsageError
-    from declos.system.local_host import NoGeneration, current_system
-
     try:
         return current_system(root)
     except NoGeneration as exc:

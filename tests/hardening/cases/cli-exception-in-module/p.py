@@ -1,0 +1,2 @@
+config = {}
+raise ValueError('module says no')

@@ -1,0 +1,2 @@
+print('noise')
+config = {'networking.hostName': 'x'}

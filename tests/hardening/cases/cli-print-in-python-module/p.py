@@ -1,0 +1,2 @@
+print('hello from the module')
+config = {'networking.hostName': 'x'}

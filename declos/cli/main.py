@@ -31,12 +31,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "declos.cli.options",
     "declos.cli.store",
     "declos.cli.system",
+    "declos.cli.lock",
 )
 
 COMMAND_OWNERS: dict[str, str] = {
     "eval": "declos.cli.eval",
     "options": "declos.cli.options",
     "store": "declos.cli.store",
+    "lock": "declos.cli.lock",
+    "why-depends": "declos.cli.lock",
     **dict.fromkeys(
         ("build", "switch", "boot", "test", "dry-activate", "rollback", "generations"),
         "declos.cli.system",

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import declos.pkgs.debian.builders  # noqa: F401  (registers the builtin:debian-* builders)
+from declos.pkgs.debian.lockfile import LOCK_NAME, read_lock
+from declos.pkgs.debian.packages import DebianSet
 from declos.store.derivation import DEFAULT_SYSTEM, Derivation, Source
 from declos.store.location import store_dir as default_store_dir
 
@@ -29,9 +32,16 @@ class Pkgs:
         store_dir: str | None = None,
         system: str = DEFAULT_SYSTEM,
         root: str | Path | None = None,
+        lock: str | Path | None = None,
+        recording: bool = False,
+        hermetic: bool = False,
     ) -> None:
         self._store = store
         self._root = root
+        self._lock_path = lock
+        self._debian: DebianSet | None = None
+        self._recording = recording
+        self._hermetic = hermetic
         self.store_dir = (
             store.store_dir if store is not None else (store_dir or default_store_dir())
         )
@@ -44,6 +54,32 @@ class Pkgs:
 
             self._store = Store.open(self._root)
         return self._store
+
+    # -- Debian packages (declos.pkgs.debian), read from declos.lock ----------------------
+    @property
+    def debian(self) -> DebianSet:
+        """The locked Debian packages; `pkgs.deb.NAME` and `pkgs.NAME` are spellings of it."""
+        if self._debian is None:
+            lock = None
+            if not self._recording:
+                path = Path(self._lock_path) if self._lock_path else Path.cwd() / LOCK_NAME
+                lock = read_lock(path) if path.exists() or self._lock_path else None
+            self._debian = DebianSet(self, lock, recording=self._recording, hermetic=self._hermetic)
+        return self._debian
+
+    @property
+    def deb(self) -> DebianSet:
+        return self.debian
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.debian[name.replace("_", "-")]
+
+    def __getitem__(self, name: str) -> Any:
+        if hasattr(type(self), name):
+            return getattr(self, name)
+        return self.debian[name]
 
     def derivation(
         self,

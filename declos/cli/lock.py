@@ -1,0 +1,131 @@
+"""`declos lock` and `declos why-depends`: pin Debian packages, explain closures."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "lock",
+        help="resolve the Debian packages the configuration uses into declos.lock",
+        description="Resolve every Debian package the configuration uses (and PKG...) from the "
+        "host's apt sources (verified InRelease) into declos.lock next to the first -c file. "
+        "Versions already locked stay unless --update names them (or --update alone: all).",
+    )
+    p.add_argument("-c", "--config", action="append", metavar="FILE", help="configuration file")
+    p.add_argument(
+        "--lock", metavar="PATH", help="the lock file (default: beside -c, or ./declos.lock)"
+    )
+    p.add_argument(
+        "--update",
+        nargs="*",
+        metavar="PKG",
+        help="move PKG... (all packages when none is named) to the archive's current versions",
+    )
+    p.add_argument("--bare", action="store_true", help="evaluate without the standard modules")
+    p.add_argument("packages", nargs="*", metavar="PKG", help="extra Debian packages to lock")
+    p.set_defaults(func=cmd_lock)
+
+    w = subparsers.add_parser(
+        "why-depends",
+        help="show the dependency chain from one locked package to another",
+        description="Print the shortest chain of dependency edges in declos.lock from PKG to DEP.",
+    )
+    w.add_argument("--lock", metavar="PATH", default="declos.lock", help="the lock file")
+    w.add_argument("package", metavar="PKG")
+    w.add_argument("dependency", metavar="DEP")
+    w.set_defaults(func=cmd_why_depends)
+
+
+def _lock_path(args: argparse.Namespace) -> str:
+    from declos.pkgs.debian.lockfile import lock_path_for
+
+    if args.lock:
+        return str(args.lock)
+    return str(lock_path_for(args.config or []))
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from declos.pkgs.debian.errors import DebianError
+    from declos.pkgs.debian.lockfile import read_lock
+    from declos.pkgs.debian.locking import make_lock, open_archive
+
+    path = _lock_path(args)
+    try:
+        old = read_lock(path) if os.path.exists(path) else None
+        roots = set(args.packages)
+        if args.config:
+            roots |= _packages_used(args.config, bare=args.bare)
+        if old is not None:
+            roots |= set(old.roots)
+        update: bool | list[str] = False
+        if args.update is not None:
+            update = list(args.update) if args.update else True
+        archive = open_archive()
+        lock = make_lock(archive, roots, old=old, update=update, path=path)
+        lock.write(path)
+    except DebianError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    changed = _changes(old, lock)
+    for line in changed:
+        print(line)
+    print(
+        f"{path}: {len(lock.packages)} packages for {len(lock.roots)} roots "
+        f"({len(changed)} changed) from {', '.join(s.suite for s in lock.suites)}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _packages_used(config_files: list[str], *, bare: bool) -> set[str]:
+    """Evaluate with a recording package set: every `pkgs.NAME` the build would read."""
+    from declos.config import EvaluationError, evaluate
+    from declos.pkgs import Pkgs
+    from declos.pkgs.debian.errors import DebianError
+    from declos.system.build import read_values
+
+    pkgs = Pkgs(recording=True)
+    try:
+        ev = evaluate(list(config_files), special_args={"pkgs": pkgs}, bare=bare)
+        read_values(ev)
+    except EvaluationError as exc:
+        raise DebianError(str(exc)) from None
+    return set(pkgs.debian.recorded)
+
+
+def _changes(old: Any, new: Any) -> list[str]:
+    before = {n: p.version for n, p in old.packages.items()} if old is not None else {}
+    lines = []
+    for name, pkg in sorted(new.packages.items()):
+        if name not in before:
+            lines.append(f"+ {name} {pkg.version}")
+        elif before[name] != pkg.version:
+            lines.append(f"~ {name} {before[name]} -> {pkg.version}")
+    for name in sorted(set(before) - set(new.packages)):
+        lines.append(f"- {name} {before[name]}")
+    return lines
+
+
+def cmd_why_depends(args: argparse.Namespace) -> int:
+    from declos.pkgs.debian.errors import DebianError
+    from declos.pkgs.debian.lockfile import read_lock
+
+    try:
+        lock = read_lock(args.lock)
+        chain = lock.why_depends(args.package, args.dependency)
+    except DebianError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if chain is None:
+        print(f"{args.package} does not depend on {args.dependency}", file=sys.stderr)
+        return 1
+    for depth, name in enumerate(chain):
+        pkg = lock.packages.get(name)
+        version = pkg.version if pkg else "(essential, from the host)"
+        print(f"{'  ' * depth}{'└── ' if depth else ''}{name} {version}")
+    return 0

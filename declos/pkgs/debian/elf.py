@@ -1,0 +1,105 @@
+"""The few facts the fixup needs from an ELF file, read with `struct` (no dependency).
+
+Interpreter (PT_INTERP), DT_NEEDED, DT_SONAME, DT_RUNPATH/DT_RPATH, the machine and
+class. Only 64-bit little-endian x86-64 objects are patched (the lock's architecture);
+anything else is reported as not patchable rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+ELF_MAGIC = b"\x7fELF"
+PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
+DT_NULL, DT_NEEDED, DT_STRTAB, DT_SONAME, DT_RPATH, DT_RUNPATH = 0, 1, 5, 14, 15, 29
+EM_X86_64 = 62
+
+
+@dataclass
+class ElfInfo:
+    """What one ELF file asks of the dynamic loader."""
+
+    machine: int
+    etype: int
+    interpreter: str = ""
+    needed: list[str] = field(default_factory=list)
+    soname: str = ""
+    runpath: list[str] = field(default_factory=list)
+    rpath: list[str] = field(default_factory=list)
+    dynamic: bool = False
+
+
+def is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == ELF_MAGIC
+    except OSError:
+        return False
+
+
+def read_elf(path: str) -> ElfInfo | None:
+    """Parse `path`; None when it is not a 64-bit little-endian ELF with program headers."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != ELF_MAGIC or data[4] != 2 or data[5] != 1:
+        return None
+    etype, machine = struct.unpack_from("<HH", data, 16)
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    info = ElfInfo(machine, etype)
+    if not phoff or not phnum:
+        return None
+    loads: list[tuple[int, int, int]] = []
+    dyn_off = dyn_size = 0
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        if off + 56 > len(data):
+            return None
+        ptype, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(
+            "<IIQQQQ", data, off
+        )
+        if ptype == PT_LOAD:
+            loads.append((p_vaddr, p_offset, p_filesz))
+        elif ptype == PT_INTERP:
+            info.interpreter = data[p_offset : p_offset + p_filesz].split(b"\0", 1)[0].decode()
+        elif ptype == PT_DYNAMIC:
+            dyn_off, dyn_size = p_offset, p_filesz
+    if not dyn_size:
+        return info
+    info.dynamic = True
+    entries: list[tuple[int, int]] = []
+    strtab_addr = 0
+    for off in range(dyn_off, min(dyn_off + dyn_size, len(data) - 15), 16):
+        tag, val = struct.unpack_from("<qQ", data, off)
+        if tag == DT_NULL:
+            break
+        if tag == DT_STRTAB:
+            strtab_addr = val
+        entries.append((tag, val))
+    strtab = _vaddr_to_offset(loads, strtab_addr)
+    if strtab is None:
+        return info
+
+    def string(offset: int) -> str:
+        start = strtab + offset
+        end = data.index(b"\0", start)
+        return data[start:end].decode("utf-8", errors="replace")
+
+    for tag, val in entries:
+        if tag == DT_NEEDED:
+            info.needed.append(string(val))
+        elif tag == DT_SONAME:
+            info.soname = string(val)
+        elif tag == DT_RUNPATH:
+            info.runpath = [p for p in string(val).split(":") if p]
+        elif tag == DT_RPATH:
+            info.rpath = [p for p in string(val).split(":") if p]
+    return info
+
+
+def _vaddr_to_offset(loads: list[tuple[int, int, int]], addr: int) -> int | None:
+    for vaddr, offset, size in loads:
+        if vaddr <= addr < vaddr + size:
+            return offset + (addr - vaddr)
+    return None

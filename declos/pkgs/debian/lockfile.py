@@ -1,0 +1,237 @@
+"""`declos.lock`: the pinned Debian packages a configuration uses (format in docs/lock.md).
+
+Evaluation and builds read only this file: which suites were used (with the hash of
+their verified InRelease), the base the closures assume (Essential set + libc6 version),
+and for every package of every closure its version, architecture, pool file name,
+size, SHA-256 and the packages chosen for its dependencies (edges). No host names: the
+fetcher joins a file name with a mirror from the host's apt sources.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from declos.pkgs.debian.errors import DebianError, NotInLock
+from declos.pkgs.debian.resolver import LIBC_ROOT, closure
+
+LOCK_NAME = "declos.lock"
+FORMAT_VERSION = 1
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9+.\-]*$")
+_FILENAME = re.compile(r"^pool/[A-Za-z0-9+.\-_/~%]+\.deb$")
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    """One pinned binary package."""
+
+    name: str
+    version: str
+    arch: str
+    suite: str
+    filename: str
+    size: int
+    sha256: str
+    depends: tuple[str, ...] = ()
+    essential: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "arch": self.arch,
+            "suite": self.suite,
+            "filename": self.filename,
+            "size": self.size,
+            "sha256": self.sha256,
+            "depends": list(self.depends),
+            **({"essential": True} if self.essential else {}),
+        }
+
+
+@dataclass(frozen=True)
+class LockedSuite:
+    """A suite the lock was resolved from, identified by its verified InRelease."""
+
+    suite: str
+    codename: str
+    date: str
+    inrelease_sha256: str
+    components: dict[str, str] = field(default_factory=dict)  # component -> Packages.xz sha256
+
+
+@dataclass
+class Lock:
+    """The whole lock file, as data."""
+
+    architecture: str = "amd64"
+    suites: list[LockedSuite] = field(default_factory=list)
+    essential: tuple[str, ...] = ()
+    roots: tuple[str, ...] = ()
+    packages: dict[str, LockedPackage] = field(default_factory=dict)
+    path: str = LOCK_NAME
+
+    # -- queries ------------------------------------------------------------------------
+    @property
+    def libc_version(self) -> str:
+        libc = self.packages.get(LIBC_ROOT)
+        return libc.version if libc else ""
+
+    def base_set(self, hermetic: bool = False) -> set[str]:
+        """What closures assume installed: Essential, plus libc6's closure unless hermetic."""
+        base = set(self.essential)
+        if not hermetic and LIBC_ROOT in self.packages:
+            base |= set(closure(self.edges(), [LIBC_ROOT], stop=self.essential))
+        return base
+
+    def edges(self) -> dict[str, list[str]]:
+        return {n: list(p.depends) for n, p in self.packages.items()}
+
+    def get(self, name: str) -> LockedPackage:
+        pkg = self.packages.get(name)
+        if pkg is None:
+            raise NotInLock(
+                f"Debian package {name!r} is not in {self.path}; run `declos lock` to add it "
+                "(it resolves the packages the configuration uses from the host's apt sources)"
+            )
+        return pkg
+
+    def closure(self, name: str, *, hermetic: bool = False) -> list[str]:
+        """`name` and every package it needs, minus the base (depth-first order)."""
+        self.get(name)
+        return closure(self.edges(), [name], stop=self.base_set(hermetic) - {name})
+
+    def why_depends(self, start: str, target: str) -> list[str] | None:
+        """The shortest chain of dependency edges from `start` to `target`, or None."""
+        self.get(start)
+        self.get(target)
+        prev: dict[str, str | None] = {start: None}
+        todo = deque([start])
+        while todo:
+            n = todo.popleft()
+            if n == target:
+                chain = [n]
+                while prev[chain[-1]] is not None:
+                    chain.append(prev[chain[-1]])  # type: ignore[arg-type]
+                return list(reversed(chain))
+            for d in self.packages[n].depends if n in self.packages else ():
+                if d not in prev:
+                    prev[d] = n
+                    todo.append(d)
+        return None
+
+    # -- (de)serialisation ------------------------------------------------------------------
+    def dumps(self) -> str:
+        data = {
+            "version": FORMAT_VERSION,
+            "architecture": self.architecture,
+            "suites": [
+                {
+                    "suite": s.suite,
+                    "codename": s.codename,
+                    "date": s.date,
+                    "inrelease_sha256": s.inrelease_sha256,
+                    "components": dict(sorted(s.components.items())),
+                }
+                for s in self.suites
+            ],
+            "base": {"essential": sorted(self.essential), "libc6": self.libc_version},
+            "roots": sorted(self.roots),
+            "packages": {n: self.packages[n].to_json() for n in sorted(self.packages)},
+        }
+        return json.dumps(data, indent=1, sort_keys=False) + "\n"
+
+    def write(self, path: str | Path) -> None:
+        from declos.pkgs.debian.archive import atomic_write_bytes
+
+        atomic_write_bytes(Path(path), self.dumps().encode())
+
+
+def read_lock(path: str | Path) -> Lock:
+    """Parse and validate a lock file; errors name the file (and line for JSON errors)."""
+    p = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DebianError(
+            f"{p} does not exist; run `declos lock` next to the configuration to create it"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DebianError(f"{p}: cannot read the lock file: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DebianError(
+            f"{p}:{exc.lineno}: not valid JSON ({exc.msg}); regenerate it with `declos lock`"
+        ) from None
+    return _from_json(data, p)
+
+
+def _from_json(data: Any, p: str) -> Lock:
+    def bad(what: str) -> DebianError:
+        return DebianError(f"{p}: {what}; regenerate the file with `declos lock`")
+
+    if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+        raise bad(f"not a declos lock of format version {FORMAT_VERSION}")
+    try:
+        suites = [
+            LockedSuite(
+                str(s["suite"]),
+                str(s.get("codename", "")),
+                str(s.get("date", "")),
+                str(s["inrelease_sha256"]),
+                {str(k): str(v) for k, v in dict(s.get("components", {})).items()},
+            )
+            for s in data.get("suites", [])
+        ]
+        packages = {}
+        for name, e in dict(data.get("packages", {})).items():
+            if not _NAME.match(name):
+                raise bad(f"package name {name!r} is not a Debian package name")
+            pkg = LockedPackage(
+                name,
+                str(e["version"]),
+                str(e["arch"]),
+                str(e["suite"]),
+                str(e["filename"]),
+                int(e["size"]),
+                str(e["sha256"]),
+                tuple(str(d) for d in e.get("depends", [])),
+                bool(e.get("essential", False)),
+            )
+            if not _SHA256.match(pkg.sha256):
+                raise bad(f"package {name}: sha256 {pkg.sha256!r} is not 64 hex digits")
+            if not _FILENAME.match(pkg.filename) or ".." in pkg.filename:
+                raise bad(f"package {name}: file name {pkg.filename!r} is not a pool path")
+            packages[name] = pkg
+        base = dict(data.get("base", {}))
+        lock = Lock(
+            architecture=str(data.get("architecture", "amd64")),
+            suites=suites,
+            essential=tuple(str(x) for x in base.get("essential", [])),
+            roots=tuple(str(x) for x in data.get("roots", [])),
+            packages=packages,
+            path=p,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise bad(f"malformed entry ({type(exc).__name__}: {exc})") from None
+    for name, pkg in packages.items():
+        for d in pkg.depends:
+            if d not in packages and d not in lock.essential:
+                raise bad(f"package {name} depends on {d}, which the lock does not contain")
+    return lock
+
+
+def lock_path_for(config_files: Iterable[str | Path]) -> Path:
+    """`declos.lock` beside the first configuration file."""
+    first = next(iter(config_files), None)
+    return (Path(first).resolve().parent if first is not None else Path.cwd()) / LOCK_NAME
+
+
+def roots_in(lock: Lock, names: Collection[str]) -> list[str]:
+    return [n for n in names if n in lock.packages]

@@ -1,0 +1,250 @@
+"""`pkgs.<debian name>`: locked Debian packages as derivations, with override semantics.
+
+Each package is two derivations: the `.deb` as a fixed-output fetch (SHA-256 from the
+lock, so its path never depends on a mirror) and the store package built from it with
+its closure's packages as inputs (their libraries form its library farm). Dependency
+cycles (Debian has a few) are cut inside each strongly connected component by keeping
+only edges to names that sort lower, so the store graph stays acyclic and the cut is the
+same whatever else the lock contains; the static check proves nothing needed was lost.
+
+A DebianSet belongs to one evaluation (its memo is not process-wide).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from declos.pkgs.debian.errors import DebianError
+from declos.pkgs.debian.lockfile import Lock, LockedPackage
+from declos.pkgs.debian.resolver import LIBC_ROOT, closure
+from declos.store.derivation import Derivation
+
+if TYPE_CHECKING:
+    from declos.pkgs.package_set import Pkgs
+
+_BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9+\-._?=]")
+# Attributes override_attrs may change (the rest of the derivation is derived from the lock).
+ATTRS = ("runtime_dependencies", "ignore_missing", "library_alternatives")
+
+
+def store_name(text: str) -> str:
+    return _BAD_NAME_CHARS.sub("_", text)
+
+
+class DebPackage(Derivation):
+    """A Debian package in the store; `override`/`override_attrs` give modified copies."""
+
+    pname: str
+    deb_version: str
+    _set: DebianSet
+    _inputs: dict[str, Any]
+    _attrs: dict[str, Any]
+
+    def override(self, **inputs: Any) -> DebPackage:
+        """Re-call the package function with other inputs (`hermetic=True`, ...)."""
+        return self._set.package(self.pname, **{**self._inputs, **inputs}, **self._attrs)
+
+    def override_attrs(
+        self, fn: Callable[[dict[str, Any], dict[str, Any]], Mapping[str, Any]]
+    ) -> DebPackage:
+        """`fn(final, prev)` returns attributes to change (nixpkgs' overrideAttrs)."""
+        prev = {k: self._attrs.get(k, ()) for k in ATTRS}
+        changes = dict(fn(prev, prev))
+        unknown = set(changes) - set(ATTRS)
+        if unknown:
+            raise DebianError(
+                f"override_attrs on {self.pname}: unknown attribute(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(ATTRS)}"
+            )
+        return self._set.package(self.pname, **self._inputs, **{**self._attrs, **changes})
+
+    @property
+    def locked(self) -> LockedPackage:
+        return self._set.lock.get(self.pname)  # type: ignore[union-attr]
+
+
+class DebianSet:
+    """The Debian packages of one lock, for one evaluation (memoised per arguments)."""
+
+    def __init__(
+        self, pkgs: Pkgs, lock: Lock | None, *, recording: bool = False, hermetic: bool = False
+    ) -> None:
+        self.pkgs = pkgs
+        self.lock = lock
+        self.recording = recording
+        self.hermetic = hermetic
+        self.recorded: set[str] = set()
+        self._memo: dict[str, Derivation] = {}
+        self._dag: dict[str, list[str]] | None = None
+
+    def __getattr__(self, attr: str) -> DebPackage:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return self[attr.replace("_", "-")]
+
+    def __getitem__(self, name: str) -> DebPackage:
+        return self.package(name)
+
+    def __contains__(self, name: str) -> bool:
+        return self.lock is not None and name in self.lock.packages
+
+    # -- derivations ------------------------------------------------------------------------
+    def package(
+        self,
+        name: str,
+        *,
+        hermetic: bool | None = None,
+        runtime_dependencies: tuple[Any, ...] | list[Any] = (),
+        ignore_missing: tuple[str, ...] | list[str] = (),
+        library_alternatives: Mapping[str, str] | tuple[()] = (),
+    ) -> DebPackage:
+        herm = self.hermetic if hermetic is None else bool(hermetic)
+        attrs = {
+            "runtime_dependencies": tuple(runtime_dependencies),
+            "ignore_missing": tuple(ignore_missing),
+            "library_alternatives": dict(library_alternatives or {}),
+        }
+        if self.recording:
+            self.recorded.add(name)
+            return self._placeholder(name, herm, attrs)
+        if self.lock is None:
+            raise DebianError(
+                f"Debian package {name!r} was used but there is no declos.lock next to the "
+                "configuration; run `declos lock -c FILE` to create it"
+            )
+        lock = self.lock
+        pkg = lock.get(name)
+        libc_base = [] if herm else self._libc_base()
+        stop = set() if name in libc_base else lock.base_set(herm) - {name}
+        deps = [self._plain(d, herm) for d in closure(self.dag(), [name], stop=stop) if d != name]
+        extra = [str(x) for x in attrs["runtime_dependencies"]]
+        base_paths = (
+            [] if name in libc_base else [self._plain(b, False).out_path for b in libc_base]
+        )
+        env = {
+            "pname": name,
+            "version": pkg.version,
+            "deb": self.fetch(pkg).out_path,
+            "deps": " ".join([*(d.out_path for d in deps), *extra]),
+            "base": " ".join(base_paths),
+            "hermetic": "1" if herm else "",
+            "libc": self._plain(LIBC_ROOT, True).out_path if herm and name != LIBC_ROOT else "",
+            "ignoreMissing": " ".join(attrs["ignore_missing"]),
+            "libraryAlternatives": json.dumps(attrs["library_alternatives"], sort_keys=True)
+            if attrs["library_alternatives"]
+            else "",
+        }
+        key = json.dumps(env, sort_keys=True)
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[return-value]
+        drv = DebPackage(
+            store_name(f"{name}-{pkg.version}"),
+            "builtin:debian-package",
+            (),
+            env,
+            system=self.pkgs.system,
+            store_dir=self.pkgs.store_dir,
+        )
+        drv.pname, drv.deb_version, drv._set = name, pkg.version, self
+        drv._inputs = {"hermetic": herm}
+        drv._attrs = attrs
+        self._memo[key] = drv
+        return drv
+
+    def _plain(self, name: str, hermetic: bool) -> Derivation:
+        return self.package(name, hermetic=hermetic)
+
+    def _libc_base(self) -> list[str]:
+        assert self.lock is not None
+        if LIBC_ROOT not in self.lock.packages:
+            return []
+        return closure(self.lock.edges(), [LIBC_ROOT], stop=set(self.lock.essential))
+
+    def fetch(self, pkg: LockedPackage) -> Derivation:
+        key = "fetch:" + pkg.sha256
+        if key not in self._memo:
+            self._memo[key] = Derivation(
+                store_name(pkg.filename.rsplit("/", 1)[-1]),
+                "builtin:debian-fetch",
+                (),
+                {"filename": pkg.filename, "suite": pkg.suite, "sha256": pkg.sha256},
+                output_hash=pkg.sha256,
+                output_hash_algo="sha256",
+                output_hash_mode="flat",
+                system=self.pkgs.system,
+                store_dir=self.pkgs.store_dir,
+            )
+        return self._memo[key]
+
+    def _placeholder(self, name: str, hermetic: bool, attrs: dict[str, Any]) -> DebPackage:
+        drv = DebPackage(
+            store_name(f"{name}-unlocked"),
+            "builtin:write-text",
+            (),
+            {"text": "", "placeholder": name},
+            store_dir=self.pkgs.store_dir,
+        )
+        drv.pname, drv.deb_version, drv._set = name, "", self
+        drv._inputs, drv._attrs = {"hermetic": hermetic}, attrs
+        return drv
+
+    def dag(self) -> dict[str, list[str]]:
+        """The lock's edges with cycles cut inside each strongly connected component."""
+        if self._dag is None:
+            assert self.lock is not None
+            self._dag = acyclic(self.lock.edges())
+        return self._dag
+
+
+def acyclic(edges: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Drop, within each SCC, every edge to a name that does not sort lower."""
+    comp = scc_ids(edges)
+    return {n: [d for d in ds if comp.get(d) != comp[n] or d < n] for n, ds in edges.items()}
+
+
+def scc_ids(edges: dict[str, list[str]]) -> dict[str, int]:
+    """Tarjan's algorithm, iterative: node -> component number."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    comp: dict[str, int] = {}
+    counter = 0
+    for start in sorted(edges):
+        if start in index:
+            continue
+        work = [(start, iter(edges.get(start, ())))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, it = work[-1]
+            advanced = False
+            for nxt in it:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(edges.get(nxt, ()))))
+                    advanced = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp[w] = index[node]
+                    if w == node:
+                        break
+    return comp

@@ -1,0 +1,139 @@
+"""Dependency closures of Debian packages, as apt computes them for an empty system.
+
+Algorithm (reference/packages.md §7.3): breadth-first from the roots over Pre-Depends and
+Depends. A relation is already satisfied when a base package or a package selected so
+far is (or Provides, with a matching version) a match; otherwise the first satisfiable
+alternative wins (policy §7.5), its real package before providers. Breadth-first order
+is what makes a package apt installs anyway satisfy a later relation through its
+Provides (perl-base providing libsocket-perl for munin-node) while a transitional real
+package is still chosen when nothing selected provides it yet (lsb-base for
+openssh-server). apt itself is the oracle (declos.pkgs.debian.oracle, tests/pkgs).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import deque
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from declos.pkgs.debian.errors import DebianError
+from declos.pkgs.debian.index import Candidate, PackageIndex
+from declos.pkgs.debian.relations import Rel
+from declos.pkgs.debian.version import satisfies
+
+# The C library's package: its closure is part of the base in host-libc mode (§7.2).
+LIBC_ROOT = "libc6"
+
+
+@dataclass
+class Resolution:
+    """Selected packages, and for each the packages chosen for its relations (edges)."""
+
+    packages: dict[str, Candidate] = field(default_factory=dict)
+    edges: dict[str, list[str]] = field(default_factory=dict)
+    base: set[str] = field(default_factory=set)
+
+
+def resolve(
+    index: PackageIndex,
+    roots: Iterable[str],
+    *,
+    base: Collection[str] = (),
+    recommends: Collection[str] = (),
+) -> Resolution:
+    """The closure of `roots`; `base` packages count as installed (their deps are not walked)."""
+    roots = list(dict.fromkeys(roots))
+    for r in roots:
+        if index.candidate(r) is None:
+            raise DebianError(
+                f"package {r!r} is not in the archive's indices{_similar(index, r)}; check the "
+                "name or the suites of the host's apt sources"
+            )
+    res = Resolution(base=set(base))
+    installed = _provided_by(index, base)
+    todo = deque(roots)
+    for r in roots:
+        res.packages[r] = index.candidate(r)  # type: ignore[assignment]
+    while todo:
+        name = todo.popleft()
+        cand = res.packages[name]
+        required = cand.relations()
+        chosen: list[str] = []
+        for group in cand.relations(recommends=name in recommends):
+            pick = _choose(index, group, res, installed)
+            if pick is None:
+                if group not in required:
+                    continue  # an unsatisfiable Recommends is skipped, as apt does
+                alts = " | ".join(str(a) for a in group)
+                raise DebianError(f"{name} {cand.version}: dependency {alts} cannot be satisfied")
+            if pick.name != name and pick.name not in chosen:
+                chosen.append(pick.name)
+            if pick.name not in res.packages:
+                res.packages[pick.name] = pick
+                if pick.name not in res.base:
+                    todo.append(pick.name)
+        res.edges[name] = chosen
+    return res
+
+
+def closure(
+    edges: dict[str, list[str]], roots: Iterable[str], stop: Collection[str] = ()
+) -> list[str]:
+    """Names reachable from `roots` over `edges` (depth-first order), not entering `stop`."""
+    seen: dict[str, None] = {}
+    todo = list(reversed(list(roots)))
+    while todo:
+        n = todo.pop()
+        if n in seen or n in stop:
+            continue
+        seen[n] = None
+        todo.extend(reversed(edges.get(n, [])))
+    return list(seen)
+
+
+def _provided_by(
+    index: PackageIndex, base: Collection[str]
+) -> dict[str, list[tuple[Candidate, str]]]:
+    found: dict[str, list[tuple[Candidate, str]]] = {}
+    for name in base:
+        c = index.candidate(name)
+        if c is None:
+            continue
+        found.setdefault(c.name, []).append((c, c.version))
+        for rel in c.provided():
+            found.setdefault(rel.name, []).append((c, rel.version))
+    return found
+
+
+def _ok(version: str, rel: Rel) -> bool:
+    return not rel.op or bool(version and satisfies(version, rel.op, rel.version))
+
+
+def _choose(
+    index: PackageIndex,
+    group: list[Rel],
+    res: Resolution,
+    installed: dict[str, list[tuple[Candidate, str]]],
+) -> Candidate | None:
+    for rel in group:  # already installed (base)
+        for c, ver in installed.get(rel.name, ()):
+            if _ok(ver, rel):
+                return c
+    for rel in group:  # already selected, or provided by a selected package
+        sel = res.packages.get(rel.name)
+        if sel is not None and _ok(sel.version, rel):
+            return sel
+        for prov, pver in index.providers(rel.name):
+            if prov.name in res.packages and _ok(pver, rel):
+                return res.packages[prov.name]
+    for rel in group:  # the first satisfiable alternative, real package before providers
+        sats = index.satisfiers(rel)
+        if sats:
+            return sats[0]
+    return None
+
+
+def _similar(index: PackageIndex, name: str) -> str:
+    close = difflib.get_close_matches(name, list(index.versions), n=3, cutoff=0.8)
+    return f" (did you mean {', '.join(close)}?)" if close else ""

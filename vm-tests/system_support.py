@@ -1,8 +1,9 @@
 """The system tests' lab: configs built on the test machine, copied into a booted guest
-with the store's SSH copy, activated there against real systemd.
+and activated there against real systemd, through the library's host layer.
 
-This is the path `declos deploy` takes (build here, `copy_closure` over SSH, run
-TOP/activate there), so the VM tests exercise exactly what users run. One lab per pytest
+This is the path `declos deploy` takes (`build_system` here, then
+`declos.hosts.pipeline.push_and_activate`: `Host.copy_closure_to` over SSH and
+`Host.activate` there), so the VM tests exercise exactly what users run. One lab per pytest
 session, shared by every test_system_*.py file (a module-level cache, because fixtures
 defined outside conftest.py are per module): machine "sys" (an extra blank disk, LAN 7)
 and machine "peer" on the same LAN, which only ever looks at sys from outside. Tests
@@ -17,8 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from declos.hosts import ActivationOutcome, CopyStats
+from declos.hosts.pipeline import push_and_activate
 from declos.store import Store
-from declos.store.copy import CopyResult
 from declos.system import build_system
 from declos.testing import Machine
 from declos.testing.driver import Driver
@@ -67,10 +69,14 @@ def config_file(name: str) -> Path:
 
 @dataclass
 class Activation:
-    """One run of TOP/activate in the guest."""
+    """One run of TOP/activate in the guest (the host layer's ActivationOutcome)."""
 
     status: int
     output: str
+
+    @classmethod
+    def of(cls, outcome: ActivationOutcome) -> Activation:
+        return cls(outcome.exit_code, outcome.output)
 
     @property
     def lines(self) -> list[str]:
@@ -103,17 +109,11 @@ class SystemLab:
             self.built[name] = result.path
         return self.built[name]
 
-    def push(self, top: str) -> CopyResult:
+    def push(self, top: str) -> CopyStats:
         """Copy TOP's closure into sys's /declos/store over its forwarded SSH port."""
-        self.sys.succeed("true")  # resumes sys if the driver paused it for another VM
         store = self.store
         try:
-            return store.copy_closure(
-                [top],
-                f"ssh://root@127.0.0.1:{self.sys.ssh_port}",
-                identity_file=str(self.sys.identity_file),
-                known_hosts=str(self.sys.known_hosts),
-            )
+            return self.sys.host.copy_closure_to(store, [top])
         finally:
             store.close()
 
@@ -132,16 +132,19 @@ class SystemLab:
         return top
 
     # ---- run in the guest --------------------------------------------------------------
-    def activate(self, top: str, action: str, env: str = "") -> Activation:
-        status, out = self.sys.execute(
-            f"{env} {shlex.quote(top)}/activate {action} 2>&1", timeout=ACTIVATION_TIMEOUT
-        )
-        return Activation(status, out)
+    def activate(self, top: str, action: str) -> Activation:
+        """TOP/activate ACTION in sys, through the host layer (Host.activate)."""
+        return Activation.of(self.sys.host.activate(top, action, timeout=ACTIVATION_TIMEOUT))
 
     def switch(self, name: str) -> tuple[str, Activation]:
-        """deploy + `switch`, which must succeed; returns (TOP, its activation)."""
-        top = self.deploy(name)
-        run = self.activate(top, "switch")
+        """build + push_and_activate(`switch`), which must succeed; returns (TOP, its run)."""
+        top = self.build(name)
+        store = self.store
+        try:
+            pushed = push_and_activate(self.sys.host, store, top, "switch")
+        finally:
+            store.close()
+        run = Activation.of(pushed.activation)
         assert run.status == 0, f"switch to {name} failed ({run.status}):\n{run.output}"
         return top, run
 

@@ -6,6 +6,7 @@ plugin restores the clean snapshot before the next user.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from pathlib import Path
@@ -13,12 +14,13 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from declos.hosts import HostKeyMismatch, MemoryKnownHosts, SSHHost, fingerprint
 from declos.testing import CommandFailed, Machine, MachineError, WaitTimeout
 from declos.testing.plugin import SharedGuest
 
 
 def test_boot_and_testinfra_checks(guest: Machine) -> None:
-    host = guest.host
+    host = guest.testinfra
     assert host.service("ssh").is_running
     assert host.service("ssh").is_enabled
     assert host.socket("tcp://0.0.0.0:22").is_listening
@@ -36,25 +38,20 @@ def test_host_key_is_checked_strictly(guest: Machine, tmp_path: Path) -> None:
     assert known[0] == f"[127.0.0.1]:{guest.ssh_port}"
     served = guest.succeed("cat /etc/ssh/ssh_host_ed25519_key.pub").split()
     assert served[:2] == known[1:3]
-    # The same port with another key in known_hosts must be refused, not accepted.
+    assert guest.host.run(["hostname"]).stdout == b"guest\n"
+    # The same port with another key in known_hosts must be refused, by type.
     other = paramiko.Ed25519Key.from_private_key_file(str(guest.identity_file))
-    wrong = tmp_path / "known_hosts"
-    wrong.write_text(f"[127.0.0.1]:{guest.ssh_port} ssh-ed25519 {other.get_base64()}\n")
-    client = paramiko.SSHClient()
-    client.load_host_keys(str(wrong))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    with pytest.raises(paramiko.BadHostKeyException):
-        client.connect(
-            "127.0.0.1",
-            guest.ssh_port,
-            "root",
-            key_filename=str(guest.identity_file),
-            allow_agent=False,
-            look_for_keys=False,
-            timeout=30,
-            banner_timeout=30,
-        )
-    client.close()
+    wrong = MemoryKnownHosts()
+    wrong.learn("127.0.0.1", guest.ssh_port, other)
+    impostor_check = SSHHost(
+        "127.0.0.1", guest.ssh_port, key_file=guest.identity_file, known_hosts=wrong
+    )
+    with pytest.raises(HostKeyMismatch) as info:
+        impostor_check.run(["true"])
+    assert info.value.expected_fingerprint == fingerprint(other)
+    assert info.value.got_fingerprint == fingerprint(
+        paramiko.PKey.from_type_string(served[0], base64.b64decode(served[1]))
+    )
 
 
 def test_succeed_fail_execute(guest: Machine) -> None:

@@ -20,8 +20,8 @@ def peer(peers: dict[str, Machine]) -> Machine:
 
 def test_peer_runs_under_plain_qemu(peer: Machine) -> None:
     assert peer.domain.__class__.__name__ == "QemuDomain"
-    assert peer.host.check_output("hostname") == "peer"
-    assert peer.host.service("ssh").is_running
+    assert peer.testinfra.check_output("hostname") == "peer"
+    assert peer.testinfra.service("ssh").is_running
     assert int(peer.succeed("nproc")) == 2
     mem_kib = int(peer.succeed("awk '/MemTotal/ {print $2}' /proc/meminfo"))
     assert 600 * 1024 < mem_kib <= 768 * 1024
@@ -37,7 +37,7 @@ def test_extra_disk_is_visible(peer: Machine) -> None:
         "mkfs.ext4 -q -L extra0 /dev/vdc && mkdir -p /mnt/extra && "
         "mount /dev/vdc /mnt/extra && echo on-extra > /mnt/extra/f && sync"
     )
-    assert peer.host.mount_point("/mnt/extra").filesystem == "ext4"
+    assert peer.testinfra.mount_point("/mnt/extra").filesystem == "ext4"
 
 
 def test_two_machines_reach_each_other_on_the_lan(peer: Machine, guest: Machine) -> None:
@@ -109,7 +109,7 @@ def test_crash_then_start_recovers(peer: Machine) -> None:
     peer.wait_for_unit("multi-user.target")
     assert peer.boot_id() != before
     assert peer.succeed("cat /root/crash-file") == "before-crash\n"
-    assert peer.host.service("ssh").is_running
+    assert peer.testinfra.service("ssh").is_running
     # The seed is not re-applied on a restart of the same VM (it was applied once).
     assert "already applied" in peer.succeed("journalctl -b -u declos-seed --no-pager")
 

@@ -139,11 +139,12 @@ def _usage(p: argparse.ArgumentParser) -> int:
 
 def _wrap(handler: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
+        from declos.hosts.errors import HostError
         from declos.store.errors import StoreError
 
         try:
             return handler(args)
-        except StoreError as exc:
+        except (StoreError, HostError) as exc:
             raise UsageError(str(exc)) from exc
 
     return run
@@ -511,33 +512,38 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _copy(args: argparse.Namespace) -> int:
+    from declos.hosts import HostKeyPolicy, ssh_host_from_url
+
     store = _store(args)
     prog = None
 
-    def progress(path: str, n: int, total: int) -> None:
+    def on_missing(total: int) -> None:
         nonlocal prog
-        if prog is None:
-            prog = _progress("copying", total)
-        if prog is not None:
-            prog.update(prog.task_ids[0], completed=n, description=os.path.basename(path)[33:])
+        prog = _progress("copying", total) if total else None
 
-    kw = dict(
-        identity_file=args.identity_file,
-        known_hosts=args.known_hosts,
-        accept_new=args.accept_new,
-        remote_root=args.remote_root,
-        remote_python=args.remote_python,
-        progress=progress,
+    def progress(path: str) -> None:
+        if prog is not None:
+            prog.update(prog.task_ids[0], advance=1, description=os.path.basename(path)[33:])
+
+    host = ssh_host_from_url(
+        args.to or args.from_,
+        key_file=args.identity_file,
+        known_hosts_file=args.known_hosts,
+        policy=HostKeyPolicy.ACCEPT_NEW if args.accept_new else HostKeyPolicy.STRICT,
+        root=args.remote_root,
+        python=args.remote_python,
     )
     try:
         if args.to:
             paths = [_resolve(store, p) for p in args.paths]
-            result = store.copy_closure(paths, args.to, compress=args.compress, **kw)
+            result = host.copy_closure_to(
+                store, paths, compress=args.compress, progress=progress, on_missing=on_missing
+            )
         else:
-            from declos.store.copy import copy_from
-
-            result = copy_from(store, list(args.paths), args.from_, **kw)
+            prog = _progress("copying", None)
+            result = host.copy_closure_from(store, list(args.paths), progress=progress)
     finally:
+        host.close()
         if prog is not None:
             prog.stop()
     if args.json:

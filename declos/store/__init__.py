@@ -1,7 +1,7 @@
 """declos.store: a Nix-format content-addressed store (see docs/store-paths.md and friends).
 
 The public API other parts of declos code against: Store, Derivation, Source, StoreError,
-PathInfo, CopyResult. Exports load on first use so that `declos.store.location`, which the
+PathInfo, CopyStats. Exports load on first use so that `declos.store.location`, which the
 module system imports to type-check `package` values, does not pull in the whole store.
 """
 
@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from declos.store.copy import CopyResult
+    from declos.store.copy import CopyStats
     from declos.store.db import PathInfo
     from declos.store.derivation import Derivation, Source
     from declos.store.errors import BuildError, StoreError
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "BuildError": "declos.store.errors",
-    "CopyResult": "declos.store.copy",
+    "CopyStats": "declos.store.copy",
     "Derivation": "declos.store.derivation",
     "Generation": "declos.store.profiles",
     "PathInfo": "declos.store.db",
@@ -32,7 +32,7 @@ _EXPORTS = {
 
 __all__ = [
     "BuildError",
-    "CopyResult",
+    "CopyStats",
     "Derivation",
     "Generation",
     "PathInfo",

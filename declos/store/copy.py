@@ -1,8 +1,11 @@
-"""Copying closures between stores over SSH (paramiko), with the uploaded agent on the far side.
+"""The closure copy protocol (docs/copy-protocol.md), client side, without connection code.
 
-One exec channel per copy: the query for the whole closure is one round trip, then the
-missing NARs stream in dependency order; the agent acknowledges each registered path so
-progress is exact and an interrupted copy resumes where it stopped.
+The host layer (declos.hosts) starts commands on a host and hands this module a `Channel`:
+a byte stream to the command's stdin and from its stdout. Over one such channel the
+query for the whole closure is one round trip, then the missing NARs stream in
+dependency order; the agent (receiver.py, uploaded into the target store on first use)
+acknowledges each registered path, so progress is exact and an interrupted copy
+resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -10,16 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shlex
+import queue
+import shutil
 import struct
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote, urlparse
+from typing import TYPE_CHECKING, Any, Protocol
 
 from declos.store.db import PathInfo
 from declos.store.errors import StoreError
@@ -31,13 +34,60 @@ if TYPE_CHECKING:
 
 PROTOCOL = b"declos-copy-1"
 RECEIVER_NAME = "declos-receiver.py"
+NEED_RECEIVER = b"DECLOS-NEED-RECEIVER"
 _U64 = struct.Struct("<Q")
 _RECEIVER_SRC = Path(__file__).with_name("receiver.py")
-WINDOW = 1 << 26
+# Starts the agent if it is in the target store, else says so (one exec, no round trip).
+_START = 'test -e "$1" || { echo DECLOS-NEED-RECEIVER; exit 0; }; shift; exec "$@"'
+_BOOT = (
+    "import sys; s = sys.stdin.buffer.read(); "
+    "exec(compile(s, 'declos-receiver', 'exec'), {'__name__': '__declos_install__', 'SOURCE': s})"
+)
+
+
+class CopyError(StoreError):
+    """A copy failed or was interrupted; every path acknowledged before stays valid."""
+
+
+class Channel(Protocol):
+    """A running command on the target: its stdin, stdout, stderr and exit status."""
+
+    def sendall(self, data: bytes) -> None: ...
+
+    def recv(self, size: int) -> bytes:
+        """Up to `size` bytes of stdout; b"" at its end."""
+        ...
+
+    def shutdown_write(self) -> None:
+        """End of stdin."""
+        ...
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit status, or None if the command still runs after `timeout` seconds."""
+        ...
+
+    def stderr_text(self) -> str:
+        """What the command wrote to stderr so far."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Where the copy goes: how to start a command there, and where its store lives.
+
+    `root` is the physical root of the target's store (a chroot store); `python` the
+    interpreter that runs the agent; `label` names the target in messages."""
+
+    open: Callable[[Sequence[str]], Channel]
+    label: str
+    root: str | None = None
+    python: str = "python3"
 
 
 @dataclass
-class CopyResult:
+class CopyStats:
     """What a copy did: `sent` in the order sent; `round_trips` counts query exchanges."""
 
     closure: list[str] = field(default_factory=list)
@@ -50,228 +100,103 @@ class CopyResult:
     receiver_uploaded: bool = False
 
 
-@dataclass
-class Target:
-    host: str
-    user: str | None = None
-    port: int | None = None
-    root: str | None = None
-
-    @classmethod
-    def parse(cls, url: str, remote_root: str | None = None) -> Target:
-        if not url.startswith("ssh://"):
-            raise StoreError(
-                f"unsupported store URL {url!r}: use ssh://[user@]host[:port][?root=/dir]"
-            )
-        u = urlparse(url)
-        if not u.hostname:
-            raise StoreError(f"store URL {url!r} has no host name")
-        root = remote_root or (parse_qs(u.query).get("root") or [None])[0]
-        return cls(u.hostname, unquote(u.username) if u.username else None, u.port, root)
+Progress = Callable[[str, int, int], None]
 
 
 def receiver_source() -> bytes:
     return _RECEIVER_SRC.read_bytes()
 
 
-class AcceptNewPolicy:
-    """Accept and save a host key on first contact only (ssh's StrictHostKeyChecking=accept-new).
-
-    A changed key still fails: paramiko checks known keys before asking the policy.
-    """
-
-    def __init__(self, known_hosts: str) -> None:
-        self.known_hosts = known_hosts
-
-    def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
-        client.get_host_keys().add(hostname, key.get_name(), key)
-        os.makedirs(os.path.dirname(self.known_hosts) or ".", exist_ok=True)
-        with open(self.known_hosts, "a") as f:
-            f.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
-
-
-def connect(
-    target: Target,
-    *,
-    identity_file: str | None = None,
-    known_hosts: str | None = None,
-    accept_new: bool = False,
-    timeout: float = 20.0,
-) -> Any:
-    """An SSHClient honouring ~/.ssh/config (HostName, User, Port, IdentityFile, UserKnownHostsFile)."""
-    import paramiko
-
-    cfg_path = os.path.expanduser("~/.ssh/config")
-    conf: dict[str, Any] = {}
-    if os.path.exists(cfg_path):
-        conf = paramiko.SSHConfig.from_path(cfg_path).lookup(target.host)
-    hostname = conf.get("hostname", target.host)
-    port = target.port or int(conf.get("port", 22))
-    user = target.user or conf.get("user") or os.environ.get("USER") or "root"
-    keys = (
-        [identity_file]
-        if identity_file
-        else [os.path.expanduser(k) for k in conf.get("identityfile", [])]
-    )
-    kh = known_hosts or (
-        os.path.expanduser(conf["userknownhostsfile"].split()[0])
-        if "userknownhostsfile" in conf
-        else os.path.expanduser("~/.ssh/known_hosts")
-    )
-    client = paramiko.SSHClient()
-    if known_hosts is None:
-        try:
-            client.load_system_host_keys()
-        except OSError:
-            pass
-    if os.path.exists(kh):
-        client.load_host_keys(kh)
-    client.set_missing_host_key_policy(
-        AcceptNewPolicy(kh) if accept_new else paramiko.RejectPolicy()
-    )
-    try:
-        client.connect(
-            hostname,
-            port=port,
-            username=user,
-            key_filename=keys or None,
-            timeout=timeout,
-            allow_agent=not identity_file,
-            look_for_keys=not identity_file and not keys,
-            transport_factory=_FastTransport.factory(),
-        )
-    except paramiko.BadHostKeyException as exc:
-        raise StoreError(
-            f"host key for {hostname}:{port} does NOT match {kh} (got {exc.key.get_name()}); "
-            "someone may be intercepting the connection; fix known_hosts if the host was reinstalled"
-        ) from exc
-    except paramiko.SSHException as exc:
-        if "not found in known_hosts" in str(exc):
-            raise StoreError(
-                f"host {hostname}:{port} is not in {kh}; verify its key and add it, "
-                "or pass --accept-new for a first contact"
-            ) from exc
-        raise StoreError(f"ssh to {user}@{hostname}:{port} failed: {exc}") from exc
-    except OSError as exc:
-        raise StoreError(f"cannot connect to {hostname}:{port}: {exc}") from exc
-    transport = client.get_transport()
-    transport.window_size = WINDOW
-    transport.packetizer.REKEY_BYTES = pow(2, 40)
-    transport.packetizer.REKEY_PACKETS = pow(2, 40)
-    return client
-
-
-class _FastTransport:
-    """Prefer AES-GCM: one AEAD pass per packet instead of AES-CTR plus a separate HMAC."""
-
-    @staticmethod
-    def factory() -> Any:
-        import paramiko
-
-        class Fast(paramiko.Transport):
-            _preferred_ciphers = (
-                "aes128-gcm@openssh.com",
-                "aes256-gcm@openssh.com",
-                *(c for c in paramiko.Transport._preferred_ciphers if "gcm" not in c),
-            )
-
-        return Fast
-
-
 class Session:
-    """One exec channel to the agent (uploading it first when the target lacks it)."""
+    """One channel to the agent (uploading it first when the target lacks it)."""
 
-    def __init__(self, client: Any, store: Store, target: Target, python: str) -> None:
-        self.client = client
+    def __init__(self, store: Store, remote: Remote) -> None:
         self.store = store
-        self.target = target
-        self.python = python
-        src = receiver_source()
-        self.receiver_path = make_text_path(RECEIVER_NAME, src, (), store.store_dir)
+        self.remote = remote
+        self.receiver_path = make_text_path(RECEIVER_NAME, receiver_source(), (), store.store_dir)
         self.uploaded = False
-        self.chan: Any = None
+        self._chan: Channel | None = None
         self._rbuf = b""
+
+    @property
+    def chan(self) -> Channel:
+        if self._chan is None:
+            raise CopyError(f"no session with the declos receiver on {self.remote.label}")
+        return self._chan
 
     def _args(self) -> list[str]:
         args = [f"--store-dir={self.store.store_dir}", f"--state-dir={self.store.state_dir}"]
-        if self.target.root:
-            args.append(f"--root={self.target.root}")
+        if self.remote.root:
+            args.append(f"--root={self.remote.root}")
         return args
-
-    def _phys(self, logical: str) -> str:
-        return (self.target.root or "") + logical
-
-    def _exec(self, command: str) -> Any:
-        chan = self.client.get_transport().open_session(window_size=WINDOW, max_packet_size=1 << 15)
-        chan.exec_command(command)
-        return chan
 
     def upload_receiver(self) -> None:
         src = receiver_source()
-        boot = (
-            "import sys; s = sys.stdin.buffer.read(); "
-            "exec(compile(s, 'declos-receiver', 'exec'), {'__name__': '__declos_install__', 'SOURCE': s})"
-        )
         nix32 = nix32_encode(hashlib.sha256(src).digest())
         args = [*self._args(), f"--path={self.receiver_path}", f"--nix32={nix32}"]
-        chan = self._exec(shlex.join([self.python, "-c", boot, *args]))
-        chan.sendall(src)
-        chan.shutdown_write()
-        err = b""
-        while True:
-            data = chan.recv_stderr(65536)
-            if not data:
-                break
-            err += data
-        rc = chan.recv_exit_status()
-        if rc != 0:
-            raise StoreError(
-                f"installing the declos receiver on {self.target.host} failed ({rc}): {err.decode(errors='replace')}"
-            )
+        chan = self.remote.open([self.remote.python, "-c", _BOOT, *args])
+        try:
+            chan.sendall(src)
+            chan.shutdown_write()
+            while chan.recv(1 << 16):
+                pass
+            rc = chan.wait(60.0)
+            if rc != 0:
+                raise CopyError(
+                    f"installing the declos receiver on {self.remote.label} failed "
+                    f"({'no exit status' if rc is None else f'exit {rc}'}): {chan.stderr_text().strip()}"
+                )
+        finally:
+            chan.close()
         self.uploaded = True
 
     def open(self, query: dict[str, Any]) -> dict[str, Any]:
         """Start the agent, send the query, return its reply: the one round trip."""
+        phys = (self.remote.root or "") + self.receiver_path
         for _attempt in range(2):
-            phys = self._phys(self.receiver_path)
-            cmd = (
-                f"test -e {shlex.quote(phys)} || {{ echo DECLOS-NEED-RECEIVER; exit 0; }}; "
-                f"exec {shlex.join([self.python, phys, 'serve', *self._args()])}"
-            )
-            self.chan = self._exec(cmd)
+            argv = ["sh", "-c", _START, "sh", phys, self.remote.python, phys, "serve"]
+            self._chan = self.remote.open([*argv, *self._args()])
             self._rbuf = b""
-            self.chan.sendall(nstr(PROTOCOL) + nstr(json.dumps(query).encode()))
+            try:
+                self.chan.sendall(nstr(PROTOCOL) + nstr(json.dumps(query).encode()))
+            except OSError:
+                pass  # the command may already have exited to ask for the agent: read why
             first = self._read_exact(8)
-            if first == b"DECLOS-N":
+            if first == NEED_RECEIVER[:8]:
                 self.chan.close()
                 self.upload_receiver()
                 continue
             self._rbuf = first + self._rbuf
-            if self._read_str() != PROTOCOL:
-                raise StoreError("the remote declos receiver speaks another protocol version")
-            return json.loads(self._read_str())
-        raise StoreError("the declos receiver could not be started on the target")
+            if self.read_str() != PROTOCOL:
+                raise CopyError(
+                    f"the declos receiver on {self.remote.label} speaks another protocol version"
+                )
+            reply: dict[str, Any] = json.loads(self.read_str())
+            return reply
+        raise CopyError(f"the declos receiver could not be started on {self.remote.label}")
+
+    def read_exact(self, n: int) -> bytes:
+        return self._read_exact(n)
 
     def _read_exact(self, n: int) -> bytes:
         while len(self._rbuf) < n:
             data = self.chan.recv(1 << 20)
             if not data:
-                err = b""
-                while self.chan.recv_stderr_ready():
-                    err += self.chan.recv_stderr(65536)
-                raise StoreError(
-                    f"connection to the declos receiver closed: {err.decode(errors='replace').strip()}"
+                raise CopyError(
+                    f"connection to the declos receiver on {self.remote.label} closed: "
+                    f"{self.chan.stderr_text().strip()}"
                 )
             self._rbuf += data
         out, self._rbuf = self._rbuf[:n], self._rbuf[n:]
         return out
 
-    def _read_str(self) -> bytes:
+    def read_str(self) -> bytes:
         (n,) = _U64.unpack(self._read_exact(8))
         return self._read_exact(n + ((-n) % 8))[:n]
 
     def read_json(self) -> dict[str, Any]:
-        return json.loads(self._read_str())
+        value: dict[str, Any] = json.loads(self.read_str())
+        return value
 
 
 class _ZstdPipe:
@@ -282,11 +207,14 @@ class _ZstdPipe:
             ["zstd", "-c", "-q", "-1", "-T0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         self.bytes_out = 0
+        stdout = self.proc.stdout
+        if stdout is None:
+            raise CopyError("zstd started without an output pipe")
+        fd = stdout.fileno()
 
         def pump() -> None:
-            assert self.proc.stdout is not None
             while True:
-                data = self.proc.stdout.read1(1 << 20)
+                data = os.read(fd, 1 << 20)
                 if not data:
                     break
                 self.bytes_out += len(data)
@@ -296,12 +224,12 @@ class _ZstdPipe:
         self.thread.start()
 
     def write(self, data: bytes) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(data)
+        if self.proc.stdin is not None:
+            self.proc.stdin.write(data)
 
     def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
         self.thread.join()
         self.proc.wait()
 
@@ -315,8 +243,6 @@ class _Sender:
     with encryption and socket writes (both release the GIL for large buffers)."""
 
     def __init__(self, send: Callable[[bytes], object], depth: int = 8) -> None:
-        import queue
-
         self._send = send
         self._q: queue.Queue[bytes | None] = queue.Queue(depth)
         self.error: BaseException | None = None
@@ -331,7 +257,7 @@ class _Sender:
             if self.error is None:
                 try:
                     self._send(data)
-                except BaseException as exc:
+                except BaseException as exc:  # handed to the producing thread by put/close
                     self.error = exc
 
     def put(self, data: bytes) -> None:
@@ -352,7 +278,7 @@ class _Sender:
 
 
 class _Batcher:
-    """Coalesces small writes into ~1 MiB sends (one paramiko call per many small files)."""
+    """Coalesces small writes into ~1 MiB sends (one channel call per many small files)."""
 
     def __init__(self, send: Callable[[bytes], object], size: int = 1 << 20) -> None:
         self.send = send
@@ -376,189 +302,175 @@ class _Batcher:
             self.send(data)
 
 
-def copy_closure(
+def push_closure(
     store: Store,
-    paths: list[str],
-    to: str,
+    paths: Sequence[str],
+    remote: Remote,
     *,
-    identity_file: str | None = None,
-    known_hosts: str | None = None,
-    accept_new: bool = False,
     compress: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
-    remote_root: str | None = None,
-    remote_python: str = "python3",
-) -> CopyResult:
-    """Copy the closure of `paths` to `to` (ssh://...); only missing paths are sent."""
+    progress: Progress | None = None,
+    on_missing: Callable[[int], None] | None = None,
+) -> CopyStats:
+    """Copy the closure of `paths` to `remote`; only paths it lacks are sent.
+
+    `on_missing(n)` is called once, after the query, with the number of paths to send;
+    `progress(path, n, total)` after the target registered each of them."""
     t0 = time.monotonic()
-    target = Target.parse(to, remote_root)
     closure = store.closure(paths)
-    result = CopyResult(closure=closure)
-    client = connect(
-        target, identity_file=identity_file, known_hosts=known_hosts, accept_new=accept_new
-    )
+    result = CopyStats(closure=closure)
+    session = Session(store, remote)
+    reply = session.open({"op": "query-valid", "paths": closure})
+    result.round_trips += 1
+    result.receiver_uploaded = session.uploaded
+    chan = session.chan
     try:
-        session = Session(client, store, target, remote_python)
-        reply = session.open({"op": "query-valid", "paths": closure})
-        result.round_trips += 1
-        result.receiver_uploaded = session.uploaded
         valid = set(reply["valid"])
         missing = [p for p in closure if p not in valid]
         result.already_present = len(closure) - len(missing)
-        chan = session.chan
+        if on_missing is not None:
+            on_missing(len(missing))
         if not missing:
             chan.sendall(nstr(b""))
             chan.shutdown_write()
-            chan.recv_exit_status()
-            result.seconds = time.monotonic() - t0
-            return result
-        use_zstd = compress and reply.get("zstd") and _have_zstd()
-        chan.sendall(
-            nstr(json.dumps({"op": "import", "compress": "zstd" if use_zstd else None}).encode())
-        )
-        sender = _Sender(chan.sendall)
-        batch = _Batcher(sender.put)
-        zpipe = _ZstdPipe(sender.put) if use_zstd else None
-        out = batch if zpipe is None else zpipe.write
-        acks: list[str] = []
-        ack_error: list[BaseException] = []
-        total = len(missing)
-
-        def read_acks() -> None:
-            try:
-                while True:
-                    msg = session.read_json()
-                    if "done" in msg:
-                        acks.append(msg["done"])
-                        if progress:
-                            progress(msg["done"], len(acks), total)
-                    else:
-                        return
-            except BaseException as exc:
-                ack_error.append(exc)
-                if not isinstance(exc, StoreError):
-                    _settle(chan)  # the progress callback aborted the copy
-
-        reader = threading.Thread(target=read_acks, daemon=True)
-        reader.start()
-        sent_bytes = 0
-        try:
-            for p in missing:
-                if ack_error:
-                    break
-                info = store.path_info(p)
-                out(_U64.pack(1) + nstr(json.dumps(info.to_json()).encode()))
-                store.dump(p, out)
-                sent_bytes += info.nar_size
-            if not ack_error:
-                out(_U64.pack(0))
-                if zpipe is not None:
-                    zpipe.close()
-                else:
-                    batch.flush()
-                sender.close()
-                chan.shutdown_write()
-        except BaseException as exc:
-            sender.abort()
-            if zpipe is not None:
-                zpipe.kill()
-            # Interrupted (Ctrl-C, broken connection): end the stream so the receiver
-            # discards the partial path and exits; everything complete stays valid.
-            _settle(chan)
-            reader.join()
-            if isinstance(exc, OSError | EOFError):
-                raise StoreError(
-                    f"copy to {to} interrupted after {len(acks)} of {len(missing)} paths: {exc}"
-                ) from exc
-            raise
-        reader.join()
-        if ack_error:
-            _settle(chan)
-            if not isinstance(ack_error[0], StoreError):
-                raise ack_error[0]
-        rc = chan.recv_exit_status() if chan.exit_status_ready() or not ack_error else -1
-        if ack_error or rc != 0 or len(acks) != len(missing):
-            err = b""
-            while chan.recv_stderr_ready():
-                err += chan.recv_stderr(65536)
-            detail = err.decode(errors="replace").strip() or (
-                str(ack_error[0]) if ack_error else f"exit {rc}"
-            )
-            raise StoreError(
-                f"copy to {to} failed after {len(acks)} of {len(missing)} paths: {detail}"
-            )
-        result.sent = acks
-        result.nar_bytes = sent_bytes
-        result.wire_bytes = zpipe.bytes_out if zpipe is not None else batch.total
+            chan.wait(60.0)
+        else:
+            use_zstd = bool(compress and reply.get("zstd") and shutil.which("zstd"))
+            _stream(store, session, missing, use_zstd, result, progress)
         result.seconds = time.monotonic() - t0
         return result
     finally:
-        client.close()
+        chan.close()
 
 
-def copy_from(
+def _stream(
     store: Store,
-    paths: list[str],
-    source: str,
-    *,
-    identity_file: str | None = None,
-    known_hosts: str | None = None,
-    accept_new: bool = False,
-    remote_root: str | None = None,
-    remote_python: str = "python3",
-    progress: Callable[[str, int, int], None] | None = None,
-) -> CopyResult:
-    """Fetch the closure of `paths` from a remote store into this one."""
-    t0 = time.monotonic()
-    target = Target.parse(source, remote_root)
-    client = connect(
-        target, identity_file=identity_file, known_hosts=known_hosts, accept_new=accept_new
+    session: Session,
+    missing: list[str],
+    use_zstd: bool,
+    result: CopyStats,
+    progress: Progress | None,
+) -> None:
+    """Send the missing paths as one export stream; read the acknowledgements beside it."""
+    chan = session.chan
+    label = session.remote.label
+    chan.sendall(
+        nstr(json.dumps({"op": "import", "compress": "zstd" if use_zstd else None}).encode())
     )
+    sender = _Sender(chan.sendall)
+    batch = _Batcher(sender.put)
+    zpipe = _ZstdPipe(sender.put) if use_zstd else None
+    out = batch if zpipe is None else zpipe.write
+    acks: list[str] = []
+    ack_error: list[BaseException] = []
+    total = len(missing)
+
+    def read_acks() -> None:
+        try:
+            while True:
+                msg = session.read_json()
+                if "done" not in msg:
+                    return
+                acks.append(msg["done"])
+                if progress:
+                    progress(msg["done"], len(acks), total)
+        except BaseException as exc:  # handed to the main thread below
+            ack_error.append(exc)
+            if not isinstance(exc, StoreError):
+                _settle(chan)  # the progress callback aborted the copy
+
+    reader = threading.Thread(target=read_acks, daemon=True)
+    reader.start()
+    sent_bytes = 0
     try:
-        session = Session(client, store, target, remote_python)
-        reply = session.open({"op": "query-closure", "paths": paths})
+        for p in missing:
+            if ack_error:
+                break
+            info = store.path_info(p)
+            out(_U64.pack(1) + nstr(json.dumps(info.to_json()).encode()))
+            store.dump(p, out)
+            sent_bytes += info.nar_size
+        if not ack_error:
+            out(_U64.pack(0))
+            if zpipe is not None:
+                zpipe.close()
+            else:
+                batch.flush()
+            sender.close()
+            chan.shutdown_write()
+    except BaseException as exc:
+        sender.abort()
+        if zpipe is not None:
+            zpipe.kill()
+        # Interrupted (Ctrl-C, broken connection): end the stream so the receiver
+        # discards the partial path and exits; everything complete stays valid.
+        _settle(chan)
+        reader.join()
+        if isinstance(exc, OSError | EOFError):
+            raise CopyError(
+                f"copy to {label} interrupted after {len(acks)} of {total} paths: {exc}"
+            ) from exc
+        raise
+    reader.join()
+    if ack_error:
+        _settle(chan)
+        if not isinstance(ack_error[0], StoreError):
+            raise ack_error[0]
+    rc = chan.wait(0.0 if ack_error else 60.0)
+    if ack_error or rc != 0 or len(acks) != total:
+        detail = chan.stderr_text().strip() or (str(ack_error[0]) if ack_error else f"exit {rc}")
+        raise CopyError(f"copy to {label} failed after {len(acks)} of {total} paths: {detail}")
+    result.sent = acks
+    result.nar_bytes = sent_bytes
+    result.wire_bytes = zpipe.bytes_out if zpipe is not None else batch.total
+
+
+def pull_closure(
+    store: Store,
+    paths: Sequence[str],
+    remote: Remote,
+    *,
+    progress: Progress | None = None,
+) -> CopyStats:
+    """Fetch the closure of `paths` from `remote`'s store into `store`."""
+    t0 = time.monotonic()
+    session = Session(store, remote)
+    reply = session.open({"op": "query-closure", "paths": list(paths)})
+    chan = session.chan
+    try:
         infos = [PathInfo.from_json(i) for i in reply["infos"]]
-        result = CopyResult(
+        result = CopyStats(
             closure=[i.path for i in infos], round_trips=1, receiver_uploaded=session.uploaded
         )
         valid = store.valid_subset(result.closure)
         missing = [i for i in infos if i.path not in valid]
         result.already_present = len(infos) - len(missing)
-        session.chan.sendall(
+        chan.sendall(
             nstr(json.dumps({"op": "export", "paths": [i.path for i in missing]}).encode())
         )
-        session.chan.shutdown_write()
+        chan.shutdown_write()
         for n, want in enumerate(missing, 1):
-            (tag,) = _U64.unpack(session._read_exact(8))
-            info = PathInfo.from_json(json.loads(session._read_str()))
+            (tag,) = _U64.unpack(session.read_exact(8))
+            info = PathInfo.from_json(json.loads(session.read_str()))
             if tag != 1 or info.path != want.path:
-                raise StoreError(f"unexpected path from {source}: {info.path}")
-            store.add_nar(info, session._read_exact)
+                raise CopyError(f"unexpected path from {remote.label}: {info.path}")
+            store.add_nar(info, session.read_exact)
             result.sent.append(info.path)
             result.nar_bytes += info.nar_size
             if progress:
                 progress(info.path, n, len(missing))
-        session._read_exact(8)
+        session.read_exact(8)
         result.seconds = time.monotonic() - t0
         return result
-    finally:
-        client.close()
-
-
-def _settle(chan: Any, timeout: float = 10.0) -> None:
-    """Send EOF and give the receiver a moment to drop its partial path and exit."""
-    try:
-        chan.shutdown_write()
-        deadline = time.monotonic() + timeout
-        while not chan.exit_status_ready() and time.monotonic() < deadline:
-            time.sleep(0.01)
-    except (OSError, EOFError):
-        pass
     finally:
         chan.close()
 
 
-def _have_zstd() -> bool:
-    import shutil
-
-    return shutil.which("zstd") is not None
+def _settle(chan: Channel, timeout: float = 10.0) -> None:
+    """Send EOF and give the receiver a moment to drop its partial path and exit."""
+    try:
+        chan.shutdown_write()
+        chan.wait(timeout)
+    except (OSError, EOFError):
+        pass
+    finally:
+        chan.close()

@@ -385,11 +385,6 @@ class Store:
     def log_path(self, drv_path: str) -> str:
         return f"{self.physical_state}/log/{os.path.basename(drv_path)}.log"
 
-    def copy_closure(self, paths: Iterable[str], to: str, **kwargs):  # type: ignore[no-untyped-def]
-        from declos.store.copy import copy_closure
-
-        return copy_closure(self, list(paths), to, **kwargs)
-
     def add_root(self, name: str, path: str) -> str:
         """A direct GC root `gcroots/NAME -> path` (atomic replace)."""
         from declos.store.gc import add_root

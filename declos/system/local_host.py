@@ -2,19 +2,18 @@
 
 `declos switch` and friends always run the activator shipped inside the closure
 (TOP/activate), exactly as a remote host does after a copy, so what runs locally is
-what deploy runs. With a root the store, the state and the activated tree all live under
+what deploy runs (both through declos.hosts). With a root the store, the state and the activated tree all live under
 it and nothing of the running host is touched.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Sequence
 from typing import Any
 
 from declos.common.atomic import atomic_symlink
+from declos.hosts.local import LocalHost
 from declos.store import location
 
 
@@ -22,37 +21,10 @@ class NoGeneration(Exception):
     """There is no system profile yet, so there is nothing to roll back or list."""
 
 
-def host_python() -> str:
-    """The host's python3 (what TOP/activate's `/usr/bin/env python3` finds outside a venv)."""
-    return (
-        "/usr/bin/python3"
-        if os.path.exists("/usr/bin/python3")
-        else (shutil.which("python3") or "python3")
-    )
-
-
-def activator_command(
-    top: str, action: str, root: str | None = None
-) -> tuple[list[str], dict[str, str]]:
-    """The command that runs TOP's own activator; under a root it is reached physically.
-
-    TOP/activator is an absolute (logical) link, valid on the target but not under a root
-    prefix, so with a root the activator's lib is located through the link by hand."""
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    if root is None:
-        return [f"{top}/activate", action], env
-    root = os.path.abspath(root)
-    activator = os.readlink(f"{root}{top}/activator")
-    env["PYTHONPATH"] = f"{root}{activator}/lib"
-    cmd = [host_python(), "-P", "-m", "declos.activation", "--system", top, "--root", root, action]
-    return cmd, env
-
-
 def run_activator(top: str, action: str, root: str | None = None, extra: Sequence[str] = ()) -> int:
-    """Run TOP's activator with `action`; its exit code (OSError if it cannot be started)."""
-    cmd, env = activator_command(top, action, root)
-    return subprocess.run([*cmd, *extra], env=env).returncode
+    """Run TOP's activator with `action` on this machine (under `root` if given), its
+    output on this terminal; its exit code (OSError if it cannot be started)."""
+    return LocalHost(root).activate_attached(top, action, args=extra)
 
 
 def current_system(root: str | None = None) -> str:

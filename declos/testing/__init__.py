@@ -4,7 +4,7 @@
     def test_x(vm_machines):
         (web,) = vm_machines(MachineSpec("web", memory=1024, lans=(1,)))
         web.wait_for_unit("ssh.service")
-        assert web.host.service("ssh").is_running
+        assert web.testinfra.service("ssh").is_running
 
 See docs/vm-harness.md.
 """

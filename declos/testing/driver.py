@@ -20,7 +20,6 @@ from declos.testing.log import ActionLog
 from declos.testing.machine import Machine
 from declos.testing.network import Lans
 from declos.testing.spec import MachineSpec
-from declos.testing.ssh import SshConnection
 from declos.virt.image import BaseImage, ImageRecipe, ensure_image
 from declos.virt.provision import VmRequest, provision
 
@@ -108,8 +107,16 @@ class Driver:
                     runner=spec.runner,
                 ),
             )
-            ssh = SshConnection(vm.ssh_port, vm.identity_file, vm.known_hosts)
-            machine = Machine(spec, vm.domain, ssh, memberships, self.log, self._activate)
+            machine = Machine(
+                spec,
+                vm.domain,
+                vm.ssh_port,
+                vm.identity_file,
+                vm.known_hosts,
+                memberships,
+                self.log,
+                self._activate,
+            )
             self.machines[spec.name] = machine
             return machine
 
@@ -155,7 +162,7 @@ class Driver:
     def destroy(self, machine: Machine) -> None:
         """Power off and forget the machine; delete its overlay, disks, seed and keys."""
         with self.log.nested(f"{machine.name}: destroying"):
-            machine.ssh.close()
+            machine.host.close()
             machine.domain.power_off()
             machine.domain.undefine()
             for member in machine.lans:

@@ -1,4 +1,8 @@
-"""Machine: the NixOS test-driver API over one VM, its SSH connection and its LAN NICs.
+"""Machine: the NixOS test-driver API over one VM, its SSH host and its LAN NICs.
+
+The VM is reached through declos's own host layer (`machine.host` is a
+declos.hosts.SSHHost on the forwarded port, with the harness's strict known_hosts),
+so tests copy closures and activate them through exactly the calls deploy makes.
 
 Each public action is logged with its duration (declos.testing.log). Every wait has a
 finite timeout and fails with a MachineError/WaitTimeout whose message ends with the last
@@ -8,23 +12,63 @@ the exit code, stdout and stderr.
 
 from __future__ import annotations
 
+import io
 import shlex
+import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from declos.hosts import (
+    CommandResult,
+    CommandTimeout,
+    HostKeyMismatch,
+    HostUnreachable,
+    OpenSSHKnownHosts,
+    SSHHost,
+    UnknownHostKey,
+)
+from declos.hosts.base import DEFAULT_TIMEOUT
+from declos.hosts.ssh import SSHChannel, banner_ready
 from declos.testing.errors import CommandFailed, MachineError, WaitTimeout
 from declos.testing.log import ActionLog
 from declos.testing.network import Membership
 from declos.testing.spec import MachineSpec
-from declos.testing.ssh import SshConnection, banner_ready
 from declos.virt.domain import Domain
+
+if TYPE_CHECKING:
+    from testinfra.host import Host as TestinfraHost
 
 BOOT_TIMEOUT = 300.0
 WAIT_TIMEOUT = 300.0
 COMMAND_TIMEOUT = 600.0
 CONSOLE_LINES = 40
+
+
+class VMHost(SSHHost):
+    """The SSHHost of a test VM: before each use, the driver lets the VM run (it may have
+    paused it to keep at most N VMs running on two cores)."""
+
+    def __init__(self, before_use: Callable[[], None], **kwargs: object) -> None:
+        super().__init__("127.0.0.1", **kwargs)  # type: ignore[arg-type]
+        self._before_use = before_use
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        self._before_use()
+        return super().run(argv, input=input, timeout=timeout, check=check, env=env)
+
+    def open_channel(self, argv: Sequence[str], *, idle_timeout: float = 300.0) -> SSHChannel:
+        self._before_use()
+        return super().open_channel(argv, idle_timeout=idle_timeout)
 
 
 class Machine:
@@ -34,7 +78,9 @@ class Machine:
         self,
         spec: MachineSpec,
         domain: Domain,
-        ssh: SshConnection,
+        ssh_port: int,
+        identity_file: Path,
+        known_hosts: Path,
         lans: list[Membership],
         log: ActionLog,
         activate: Callable[[Machine], None] = lambda _m: None,
@@ -42,25 +88,26 @@ class Machine:
         self.spec = spec
         self.name = spec.name
         self.domain = domain
-        self.ssh = ssh
         self.lans = lans
         self.log = log
         self._activate = activate
-        self._host: Any = None
+        self.identity_file = identity_file
+        self.known_hosts = known_hosts
+        self.host = VMHost(
+            lambda: self._activate(self),
+            port=ssh_port,
+            user="root",
+            key_file=identity_file,
+            known_hosts=OpenSSHKnownHosts(known_hosts),
+            name=spec.name,
+        )
+        self._testinfra: TestinfraHost | None = None
         self.snapshots: set[str] = set()
 
     # ---- facts -----------------------------------------------------------------------
     @property
     def ssh_port(self) -> int:
-        return self.ssh.port
-
-    @property
-    def identity_file(self) -> Path:
-        return self.ssh.identity
-
-    @property
-    def known_hosts(self) -> Path:
-        return self.ssh.known_hosts
+        return self.host.port
 
     def lan_address(self, vlan: int) -> str:
         """This machine's address on LAN `vlan` (no prefix length)."""
@@ -72,13 +119,13 @@ class Machine:
         )
 
     @property
-    def host(self) -> Any:
-        """A testinfra host bound to this VM (paramiko backend, strict host key)."""
-        if self._host is None:
+    def testinfra(self) -> TestinfraHost:
+        """A testinfra host bound to this VM (its commands go through `self.host`)."""
+        if self._testinfra is None:
             from declos.testing.testinfra_host import testinfra_host
 
-            self._host = testinfra_host(self)
-        return self._host
+            self._testinfra = testinfra_host(self)
+        return self._testinfra
 
     def console_log(self) -> str:
         """Everything the serial console printed since the machine was created."""
@@ -108,7 +155,7 @@ class Machine:
 
     def wait_for_ssh(self, timeout: float = BOOT_TIMEOUT) -> None:
         """Wait until root can log in over SSH with the harness key and checked host key."""
-        if self.ssh.connected:
+        if self.host.connected:
             return
         with self.log.nested(f"{self.name}: waiting for SSH on 127.0.0.1:{self.ssh_port}"):
             self._activate(self)
@@ -119,19 +166,15 @@ class Machine:
                     raise MachineError(
                         self._diagnose("the VM stopped while waiting for SSH (start() it first?)")
                     )
-                if banner_ready(self.ssh_port):
+                if banner_ready("127.0.0.1", self.ssh_port):
+                    self.host.connect_timeout = min(10.0, max(3.0, deadline - time.monotonic()))
                     try:
-                        self.ssh.connect(timeout=min(10.0, max(3.0, deadline - time.monotonic())))
+                        self.host.connect()
                         return
-                    except Exception as exc:  # noqa: BLE001 - any failure is retried until timeout
+                    except (HostKeyMismatch, UnknownHostKey) as exc:
+                        raise MachineError(self._diagnose(f"SSH host key rejected: {exc}")) from exc
+                    except HostUnreachable as exc:  # booting: sshd or the key not there yet
                         last_error = f"{type(exc).__name__}: {exc}"
-                        if (
-                            "not found in known_hosts" in str(exc)
-                            or type(exc).__name__ == "BadHostKeyException"
-                        ):
-                            raise MachineError(
-                                self._diagnose(f"SSH host key rejected: {exc}")
-                            ) from exc
                 time.sleep(1.0)
             raise WaitTimeout(
                 self._diagnose(
@@ -145,14 +188,14 @@ class Machine:
             if not self.domain.is_running():
                 return
             self._activate(self)
-            if self.ssh.connected:
+            if self.host.connected:
                 try:
-                    self.ssh.run("systemctl --no-block poweroff", timeout=30)
-                except MachineError:
+                    self.host.run(["systemctl", "--no-block", "poweroff"], timeout=30, check=False)
+                except (CommandTimeout, HostUnreachable):
                     pass
             else:
                 self.domain.request_shutdown()
-            self.ssh.close()
+            self.host.close()
             if not self.domain.wait_stopped(timeout):
                 self.log.line(f"{self.name}: no clean shutdown after {timeout:.0f} s; powering off")
                 self.domain.power_off()
@@ -160,7 +203,7 @@ class Machine:
     def crash(self) -> None:
         """Power off at once, like pulling the plug (no guest shutdown, no flush)."""
         with self.log.nested(f"{self.name}: crashing (hard power off)"):
-            self.ssh.close()
+            self.host.close()
             self.domain.power_off()
 
     def boot_id(self) -> str:
@@ -171,10 +214,10 @@ class Machine:
         with self.log.nested(f"{self.name}: rebooting"):
             old = self.boot_id()
             try:
-                self.ssh.run("systemctl --no-block reboot", timeout=30)
-            except MachineError:
+                self.host.run(["systemctl", "--no-block", "reboot"], timeout=30, check=False)
+            except (CommandTimeout, HostUnreachable):
                 pass
-            self.ssh.close()
+            self.host.close()
             deadline = time.monotonic() + timeout
             while True:
                 remaining = deadline - time.monotonic()
@@ -184,27 +227,38 @@ class Machine:
                     )
                 self.wait_for_ssh(timeout=remaining)
                 try:
-                    new = self.ssh.run("cat /proc/sys/kernel/random/boot_id", 30)[1].strip()
-                except MachineError:
-                    new = old
-                if new != old:
-                    self.log.line(f"{self.name}: boot id {old} -> {new}")
+                    new = self.host.run(["cat", "/proc/sys/kernel/random/boot_id"], timeout=30)
+                    new_id = new.text.strip()
+                except (CommandTimeout, HostUnreachable):
+                    new_id = old
+                if new_id != old:
+                    self.log.line(f"{self.name}: boot id {old} -> {new_id}")
                     return
-                self.ssh.close()
+                self.host.close()
                 time.sleep(1.0)
 
     # ---- commands --------------------------------------------------------------------
     def _connected(self) -> None:
         self._activate(self)
-        if not self.ssh.connected:
+        if not self.host.connected:
             self.wait_for_ssh()
 
     def _run(self, command: str, timeout: float) -> tuple[int, str, str]:
+        """Run `command` under bash; (status, stdout, stderr); MachineError on timeout or
+        a lost connection (with the console tail)."""
         self._connected()
         try:
-            return self.ssh.run(command, timeout)
-        except MachineError as exc:
-            raise MachineError(self._diagnose(str(exc))) from exc
+            r = self.host.run(["bash", "-c", command], timeout=timeout, check=False)
+        except CommandTimeout as exc:
+            self.host.close()  # the command may still hold the channel; start afresh
+            raise MachineError(
+                self._diagnose(f"command {command!r} did not finish within {timeout} s")
+            ) from exc
+        except HostUnreachable as exc:
+            raise MachineError(
+                self._diagnose(f"connection lost while running {command!r}: {exc}")
+            ) from exc
+        return r.returncode, r.text, r.stderr.decode(errors="replace")
 
     def execute(self, command: str, timeout: float = COMMAND_TIMEOUT) -> tuple[int, str]:
         """Run `command` (bash) as root; return (status, stdout). Never raises on status."""
@@ -348,14 +402,31 @@ class Machine:
         """Copy a host file or directory to `target` in the guest (modes kept)."""
         with self.log.nested(f"{self.name}: copying {source} from the host to {target}"):
             self._connected()
-            self.ssh.put(Path(source), target)
+            source = Path(source)
+            if source.is_dir():
+                buf = io.BytesIO()
+                with tarfile.open(fileobj=buf, mode="w") as tar:
+                    tar.add(source, arcname=".")
+                script = 'mkdir -p -- "$1" && tar -x --no-same-owner -C "$1" -f -'
+                self.host.run(["sh", "-c", script, "sh", target], input=buf.getvalue())
+            else:
+                self.host.put(source.read_bytes(), target, mode=source.stat().st_mode & 0o7777)
 
     def copy_from_vm(self, source: str, target: str | Path) -> Path:
         """Copy a guest file or directory to `target` on the host; return the host path."""
         with self.log.nested(f"{self.name}: copying {source} from the VM to {target}"):
             self._connected()
-            self.ssh.get(source, Path(target))
-            return Path(target)
+            target = Path(target)
+            script = 'if [ -d "$1" ]; then tar -C "$1" -cf - .; else exit 100; fi'
+            packed = self.host.run(["sh", "-c", script, "sh", source], check=False)
+            if packed.returncode == 100:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.host.get(source))
+                return target
+            if packed.returncode != 0:
+                raise MachineError(f"{self.name}: cannot copy {source}: {packed.stderr!r}")
+            _extract(packed.stdout, target)
+            return target
 
     # ---- LAN -------------------------------------------------------------------------
     def block(self) -> None:
@@ -377,8 +448,8 @@ class Machine:
         """Save disk and RAM of the running VM inside its overlay (QEMU savevm)."""
         with self.log.nested(f"{self.name}: saving snapshot {name!r}"):
             self._connected()
-            self.ssh.run("sync", timeout=120)
-            self.ssh.close()
+            self.host.run(["sync"], timeout=120)
+            self.host.close()
             self.domain.save_snapshot(name)
             self.snapshots.add(name)
 
@@ -390,10 +461,25 @@ class Machine:
                     f"{self.name}: no snapshot {name!r} (have: {sorted(self.snapshots) or 'none'})"
                 )
             self._activate(self)
-            self.ssh.close()
+            self.host.close()
             if not self.domain.is_running():
                 raise MachineError(self._diagnose("cannot restore a snapshot of a stopped VM"))
             self.domain.load_snapshot(name)
             self.wait_for_ssh(timeout)
             # The guest clock resumes at the snapshot's time; bring it to now.
-            self.ssh.run(f"date -u -s @{int(time.time())} >/dev/null", timeout=60)
+            self.host.run(["date", "-u", "-s", f"@{int(time.time())}"], timeout=60)
+
+
+def _extract(data: bytes, target: Path) -> None:
+    """Unpack a tar from the guest into `target`, refusing members that leave it."""
+    target.mkdir(parents=True, exist_ok=True)
+    base = target.resolve()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = tar.getmembers()
+        for member in members:
+            dest = (base / member.name).resolve()
+            if dest != base and base not in dest.parents or member.isdev():
+                raise MachineError(f"refusing tar member {member.name!r} from the guest")
+            if member.issym() or member.islnk():
+                raise MachineError(f"refusing link {member.name!r} from the guest")
+        tar.extractall(base, members=members)

@@ -8,7 +8,22 @@ _key = types.submodule(
             types.null_or(types.str), None, "The key's contents (never stored in the store)."
         ),
         "keyFile": Option(
-            types.null_or(types.str), None, "A file on the deploying machine holding the key."
+            types.null_or(types.str),
+            None,
+            "A file on the deploying machine holding the key (read at deploy time, never copied "
+            "into the store: give it as a string, not a path literal).",
+        ),
+        "keyCommand": Option(
+            types.null_or(types.list_of(types.str)),
+            None,
+            "A command (argv) run on the deploying machine whose standard output is the key.",
+            example=["pass", "show", "db-password"],
+        ),
+        "uploadAt": Option(
+            types.enum(["pre-activation", "post-activation"]),
+            "pre-activation",
+            "Upload before activation (services find it when they start) or after it "
+            "(when the key's user is created by this very activation).",
         ),
         "destDir": Option(types.str, "/run/keys", "Directory on the target the key is written to."),
         "name": Option(
@@ -39,6 +54,12 @@ options = {
         ),
         "targetPort": Option(types.port, 22, "SSH port of the target."),
         "targetUser": Option(types.str, "root", "User `declos deploy` logs in as."),
+        "sshKeyFile": Option(
+            types.null_or(types.str),
+            None,
+            "Private key file on the deploying machine used to log in (null: ssh-agent and "
+            "~/.ssh/id_*).",
+        ),
         "sshOptions": Option(
             types.list_of(types.str),
             [],
@@ -49,8 +70,69 @@ options = {
             types.list_of(types.str), [], "Tags for selecting machines with `--on @tag`."
         ),
         "alwaysActivate": Option(
-            types.bool, True, "Activate even when the closure did not change."
+            types.bool,
+            False,
+            "Activate even when the closure is already the confirmed current generation "
+            "(otherwise a no-op redeploy does not activate).",
         ),
+        "magicRollback": Option(
+            types.bool,
+            True,
+            "After activation the target waits `confirmTimeout` seconds for the deployer to "
+            "reach it over a new SSH connection, and rolls itself back without it.",
+        ),
+        "confirmTimeout": Option(
+            types.ints.positive, 30, "Seconds the target waits for the confirmation."
+        ),
+        "activationTimeout": Option(
+            types.ints.positive, 600, "Seconds the deployer waits for the activation to finish."
+        ),
+        "healthChecks": {
+            "cmd": Option(
+                types.list_of(
+                    types.submodule(
+                        {
+                            "description": Option(types.str, "", "What the check shows."),
+                            "cmd": Option(
+                                types.list_of(types.str),
+                                description="Command (argv) run on the target; exit 0 is healthy.",
+                            ),
+                            "period": Option(types.ints.positive, 2, "Seconds between tries."),
+                            "timeout": Option(types.ints.positive, 5, "Seconds per try."),
+                            "retries": Option(types.ints.unsigned, 3, "Tries after the first."),
+                        }
+                    )
+                ),
+                [],
+                "Commands run on the target after confirmation (morph's healthChecks.cmd); "
+                "a failing one rolls the machine back.",
+            ),
+            "http": Option(
+                types.list_of(
+                    types.submodule(
+                        {
+                            "description": Option(types.str, "", "What the check shows."),
+                            "scheme": Option(types.enum(["http", "https"]), "http", "Scheme."),
+                            "host": Option(
+                                types.null_or(types.str),
+                                None,
+                                "Host to connect to (null: the target host).",
+                            ),
+                            "port": Option(types.port, 80, "Port."),
+                            "path": Option(types.str, "/", "Path of the URL."),
+                            "headers": Option(types.attrs_of(types.str), {}, "Request headers."),
+                            "insecureSSL": Option(types.bool, False, "Skip TLS verification."),
+                            "period": Option(types.ints.positive, 2, "Seconds between tries."),
+                            "timeout": Option(types.ints.positive, 5, "Seconds per try."),
+                            "retries": Option(types.ints.unsigned, 3, "Tries after the first."),
+                        }
+                    )
+                ),
+                [],
+                "HTTP GETs made from the deploying machine after confirmation; any 2xx is "
+                "healthy, anything else rolls the machine back.",
+            ),
+        },
         "hasFastConnection": Option(
             types.bool, False, "Whether the target can fetch paths faster than we can copy them."
         ),

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import paramiko
 
-from declos.testing.ssh import banner_ready
 
 PACKAGES = "systemd,systemd-sysv,dbus,openssh-server,python3"
 SUITE = "bookworm"
@@ -69,6 +68,16 @@ def rootfs() -> Path:
             key.unlink()
         os.rename(tmp, done)
     return done
+
+
+def banner_ready(port: int, timeout: float = 1.0) -> bool:
+    """True when sshd answers its banner on 127.0.0.1:port (not just accepts TCP)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            return sock.recv(8).startswith(b"SSH-")
+    except OSError:
+        return False
 
 
 def free_port() -> int:

@@ -1,0 +1,140 @@
+"""Activation on a target with magic rollback, driven from the deployer.
+
+The target side is declos/deploy/agent.py (stdlib only), uploaded next to the deploy's
+files in /run/declos/deploy/. Sequence (docs/deploy.md, "confirmation protocol"):
+
+1. `agent start` records the previous generation and starts `agent work` detached
+   (a transient systemd unit), so it outlives this SSH session;
+2. `agent wait --for activated` over the current connection returns the activator's
+   output and exit code (if that connection dies, e.g. sshd restarted, go on to 3);
+3. over a NEW SSH connection, `agent confirm` deletes the canary; the agent answers
+   `confirmed`, or `rolled-back: …` when it rolled back by itself (activation failed, or
+   the confirmation came too late). No new connection within `confirmTimeout` means the
+   target rolls back without us; we report "rolled back" either way, never success.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from declos.hosts import HostError, HostKeyMismatch
+
+AGENT_SOURCE = Path(__file__).with_name("agent.py").read_bytes()
+AGENT_PATH = f"/run/declos/deploy/agent-{hashlib.sha256(AGENT_SOURCE).hexdigest()[:16]}.py"
+
+
+@dataclass(frozen=True)
+class ActivationResult:
+    """`outcome` is confirmed | activated | rolled-back | failed; `message` says why."""
+
+    outcome: str
+    message: str
+    exit_code: int | None
+    ident: str
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("confirmed", "activated")
+
+
+def agent_argv(python: str, *args: str) -> list[str]:
+    return [python, AGENT_PATH, *args]
+
+
+def activate(
+    host: Any,
+    top: str,
+    action: str,
+    *,
+    magic: bool,
+    confirm_timeout: float,
+    activation_timeout: float,
+    log: Callable[[str], None],
+) -> ActivationResult:
+    """Activate TOP with `action` (switch or test) and confirm it (see the module doc)."""
+    ident = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
+    py = host.python
+    host.run(["install", "-d", "-m", "0700", "/run/declos/deploy"])
+    host.put(AGENT_SOURCE, AGENT_PATH, mode=0o600)
+    args = ["--id", ident, "--top", top, "--action", action]
+    args += ["--timeout", f"{confirm_timeout:g}", "--magic", "1" if magic else "0"]
+    host.run(agent_argv(py, "start", *args), timeout=60)
+    exit_code = _wait_activated(host, ident, activation_timeout, log)
+    deadline = time.monotonic() + confirm_timeout
+    last_error = ""
+    while True:
+        try:
+            host.reconnect()
+            result = host.run(agent_argv(py, "confirm", "--id", ident), timeout=30, check=False)
+            answer = result.stdout.decode(errors="replace").strip().splitlines()
+            status = answer[-1] if answer else ""
+            if status != "pending":
+                return _outcome(status, exit_code, ident, magic)
+        except HostKeyMismatch:
+            raise
+        except HostError as exc:
+            last_error = str(exc)
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(1.0)
+    return ActivationResult(
+        "rolled-back",
+        f"no confirmation possible within {confirm_timeout:g} s ({last_error or 'no answer'}); "
+        "the target rolls itself back",
+        exit_code,
+        ident,
+    )
+
+
+def _wait_activated(
+    host: Any, ident: str, timeout: float, log: Callable[[str], None]
+) -> int | None:
+    """The activator's exit code (None when the connection died while it ran)."""
+    try:
+        result = host.run(
+            agent_argv(host.python, "wait", "--id", ident, "--for", "activated", "--timeout", f"{timeout:g}"),
+            timeout=timeout + 30,
+            check=False,
+        )
+    except HostKeyMismatch:
+        raise
+    except HostError as exc:
+        log(f"lost the connection during activation ({exc}); confirming over a new one")
+        return None
+    code: int | None = None
+    for line in result.stdout.decode(errors="replace").splitlines():
+        if line.startswith("DECLOS-ACTIVATED "):
+            code = int(line.split()[1])
+        elif line.startswith("DECLOS-TIMEOUT"):
+            log(f"activation did not finish within {timeout:g} s")
+        elif line:
+            log(line)
+    return code
+
+
+def _outcome(status: str, exit_code: int | None, ident: str, magic: bool) -> ActivationResult:
+    if status == "confirmed":
+        return ActivationResult("confirmed", "activated and confirmed", exit_code, ident)
+    if status == "activated":
+        return ActivationResult("activated", "activated (magic rollback off)", exit_code, ident)
+    if status.startswith("rolled-back: "):
+        return ActivationResult("rolled-back", status[len("rolled-back: ") :], exit_code, ident)
+    if status.startswith("failed: "):
+        return ActivationResult("failed", status[len("failed: ") :], exit_code, ident)
+    return ActivationResult("failed", f"unexpected answer from the agent: {status!r}", exit_code, ident)
+
+
+def rollback(host: Any, ident: str, action: str, reason: str) -> str:
+    """Roll back the deploy `ident` on request (a failed health check); the agent's report."""
+    result = host.run(
+        agent_argv(host.python, "rollback", "--id", ident, "--action", action, "--reason", reason),
+        timeout=600,
+        check=False,
+    )
+    return result.stdout.decode(errors="replace").strip()

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "declos.cli.store",
     "declos.cli.system",
     "declos.cli.lock",
+    "declos.cli.deploy",
 )
 
 COMMAND_OWNERS: dict[str, str] = {
@@ -43,6 +44,30 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(
         ("build", "switch", "boot", "test", "dry-activate", "rollback", "generations"),
         "declos.cli.system",
+    ),
+    **dict.fromkeys(
+        (
+            "create",
+            "modify",
+            "clone",
+            "delete",
+            "list",
+            "info",
+            "deploy",
+            "check",
+            "ssh",
+            "ssh-for-each",
+            "scp",
+            "reboot",
+            "list-generations",
+            "delete-generation",
+            "send-keys",
+            "show-option",
+            "export",
+            "import",
+            "forget-host-key",
+        ),
+        "declos.cli.deploy",
     ),
 }
 

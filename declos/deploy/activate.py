@@ -98,7 +98,16 @@ def _wait_activated(
     """The activator's exit code (None when the connection died while it ran)."""
     try:
         result = host.run(
-            agent_argv(host.python, "wait", "--id", ident, "--for", "activated", "--timeout", f"{timeout:g}"),
+            agent_argv(
+                host.python,
+                "wait",
+                "--id",
+                ident,
+                "--for",
+                "activated",
+                "--timeout",
+                f"{timeout:g}",
+            ),
             timeout=timeout + 30,
             check=False,
         )
@@ -127,7 +136,9 @@ def _outcome(status: str, exit_code: int | None, ident: str, magic: bool) -> Act
         return ActivationResult("rolled-back", status[len("rolled-back: ") :], exit_code, ident)
     if status.startswith("failed: "):
         return ActivationResult("failed", status[len("failed: ") :], exit_code, ident)
-    return ActivationResult("failed", f"unexpected answer from the agent: {status!r}", exit_code, ident)
+    return ActivationResult(
+        "failed", f"unexpected answer from the agent: {status!r}", exit_code, ident
+    )
 
 
 def rollback(host: Any, ident: str, action: str, reason: str) -> str:

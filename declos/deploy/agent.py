@@ -129,10 +129,10 @@ def work(opts):
         rc = subprocess.run([top + "/activate", action], stdout=log, stderr=log).returncode
     _write(os.path.join(d, "activated"), str(rc))
     if rc != 0:
+        reason = f"activation exited with {rc}"
         if magic:
-            _write(os.path.join(d, "result"), "rolled-back: " + _rollback(d, opts, f"exit {rc}"))
-        else:
-            _write(os.path.join(d, "result"), f"failed: activation exited with {rc}")
+            reason = _rollback(d, opts, reason)
+        _write(os.path.join(d, "result"), "failed: " + reason)
         return
     if not magic:
         _write(os.path.join(d, "result"), "activated")

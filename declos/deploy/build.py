@@ -34,9 +34,7 @@ class Built:
     warnings: tuple[str, ...]
 
 
-def targets(
-    network_ev: NetworkEvaluation, names: Sequence[str]
-) -> dict[str, MachineTarget]:
+def targets(network_ev: NetworkEvaluation, names: Sequence[str]) -> dict[str, MachineTarget]:
     """Each machine's `deployment.*` (evaluates the machines; EvaluationError names one)."""
     out = {}
     for name in names:

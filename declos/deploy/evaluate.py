@@ -15,7 +15,8 @@ from typing import Any
 
 import declos.config
 from declos.config import Evaluation, EvaluationError, Runtime, gc_paused, stdlib_entry
-from declos.config.modules import Module, collect
+from declos.config.loaders import collect
+from declos.config.modules import Module
 from declos.deploy.errors import NetworkError
 from declos.deploy.network import Network
 

@@ -70,6 +70,8 @@ def upload(
             owner=spec.user,
             group=spec.group,
         )
-        log(f"uploaded key {spec.name} to {spec.path} ({spec.user}:{spec.group} {spec.permissions})")
+        log(
+            f"uploaded key {spec.name} to {spec.path} ({spec.user}:{spec.group} {spec.permissions})"
+        )
         sent += 1
     return sent

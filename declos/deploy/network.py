@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from declos.config import EvaluationError
-from declos.config.modules import Module, display_path, load_module
+from declos.config.loaders import load_module
+from declos.config.modules import Module, display_path
 from declos.deploy.errors import NetworkError
 
 RESERVED = ("network", "defaults")

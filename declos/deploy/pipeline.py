@@ -73,7 +73,9 @@ class DeployPlan:
     toplevels: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> list[str]:
-        lines = [f"deployment {self.deployment}: {self.options.action} on {len(self.targets)} machine(s)"]
+        lines = [
+            f"deployment {self.deployment}: {self.options.action} on {len(self.targets)} machine(s)"
+        ]
         for name, t in sorted(self.targets.items()):
             top = self.toplevels.get(name, "(not built)")
             lines.append(f"  {name}: {t.address} ({t.target_env}) <- {top}")
@@ -196,7 +198,9 @@ class Deployer:
             for line in outcome.lines:
                 log(line)
             ok = outcome.exit_code == 0
-            result.outcome = ("dry-activated" if o.action == "dry-activate" else "boot-set") if ok else "failed"
+            result.outcome = (
+                ("dry-activated" if o.action == "dry-activate" else "boot-set") if ok else "failed"
+            )
             result.message = "" if ok else f"activation exited with {outcome.exit_code}"
             return
         magic = target.magic_rollback and not o.no_rollback

@@ -108,9 +108,7 @@ class LiveReporter(Reporter):
             else:
                 running += 1
                 mark = "[cyan]…[/]"
-            table.add_row(
-                mark, m.name, m.phase, f"{now - m.started:5.1f}s", (m.last or "")[:80]
-            )
+            table.add_row(mark, m.name, m.phase, f"{now - m.started:5.1f}s", (m.last or "")[:80])
         table.add_row(
             "",
             "",

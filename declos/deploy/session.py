@@ -18,7 +18,7 @@ from declos.deploy.evaluate import NetworkEvaluation
 from declos.deploy.known_hosts import StateKnownHosts
 from declos.deploy.lock import deployment_lock
 from declos.deploy.network import Network, load_network
-from declos.deploy.pipeline import DeployOptions, DeployPlan, Deployer, MachineResult
+from declos.deploy.pipeline import Deployer, DeployOptions, DeployPlan, MachineResult
 from declos.deploy.report import Reporter
 from declos.deploy.state import Deployment, State
 from declos.deploy.targets import MachineTarget, select, target_of

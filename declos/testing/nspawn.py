@@ -29,7 +29,6 @@ from pathlib import Path
 
 import paramiko
 
-
 PACKAGES = "systemd,systemd-sysv,dbus,openssh-server,python3"
 SUITE = "bookworm"
 BOOT_TIMEOUT = 60.0
@@ -96,6 +95,7 @@ class Container:
     client_public: str
     host_key: paramiko.Ed25519Key = field(init=False)
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def merged(self) -> Path:
@@ -148,6 +148,7 @@ class Container:
                     f"--machine={self.name}",
                 ],
                 stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -208,6 +209,7 @@ class Fleet:
 
     def __init__(self, workdir: Path, names: Sequence[str]) -> None:
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.client_key_file = workdir / "id_ed25519"
         if not self.client_key_file.exists():
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.client_key_file)])

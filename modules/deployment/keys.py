@@ -10,7 +10,7 @@ import shlex
 
 
 def config(config, **_):
-    keys = config.deployment.keys
+    keys = config.deployment["keys"]  # `.keys` would be the dict method
     services = {}
     for name, key in keys.items():
         path = shlex.quote(f"{key.destDir.rstrip('/')}/{key.name}")

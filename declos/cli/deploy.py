@@ -223,9 +223,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    from declos.deploy.fleet import deploy
     from declos.deploy.pipeline import DeployOptions, DeployPlan, exit_code
     from declos.deploy.report import Reporter, reporter
-    from declos.deploy.session import Session, deploy
+    from declos.deploy.session import Session
     from declos.pkgs import Pkgs
     from declos.store import Store
 
@@ -329,10 +330,12 @@ def cmd_ssh_for_each(args: argparse.Namespace) -> int:
 def cmd_scp(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from declos.deploy.fleet import connect
+
     with _state() as state:
         session = _session(state, args)
         name = _machine(session, args.to or args.from_)
-        with session.connect(session.targets([name])[name]) as host:
+        with connect(session, session.targets([name])[name]) as host:
             if args.to:
                 host.put(Path(args.source).read_bytes(), args.destination, mode=0o644)
             else:

@@ -1,6 +1,6 @@
 """`pkgs` as seen by modules: the package set is loaded only when a module touches it.
 
-Most evaluations (`declos eval machines/trivial.yaml`) never read `pkgs`; importing the
+Most evaluations (`declos eval machines/webserver.yaml`) never read `pkgs`; importing the
 package set (and through it the store) would cost them startup time for nothing, so it
 is imported by name on first use (about 60 ms saved; `declos.pkgs` does not import
 `declos.config`, so this is laziness, not a way around an import cycle).

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from declos.deploy import keys as keys_mod
+from declos.deploy.fleet import connect
 from declos.deploy.report import Reporter
 from declos.deploy.session import Session
 from declos.deploy.targets import MachineTarget
@@ -49,7 +50,7 @@ def for_each(
 
         host = None
         try:
-            host = session.connect(targets[name], log)
+            host = connect(session, targets[name], log)
             report = action(host, targets[name], log)
         except (HostError, keys_mod.KeyError_) as exc:
             report = MachineReport(name, False, [str(exc)])

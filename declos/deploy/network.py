@@ -26,7 +26,7 @@ from declos.deploy.errors import NetworkError
 
 RESERVED = ("network", "defaults")
 NETWORK_KEYS = {"description": str, "enableRollback": bool}
-MACHINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+MACHINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 
 class MachineSection(Module):
@@ -100,10 +100,16 @@ def _merge_file(net: Network, path: Path) -> None:
         if name == "defaults":
             net.defaults.append(_section(module, path, name, value, where))
             continue
+        if isinstance(name, str) and "." in name:
+            raise NetworkError(
+                f"{where}: {name!r} looks like an option, but the top-level keys of a network "
+                "file are machine names; put options under a machine "
+                f"(`webserver: {{{name}: ...}}`) or under `defaults:`"
+            )
         if not isinstance(name, str) or not MACHINE_NAME.match(name):
             raise NetworkError(
                 f"{where}: {name!r} is not a valid machine name "
-                "(letters, digits, '-', '_', '.'; at most 63 characters)"
+                "(letters, digits, '-', '_'; at most 63 characters)"
             )
         net.machines.setdefault(name, []).append(_section(module, path, name, value, where))
 

@@ -18,7 +18,7 @@ def declos(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def test_eval_trivial_readable() -> None:
-    r = declos("eval", "machines/trivial.yaml", "-A", "services.httpd")
+    r = declos("eval", "machines/webserver.yaml", "-A", "services.httpd")
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     assert r.stdout.startswith(
@@ -27,7 +27,7 @@ def test_eval_trivial_readable() -> None:
 
 
 def test_eval_trivial_json_whole_config() -> None:
-    r = declos("eval", "--json", "machines/trivial.yaml")
+    r = declos("eval", "--json", "machines/webserver.yaml")
     assert r.returncode == 0, r.stderr
     config = json.loads(r.stdout)
     assert config["networking"]["firewall"]["allowedTCPPorts"] == [80]
@@ -36,7 +36,7 @@ def test_eval_trivial_json_whole_config() -> None:
 
 
 def test_eval_json_path() -> None:
-    r = declos("eval", "--json", "-A", "networking.hostName", "machines/trivial.yaml")
+    r = declos("eval", "--json", "-A", "networking.hostName", "machines/webserver.yaml")
     assert (r.returncode, r.stdout) == (0, '"webserver"\n')
 
 
@@ -79,7 +79,7 @@ def test_eval_errors_exit_1_on_stderr_with_file_line(
 
 
 def test_eval_missing_path_and_missing_file(tmp_path: Path) -> None:
-    r = declos("eval", "-A", "services.htpd", str(ROOT / "machines/trivial.yaml"), cwd=tmp_path)
+    r = declos("eval", "-A", "services.htpd", str(ROOT / "machines/webserver.yaml"), cwd=tmp_path)
     assert r.returncode == 1
     assert (
         "attribute `htpd' in selection path `services.htpd' not found\n\nDid you mean `services.httpd'"

@@ -187,7 +187,7 @@ def test_pkgs_in_templates_and_python_modules(modules: Any) -> None:
 def test_pkgs_is_not_loaded_unless_touched() -> None:
     code = (
         "import sys\nfrom declos.config import evaluate\n"
-        "ev = evaluate(['machines/trivial.yaml'])\nev.value()\n"
+        "ev = evaluate(['machines/webserver.yaml'])\nev.value()\n"
         "print('declos.pkgs' in sys.modules, 'declos.store.db' in sys.modules, 'jinja2' in sys.modules)\n"
     )
     out = subprocess.run(

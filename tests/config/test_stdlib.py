@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def trivial() -> Any:
-    return evaluate([ROOT / "machines" / "trivial.yaml"])
+    return evaluate([ROOT / "machines" / "webserver.yaml"])
 
 
 def test_stdlib_entry_is_the_checkout_modules_dir() -> None:
@@ -191,8 +191,14 @@ def test_stdlib_type_errors_point_at_the_user_file(tmp_path: Path) -> None:
     assert "m.yaml:1': 70000" in str(info.value)
 
 
+# Network files (top-level keys are machine names) are evaluated in tests/deploy.
+NETWORK_FILES = {"trivial.yaml", "trivial-none.yaml"}
+
+
 @pytest.mark.parametrize(
-    "machine", sorted((ROOT / "machines").glob("*.[yp][ay]*")), ids=lambda p: p.name
+    "machine",
+    sorted(p for p in (ROOT / "machines").glob("*.[yp][ay]*") if p.name not in NETWORK_FILES),
+    ids=lambda p: p.name,
 )
 def test_example_machines_evaluate(machine: Path) -> None:
     assert evaluate([machine]).to_json()["networking"]["hostName"]

@@ -40,7 +40,7 @@ def test_httpd_without_admin_addr_is_refused(tmp_path: Path, command: list[str])
 
 
 def test_trivial_machine_which_sets_it_still_evaluates_and_builds(tmp_path: Path) -> None:
-    trivial = str(REPO / "machines/trivial.yaml")
+    trivial = str(REPO / "machines/webserver.yaml")
     result = declos(tmp_path, "eval", "-A", "services.httpd.adminAddr", trivial)
     assert (result.returncode, result.stdout) == (0, '"alice@example.org"\n'), result.stderr
     result = declos(

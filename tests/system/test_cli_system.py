@@ -133,7 +133,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_build_trivial_machine_with_the_module_library(root: str) -> None:
-    result = declos("build", "-c", str(REPO / "machines/trivial.yaml"), "--root", root)
+    result = declos("build", "-c", str(REPO / "machines/webserver.yaml"), "--root", root)
     assert result.returncode == 0, result.stderr
     top = Path(root + result.stdout.strip())
     assert top.name.endswith("-declos-system-webserver")

@@ -155,7 +155,7 @@ def test_cli_create_info_show_option_export_import(tmp_path: Path) -> None:
             "error: no deployment exists yet; create one with `declos create -d NAME FILE...`",
         ),
         (("create", "-d", "x", "missing.yaml"), "error: network file missing.yaml does not exist"),
-        (("deploy", "-d", "nope"), "error: no deployment named 'nope'"),
+        (("info", "-d", "nope"), "error: no deployment named 'nope'"),
     ],
 )
 def test_cli_errors_have_no_traceback(tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:

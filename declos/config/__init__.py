@@ -31,6 +31,7 @@ from declos.config.properties import (
     mk_override,
 )
 from declos.config.runtime import Runtime, gc_paused
+from declos.config.usercode import output_to_stderr
 
 __all__ = [
     "Evaluation",
@@ -93,7 +94,7 @@ def evaluate(
             roots.append(InlineModule.from_spec(item, "<unknown-file>", None, f"<inline-{i}>"))
         else:
             roots.append(Path(item))
-    with gc_paused():
+    with gc_paused(), output_to_stderr():
         ev = Evaluation(Runtime(special_args), collect(roots)).setup()
         ev.run_pending()
         _check_assertions(ev)

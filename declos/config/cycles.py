@@ -70,6 +70,20 @@ def module_cycle(module: Any, slot: Any, chain: Sequence[Any]) -> EvaluationErro
     )
 
 
+def pending_definer(stack: Sequence[Any], slot: Any) -> EvaluationError | None:
+    """`slot` has no value yet and was read while modules of its evaluation run: if one of
+    them visibly defines it (its source spells the key), the read is a module cycle."""
+    rel = slot.path[len(slot.ev.prefix) :]
+    for i, frame in enumerate(stack):
+        if (
+            isinstance(frame, ModuleFrame)
+            and frame.ev is slot.ev
+            and frame.module.visibly_defines(rel)
+        ):
+            return module_cycle(frame.module, slot, tuple(stack[i:]))
+    return None
+
+
 def value_cycle(slot: Any, stack: Sequence[Any], read_line: str | None) -> EvaluationError:
     """The value of `slot` needs `slot` itself (through lazy values / templates / module runs)."""
     start = next(

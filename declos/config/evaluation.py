@@ -25,6 +25,7 @@ from declos.config.errors import EvaluationError, MissingAttributeError
 from declos.config.forcing import SLOW, fast_scalar, merge_slot
 from declos.config.loaders import collect
 from declos.config.locations import display_path, split_path
+from declos.config.merge import NoValueError
 from declos.config.messages import did_you_mean, show_path
 from declos.config.modules import (
     NOT_RUN,
@@ -41,7 +42,12 @@ from declos.config.runtime import Runtime, gc_paused
 from declos.config.slot import DONE, MERGING, UNFORCED, ModuleFrame, OptionFrame, Slot, iter_slots
 from declos.config.templates import Template
 from declos.config.types import attrs_of
-from declos.config.usercode import read_site_error, user_code_error
+from declos.config.usercode import (
+    USER_FAILURES,
+    output_to_stderr,
+    read_site_error,
+    user_code_error,
+)
 from declos.config.values import AttrDict, to_json, to_plain
 from declos.config.view import ConfigView, OptionsView
 
@@ -125,7 +131,7 @@ class Evaluation:
             raise EvaluationError(
                 f"infinite recursion while running module `{module.where_self()}'.\n{cycles.HINT}"
             ) from None
-        except Exception as exc:  # noqa: BLE001 - report failures of user code at their line
+        except USER_FAILURES as exc:  # report failures of user code at their line
             raise user_code_error(
                 exc, module.file, f"while running the config function of `{module.where_self()}'"
             ) from None
@@ -183,6 +189,12 @@ class Evaluation:
             slot.state = MERGING
             try:
                 value = merge_slot(ev, slot)
+            except NoValueError:
+                slot.state = UNFORCED
+                cycle = cycles.pending_definer(stack, slot) if self.rt.module_depth else None
+                if cycle is not None:
+                    raise cycle from None
+                raise
             except BaseException:
                 slot.state = UNFORCED
                 raise
@@ -205,7 +217,7 @@ class Evaluation:
             raise read_site_error(exc, code.co_filename if code else module.file) from None
         except EvaluationError:
             raise
-        except Exception as exc:  # noqa: BLE001 - user code
+        except USER_FAILURES as exc:  # user code
             file = code.co_filename if code else module.file
             raise user_code_error(
                 exc,
@@ -247,7 +259,10 @@ class Evaluation:
 
     def lookup(self, path: str | Sequence[str] = "") -> Any:
         """The (unconverted) value at `path`: an option, a group of options, or inside a value."""
-        parts = split_path(path) if isinstance(path, str) else list(path)
+        with output_to_stderr():
+            return self._lookup(split_path(path) if isinstance(path, str) else list(path))
+
+    def _lookup(self, parts: list[str]) -> Any:
         node: Any = self.tree
         value: Any = None
         in_tree = True

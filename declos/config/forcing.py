@@ -13,6 +13,7 @@ from declos.config.option import Option
 from declos.config.properties import OPTION_DEFAULT_PRIORITY, Override, Property
 from declos.config.slot import Slot
 from declos.config.typesys import Scalar
+from declos.config.usercode import USER_FAILURES, user_code_error
 
 SLOW: Any = object()
 """`fast_scalar`'s answer when the general merge must decide."""
@@ -72,5 +73,23 @@ def merge_slot(ev: Any, slot: Slot) -> Any:
     value = value_or_empty(slot.type, slot.path, merged, ev)
     apply = slot.apply
     if apply is not None:
-        value = apply(value)
+        value = _apply(apply, value, slot)
     return value
+
+
+def _apply(apply: Any, value: Any, slot: Slot) -> Any:
+    """The option's `apply` function (user code) on the merged value."""
+    try:
+        return apply(value)
+    except EvaluationError:
+        raise
+    except USER_FAILURES as exc:  # user code
+        code = getattr(apply, "__code__", None)
+        option = next(o for o, _ in slot.decls if o.apply is apply)
+        error = user_code_error(
+            exc,
+            code.co_filename if code else option.file,
+            f"while applying the `apply' function of option `{show_path(slot.path)}' "
+            f"declared at {option.where()}",
+        )
+        raise error from None

@@ -163,8 +163,13 @@ def type_error(loc: Sequence[str], typ: OptionType, bad: Sequence[Definition]) -
     )
 
 
+class NoValueError(EvaluationError):
+    """An option was read that has no definition and no default (so far: while modules
+    run, one of them may still define it, which makes the read a cycle)."""
+
+
 def no_value_error(loc: Sequence[str]) -> EvaluationError:
-    return EvaluationError(
+    return NoValueError(
         f"The option `{show_path(loc)}' was accessed but has no value defined. Try setting the option."
     )
 

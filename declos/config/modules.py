@@ -61,6 +61,11 @@ class Module:
     def locate(self, section: str, path: Sequence[str]) -> int | None:
         return self.line
 
+    def visibly_defines(self, path: Sequence[str]) -> bool:
+        """Whether this module's source spells out a definition of `path` (a function
+        module's result is known only when it returns; its source may show the key)."""
+        return False
+
     def where(self, path: Sequence[str]) -> str:
         """file:line of the definition of `path` in this module (best effort, exact for YAML)."""
         line = self.locate("config", path)

@@ -17,7 +17,7 @@ from declos.config.errors import EvaluationError
 from declos.config.locations import display_path, split_key
 from declos.config.modules import Module, flatten_options
 from declos.config.properties import Property
-from declos.config.usercode import user_code_error
+from declos.config.usercode import USER_FAILURES, check_text, output_to_stderr, user_code_error
 
 _KNOWN = ("imports", "options", "config", "freeform_type")
 
@@ -31,23 +31,32 @@ class PythonModule(Module):
         self._tree: Any = None
 
     def locate(self, section: str, path: Sequence[str]) -> int | None:
+        found = self._find(section, path)
+        return found[1] if found is not None else self.line
+
+    def visibly_defines(self, path: Sequence[str]) -> bool:
+        found = self._find("config", path)
+        return found is not None and found[0] == len(path)
+
+    def _find(self, section: str, path: Sequence[str]) -> tuple[int, int] | None:
+        """(path parts matched, line) of the best match of `path` in the `section` source."""
         if self._tree is None:
             try:
                 self._tree = ast.parse(self.path.read_text(encoding="utf-8"))
-            except (OSError, SyntaxError):
+            except (OSError, SyntaxError, ValueError):
                 self._tree = False
         if not self._tree:
-            return self.line
+            return None
         top = _section_node(self._tree, section)
         if top is None:
-            return self.line
+            return None
         best = (0, top.lineno)
         for node in ast.walk(top):
             if isinstance(node, ast.Dict):
                 depth, line = _match(node, list(path), 0)
                 if depth > best[0]:
                     best = (depth, line)
-        return best[1]
+        return best
 
 
 def _section_node(tree: ast.Module, section: str) -> ast.stmt | None:
@@ -85,20 +94,25 @@ def _match(node: ast.Dict, path: list[str], depth: int) -> tuple[int, int]:
 
 def load_python_module(path: Path) -> PythonModule:
     display = display_path(path)
+    try:
+        check_text(path.read_bytes(), display)
+    except OSError as exc:
+        raise EvaluationError(f"cannot read module `{display}': {exc.strerror}") from None
     name = "declos_module_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise EvaluationError(f"cannot load Python module `{display}'.")
     namespace = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(namespace)
+        with output_to_stderr():
+            spec.loader.exec_module(namespace)
     except EvaluationError:
         raise
     except SyntaxError as exc:
         raise EvaluationError(
             f"{display}:{exc.lineno}: syntax error in module: {exc.msg}."
         ) from None
-    except Exception as exc:  # noqa: BLE001 - report any failure of user code with its line
+    except USER_FAILURES as exc:  # report any failure of user code with its line
         raise user_code_error(exc, str(path), f"while loading module `{display}'") from None
     attrs = vars(namespace)
     imports = attrs.get("imports", [])

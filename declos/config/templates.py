@@ -17,6 +17,7 @@ from typing import Any
 
 from declos.config.errors import EvaluationError
 from declos.config.properties import Lazy
+from declos.config.usercode import USER_FAILURES
 from declos.config.values import AttrDict, LazyAttrs
 from declos.config.view import ConfigView
 
@@ -58,7 +59,7 @@ class Template(Lazy):
                 f"{self.where()}: error in template {self.source!r}: {exc}\n"
                 "Hint: templates see `config`, `pkgs`, `lib` (and `name` inside a submodule)."
             ) from None
-        except Exception as exc:  # noqa: BLE001 - user expressions may raise anything
+        except USER_FAILURES as exc:  # user expressions may raise anything
             raise EvaluationError(
                 f"{self.where()}: error in template {self.source!r}: {type(exc).__name__}: {exc}"
             ) from None

@@ -25,6 +25,7 @@ from declos.config.merge import (
 from declos.config.messages import Definition, show_defs, show_path
 from declos.config.properties import Lazy, Property
 from declos.config.render import render_atom
+from declos.config.usercode import USER_FAILURES
 from declos.config.values import AttrDict, LazyAttrs, deep_resolve
 from declos.store.location import is_store_path
 
@@ -483,12 +484,21 @@ class CoercedTo(OptionType):
         self.description = f"{_wrap_desc(to_type)} or {_wrap_desc(from_type)} convertible to it"
 
     def check(self, value: Any) -> bool:
-        if self.from_type.check(value) and self.to_type.check(self.fn(value)):
-            return True
-        return self.to_type.check(value)
+        return self.to_type.check(self._coerce(value))
+
+    def _coerce(self, value: Any) -> Any:
+        """`fn(value)` for a `from_type` value that converts to a `to_type` value; else
+        `value` itself (a conversion that raises is a value that is not of this type)."""
+        if not self.from_type.check(value):
+            return value
+        try:
+            converted = self.fn(value)
+        except USER_FAILURES:  # user code: a failed conversion means "not of this type"
+            return value
+        return converted if self.to_type.check(converted) else value
 
     def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
-        coerced = [(self.fn(v) if self.from_type.check(v) else v, m) for v, m in defs]
+        coerced = [(self._coerce(v), m) for v, m in defs]
         check_definitions(loc, self.to_type, coerced)
         return self.to_type.merge(ev, loc, coerced)
 

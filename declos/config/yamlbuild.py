@@ -52,6 +52,12 @@ _WORDS: dict[str, Any] = {
 }
 _NOT_A_WORD: Any = object()
 KNOWN_TAGS = "!default !force !override !before !after !order !if !merge !path"
+MAX_ALIASES = 10_000
+"""Alias uses per file; far above hand-written modules, far below an alias bomb."""
+MAX_ALIAS_EXPANSION = 1_000_000
+"""Values (mappings, lists, scalars) that all aliases of a file stand for, expanded: a
+700-byte "billion laughs" file stands for ~10^9 and is refused at once instead of
+making every later walk over the configuration take forever."""
 
 
 class Marked(list):
@@ -68,6 +74,9 @@ class Builder:
         self.loader_path = path
         """The module file (`!path` literals are relative to it); None: the working directory."""
         self.anchors: dict[str, Any] = {}
+        self.aliases = 0
+        self.expanded = 0
+        self._sizes: dict[int, int] = {}
 
     def fail(self, event: Any, message: str) -> EvaluationError:
         return EvaluationError(f"{self.display}:{event.start_mark.line + 1}: {message}")
@@ -98,12 +107,54 @@ class Builder:
         elif cls is AliasEvent:
             if event.anchor not in self.anchors:
                 raise self.fail(event, f"unknown alias `*{event.anchor}'.")
-            return self.anchors[event.anchor]
+            return self.alias(event)
         else:
             raise self.fail(event, f"unexpected YAML event {cls.__name__}.")
         if event.anchor is not None:
             self.anchors[event.anchor] = result
         return result
+
+    def alias(self, event: AliasEvent) -> Any:
+        """The anchored value, after checking the alias count and expansion bounds."""
+        value = self.anchors[str(event.anchor)]
+        self.aliases += 1
+        self.expanded += self._size(value)
+        if self.aliases > MAX_ALIASES or self.expanded > MAX_ALIAS_EXPANSION:
+            raise self.fail(
+                event,
+                f"too many YAML aliases: `*{event.anchor}' makes {self.aliases} aliases standing for "
+                f"{self.expanded} values (limits: {MAX_ALIASES} aliases, {MAX_ALIAS_EXPANSION} values).\n"
+                "Hint: an alias repeats its anchor's whole value; write the values out, or use "
+                "fewer, smaller anchors.",
+            )
+        return value
+
+    def _size(self, value: Any) -> int:
+        """How many values `value` stands for when every shared part is written out."""
+        key = id(value)
+        size = self._sizes.get(key)
+        if size is not None:
+            return size
+        if isinstance(value, dict):
+            size = 1 + sum(self._size(v) for v in value.values())
+        elif isinstance(value, list):
+            size = 1 + sum(self._size(v) for v in value)
+        elif isinstance(value, Merge):
+            size = 1 + sum(self._size(v) for v in value.contents)
+        elif isinstance(value, (If, Order, Override)):
+            size = 1 + self._size(value.content)
+        else:
+            size = 1
+        self._sizes[key] = size
+        return size
+
+    def duplicate(self, key_event: Any, key: Any, first: int) -> EvaluationError:
+        return self.fail(
+            key_event,
+            f"duplicate key `{key}' (first at {self.display}:{first}): a YAML mapping cannot "
+            "hold a key twice (the later value would silently win).\n"
+            "Hint: keep one of them, or merge them (`!merge [...]` for several definitions).",
+        )
 
     def scalar(self, event: ScalarEvent) -> Any:
         tag = event.tag
@@ -182,6 +233,8 @@ class Builder:
 
     def mapping(self, event: MappingStartEvent) -> Any:
         result: dict[Any, Any] = {}
+        lines: dict[Any, int] = {}
+        """Key -> line of the keys written in this mapping (not those `<<` merged in)."""
         get = self.get
         while True:
             key_event = get()
@@ -199,11 +252,15 @@ class Builder:
                         result.setdefault(k, v)
                 continue
             try:
-                result[key] = item
+                first = lines.get(key)
             except TypeError:
                 raise self.fail(
                     key_event, f"a mapping key must be a string, not {type(key).__name__}."
                 ) from None
+            if first is not None:
+                raise self.duplicate(key_event, key, first)
+            lines[key] = key_event.start_mark.line + 1
+            result[key] = item
         tag = event.tag
         if tag in _PLAIN_TAGS:
             return result
@@ -255,12 +312,23 @@ class Builder:
         if event.__class__ is not MappingStartEvent or event.tag not in _PLAIN_TAGS:
             return self.value(event)
         result = Marked()
+        lines: dict[Any, int] = {}
         while True:
             key_event = self.get()
             if key_event.__class__ is MappingEndEvent:
                 break
             key = self.value(key_event)
-            result.append((key, key_event.start_mark.line + 1, self.marked()))
+            line = key_event.start_mark.line + 1
+            try:
+                first = lines.get(key)
+            except TypeError:
+                raise self.fail(
+                    key_event, f"a mapping key must be a string, not {type(key).__name__}."
+                ) from None
+            if first is not None:
+                raise self.duplicate(key_event, key, first)
+            lines[key] = line
+            result.append((key, line, self.marked()))
         return result
 
 

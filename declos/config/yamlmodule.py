@@ -18,6 +18,7 @@ from declos.config.locations import display_path, split_key
 from declos.config.modules import Module
 from declos.config.option import NO_VALUE, Option
 from declos.config.typeexpr import parse_type
+from declos.config.usercode import check_text
 from declos.config.yamlbuild import Builder, Marked, unmark
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -107,9 +108,14 @@ def locate_node(node: yaml.Node, path: list[str]) -> int | None:
 def load_yaml_module(path: Path) -> YamlModule:
     display = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise EvaluationError(f"cannot read module `{display}': {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        check_text(data, display)
+        raise
     loader = _BaseLoader(text)
     builder = Builder(loader, display, path)
     try:
@@ -139,6 +145,12 @@ def load_yaml_module(path: Path) -> YamlModule:
                 f"{display}: a module file holds one YAML document; split the others into their own files."
             )
         return module
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise EvaluationError(
+            f"{display}:{line}: invalid YAML: character #x{exc.character:04x} is not allowed "
+            f"({exc.reason}).\nHint: module files are text; remove the control character."
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"{display}:{mark.line + 1}" if mark else display
@@ -158,12 +170,17 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
     freeform = None
     explicit_config: Any = None
     pairs: list[tuple[Any, int, Any]] = []
+    lines: dict[Any, int] = {}
     while True:
         key_event = builder.get()
         if isinstance(key_event, yaml.MappingEndEvent):
             break
         name = builder.value(key_event)
         line = key_event.start_mark.line + 1
+        if isinstance(name, str):
+            if name in lines:
+                raise builder.duplicate(key_event, name, lines[name])
+            lines[name] = line
         if name == "imports":
             value = builder.value()
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -1,0 +1,3 @@
+def config(config):
+    table = {}
+    return table["missing"]

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from declos.config.errors import EvaluationError
 from declos.config.locations import display_path
 
-USER_FAILURES = (Exception, SystemExit)
-"""What module code may raise and evaluation reports at its line: any error, and
-`sys.exit()` (a module cannot end the process). KeyboardInterrupt still interrupts."""
+USER_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+"""What module code may raise and evaluation reports at its line: any error,
+`sys.exit()` (a module cannot end the process) and KeyboardInterrupt (a module raising
+it is not the user's ^C; a real ^C while module code runs is reported where it hit)."""
 
 
 def user_code_error(exc: BaseException, file: str, context: str) -> EvaluationError:
@@ -25,7 +26,7 @@ def user_code_error(exc: BaseException, file: str, context: str) -> EvaluationEr
     where = f"{display_path(file)}:{frames[-1].lineno}" if frames else display_path(file)
     if isinstance(exc, SystemExit):
         return EvaluationError(
-            f"{where}: the module called sys.exit({exc.code!r}) ({context}).\n"
+            f"{where}: SystemExit: the module called sys.exit({exc.code!r}) ({context}).\n"
             "Hint: a module cannot end the evaluation; raise an exception with a message, "
             "or declare an assertion in `assertions'."
         )

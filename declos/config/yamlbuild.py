@@ -52,6 +52,9 @@ _WORDS: dict[str, Any] = {
 }
 _NOT_A_WORD: Any = object()
 KNOWN_TAGS = "!default !force !override !before !after !order !if !merge !path"
+MAX_NESTING = 100
+"""Mappings and lists inside each other; deeper input would exhaust Python's recursion
+in later steps (routing, merging, printing), and no configuration needs it."""
 MAX_ALIASES = 10_000
 """Alias uses per file; far above hand-written modules, far below an alias bomb."""
 MAX_ALIAS_EXPANSION = 1_000_000
@@ -75,6 +78,7 @@ class Builder:
         """The module file (`!path` literals are relative to it); None: the working directory."""
         self.anchors: dict[str, Any] = {}
         self.aliases = 0
+        self.depth = 0
         self.expanded = 0
         self._sizes: dict[int, int] = {}
 
@@ -100,10 +104,16 @@ class Builder:
                         result = self._text(event, text) if "{" in text else text
             else:
                 result = self.scalar(event)
-        elif cls is MappingStartEvent:
-            result = self.mapping(event)
-        elif cls is SequenceStartEvent:
-            result = self.sequence(event)
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise self.fail(
+                    event,
+                    f"YAML nested more than {MAX_NESTING} levels deep.\n"
+                    "Hint: flatten the structure (dotted keys such as `a.b.c: 1` need no nesting).",
+                )
+            result = self.mapping(event) if cls is MappingStartEvent else self.sequence(event)
+            self.depth -= 1
         elif cls is AliasEvent:
             if event.anchor not in self.anchors:
                 raise self.fail(event, f"unknown alias `*{event.anchor}'.")

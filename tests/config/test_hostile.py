@@ -123,7 +123,7 @@ def test_sys_exit_while_loading_is_an_error_with_the_line(modules: Any, eval_err
     files = modules(ex__py="import sys\n\nsys.exit(3)\n")
     message = eval_error(files)
     assert message.startswith(
-        "ex.py:3: the module called sys.exit(3) (while loading module `ex.py')."
+        "ex.py:3: SystemExit: the module called sys.exit(3) (while loading module `ex.py')."
     ), message
 
 
@@ -131,7 +131,7 @@ def test_system_exit_in_the_config_function(modules: Any, eval_error: Any) -> No
     files = modules(ex__py="def config(config):\n    raise SystemExit(4)\n")
     message = eval_error(files)
     assert message.startswith(
-        "ex.py:2: the module called sys.exit(4) (while running the config function of `ex.py:1')."
+        "ex.py:2: SystemExit: the module called sys.exit(4) (while running the config function of `ex.py:1')."
     ), message
 
 
@@ -207,3 +207,29 @@ def test_binary_python_module_is_a_clear_error(
     assert eval_error(["m.py"]).startswith("m.py: not a UTF-8 text file (byte 0xff at offset 0")
     Path("n.py").write_bytes(b"x = 1\ny = '\x00'\n")
     assert eval_error(["n.py"]).startswith("n.py:2: not a text file (it holds a NUL byte).")
+
+
+def test_keyboard_interrupt_raised_by_a_module_is_an_error(modules: Any, eval_error: Any) -> None:
+    files = modules(k__py="raise KeyboardInterrupt\n")
+    assert eval_error(files).startswith(
+        "k.py:1: KeyboardInterrupt: \n(while loading module `k.py')"
+    )
+
+
+def _nested(depth: int) -> str:
+    return (
+        "options:\n  v: {type: anything}\nconfig:\n  v: " + "[" * depth + "1" + "]" * depth + "\n"
+    )
+
+
+def test_nesting_is_bounded(modules: Any, eval_error: Any) -> None:
+    deep = modules(deep__yaml=_nested(100))
+    assert eval_error(deep).startswith("deep.yaml:4: YAML nested more than 100 levels deep.")
+
+
+def test_nesting_up_to_the_bound_evaluates_and_prints(modules: Any) -> None:
+    files = modules(ok__yaml=_nested(98))
+    value = evaluate(files, bare=True).to_json("v")
+    for _ in range(98):
+        value = value[0]
+    assert value == 1

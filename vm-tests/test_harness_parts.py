@@ -14,7 +14,6 @@ import paramiko
 import pytest
 
 from declos.config import evaluate
-from declos.system.openssh import SSHD_CONFIG, sshd_config
 from declos.testing.spec import MachineSpec
 from declos.virt import guest_files
 from declos.virt.domain import DiskSpec, DomainSpec, LanNic
@@ -140,9 +139,10 @@ def test_harness_sshd_hardening_wins_over_the_openssh_module(tmp_path: Path) -> 
     (conf_d / Path(harness_path).name).write_text(guest_files.base_files()[harness_path][0])
     machine = tmp_path / "machine.yaml"
     machine.write_text("services.openssh.enable: true\n")
-    openssh = evaluate([machine]).value("services.openssh")
-    assert openssh["settings"]["PasswordAuthentication"] is True
-    (conf_d / Path(SSHD_CONFIG).name).write_text(sshd_config(openssh))
+    ev = evaluate([machine])
+    assert ev.value("services.openssh.settings.PasswordAuthentication") is True
+    sshd = ev.value("environment.etc")["ssh/sshd_config.d/10-declos.conf"]["source"]
+    (conf_d / "10-declos.conf").write_text(sshd.env["text"])  # the module's pkgs.write_text
     main = tmp_path / "sshd_config"
     main.write_text(f"Include {conf_d}/*.conf\n")  # Debian's sshd_config starts this way
     subprocess.run(

@@ -21,7 +21,7 @@ class ActivationScriptError(RenderError):
 def order_snippets(snippets: Mapping[str, Any]) -> list[str]:
     normal: dict[str, list[str]] = {}
     for name, value in snippets.items():
-        deps = [] if isinstance(value, str) else list((value or {}).get("deps") or [])
+        deps = list(value["deps"])
         for dep in deps:
             if dep not in snippets:
                 raise ActivationScriptError(
@@ -58,12 +58,8 @@ def render_activation_scripts(writer: Writer, snippets: Mapping[str, Any]) -> li
     out: list[dict[str, Any]] = []
     for name in order_snippets(snippets):
         value = snippets[name]
-        text = value if isinstance(value, str) else str((value or {}).get("text") or "")
-        dry = (
-            False
-            if isinstance(value, str)
-            else bool((value or {}).get("supportsDryActivation", False))
-        )
+        text = str(value["text"])
+        dry = bool(value["supportsDryActivation"])
         body = f"#!/bin/bash\n#### Activation script snippet {name}:\n{text.rstrip(chr(10))}\n"
         path = writer.script(name, body, store_name=f"activation-script-{name}")
         out.append({"name": name, "path": path, "supportsDryActivation": dry})

@@ -1,7 +1,7 @@
 """`boot.loader.grub` + `boot.kernelParams` -> the system.json "boot" object.
 
 declos does not build kernels: the Debian host's kernel and initrd are used, so "kernel"
-and "initrd" stay null unless the config names store paths. The activator writes one GRUB
+and "initrd" stay null. The activator writes one GRUB
 entry per kept generation (newest `configurationLimit`, NixOS default 100) and adds
 `declos.generation=N` to each entry's command line.
 """
@@ -19,14 +19,14 @@ class BootError(RenderError):
 
 
 def render_boot(boot: Mapping[str, Any]) -> dict[str, Any]:
-    grub = (boot.get("loader") or {}).get("grub") or {}
-    limit = grub.get("configurationLimit", 100)
-    if limit is not None and int(limit) < 1:
+    grub = boot["loader"]["grub"]
+    limit = int(grub["configurationLimit"])
+    if limit < 1:
         raise BootError(
             "boot.loader.grub.configurationLimit must be at least 1",
             ("boot", "loader", "grub", "configurationLimit"),
         )
-    params = [str(p) for p in boot.get("kernelParams") or []]
+    params = [str(p) for p in boot["kernelParams"]]
     for param in params:
         if any(c.isspace() for c in param):
             raise BootError(
@@ -36,11 +36,12 @@ def render_boot(boot: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "kernelParams": params,
         "grub": {
-            "enable": bool(grub.get("enable", False)),
-            "device": grub.get("device") or None,
-            "configurationLimit": int(limit) if limit is not None else 100,
-            "extraEntries": str(grub.get("extraEntries") or ""),
+            "enable": bool(grub["enable"]),
+            "device": grub["device"] or None,
+            "configurationLimit": limit,
+            "extraEntries": str(grub["extraEntries"]),
         },
-        "kernel": boot.get("kernel") or None,
-        "initrd": boot.get("initrd") or None,
+        # declos does not build kernels yet: the distribution's /vmlinuz and /initrd.img.
+        "kernel": None,
+        "initrd": None,
     }

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from declos.system.errors import RenderError
-from declos.system.services import render_service
-from declos.system.units import Unit, escape_path, typed_text
+from declos.system.services import job_script, path_value
+from declos.system.units import Unit, escape_path, service_text, typed_text
 from declos.system.writer import Writer
 
 NETWORK_FS = {"nfs", "nfs4", "cifs", "smb3", "sshfs", "glusterfs", "ceph", "9p"}
@@ -25,8 +25,8 @@ class FileSystemError(RenderError):
 
 
 def _device(where: str, fs: Mapping[str, Any], path: tuple[str, ...] = ()) -> str:
-    device = fs.get("device")
-    label = fs.get("label")
+    device = fs["device"]
+    label = fs["label"]
     if device:
         return str(device)
     if label:
@@ -52,15 +52,15 @@ def render_filesystems(
 ) -> tuple[list[Unit], list[dict[str, Any]]]:
     units: list[Unit] = []
     entries: list[dict[str, Any]] = []
-    for key in sorted(file_systems, key=lambda k: (file_systems[k] or {}).get("mountPoint") or k):
-        fs = file_systems[key] or {}
-        mount_point = "/" + "/".join(p for p in str(fs.get("mountPoint") or key).split("/") if p)
+    for key in sorted(file_systems, key=lambda k: file_systems[k]["mountPoint"]):
+        fs = file_systems[key]
+        mount_point = "/" + "/".join(p for p in str(fs["mountPoint"]).split("/") if p)
         where = f'fileSystems."{mount_point}"'
         device = _device(where, fs, ("fileSystems", key))
-        fs_type = str(fs.get("fsType") or "auto")
-        options = [str(o) for o in fs.get("options") or ["defaults"]]
-        auto_format = bool(fs.get("autoFormat", False))
-        if auto_format and (fs_type == "auto" or not fs.get("device")):
+        fs_type = str(fs["fsType"])
+        options = [str(o) for o in fs["options"]]
+        auto_format = bool(fs["autoFormat"])
+        if auto_format and (fs_type == "auto" or not fs["device"]):
             raise FileSystemError(
                 f"{where}: autoFormat needs both `device` and a concrete `fsType`",
                 ("fileSystems", key, "autoFormat"),
@@ -73,7 +73,7 @@ def render_filesystems(
                 "fsType": fs_type,
                 "options": options,
                 "autoFormat": auto_format,
-                "label": fs.get("label"),
+                "label": fs["label"],
                 "unit": None if mount_point == "/" else unit_name,
             }
         )
@@ -98,23 +98,31 @@ def render_filesystems(
         )
         if auto_format:
             dev_unit = escape_path(device) + ".device"
-            stem = f"mkfs-{escape_path(device)}"
-            mkfs = render_service(
-                writer,
-                stem,
-                {
-                    "description": f"Initialisation of filesystem {device}",
-                    "before": [unit_name, f"systemd-fsck@{escape_path(device)}.service"],
-                    "requires": [dev_unit],
-                    "after": [dev_unit],
-                    "unitConfig": {"DefaultDependencies": False},
-                    "serviceConfig": {"Type": "oneshot"},
-                    "script": mkfs_script(device, fs_type, fs.get("label")),
-                    "wantedBy": [unit_name],
-                },
+            units.append(
+                oneshot(
+                    writer,
+                    f"mkfs-{escape_path(device)}",
+                    {
+                        "Description": f"Initialisation of filesystem {device}",
+                        "Before": [unit_name, f"systemd-fsck@{escape_path(device)}.service"],
+                        "Requires": [dev_unit],
+                        "After": [dev_unit],
+                        "DefaultDependencies": False,
+                    },
+                    mkfs_script(device, fs_type, fs["label"]),
+                    unit_name,
+                )
             )
-            units.append(mkfs)
     return units, entries
+
+
+def oneshot(writer: Writer, stem: str, unit: dict[str, Any], script: str, wanted_by: str) -> Unit:
+    """The unit NixOS's filesystems.nix defines for mkfs-*/mkswap-*: a oneshot service
+    running `script` (a store script, like a service's `script`), wanted by the unit
+    it prepares."""
+    service = {"ExecStart": job_script(writer, f"{stem}-start", script), "Type": "oneshot"}
+    text = service_text(unit, {"PATH": path_value([])}, service)
+    return Unit(name=f"{stem}.service", text=text, wanted_by=(wanted_by,))
 
 
 def mkswap_script(device: str, size_mib: int) -> str:
@@ -137,38 +145,38 @@ def render_swaps(
     units: list[Unit] = []
     entries: list[dict[str, Any]] = []
     for index, swap in enumerate(swaps):
-        device = _device(f"swapDevices[{index}]", swap or {}, ("swapDevices",))
+        device = _device(f"swapDevices[{index}]", swap, ("swapDevices",))
         unit_name = escape_path(device) + ".swap"
         config: dict[str, Any] = {"What": device}
-        if swap.get("priority") is not None:
+        if swap["priority"] is not None:
             config["Priority"] = int(swap["priority"])
-        if swap.get("options"):
+        if swap["options"]:
             config["Options"] = ",".join(str(o) for o in swap["options"])
         units.append(
             Unit(name=unit_name, text=typed_text("swap", {}, config), wanted_by=("swap.target",))
         )
-        size = swap.get("size")
+        size = swap["size"]
         if size:
             units.append(
-                render_service(
+                oneshot(
                     writer,
                     f"mkswap-{escape_path(device)}",
                     {
-                        "description": f"Initialisation of swap file {device}",
-                        "before": [unit_name],
-                        "unitConfig": {"DefaultDependencies": False, "RequiresMountsFor": device},
-                        "serviceConfig": {"Type": "oneshot"},
-                        "script": mkswap_script(device, int(size)),
-                        "wantedBy": [unit_name],
+                        "Description": f"Initialisation of swap file {device}",
+                        "Before": [unit_name],
+                        "DefaultDependencies": False,
+                        "RequiresMountsFor": device,
                     },
+                    mkswap_script(device, int(size)),
+                    unit_name,
                 )
             )
         entries.append(
             {
                 "device": device,
-                "priority": swap.get("priority"),
+                "priority": swap["priority"],
                 "size": size,
-                "options": list(swap.get("options") or []),
+                "options": list(swap["options"]),
                 "unit": unit_name,
             }
         )

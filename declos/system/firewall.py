@@ -44,31 +44,23 @@ def _interface_rules(iface: str, cfg: Mapping[str, Any]) -> list[str]:
         ("tcp", "allowedTCPPorts", "allowedTCPPortRanges"),
         ("udp", "allowedUDPPorts", "allowedUDPPortRanges"),
     ):
-        ports = ports_to_set(list(cfg.get(ports_key) or []), list(cfg.get(ranges_key) or []))
+        ports = ports_to_set(list(cfg[ports_key]), list(cfg[ranges_key]))
         if ports:
             lines.append(f"{prefix}{proto} dport {{ {ports} }} accept")
     return lines
 
 
-def render_ruleset(firewall: Mapping[str, Any], extra_tcp_ports: list[int] = ()) -> str | None:
-    """The whole `nft -f` file for table inet declos-fw, or None when the firewall is disabled."""
-    if not firewall.get("enable", True):
+def render_ruleset(firewall: Mapping[str, Any]) -> str | None:
+    """The whole `nft -f` file for table inet declos-fw, or None when the firewall is disabled.
+
+    Services open their ports by defining `allowedTCPPorts` & co. in their modules."""
+    if not firewall["enable"]:
         return None
-    default = {
-        key: list(firewall.get(key) or [])
-        for key in (
-            "allowedTCPPorts",
-            "allowedUDPPorts",
-            "allowedTCPPortRanges",
-            "allowedUDPPortRanges",
-        )
-    }
-    default["allowedTCPPorts"] += list(extra_tcp_ports)
-    interfaces: dict[str, Mapping[str, Any]] = {"default": default}
-    for iface, cfg in (firewall.get("interfaces") or {}).items():
+    interfaces: dict[str, Mapping[str, Any]] = {"default": firewall}
+    for iface, cfg in firewall["interfaces"].items():
         if iface != "default":
-            interfaces[iface] = cfg or {}
-    trusted = list(dict.fromkeys(["lo", *(firewall.get("trustedInterfaces") or [])]))
+            interfaces[iface] = cfg
+    trusted = list(dict.fromkeys(["lo", *firewall["trustedInterfaces"]]))
 
     input_chain = [
         "type filter hook input priority filter; policy drop;",
@@ -86,22 +78,22 @@ def render_ruleset(firewall: Mapping[str, Any], extra_tcp_ports: list[int] = ())
         "  untracked : jump input-allow,",
         "}",
     ]
-    if firewall.get("logRefusedConnections", False):
+    if firewall["logRefusedConnections"]:
         input_chain += [
             "",
             'tcp flags syn / fin,syn,rst,ack log level info prefix "refused connection: "',
         ]
-    if firewall.get("rejectPackets", False):
+    if firewall["rejectPackets"]:
         input_chain += ["", "meta l4proto tcp reject with tcp reset", "reject"]
 
     allow_chain: list[str] = []
     for iface in sorted(interfaces):
         allow_chain += _interface_rules(iface, interfaces[iface])
-    if firewall.get("allowPing", True):
+    if firewall["allowPing"]:
         allow_chain.append('icmp type echo-request accept comment "allow ping"')
     allow_chain.append(ICMPV6_RULE)
     allow_chain.append('ip6 daddr fe80::/64 udp dport 546 accept comment "DHCPv6 client"')
-    extra = (firewall.get("extraInputRules") or "").strip("\n")
+    extra = firewall["extraInputRules"].strip("\n")
     if extra:
         allow_chain += ["", *extra.splitlines()]
 

@@ -3,8 +3,10 @@
 The per-option mapping follows nixos/lib/systemd-lib.nix and systemd-unit-options: `script`
 becomes a store script run by ExecStart, `path` becomes PATH, `restartTriggers` becomes
 X-Restart-Triggers= naming a store text file (so any trigger change changes the unit
-text), and `startAt` adds a timer wanted by timers.target. On Debian the base tools live
-in the host's standard directories, so those end PATH instead of coreutils & co.
+text). On Debian the base tools live in the host's standard directories, so those end
+PATH instead of coreutils & co. `startAt` timers are made by the systemd module; the
+definitions arrive here merged and typed (every option present), so nothing is defaulted.
+A service with `overrideStrategy = "asDropin"` becomes `NAME.service.d/declos.conf`.
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ def merge_unit_option(unit: str, key: str, ours: Any, theirs: Any) -> Any:
     return ours
 
 
+DROPIN = "declos.conf"
+
+
 def trigger_keys(writer: Writer, unit_name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
     """X-Restart-Triggers / X-Reload-Triggers pointing at a writeText of the triggers."""
     stem = unit_name.rsplit(".", 1)[0]
@@ -92,16 +97,14 @@ def trigger_keys(writer: Writer, unit_name: str, definition: Mapping[str, Any]) 
         ("restartTriggers", "X-Restart-Triggers"),
         ("reloadTriggers", "X-Reload-Triggers"),
     ):
-        values = list(definition.get(option) or [])
+        values = list(definition[option])
         if values:
             keys[key] = [writer.text(f"{key}-{stem}", triggers_text(values))]
     return keys
 
 
-def render_service(writer: Writer, stem: str, definition: Mapping[str, Any]) -> Unit:
-    name = f"{stem}.service"
-    unit = common_unit_config(name, definition)
-    unit.update(trigger_keys(writer, name, definition))
+def script_keys(writer: Writer, stem: str, definition: Mapping[str, Any]) -> dict[str, Any]:
+    """ExecStart & co. for the script options that are set, each a store script."""
     service: dict[str, Any] = {}
     for key, script_option, suffix, as_list in (
         ("ExecStartPre", "preStart", "pre-start", True),
@@ -111,30 +114,39 @@ def render_service(writer: Writer, stem: str, definition: Mapping[str, Any]) -> 
         ("ExecStop", "preStop", "pre-stop", False),
         ("ExecStopPost", "postStop", "post-stop", False),
     ):
-        text = definition.get(script_option) or ""
+        text = definition[script_option]
         if text:
             path = job_script(writer, f"{stem}-{suffix}", text)
-            script_args = definition.get("scriptArgs") or ""
-            if key == "ExecStart" and script_args:
-                path = f"{path} {script_args}"
+            if key == "ExecStart" and definition["scriptArgs"]:
+                path = f"{path} {definition['scriptArgs']}"
             service[key] = [path] if as_list else path
-    for key, value in (definition.get("serviceConfig") or {}).items():
+    return service
+
+
+def render_service(writer: Writer, stem: str, definition: Mapping[str, Any]) -> Unit:
+    name = f"{stem}.service"
+    unit = common_unit_config(name, definition)
+    unit.update(trigger_keys(writer, name, definition))
+    service = script_keys(writer, stem, definition)
+    for key, value in definition["serviceConfig"].items():
         service[key] = merge_unit_option(name, key, service.get(key), value)
-    environment = dict(definition.get("environment") or {})
-    environment["PATH"] = path_value(list(definition.get("path") or []))
+    dropin = definition["overrideStrategy"] == "asDropin"
+    environment = dict(definition["environment"])
+    if definition["path"] or not dropin:
+        environment["PATH"] = path_value(list(definition["path"]))
     text = service_text(
         unit,
         environment,
         service,
-        reload_if_changed=bool(definition.get("reloadIfChanged", False)),
-        restart_if_changed=bool(definition.get("restartIfChanged", True)),
-        stop_if_changed=bool(definition.get("stopIfChanged", True)),
+        reload_if_changed=definition["reloadIfChanged"],
+        restart_if_changed=definition["restartIfChanged"],
+        stop_if_changed=definition["stopIfChanged"],
     )
     return Unit(
-        name=name,
+        name=f"{name}.d/{DROPIN}" if dropin else name,
         text=text,
-        wanted_by=names(definition.get("wantedBy") or []),
-        required_by=names(definition.get("requiredBy") or []),
+        wanted_by=names(definition["wantedBy"]),
+        required_by=names(definition["requiredBy"]),
     )
 
 
@@ -144,9 +156,9 @@ def render_timer(writer: Writer, stem: str, definition: Mapping[str, Any]) -> Un
     unit.update(trigger_keys(writer, name, definition))
     return Unit(
         name=name,
-        text=typed_text("timer", unit, dict(definition.get("timerConfig") or {})),
-        wanted_by=names(definition.get("wantedBy") or []),
-        required_by=names(definition.get("requiredBy") or []),
+        text=typed_text("timer", unit, dict(definition["timerConfig"])),
+        wanted_by=names(definition["wantedBy"]),
+        required_by=names(definition["requiredBy"]),
     )
 
 
@@ -155,53 +167,32 @@ def render_socket(writer: Writer, stem: str, definition: Mapping[str, Any]) -> U
     unit = common_unit_config(name, definition)
     unit.update(trigger_keys(writer, name, definition))
     socket: dict[str, Any] = {}
-    if definition.get("listenStreams"):
+    if definition["listenStreams"]:
         socket["ListenStream"] = list(definition["listenStreams"])
-    if definition.get("listenDatagrams"):
+    if definition["listenDatagrams"]:
         socket["ListenDatagram"] = list(definition["listenDatagrams"])
-    socket.update(definition.get("socketConfig") or {})
+    socket.update(definition["socketConfig"])
     return Unit(
         name=name,
         text=typed_text("socket", unit, socket),
-        wanted_by=names(definition.get("wantedBy") or []),
-        required_by=names(definition.get("requiredBy") or []),
+        wanted_by=names(definition["wantedBy"]),
+        required_by=names(definition["requiredBy"]),
     )
 
 
-def start_at_timers(services: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """NixOS: a service with startAt gets NAME.timer wanted by timers.target, OnCalendar=startAt."""
-    timers: dict[str, dict[str, Any]] = {}
-    for stem, definition in services.items():
-        if not definition.get("enable", True):
-            continue
-        start_at = definition.get("startAt") or []
-        if isinstance(start_at, str):
-            start_at = [start_at]
-        if start_at:
-            timers[stem] = {
-                "wantedBy": ["timers.target"],
-                "timerConfig": {"OnCalendar": list(start_at)},
-            }
-    return timers
-
-
 def render_systemd(writer: Writer, systemd: Mapping[str, Any]) -> list[Unit]:
-    """All units of `systemd.*` sorted by name; disabled ones are left out (NixOS `enable`)."""
-    services = dict(systemd.get("services") or {})
-    timers = dict(start_at_timers(services))
-    for stem, definition in (systemd.get("timers") or {}).items():
-        merged = dict(timers.get(stem, {}))
-        merged.update(definition)
-        timers[stem] = merged
+    """All units of `systemd.{services,timers,sockets}` sorted by name; disabled ones
+    (`enable = false`) are left out."""
     units: list[Unit] = []
-    for kind, table, render in (
-        ("service", services, render_service),
-        ("timer", timers, render_timer),
-        ("socket", dict(systemd.get("sockets") or {}), render_socket),
+    for kind, render in (
+        ("service", render_service),
+        ("timer", render_timer),
+        ("socket", render_socket),
     ):
+        table = systemd[f"{kind}s"]
         for stem in sorted(table):
-            definition = table[stem] or {}
-            if not definition.get("enable", True):
+            definition = table[stem]
+            if not definition["enable"]:
                 continue
             try:
                 units.append(render(writer, stem, definition))

@@ -146,7 +146,8 @@ def candidates(spec: SystemSpec, store_dir: str) -> set[str]:
 
 def assemble(store: Any, spec: SystemSpec, memo: Memo | None = None) -> str:
     """Add TOP to the store (staged in a temporary directory unless memoised); its path."""
-    name = safe_name(f"declos-system-{spec.hostname}")
+    # An empty hostName keeps the host's name (networking.hostName); TOP is then unnamed.
+    name = safe_name(f"declos-system-{spec.hostname}" if spec.hostname else "declos-system")
     refs = candidates(spec, store.store_dir)
     missing = sorted(refs - store.valid_subset(refs))
     if missing:

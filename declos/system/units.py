@@ -139,7 +139,7 @@ def typed_text(kind: str, unit_config: Mapping[str, Any], config: Mapping[str, A
 def common_unit_config(name: str, definition: Mapping[str, Any]) -> dict[str, Any]:
     """The [Unit] keys every unit kind derives from its common options (unit-options.nix)."""
     unit: dict[str, Any] = {}
-    if definition.get("description"):
+    if definition["description"]:
         unit["Description"] = definition["description"]
     for option, key in (
         ("documentation", "Documentation"),
@@ -153,10 +153,10 @@ def common_unit_config(name: str, definition: Mapping[str, Any]) -> dict[str, An
         ("requisite", "Requisite"),
         ("onFailure", "OnFailure"),
     ):
-        values = list(definition.get(option) or [])
+        values = list(definition[option])
         if values:
             unit[key] = values
-    for key, value in (definition.get("unitConfig") or {}).items():
+    for key, value in definition["unitConfig"].items():
         unit[key] = value
     check_unit_name(name)
     return unit

@@ -1,4 +1,10 @@
-"""Users and groups: `users.users`, `users.groups`."""
+"""Users and groups: `users.users`, `users.groups` (NixOS users-groups.nix on Debian paths).
+
+Defaults live here and nowhere else: normal users get /home/NAME (created), group
+`users` and bash; system users /nonexistent (Debian's convention; NixOS says /var/empty,
+which Debian does not have) and nologin. NixOS's assertions about isSystemUser and
+isNormalUser and about a system user's group are checked here, before anything is built.
+"""
 
 from declos.config import Option, mk_default, types
 
@@ -6,6 +12,11 @@ from declos.config import Option, mk_default, types
 def _user(name):
     return {
         "options": {
+            "enable": Option(
+                types.bool,
+                True,
+                "If false, the user is not managed (as if it were not declared).",
+            ),
             "name": Option(types.str, name, "The user's login name.", default_text="<name>"),
             "isSystemUser": Option(
                 types.bool,
@@ -32,9 +43,9 @@ def _user(name):
             ),
             "home": Option(
                 types.path,
-                "/var/empty",
+                "/nonexistent",
                 "The user's home directory.",
-                default_text='"/home/<name>" for normal users, else "/var/empty"',
+                default_text='"/home/<name>" for normal users, else "/nonexistent"',
             ),
             "createHome": Option(
                 types.bool, False, "Whether to create the home directory and make the user own it."
@@ -42,8 +53,10 @@ def _user(name):
             "shell": Option(
                 types.null_or(types.either(types.path, types.package)),
                 None,
-                "The login shell (a path or a package). null means the system default (`/usr/sbin/nologin` "
-                "for system users, `/bin/bash` for normal users).",
+                "The login shell (a path or a package): `/bin/bash` for normal users and "
+                "`/usr/sbin/nologin` for system users unless set. null leaves the choice to the "
+                "activator's default, which is the same.",
+                default_text='"/bin/bash" for normal users, else "/usr/sbin/nologin"',
                 example="/bin/bash",
             ),
             "hashedPassword": Option(
@@ -64,11 +77,12 @@ def _user(name):
 
 def _user_defaults(config, name):
     if not config.isNormalUser:
-        return {}
+        return {"shell": mk_default("/usr/sbin/nologin")}
     return {
         "home": mk_default(f"/home/{name}"),
         "createHome": mk_default(True),
         "group": mk_default("users"),
+        "shell": mk_default("/bin/bash"),
     }
 
 
@@ -102,3 +116,28 @@ options = {
         ),
     },
 }
+
+
+def config(config):
+    """NixOS's users-groups.nix assertions, with its texts."""
+    assertions = []
+    for name, user in sorted(config.users.users.items()):
+        if not user.enable:
+            continue
+        where = f"users.users.{name}"
+        assertions.append(
+            {
+                "assertion": user.isNormalUser != user.isSystemUser,
+                "message": f"Exactly one of {where}.isSystemUser and {where}.isNormalUser "
+                "must be set.",
+            }
+        )
+        assertions.append(
+            {
+                "assertion": bool(user.group),
+                "message": f"{where}.group is unset. This used to default to nogroup, but "
+                "this is unsafe. For example you can create a group for this user with: "
+                f'users.users.{name}.group = "{name}"; users.groups.{name} = {{}};',
+            }
+        )
+    return {"assertions": assertions}

@@ -8,15 +8,18 @@ _script = types.submodule(
         "deps": Option(
             types.list_of(types.str), [], "Names of scripts that must run before this one."
         ),
+        "supportsDryActivation": Option(
+            types.bool,
+            False,
+            "Whether the snippet may also run on `dry-activate` (then it must change nothing).",
+        ),
     }
 )
 
 options = {
     "system": {
         "activationScripts": Option(
-            types.attrs_of(
-                types.coerced_to(types.str, lambda text: {"text": text, "deps": []}, _script)
-            ),
+            types.attrs_of(types.coerced_to(types.str, lambda text: {"text": text}, _script)),
             {},
             "Shell snippets run (as root) on every activation, after /etc, users and "
             "filesystems are in place and before units are started. They must be idempotent. "

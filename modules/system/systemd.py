@@ -1,7 +1,9 @@
-"""systemd units: `systemd.services`, `systemd.timers`, `systemd.sockets`, `systemd.tmpfiles`.
+"""systemd units: `systemd.services`, `systemd.timers`, `systemd.sockets`.
 
 Unit options follow NixOS (`nixos/lib/systemd-unit-options.nix`); the unit files are
 rendered into the system closure and compared on switch like switch-to-configuration.
+As in NixOS's systemd.nix, a service's `startAt` becomes a timer here (`config`), so
+the builder only ever renders the units it is given.
 """
 
 from declos.config import Option, types
@@ -54,6 +56,10 @@ def _common():
         "bindsTo": Option(types.list_of(types.str), [], "`BindsTo=` dependencies."),
         "partOf": Option(types.list_of(types.str), [], "`PartOf=` dependencies."),
         "conflicts": Option(types.list_of(types.str), [], "`Conflicts=` dependencies."),
+        "requisite": Option(types.list_of(types.str), [], "`Requisite=` dependencies."),
+        "onFailure": Option(
+            types.list_of(types.str), [], "Units activated when this unit fails (`OnFailure=`)."
+        ),
         "unitConfig": Option(
             _section,
             {},
@@ -131,6 +137,15 @@ def _service(name):
             "When to start the service automatically, in systemd.time(7) calendar format: makes a timer unit.",
             example="Sun 14:00:00",
         ),
+        "overrideStrategy": Option(
+            types.enum(["asDropinIfExists", "asDropin"]),
+            "asDropinIfExists",
+            "How the unit is installed. `asDropin` extends a unit the distribution ships "
+            "(e.g. Debian's `ssh.service`) with the drop-in `NAME.service.d/declos.conf` "
+            "instead of replacing it; `PATH` is then set only when `path` is non-empty. declos "
+            "cannot see the host's units at build time, so `asDropinIfExists` (NixOS's "
+            "default) installs a complete unit.",
+        ),
     }
 
 
@@ -171,11 +186,19 @@ options = {
             {},
             "systemd socket units, keyed by name (without `.socket`).",
         ),
-        "tmpfiles.rules": Option(
-            types.list_of(types.str),
-            [],
-            "Rules for systemd-tmpfiles (tmpfiles.d(5) lines), applied on activation.",
-            example=["d /var/www 0755 root root -"],
-        ),
     },
 }
+
+
+def config(config):
+    """NixOS: a service with `startAt` gets NAME.timer, wanted by timers.target, with
+    `OnCalendar=` each value; an explicit `systemd.timers.NAME` merges with it."""
+    timers = {}
+    for name, service in config.systemd.services.items():
+        start_at = [service.startAt] if isinstance(service.startAt, str) else service.startAt
+        if service.enable and start_at:
+            timers[name] = {
+                "wantedBy": ["timers.target"],
+                "timerConfig": {"OnCalendar": list(start_at)},
+            }
+    return {"systemd": {"timers": timers}} if timers else {}

@@ -54,6 +54,16 @@ options = {
                         None,
                         "If set, create a swap file of this many MiB.",
                     ),
+                    "priority": Option(
+                        types.null_or(types.ints.between(-1, 32767)),
+                        None,
+                        "Priority of this swap device (`Priority=`); null lets the kernel choose.",
+                    ),
+                    "options": Option(
+                        types.list_of(types.non_empty_str),
+                        [],
+                        "Options of the swap unit (`Options=`).",
+                    ),
                 }
             )
         ),

@@ -30,7 +30,8 @@ def test_eval_trivial_json_whole_config() -> None:
     r = declos("eval", "--json", "machines/webserver.yaml")
     assert r.returncode == 0, r.stderr
     config = json.loads(r.stdout)
-    assert config["networking"]["firewall"]["allowedTCPPorts"] == [80]
+    # services.openssh opens its port in its module (openFirewall), as in NixOS.
+    assert config["networking"]["firewall"]["allowedTCPPorts"] == [80, 22]
     assert config["services"]["httpd"]["documentRoot"] == "/srv/www"
     assert config["deployment"]["targetEnv"] == "libvirt"
 

@@ -20,7 +20,7 @@ def test_options_json_shape() -> None:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["services.httpd.enable"] == {
-        "declarations": ["modules/services/httpd.py:7"],
+        "declarations": ["modules/services/httpd.py:24"],
         "default": {"_type": "literalExpression", "text": "false"},
         "description": "Whether to enable the Apache HTTP Server.",
         "example": {"_type": "literalExpression", "text": "true"},

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-CONFIG = """\
-options:
-  networking.hostName: {type: str, default: "declos"}
-  systemd.services: {type: "attrs_of(anything)", default: {}}
-config:
-  networking.hostName: linked
-  systemd.services.hello:
-    script: "echo hello"
-    wantedBy: [multi-user.target]
+MODULES = Path(__file__).resolve().parents[2] / "modules"
+CONFIG = f"""\
+imports:
+  - {MODULES}/networking/hostname.py
+  - {MODULES}/system/systemd.py
+networking.hostName: linked
+systemd.services.hello:
+  script: "echo hello"
+  wantedBy: [multi-user.target]
 """
 
 

@@ -1,8 +1,8 @@
 """`declos build|switch|dry-activate|rollback|generations` end to end under --root.
 
-The config brings its own option declarations and is evaluated with --bare, so these
-tests exercise the CLI, the builder and the closure's own activator without depending
-on the standard module library.
+The config imports only the modules declaring the generic options it uses and is
+evaluated with --bare, so these tests exercise the CLI, the builder and the closure's
+own activator without the rest of the standard module library.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from pathlib import Path
 
 import pytest
 
-OPTIONS = """\
-options:
-  networking.hostName: {type: str, default: "declos"}
-  systemd.services: {type: "attrs_of(anything)", default: {}}
-  environment.etc: {type: "attrs_of(anything)", default: {}}
-  networking.firewall: {type: "attrs_of(anything)", default: {}}
-"""
+MODULES = Path(__file__).resolve().parents[2] / "modules"
+OPTIONS = "imports:\n" + "".join(
+    f"  - {MODULES / m}\n"
+    for m in (
+        "networking/hostname.py",
+        "system/systemd.py",
+        "config/etc.py",
+        "networking/firewall.py",
+    )
+)
 
 
 def config(tmp_path: Path, name: str, host: str, body: str = "") -> str:

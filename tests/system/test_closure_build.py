@@ -1,4 +1,5 @@
-"""build_from_values: the TOP layout of the contract, caching, references and closure."""
+"""Building TOP from an evaluated config: the layout of the contract, caching, references
+and closure (the services in it are modules; the builder renders what they define)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from declos.system.build import SystemBuildError, build_from_values
 
 
 def values(pkgs: Pkgs) -> dict:
+    """A config (a dict module) touching every part of TOP."""
     return {
         "networking.hostName": "web",
         "time.timeZone": "Europe/Paris",
@@ -58,8 +60,8 @@ def tree(root: str) -> list[str]:
     return sorted(out)
 
 
-def test_layout_follows_the_contract(store) -> None:
-    result = build_from_values(store, values(Pkgs(store)), config_json='{"x": 1}\n')
+def test_layout_follows_the_contract(store, build) -> None:
+    result = build(values(Pkgs(store)))
     top = result.path
     assert top.startswith(store.store_dir + "/") and top.endswith("-declos-system-web")
     phys = str(store.real_path(top))
@@ -100,7 +102,8 @@ def test_layout_follows_the_contract(store) -> None:
     assert meta["boot"]["kernelParams"] == ["console=ttyS0"]
     assert meta["firewall"] == {"table": "inet declos-fw", "file": "firewall.nft"}
     assert [a["name"] for a in meta["activationScripts"]] == ["hello"]
-    assert store.real_path(top + "/config.json").read_text() == '{"x": 1}\n'
+    config = json.loads(store.real_path(top + "/config.json").read_text())
+    assert config["networking"]["hostName"] == "web"
     assert "tcp dport { 22, 80 } accept" in store.real_path(top + "/firewall.nft").read_text()
     sw = store.real_path(meta["sw"] + "/bin/hello")
     assert (
@@ -122,19 +125,19 @@ def test_layout_follows_the_contract(store) -> None:
     assert script in closure
 
 
-def test_same_config_same_path_and_nothing_added(store) -> None:
-    first = build_from_values(store, values(Pkgs(store))).path
+def test_same_config_same_path_and_nothing_added(store, build) -> None:
+    first = build(values(Pkgs(store))).path
     before = set(store.all_paths())
-    second = build_from_values(store, values(Pkgs(store))).path
+    second = build(values(Pkgs(store))).path
     assert second == first
     assert set(store.all_paths()) == before
 
 
-def test_changed_option_changes_top(store) -> None:
+def test_changed_option_changes_top(store, build) -> None:
     base = values(Pkgs(store))
-    first = build_from_values(store, base).path
+    first = build(base).path
     changed = dict(base, **{"systemd.services": {"web": {"script": "exec sleep 2000\n"}}})
-    assert build_from_values(store, changed).path != first
+    assert build(changed).path != first
 
 
 def test_failed_assertions_stop_before_building(store) -> None:
@@ -152,9 +155,9 @@ def test_failed_assertions_stop_before_building(store) -> None:
     assert build_from_values(store, {"warnings": ["old option"]}).warnings == ["old option"]
 
 
-def test_bad_firewall_rule_is_a_build_error(store) -> None:
+def test_bad_firewall_rule_is_a_build_error(build) -> None:
     with pytest.raises(SystemBuildError, match=r"does not pass `nft --check`"):
-        build_from_values(store, {"networking.firewall": {"extraInputRules": "nonsense here"}})
+        build({"networking.firewall": {"extraInputRules": "nonsense here"}})
 
 
 def test_activator_is_self_contained_and_cached(store) -> None:
@@ -184,13 +187,12 @@ def test_activator_is_self_contained_and_cached(store) -> None:
     assert proc.stdout.strip() == lib + "/declos/activation/main.py"
 
 
-def test_paths_mentioned_in_strings_are_built_and_referenced(store) -> None:
+def test_paths_mentioned_in_strings_are_built_and_referenced(store, build) -> None:
     pkgs = Pkgs(store)
     tool = pkgs.write_shell_script_bin("tool", "echo tool\n")
     conf = pkgs.write_text("app.conf", "x=1\n")
     assert not store.is_valid(tool.out_path) and not store.is_valid(conf.out_path)
-    top = build_from_values(
-        store,
+    top = build(
         {
             "systemd.services": {
                 "app": {"serviceConfig": {"ExecStart": f"{tool}/bin/tool --fast"}}
@@ -205,18 +207,18 @@ def test_paths_mentioned_in_strings_are_built_and_referenced(store) -> None:
     assert f"ExecStart={tool.out_path}/bin/tool --fast\n" in unit
 
 
-def test_memo_gives_the_same_paths_and_survives_gc(store) -> None:
-    first = build_from_values(store, values(Pkgs(store)))
+def test_memo_gives_the_same_paths_and_survives_gc(store, build) -> None:
+    first = build(values(Pkgs(store)))
     memo = store.real_path(store.state_dir + "/cache/system-trees.json")
     assert first.path in json.loads(memo.read_text())["trees"].values()
     memo.unlink()
-    again = build_from_values(store, values(Pkgs(store)))
+    again = build(values(Pkgs(store)))
     assert (again.path, again.added) == (first.path, first.added)
     script = next(p for p in first.added if p.endswith("-unit-script-web-start"))
     store.delete([first.path])
     store.delete([script])
     assert not store.is_valid(first.path) and not store.is_valid(script)
-    rebuilt = build_from_values(store, values(Pkgs(store)))
+    rebuilt = build(values(Pkgs(store)))
     assert rebuilt.path == first.path and store.is_valid(first.path) and store.is_valid(script)
     assert (
         store.real_path(script + "/bin/web-start").read_text()
@@ -224,6 +226,6 @@ def test_memo_gives_the_same_paths_and_survives_gc(store) -> None:
     )
 
 
-def test_etc_target_inside_another_target_is_an_error(store) -> None:
+def test_etc_target_inside_another_target_is_an_error(build) -> None:
     with pytest.raises(SystemBuildError, match=r"/etc/a/b is inside another entry's target /etc/a"):
-        build_from_values(store, {"environment.etc": {"a": {"text": "x"}, "a/b": {"text": "y"}}})
+        build({"environment.etc": {"a": {"text": "x"}, "a/b": {"text": "y"}}})

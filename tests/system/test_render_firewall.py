@@ -55,30 +55,38 @@ CONFIG = {
 }
 
 
-def test_ruleset_exact_text_and_nft_accepts_it() -> None:
-    text = render_ruleset(CONFIG, extra_tcp_ports=[22, 80])
+def firewall(value, config: dict, **more) -> dict:
+    return value("networking.firewall", {"networking.firewall": config, **more})
+
+
+def test_ruleset_exact_text_and_nft_accepts_it(value) -> None:
+    # services.openssh opens its port 22 through its module (openFirewall).
+    text = render_ruleset(firewall(value, CONFIG, **{"services.openssh.enable": True}))
     assert text == EXPECTED
     check_ruleset(text)
 
 
-def test_defaults_allow_ping_and_drop_silently() -> None:
-    text = render_ruleset({})
+def test_defaults_allow_ping_and_drop_and_log_refused_connections(value) -> None:
+    # The module's default logRefusedConnections = true is what users always got (the
+    # builder used to assume false for an absent key, which evaluation never produced).
+    text = render_ruleset(firewall(value, {}))
     assert 'icmp type echo-request accept comment "allow ping"' in text
-    assert "reject" not in text and "log level" not in text
+    assert "reject" not in text
+    assert 'log level info prefix "refused connection: "' in text
     assert "dport" not in text.split("chain input-allow")[1].split("icmp")[0]
     check_ruleset(text)
 
 
-def test_disabled_firewall_has_no_ruleset() -> None:
-    assert render_ruleset({"enable": False, "allowedTCPPorts": [22]}) is None
+def test_disabled_firewall_has_no_ruleset(value) -> None:
+    assert render_ruleset(firewall(value, {"enable": False, "allowedTCPPorts": [22]})) is None
 
 
 def test_ports_are_sorted_and_unique() -> None:
     assert ports_to_set([80, 22, 80], [{"from": 1000, "to": 2000}]) == "22, 80, 1000-2000"
 
 
-def test_bad_extra_rules_fail_the_check_with_the_line() -> None:
-    text = render_ruleset({"extraInputRules": "tcp dport bogus accept"})
+def test_bad_extra_rules_fail_the_check_with_the_line(value) -> None:
+    text = render_ruleset(firewall(value, {"extraInputRules": "tcp dport bogus accept"}))
     with pytest.raises(FirewallError) as info:
         check_ruleset(text)
     message = str(info.value)

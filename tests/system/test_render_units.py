@@ -41,25 +41,36 @@ def test_escape_path_matches_systemd_escape(path: str) -> None:
     assert escape_path(path) == expected
 
 
-def test_service_with_script_path_environment_renders_exact_text(store, writer, read) -> None:
+def service(value, name: str, definition: dict) -> dict:
+    """The merged value of systemd.services.NAME for `definition`."""
+    return value(f"systemd.services.{name}", {f"systemd.services.{name}": definition})
+
+
+def test_service_with_script_path_environment_renders_exact_text(
+    store, writer, read, value
+) -> None:
     pkg = store.add_text("tool", "x")
     unit = render_service(
         writer,
         "hello",
-        {
-            "description": "Say hello",
-            "after": ["network.target"],
-            "wants": ["network-online.target"],
-            "wantedBy": ["multi-user.target"],
-            "environment": {"GREETING": 'hi "you"', "LANG": "C.UTF-8"},
-            "path": [pkg],
-            "script": "echo $GREETING\n",
-            "preStart": "mkdir -p /run/hello",
-            "postStart": "true",
-            "restartTriggers": ["v1", 2],
-            "serviceConfig": {"Type": "oneshot", "RemainAfterExit": True},
-            "stopIfChanged": False,
-        },
+        service(
+            value,
+            "hello",
+            {
+                "description": "Say hello",
+                "after": ["network.target"],
+                "wants": ["network-online.target"],
+                "wantedBy": ["multi-user.target"],
+                "environment": {"GREETING": 'hi "you"', "LANG": "C.UTF-8"},
+                "path": [pkg],
+                "script": "echo $GREETING\n",
+                "preStart": "mkdir -p /run/hello",
+                "postStart": "true",
+                "restartTriggers": ["v1", 2],
+                "serviceConfig": {"Type": "oneshot", "RemainAfterExit": True},
+                "stopIfChanged": False,
+            },
+        ),
     )
     trigger = make_text_path("X-Restart-Triggers-hello", b"v1 2", [], store.store_dir)
     exec_start = next(line for line in unit.text.splitlines() if line.startswith("ExecStart="))[10:]
@@ -94,24 +105,35 @@ def test_service_with_script_path_environment_renders_exact_text(store, writer, 
     assert read(trigger) == "v1 2"
 
 
-def test_reload_and_restart_flags(writer) -> None:
-    reload = render_service(writer, "a", {"reloadIfChanged": True, "restartIfChanged": False})
-    norestart = render_service(writer, "b", {"restartIfChanged": False})
+def test_reload_and_restart_flags(writer, value) -> None:
+    reload = render_service(
+        writer, "a", service(value, "a", {"reloadIfChanged": True, "restartIfChanged": False})
+    )
+    norestart = render_service(writer, "b", service(value, "b", {"restartIfChanged": False}))
     assert "[Service]\n" in reload.text and "X-ReloadIfChanged=true\n" in reload.text
     assert "X-RestartIfChanged" not in reload.text
     assert "X-RestartIfChanged=false\n" in norestart.text
 
 
-def test_start_at_timer_and_disabled_units(writer) -> None:
+def systemd(value, config: dict) -> dict:
+    return value("systemd", {"systemd": config})
+
+
+def test_start_at_timer_and_disabled_units(writer, value) -> None:
     units = render_systemd(
         writer,
-        {
-            "services": {
-                "backup": {"script": "true", "startAt": "daily"},
-                "off": {"enable": False, "script": "x"},
+        systemd(
+            value,
+            {
+                "services": {
+                    "backup": {"script": "true", "startAt": "daily"},
+                    "off": {"enable": False, "script": "x"},
+                },
+                "sockets": {
+                    "echo": {"listenStreams": ["127.0.0.1:7"], "wantedBy": ["sockets.target"]}
+                },
             },
-            "sockets": {"echo": {"listenStreams": ["127.0.0.1:7"], "wantedBy": ["sockets.target"]}},
-        },
+        ),
     )
     by_name = {u.name: u for u in units}
     assert sorted(by_name) == ["backup.service", "backup.timer", "echo.socket"]
@@ -120,23 +142,28 @@ def test_start_at_timer_and_disabled_units(writer) -> None:
     assert by_name["echo.socket"].text == "[Unit]\n\n[Socket]\nListenStream=127.0.0.1:7\n"
 
 
-def test_bad_unit_name_names_the_option(writer) -> None:
+def test_bad_unit_name_names_the_option(writer, value) -> None:
     with pytest.raises(
         UnitError, match=r"systemd.services.bad name: invalid unit name 'bad name.service'"
     ):
-        render_systemd(writer, {"services": {"bad name": {"script": "true"}}})
+        render_systemd(writer, systemd(value, {"services": {"bad name": {"script": "true"}}}))
 
 
-def test_script_and_exec_start_conflict_like_nixos(writer) -> None:
+def test_script_and_exec_start_conflict_like_nixos(writer, value) -> None:
     with pytest.raises(
         UnitError, match=r"ExecStart of web.service has conflicting definition values"
     ):
         render_systemd(
             writer,
-            {"services": {"web": {"script": "x", "serviceConfig": {"ExecStart": "/bin/true"}}}},
+            systemd(
+                value,
+                {"services": {"web": {"script": "x", "serviceConfig": {"ExecStart": "/bin/true"}}}},
+            ),
         )
     unit = render_service(
-        writer, "web", {"preStart": "x", "serviceConfig": {"ExecStartPre": "/bin/true"}}
+        writer,
+        "web",
+        service(value, "web", {"preStart": "x", "serviceConfig": {"ExecStartPre": "/bin/true"}}),
     )
     pre = [line for line in unit.text.splitlines() if line.startswith("ExecStartPre=")]
     assert (

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -184,18 +186,24 @@ def test_pkgs_in_templates_and_python_modules(modules: Any) -> None:
     assert ev.to_json("pkgs2") == [pkgs.hello.out_path]
 
 
-def test_pkgs_is_not_loaded_unless_touched() -> None:
+def test_evaluation_never_opens_the_store(tmp_path: Path) -> None:
+    # The module library's system.path (the sw profile) is a package, so a whole-config
+    # read loads the package set (it used to guard that `declos.pkgs` stays unloaded);
+    # what must hold is that evaluation computes paths without touching a store.
     code = (
-        "import sys\nfrom declos.config import evaluate\n"
-        "ev = evaluate(['machines/webserver.yaml'])\nev.value()\n"
-        "print('declos.pkgs' in sys.modules, 'declos.store.db' in sys.modules, 'jinja2' in sys.modules)\n"
+        "from declos.config import evaluate\n"
+        "ev = evaluate(['machines/webserver.yaml'])\nprint(ev.value('system.path'))\n"
+    )
+    env = dict(
+        os.environ,
+        DECLOS_STATE_DIR=str(tmp_path / "state"),
+        DECLOS_STORE_DIR=str(tmp_path / "store"),
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
-    # The module library's system.path (the sw profile) is a package, so a whole-config
-    # read loads the package set; the store itself is still never opened by evaluation.
-    assert out.split()[1] == "False"
+    assert out.startswith(str(tmp_path / "store") + "/") and out.strip().endswith("-system-path")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_templates_are_not_compiled_without_jinja_strings(modules: Any) -> None:

@@ -36,7 +36,7 @@ def test_trivial_machine(trivial: Any) -> None:
         "virtualHosts": {},
         "extraConfig": "",
     }
-    # services.openssh (enabled in trivial.yaml) opens its port in its module, as in NixOS.
+    # services.openssh (enabled in webserver.yaml) opens its port in its module, as in NixOS.
     assert trivial.value("networking.firewall.allowedTCPPorts") == [80, 22]
     assert trivial.value("networking.firewall.enable") is True
     assert trivial.value("deployment.targetEnv") == "libvirt"

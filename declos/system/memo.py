@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from typing import Any
 
 # A tree: relative path -> ("file", text, executable) | ("link", target). Directories
@@ -78,7 +79,8 @@ class Memo:
         valid = self.store.valid_subset(set(self.entries.values()))
         keep = {k: p for k, p in self.entries.items() if p in valid}
         os.makedirs(os.path.dirname(self.file), exist_ok=True)
-        temp = f"{self.file}.tmp{os.getpid()}"
+        # pid and thread: deploy builds several machines at once in one process.
+        temp = f"{self.file}.tmp{os.getpid()}-{threading.get_ident()}"
         with open(temp, "w", encoding="utf-8") as handle:
             json.dump({"version": self.VERSION, "trees": keep}, handle, sort_keys=True)
         os.replace(temp, self.file)

@@ -350,6 +350,22 @@ def cmd_reboot(args: argparse.Namespace) -> int:
         return _for_each(_session(state, args), args, reboot(not args.no_wait))
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """`declos rollback -d NAME N` (registered by declos.cli.system, which owns `rollback`)."""
+    from declos.cli.main import UsageError
+
+    if args.generation is None:
+        raise UsageError("rollback -d NAME needs the generation: declos rollback -d NAME N")
+    return _guarded(_rollback)(args)
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from declos.deploy.fleet_ops import rollback_to
+
+    with _state() as state:
+        return _for_each(_session(state, args), args, rollback_to(args.generation))
+
+
 def cmd_generations(args: argparse.Namespace) -> int:
     from declos.deploy.fleet_ops import generations
 
@@ -438,7 +454,9 @@ def _session(state: Any, args: argparse.Namespace) -> Any:
 def _sel(args: argparse.Namespace) -> Any:
     from declos.deploy.session import Selection
 
-    return Selection(args.on, args.include, args.exclude)
+    return Selection(
+        getattr(args, "on", None), getattr(args, "include", ()), getattr(args, "exclude", ())
+    )
 
 
 def _machine(session: Any, name: str) -> str:

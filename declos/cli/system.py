@@ -55,8 +55,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         parser = sub.add_parser(action, help=helps[action])
         _config_args(parser)
         parser.set_defaults(func=cmd_activate, action=action)
-    rollback = sub.add_parser("rollback", help="re-activate the previous generation")
+    rollback = sub.add_parser(
+        "rollback",
+        help="re-activate the previous generation (with -d: generation N on a deployment's machines)",
+    )
     rollback.add_argument("--root", metavar="DIR", help="act on the tree under DIR (files only)")
+    rollback.add_argument(
+        "-d", "--deployment", metavar="NAME", help="a deployment's machines (declos deploy)"
+    )
+    rollback.add_argument("generation", nargs="?", type=int, help="with -d: the generation N")
     rollback.set_defaults(func=cmd_rollback)
     gens = sub.add_parser("generations", help="list (or delete) system generations")
     gens.add_argument("--root", metavar="DIR", help="the tree under DIR")
@@ -148,6 +155,10 @@ def _current_top(root: str | None) -> str:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    if args.deployment is not None or args.generation is not None:
+        from declos.cli.deploy import cmd_rollback as fleet_rollback
+
+        return fleet_rollback(args)
     return _run(_current_top(args.root), "rollback", args.root)
 
 

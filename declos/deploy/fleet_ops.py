@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from declos.deploy import keys as keys_mod
+from declos.deploy.activate import activate
 from declos.deploy.fleet import connect
 from declos.deploy.report import Reporter
 from declos.deploy.session import Session
@@ -120,9 +121,35 @@ def generations(extra: Sequence[str] = ()) -> Action:
     return act
 
 
-def generation_top(host: Any, n: int) -> str:
-    """The closure of generation N on the host (CommandFailed when it has none)."""
-    return str(host.run(["readlink", "-f", f"{PROFILE}-{n}-link"]).text.strip())
+def generation_top(host: Any, n: int) -> str | None:
+    """The closure of generation N on the host (None when it has no such generation)."""
+    r = host.run(["readlink", "-e", f"{PROFILE}-{n}-link"], check=False)
+    return r.text.strip() if r.returncode == 0 else None
+
+
+def rollback_to(n: int) -> Action:
+    """NixOps' `rollback N`: switch each machine to its generation N (as a new generation,
+    like `nix-env --set`), with the same confirmation and magic rollback as deploy."""
+
+    def act(host: Any, t: MachineTarget, log: Callable[[str], None]) -> MachineReport:
+        top = generation_top(host, n)
+        if top is None:
+            log(f"error: generation {n} does not exist")
+            return MachineReport(t.name, False)
+        log(f"switching to generation {n} ({top})")
+        done = activate(
+            host,
+            top,
+            "switch",
+            magic=t.magic_rollback,
+            confirm_timeout=t.confirm_timeout,
+            activation_timeout=t.activation_timeout,
+            log=log,
+        )
+        log(f"{done.outcome}: {done.message}")
+        return MachineReport(t.name, done.ok, data={"outcome": done.outcome})
+
+    return act
 
 
 def send_keys(texts: dict[str, dict[str, str | None]]) -> Action:

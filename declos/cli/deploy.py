@@ -40,7 +40,7 @@ COMMANDS = (
 )
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = _cmd(sub, "create", "create a deployment from network files", cmd_create)
     p.add_argument("files", nargs="+", metavar="FILE", help="network files (YAML or Python)")
     p = _cmd(sub, "modify", "change a deployment's network files or name", cmd_modify)

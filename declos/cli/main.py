@@ -26,6 +26,8 @@ import tempfile
 import traceback
 from collections.abc import Callable
 
+from declos import __version__
+
 COMMAND_MODULES: tuple[str, ...] = (
     "declos.cli.eval",
     "declos.cli.options",
@@ -118,8 +120,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from declos import __version__
-
     return f"declos {__version__}"
 
 

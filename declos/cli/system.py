@@ -26,7 +26,7 @@ DEFAULT_CONFIG = "/etc/declos/configuration.yaml"
 ACTIONS = ("switch", "boot", "test", "dry-activate")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     build = sub.add_parser(
         "build", help="build the system closure of a configuration and print its path"
     )

@@ -12,10 +12,31 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from declos.cli.main import UsageError
 from declos.config.errors import EvaluationError
 from declos.deploy.errors import DeployError
+from declos.deploy.fleet import connect, deploy
+from declos.deploy.fleet_ops import (
+    check,
+    for_each,
+    generations,
+    reboot,
+    rollback_to,
+    run_command,
+    send_keys,
+)
+from declos.deploy.interactive import exec_ssh
+from declos.deploy.manage import export, import_, info_rows
+from declos.deploy.network import load_network
+from declos.deploy.pipeline import DeployOptions, DeployPlan, exit_code
+from declos.deploy.report import Reporter, reporter
+from declos.deploy.session import Selection, Session
+from declos.deploy.state import State
+from declos.pkgs import Pkgs
+from declos.store import Store
 
 COMMANDS = (
     "create",
@@ -144,8 +165,6 @@ def _deploy_parser(sub: Any) -> None:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from declos.deploy.network import load_network
-
     load_network(args.files)
     with _state() as state:
         dep = state.create(args.deployment or "default", args.files)
@@ -154,8 +173,6 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_modify(args: argparse.Namespace) -> int:
-    from declos.deploy.network import load_network
-
     with _state() as state:
         dep = state.find(args.deployment)
         if args.files:
@@ -173,8 +190,6 @@ def cmd_clone(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from declos.cli.main import UsageError
-
     with _state() as state:
         dep = state.find(args.deployment)
         up = [m for m, a in state.machines(dep).items() if a.get("status") == "up"]
@@ -196,8 +211,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from declos.deploy.manage import info_rows
-
     with _state() as state:
         session = _session(state, args)
         values: dict[str, Any] = {}
@@ -223,13 +236,6 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from declos.deploy.fleet import deploy
-    from declos.deploy.pipeline import DeployOptions, DeployPlan, exit_code
-    from declos.deploy.report import Reporter, reporter
-    from declos.deploy.session import Session
-    from declos.pkgs import Pkgs
-    from declos.store import Store
-
     action = "test" if args.test else "boot" if args.boot else "switch"
     if args.dry_activate:
         action = "dry-activate"
@@ -299,8 +305,6 @@ def _summary(results: dict[str, Any], rep: Any, as_json: bool) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from declos.deploy.fleet_ops import check
-
     with _state() as state:
         session = _session(state, args)
         expected = {m: a.get("toplevel") for m, a in state.machines(session.deployment).items()}
@@ -308,8 +312,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_ssh(args: argparse.Namespace) -> int:
-    from declos.deploy.interactive import exec_ssh
-
     with _state() as state:
         session = _session(state, args)
         target = session.targets([_machine(session, args.machine)])[args.machine]
@@ -317,9 +319,6 @@ def cmd_ssh(args: argparse.Namespace) -> int:
 
 
 def cmd_ssh_for_each(args: argparse.Namespace) -> int:
-    from declos.cli.main import UsageError
-    from declos.deploy.fleet_ops import run_command
-
     command = [c for c in args.command if c != "--"] if args.command else []
     if not command:
         raise UsageError("ssh-for-each needs a command: declos ssh-for-each -- CMD ARGS...")
@@ -328,10 +327,6 @@ def cmd_ssh_for_each(args: argparse.Namespace) -> int:
 
 
 def cmd_scp(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from declos.deploy.fleet import connect
-
     with _state() as state:
         session = _session(state, args)
         name = _machine(session, args.to or args.from_)
@@ -344,46 +339,34 @@ def cmd_scp(args: argparse.Namespace) -> int:
 
 
 def cmd_reboot(args: argparse.Namespace) -> int:
-    from declos.deploy.fleet_ops import reboot
-
     with _state() as state:
         return _for_each(_session(state, args), args, reboot(not args.no_wait))
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     """`declos rollback -d NAME N` (registered by declos.cli.system, which owns `rollback`)."""
-    from declos.cli.main import UsageError
-
     if args.generation is None:
         raise UsageError("rollback -d NAME needs the generation: declos rollback -d NAME N")
     return _guarded(_rollback)(args)
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from declos.deploy.fleet_ops import rollback_to
-
     with _state() as state:
         return _for_each(_session(state, args), args, rollback_to(args.generation))
 
 
 def cmd_generations(args: argparse.Namespace) -> int:
-    from declos.deploy.fleet_ops import generations
-
     with _state() as state:
         return _for_each(_session(state, args), args, generations(), parallel=False)
 
 
 def cmd_delete_generation(args: argparse.Namespace) -> int:
-    from declos.deploy.fleet_ops import generations
-
     with _state() as state:
         action = generations(["--delete", str(args.generation)])
         return _for_each(_session(state, args), args, action)
 
 
 def cmd_send_keys(args: argparse.Namespace) -> int:
-    from declos.deploy.fleet_ops import send_keys
-
     with _state() as state:
         session = _session(state, args)
         names = session.select(_sel(args))
@@ -403,8 +386,6 @@ def cmd_show_option(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from declos.deploy.manage import export
-
     with _state() as state:
         deps = state.deployments() if args.all else [state.find(args.deployment)]
         print(json.dumps(export(state, deps, args.include_keys), indent=2, sort_keys=True))
@@ -412,9 +393,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from declos.cli.main import UsageError
-    from declos.deploy.manage import import_
-
     try:
         data = json.load(sys.stdin)
     except json.JSONDecodeError as exc:
@@ -439,29 +417,21 @@ def cmd_forget_key(args: argparse.Namespace) -> int:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _state() -> Any:
-    from declos.deploy.state import State
-
+def _state() -> State:
     return State()
 
 
-def _session(state: Any, args: argparse.Namespace) -> Any:
-    from declos.deploy.session import Session
-
+def _session(state: State, args: argparse.Namespace) -> Session:
     return Session(state, state.find(args.deployment))
 
 
-def _sel(args: argparse.Namespace) -> Any:
-    from declos.deploy.session import Selection
-
+def _sel(args: argparse.Namespace) -> Selection:
     return Selection(
         getattr(args, "on", None), getattr(args, "include", ()), getattr(args, "exclude", ())
     )
 
 
 def _machine(session: Any, name: str) -> str:
-    from declos.cli.main import UsageError
-
     if name not in session.network.machines:
         known = ", ".join(sorted(session.network.machines))
         raise UsageError(f"no machine {name!r} in deployment {session.deployment.name!r} ({known})")
@@ -469,9 +439,6 @@ def _machine(session: Any, name: str) -> str:
 
 
 def _for_each(session: Any, args: argparse.Namespace, action: Any, parallel: bool = True) -> int:
-    from declos.deploy.fleet_ops import for_each
-    from declos.deploy.report import Reporter
-
     names = session.select(_sel(args))
     with Reporter(names, sys.stdout) as reporter:
         reports = for_each(session, names, action, reporter, parallel=parallel)

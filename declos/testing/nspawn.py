@@ -42,21 +42,24 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DECLOS_CACHE", Path.home() / ".cache" / "declos")) / "nspawn"
 
 
-def rootfs() -> Path:
-    """The cached rootfs, built on first use (about 20-150 s; serialised by a file lock)."""
+def rootfs(extra: Sequence[str] = ()) -> Path:
+    """The cached rootfs (with `extra` packages: a separate cache entry), built on first use
+    (about 20-150 s; serialised by a file lock)."""
     base = cache_dir()
     base.mkdir(parents=True, exist_ok=True)
-    done = base / f"rootfs-{SUITE}"
+    suffix = "".join(f"+{p}" for p in sorted(extra))
+    done = base / f"rootfs-{SUITE}{suffix}"
     if done.is_dir():
         return done
     with open(base / "rootfs.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if done.is_dir():
             return done
-        tmp = base / f"rootfs-{SUITE}.{os.getpid()}.tmp"
+        tmp = base / f"rootfs-{SUITE}{suffix}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
+        packages = ",".join([PACKAGES, *sorted(extra)])
         proc = subprocess.run(
-            ["mmdebstrap", "--variant=apt", f"--include={PACKAGES}", SUITE, str(tmp)],
+            ["mmdebstrap", "--variant=apt", f"--include={packages}", SUITE, str(tmp)],
             capture_output=True,
             text=True,
         )
@@ -207,7 +210,16 @@ class Container:
 class Fleet:
     """N containers booted in parallel with one client key; `known_hosts` lists their keys."""
 
-    def __init__(self, workdir: Path, names: Sequence[str]) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        names: Sequence[str],
+        extra: Sequence[str] = (),
+        *,
+        no_container_option: bool = False,
+    ) -> None:
+        self.extra = tuple(extra)
+        self.no_container_option = no_container_option
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.client_key_file = workdir / "id_ed25519"
@@ -220,9 +232,11 @@ class Fleet:
         return self.containers[name]
 
     def start(self) -> None:
-        lower = rootfs()
+        lower = rootfs(self.extra)
         for c in self.containers.values():
             c.prepare(lower)
+            if self.no_container_option:
+                _without_container_option(c)
             c.start()
         for c in self.containers.values():
             c.wait_ready()
@@ -244,6 +258,17 @@ def fleet(workdir: Path, names: Sequence[str]) -> Iterator[Fleet]:
         yield f
     finally:
         f.stop()
+
+
+def _without_container_option(c: Container) -> None:
+    """For an activator without `boot.isContainer`: a writable /proc/sys (the container has
+    its own UTS namespace, so the host name it sets is its own) and an `nft` that reports
+    no declos table, so the firewall probe finds nothing (configs disable the firewall:
+    the network namespace is this host's)."""
+    c.env = {"SYSTEMD_NSPAWN_API_VFS_WRITABLE": "1"}
+    nft = c.merged / "usr/sbin/nft"
+    nft.write_text("#!/bin/sh\n# no nftables in this container\nexit 1\n")
+    nft.chmod(0o755)
 
 
 def available() -> str | None:

@@ -21,12 +21,9 @@ NAMES = [f"c{i:02d}" for i in range(10)]
 
 
 def container_support() -> dict[str, object]:
-    """What the fleet's machines need so activation works in a container.
-
-    With `boot.isContainer` (activation's option) that is all. Until that option exists,
-    the containers get a writable /proc/sys (their own UTS namespace, so setting the host
-    name does not touch this machine) and an `nft` that reports "no declos table", so
-    the activator's firewall probe finds nothing; the firewall itself is disabled."""
+    """What the fleet's machines need so activation works in a container: `boot.isContainer`
+    (activation's option). Until that option exists the fleet is started with
+    nspawn's `no_container_option` preparation instead (see declos.testing.nspawn)."""
     declared = "isContainer" in (evaluate([]).to_json().get("boot") or {})
     return {"boot.isContainer": True} if declared else {}
 
@@ -37,18 +34,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nspawn.Fleet]:
     if why:
         pytest.skip(f"container fleet unavailable: {why}")
     work = tmp_path_factory.mktemp("fleet")
-    f = nspawn.Fleet(work, NAMES)
-    legacy = not container_support()
-    for c in f.containers.values():
-        if legacy:
-            c.env = {"SYSTEMD_NSPAWN_API_VFS_WRITABLE": "1"}
+    f = nspawn.Fleet(work, NAMES, no_container_option=not container_support())
     try:
         f.start()
-        if legacy:
-            for c in f.containers.values():
-                nft = c.merged / "usr/sbin/nft"
-                nft.write_text("#!/bin/sh\n# no nftables in this container\nexit 1\n")
-                nft.chmod(0o755)
         yield f
     finally:
         f.stop()

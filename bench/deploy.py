@@ -109,7 +109,9 @@ def trivial_noop(fleet: nspawn.Fleet, work: Path, env: dict[str, str]) -> None:
     d.mkdir()
     port = nspawn.free_port()
     # !force: the trivial machine enables openssh (whose port 22 would be this host's).
-    tweaks = "".join(f"  {k}: !force {str(v).lower()}\n" for k, v in CONTAINER.items() if isinstance(v, bool))
+    tweaks = "".join(
+        f"  {k}: !force {str(v).lower()}\n" for k, v in CONTAINER.items() if isinstance(v, bool)
+    )
     tweaks += '  networking.hostName: !force ""\n' + f"  services.httpd.listenPort: {port}\n"
     (d / "container.yaml").write_text("webserver:\n" + tweaks)
     phys = physical(fleet, ["c00"])["c00"]

@@ -177,9 +177,11 @@ def _run_user_file(path: str, init_globals: dict[str, Any]) -> dict[str, Any]:
         return runpy.run_path(path, init_globals=init_globals)
     except SyntaxError as exc:
         raise UsageError(f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except Exception as exc:  # the user's code: any exception is their error, not ours
+    except (Exception, SystemExit) as exc:  # the user's code: what it raises is their error
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
         where = f"{path}:{frames[-1].lineno}" if frames else path
+        if isinstance(exc, SystemExit):
+            raise UsageError(f"{where}: the file called sys.exit({exc.code!r})") from None
         raise UsageError(f"{where}: {type(exc).__name__}: {exc}") from None
 
 

@@ -1,0 +1,2 @@
+def config(config, **_):
+    return None

@@ -154,7 +154,11 @@ def _deploy_parser(sub: Any) -> None:
     mode.add_argument("--boot", action="store_true", help="activate at next boot")
     p.add_argument("--max-concurrent-copy", type=int, default=5, metavar="N")
     p.add_argument("--max-concurrent-activate", type=int, default=0, metavar="N")
-    p.add_argument("--allow-reboot", action="store_true", help="reboot when activation asks")
+    p.add_argument(
+        "--allow-reboot",
+        action="store_true",
+        help="reboot when activation asks (the activator never asks yet: no effect)",
+    )
     p.add_argument("--force-reboot", action="store_true", help="reboot after activation")
     p.add_argument("--confirm-timeout", type=int, metavar="S")
     p.add_argument("--no-rollback", action="store_true", help="no magic rollback")
@@ -248,6 +252,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         confirm_timeout=args.confirm_timeout,
         no_rollback=args.no_rollback,
         force_activate=args.always_activate,
+        force_reboot=args.force_reboot,
     )
     store = Store.open(root=os.path.abspath(args.store_root) if args.store_root else None)
     made: list[Reporter] = []

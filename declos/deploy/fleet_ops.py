@@ -7,7 +7,6 @@ the others. Output lines go through the same Reporter as deploy (`name> line`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 from declos.deploy import keys as keys_mod
 from declos.deploy.activate import activate
 from declos.deploy.fleet import connect
+from declos.deploy.reboot import reboot_and_wait
 from declos.deploy.report import Reporter
 from declos.deploy.session import Session
 from declos.deploy.targets import MachineTarget
@@ -166,26 +166,6 @@ def reboot(wait: bool, timeout: float = 300.0) -> Action:
     """`systemctl reboot`, then wait until the boot id changed and SSH answers again."""
 
     def act(host: Any, t: MachineTarget, log: Callable[[str], None]) -> MachineReport:
-        before = host.run(["cat", "/proc/sys/kernel/random/boot_id"]).text.strip()
-        try:
-            host.run(["systemctl", "reboot"], timeout=20, check=False)
-        except HostError:
-            pass
-        log("rebooting")
-        if not wait:
-            return MachineReport(t.name, True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            time.sleep(2)
-            try:
-                host.reconnect()
-                now = host.run(["cat", "/proc/sys/kernel/random/boot_id"], timeout=10).text
-            except HostError:
-                continue
-            if now.strip() != before:
-                log("back up")
-                return MachineReport(t.name, True)
-        log(f"did not come back within {timeout:g} s")
-        return MachineReport(t.name, False)
+        return MachineReport(t.name, reboot_and_wait(host, log, wait=wait, timeout=timeout))
 
     return act

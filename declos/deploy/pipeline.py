@@ -22,6 +22,7 @@ from typing import Any
 from declos.deploy import keys as keys_mod
 from declos.deploy.activate import activate, rollback
 from declos.deploy.health import run_checks
+from declos.deploy.reboot import reboot_and_wait
 from declos.deploy.report import Reporter
 from declos.deploy.targets import MachineTarget
 from declos.hosts import HostError, HostKeyMismatch
@@ -46,6 +47,7 @@ class DeployOptions:
     confirm_timeout: int | None = None
     no_rollback: bool = False
     force_activate: bool = False
+    force_reboot: bool = False
 
 
 @dataclass
@@ -178,6 +180,12 @@ class Deployer:
             self._activate(host, name, target, top, result, log)
         if result.outcome != "deployed":
             return
+        if o.force_reboot:
+            self.reporter.phase(name, "rebooting")
+            if not reboot_and_wait(host, log):
+                result.outcome, result.message = "failed", "did not come back after the reboot"
+                return
+            keys_mod.upload(host, target.keys, texts, "pre-activation", log)
         if target.keys:
             keys_mod.upload(host, target.keys, texts, "post-activation", log)
         self._health(host, name, target, result, log)

@@ -1,69 +1,73 @@
 """Reading a system closure (docs/closure.md) into typed values.
 
-Everything the later steps need is checked here once, so a malformed closure fails
-before the host is touched, with the closure path and the offending key in the error.
+The format itself is `declos.common.closure_schema` (shared with the builder); this
+module finds system.json inside the tree being activated and adds what only the
+activator needs (the physical unit directory, whether firewall.nft exists). Every check
+happens here, before the host is touched, so a malformed closure fails with the closure
+path and the offending key.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from declos.activation.errors import ClosureError
 from declos.activation.paths import Host
+from declos.common.closure_schema import (
+    ActivationScript,
+    BootSpec,
+    EtcEntry,
+    FileSystem,
+    GroupSpec,
+    SchemaError,
+    SystemJson,
+    UserSpec,
+    parse_system_json,
+)
 
-FORMAT = 1
-
-
-class ClosureError(Exception):
-    """The --system path is not a usable declos system closure."""
-
-
-@dataclass(frozen=True)
-class EtcEntry:
-    target: str
-    source: str
-    mode: str = "symlink"
-    user: str = "root"
-    group: str = "root"
-    replace_existing: bool = False
-
-
-@dataclass(frozen=True)
-class FileSystem:
-    mount_point: str
-    device: str
-    fs_type: str
-    options: tuple[str, ...] = ()
-    auto_format: bool = False
-    label: str | None = None
+__all__ = [
+    "ActivationScript",
+    "ClosureError",
+    "EtcEntry",
+    "FileSystem",
+    "GroupSpec",
+    "System",
+    "UserSpec",
+    "load",
+]
 
 
 @dataclass(frozen=True)
-class ActivationScript:
-    name: str
-    path: str
-
-
-@dataclass
 class System:
-    """One closure: its top path plus the parsed system.json."""
+    """One closure: its logical top path, the parsed system.json and the unit names."""
 
     top: str
-    hostname: str
-    time_zone: str | None
-    etc: list[EtcEntry]
-    unit_names: list[str]
-    users: dict[str, dict[str, Any]]
-    groups: dict[str, dict[str, Any]]
-    file_systems: list[FileSystem]
-    boot: dict[str, Any]
-    activation_scripts: list[ActivationScript]
-    tmpfiles: str | None
+    spec: SystemJson
+    unit_names: tuple[str, ...]
     has_firewall: bool
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def hostname(self) -> str:
+        return self.spec.hostname
+
+    @property
+    def time_zone(self) -> str | None:
+        return self.spec.time_zone
+
+    @property
+    def etc(self) -> tuple[EtcEntry, ...]:
+        return self.spec.etc
+
+    @property
+    def boot(self) -> BootSpec:
+        return self.spec.boot
+
+    @property
+    def is_container(self) -> bool:
+        return self.spec.boot.is_container
 
     def units_dir(self, host: Host) -> Path:
         return host.store_phys(self.top) / "units"
@@ -72,88 +76,25 @@ class System:
         return host.store_phys(self.top) / "firewall.nft" if self.has_firewall else None
 
 
-def _need(obj: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str) -> Any:
-    if key not in obj:
-        raise ClosureError(f"{where}: missing key {key!r}")
-    if not isinstance(obj[key], typ):
-        raise ClosureError(f"{where}: key {key!r} has the wrong type ({type(obj[key]).__name__})")
-    return obj[key]
-
-
 def load(host: Host, top: str) -> System:
     """Parse TOP/system.json; `top` is the logical store path."""
     top = top.rstrip("/")
     phys = host.store_phys(top)
     meta = phys / "system.json"
-    where = str(meta)
     try:
         raw = json.loads(meta.read_text())
     except FileNotFoundError:
         raise ClosureError(f"{top} is not a declos system closure: {meta} does not exist") from None
     except (OSError, ValueError) as exc:
-        raise ClosureError(f"{where}: cannot read: {exc}") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise ClosureError(
-            f"{where}: unsupported format {raw.get('format') if isinstance(raw, dict) else raw!r}"
-            f" (this activator reads format {FORMAT})"
-        )
-    etc = []
-    for i, e in enumerate(_need(raw, "etc", list, where)):
-        w = f"{where}: etc[{i}]"
-        target = _need(e, "target", str, w).strip("/")
-        if not target or ".." in target.split("/"):
-            raise ClosureError(f"{w}: bad target {e['target']!r}")
-        mode = e.get("mode", "symlink")
-        if mode != "symlink" and not (
-            isinstance(mode, str) and mode.isdigit() and len(mode) in (3, 4)
-        ):
-            raise ClosureError(
-                f'{w}: mode must be "symlink" or an octal string like "0644", got {mode!r}'
-            )
-        etc.append(
-            EtcEntry(
-                target=target,
-                source=_need(e, "source", str, w),
-                mode=mode,
-                user=e.get("user") or "root",
-                group=e.get("group") or "root",
-                replace_existing=bool(e.get("replaceExisting", False)),
-            )
-        )
-    units = raw.get("units") or {}
-    names = list(units.get("names") or [])
-    if not names and (phys / "units").is_dir():
-        names = sorted(n for n in os.listdir(phys / "units") if not (phys / "units" / n).is_dir())
-    users = raw.get("users") or {}
-    fss = []
-    for i, f in enumerate(raw.get("fileSystems") or []):
-        w = f"{where}: fileSystems[{i}]"
-        fss.append(
-            FileSystem(
-                mount_point=_need(f, "mountPoint", str, w),
-                device=_need(f, "device", str, w),
-                fs_type=f.get("fsType") or "auto",
-                options=tuple(f.get("options") or ()),
-                auto_format=bool(f.get("autoFormat", False)),
-                label=f.get("label"),
-            )
-        )
-    scripts = [
-        ActivationScript(name=_need(s, "name", str, where), path=_need(s, "path", str, where))
-        for s in raw.get("activationScripts") or []
-    ]
+        raise ClosureError(f"{meta}: cannot read: {exc}") from None
+    try:
+        spec = parse_system_json(raw, str(meta))
+    except SchemaError as exc:
+        raise ClosureError(str(exc)) from None
+    names = spec.unit_names
+    units = phys / "units"
+    if not names and units.is_dir():
+        names = tuple(sorted(n for n in os.listdir(units) if not (units / n).is_dir()))
     return System(
-        top=top,
-        hostname=raw.get("hostname") or "",
-        time_zone=raw.get("timeZone"),
-        etc=etc,
-        unit_names=names,
-        users=dict(users.get("users") or {}),
-        groups=dict(users.get("groups") or {}),
-        file_systems=fss,
-        boot=dict(raw.get("boot") or {}),
-        activation_scripts=scripts,
-        tmpfiles=raw.get("tmpfiles"),
-        has_firewall=(phys / "firewall.nft").exists(),
-        raw=raw,
+        top=top, spec=spec, unit_names=names, has_firewall=(phys / "firewall.nft").exists()
     )

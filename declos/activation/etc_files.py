@@ -10,12 +10,15 @@ to old ∪ new, so a run killed half way still knows every path it may have crea
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from declos.activation import faults
+from declos.activation.accounts_db import AccountDb
+from declos.activation.errors import EtcConflict
 from declos.activation.paths import STATIC_LINK, Host
 from declos.common.atomic import (
     atomic_symlink,
@@ -26,10 +29,6 @@ from declos.common.atomic import (
 )
 
 BACKUP_SUFFIX = ".declos-backup"
-
-
-class EtcConflict(Exception):
-    """Paths declos would have to overwrite but does not own."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,8 @@ class Want:
     def content(self) -> bytes:
         if self.data is not None:
             return self.data
-        assert self.data_path is not None
+        if self.data_path is None:
+            raise EtcConflict(f"/etc/{self.target}: a copy entry without content")
         return self.data_path.read_bytes()
 
 
@@ -101,14 +101,16 @@ class EtcManager:
         self.manifest_path = manifest_path
 
     def manifest(self) -> dict[str, Any]:
-        m = read_json(self.manifest_path, None) or {}
+        raw = read_json(self.manifest_path, None)
+        m: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
         m.setdefault("entries", {})
         m.setdefault("dirs", [])
         m.setdefault("static", None)
         return m
 
     def _p(self, target: str) -> Path:
-        return self.host.etc / target
+        """/etc/TARGET inside the host's tree; a path through a link out of it is refused."""
+        return self.host.etc_path(target)
 
     def _is_ours(self, target: str, rec: dict[str, Any] | None) -> bool:
         """Whether the path on disk is what declos wrote (so it may be replaced/removed)."""
@@ -211,13 +213,11 @@ class EtcManager:
         if w.kind == "link":
             rec["link"] = w.link
         else:
-            import hashlib
-
             rec["sha256"] = hashlib.sha256(w.content()).hexdigest()
         return rec
 
-    def apply(self, plan: EtcPlan, ids: Any) -> None:
-        """Carry out `plan`; `ids` maps user/group names to numbers (users.AccountDb)."""
+    def apply(self, plan: EtcPlan, ids: AccountDb) -> None:
+        """Carry out `plan`; `ids` maps user/group names to numbers."""
         backups = {c.target: c.backup for c in plan.changes}
         final = {t: self._record(w, backups.get(t, False)) for t, w in plan.wants.items()}
         widened = dict(plan.old)
@@ -227,7 +227,7 @@ class EtcManager:
             self.manifest_path,
             {"format": 1, "static": plan.static, "entries": widened, "dirs": dirs},
         )
-        atomic_symlink(plan.static, self.host.etc / STATIC_LINK)
+        atomic_symlink(plan.static, self._p(STATIC_LINK))
         for c in plan.changes:
             if c.op == "remove":
                 continue

@@ -11,12 +11,14 @@ import fcntl
 import os
 from pathlib import Path
 
+from declos.activation.errors import LockHeld
 
-class LockHeld(Exception):
-    """Another activation holds the lock."""
+__all__ = ["ActivationLock", "LockHeld"]
 
 
 class ActivationLock:
+    """`with ActivationLock(path):` holds the lock or raises LockHeld at once."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None

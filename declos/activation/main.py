@@ -1,7 +1,9 @@
 """`python3 -m declos.activation --system TOP ACTION [--root DIR]`: the activator's CLI.
 
 This is what a closure's `activate` wrapper runs, on the target, as root. It parses,
-takes the lock and dispatches; the work is in activate.Activation and generations.
+checks the target tree, takes the lock and dispatches: activations are planned
+(`plan.plan_activation`) and then either printed (dry-activate) or executed
+(`execute.Execution`); generations are `declos.common.profiles`.
 """
 
 from __future__ import annotations
@@ -11,16 +13,30 @@ import sys
 import time
 from pathlib import Path
 
-from declos.activation.activate import STEP_FAILED, Activation, say
-from declos.activation.bootloader import BootloaderError, generation_from_cmdline, install
-from declos.activation.closure import ClosureError, load
-from declos.activation.lock import ActivationLock, LockHeld
+from declos.activation.bootloader import generation_from_cmdline, install
+from declos.activation.closure import System, load
+from declos.activation.errors import (
+    BootloaderError,
+    ClosureError,
+    EtcConflict,
+    FirewallError,
+    LockHeld,
+    RefusedError,
+    RootError,
+    UsersError,
+)
+from declos.activation.execute import STEP_FAILED, Execution
+from declos.activation.lock import ActivationLock
 from declos.activation.paths import SYSTEM_PROFILE, Host
+from declos.activation.plan import plan_activation, say
 from declos.activation.state import ActivationState
+from declos.activation.systemd_dbus import Systemd
 from declos.common.profiles import ProfileError, Profiles, parse_age
+from declos.common.safepath import PathEscape
 
 USAGE = 1
 ACTIONS = ("switch", "boot", "test", "dry-activate", "rollback", "generations", "boot-time")
+OS_TREE_FILES = ("etc/passwd", "etc/group")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,28 +66,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_root(given: str, action: str) -> Path:
+    """The --root tree, refused before anything is written when it is not an OS tree:
+    users and /etc ownership need the tree's own account databases, and a
+    half-activated tree is worse than none."""
+    root = Path(given).resolve()
+    if not root.is_dir():
+        what = "does not exist" if not root.exists() else "is not a directory"
+        raise RootError(f"--root {given}: {what}; nothing was changed")
+    missing = [f for f in OS_TREE_FILES if not (root / f).is_file()]
+    if missing and action != "generations":
+        raise RootError(
+            f"--root {given}: {', '.join(missing)} missing; --root activates into an existing"
+            " system tree (for example one made with mmdebstrap); nothing was changed"
+        )
+    return root
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    root = Path(args.root).resolve() if args.root else None
-    if root is not None and not root.is_dir():
-        say(f"error: --root {args.root}: not a directory")
-        return USAGE
-    if root is not None and args.action not in ("generations",):
-        missing = [
-            f"etc/{name}" for name in ("passwd", "group") if not (root / "etc" / name).is_file()
-        ]
-        if missing:
-            # Checked before anything is written: users and /etc ownership need the
-            # tree's own account databases, and a half-activated tree is worse than none.
-            say(
-                f"error: --root {args.root}: {', '.join(missing)} missing; --root activates into "
-                "an existing system tree (for example one made with mmdebstrap); nothing was changed"
-            )
-            return USAGE
-    host = Host(root)
-    state = ActivationState(host)
     try:
-        with ActivationLock(state.lock_path):
+        host = Host(check_root(args.root, args.action) if args.root else None)
+    except RootError as exc:
+        say(f"error: {exc}")
+        return USAGE
+    try:
+        with ActivationLock(ActivationState(host).lock_path):
             return _dispatch(args, host)
     except LockHeld as exc:
         say(f"error: {exc}")
@@ -79,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, host: Host) -> int:
-    profiles = Profiles(host.profiles)
+    profiles = Profiles(host.profiles, host.locks)
     try:
         if args.action == "generations":
             return _generations(args, profiles)
@@ -87,24 +107,63 @@ def _dispatch(args: argparse.Namespace, host: Host) -> int:
             n = profiles.previous(SYSTEM_PROFILE)
             top = profiles.target(SYSTEM_PROFILE, n)
             say(f"rolling back to generation {n} ({top})")
-            return Activation(host, load(host, top), "switch", generation=n).run()
+            return activate(host, load(host, top), "switch", generation=n)
         if args.action == "boot-time":
             return _boot_time(args, host, profiles)
         system = load(host, args.system)
         if args.action == "boot":
-            n, _ = profiles.add(SYSTEM_PROFILE, system.top)
-            line = install(host, profiles, n, system.boot.get("grub") or {})
-            if line:
-                say(line)
-            profiles.set_current(SYSTEM_PROFILE, n)
-            return 0
-        return Activation(host, system, args.action).run()
+            return _boot(host, system, profiles)
+        return activate(host, system, args.action)
     except (ClosureError, ProfileError) as exc:
         say(f"error: {exc}")
         return USAGE
     except BootloaderError as exc:
         say(f"error: bootloader: {exc}")
         return STEP_FAILED
+
+
+def activate(
+    host: Host,
+    system: System,
+    action: str,
+    *,
+    generation: int | None = None,
+    wait_jobs: bool = True,
+) -> int:
+    """Plan; then print the plan (dry-activate) or execute it. Returns the exit code."""
+    try:
+        systemd = Systemd() if host.live else None
+    except (OSError, ValueError) as exc:
+        say(f"error: cannot talk to systemd over the system D-Bus: {exc}")
+        return STEP_FAILED
+    try:
+        plan = plan_activation(host, system, action, systemd)
+    except EtcConflict as exc:
+        for line in str(exc).splitlines():
+            say(f"error: {line}")
+        return STEP_FAILED
+    except (UsersError, FirewallError) as exc:
+        say(f"error: {'users' if isinstance(exc, UsersError) else 'firewall'}: {exc}")
+        return STEP_FAILED
+    except (RefusedError, PathEscape) as exc:
+        say(f"error: {exc}; nothing was changed")
+        return USAGE
+    if action == "dry-activate":
+        for line in plan.describe():
+            say(line)
+        return STEP_FAILED if plan.problems else 0
+    return Execution(host, plan, systemd, generation=generation, wait_jobs=wait_jobs).run()
+
+
+def _boot(host: Host, system: System, profiles: Profiles) -> int:
+    """`boot`: the new generation becomes the default at next boot; nothing runs now."""
+    n, _ = profiles.add(SYSTEM_PROFILE, system.top)
+    if not system.is_container:
+        line = install(host, profiles, n, system.boot.grub)
+        if line:
+            say(line)
+    profiles.set_current(SYSTEM_PROFILE, n)
+    return 0
 
 
 def _generations(args: argparse.Namespace, profiles: Profiles) -> int:
@@ -129,7 +188,8 @@ def _boot_time(args: argparse.Namespace, host: Host, profiles: Profiles) -> int:
     if n is None or n not in profiles.numbers(SYSTEM_PROFILE):
         if n is not None:
             say(
-                f"warning: generation {n} (from the kernel command line) does not exist; using the current one"
+                f"warning: generation {n} (from the kernel command line) does not exist;"
+                " using the current one"
             )
         n = profiles.current_number(SYSTEM_PROFILE)
     if n is None:
@@ -137,4 +197,4 @@ def _boot_time(args: argparse.Namespace, host: Host, profiles: Profiles) -> int:
         return 0
     top = profiles.target(SYSTEM_PROFILE, n)
     say(f"activating generation {n} ({top}) at boot")
-    return Activation(host, load(host, top), "boot-time", wait_jobs=False).run()
+    return activate(host, load(host, top), "boot-time", wait_jobs=False)

@@ -13,16 +13,16 @@ import shutil
 import subprocess
 import time
 
-from declos.activation.closure import FileSystem
-
-
-class MountError(Exception):
-    pass
+from declos.activation.errors import MountError
+from declos.common.closure_schema import FileSystem
 
 
 def has_filesystem(device: str) -> bool:
     r = subprocess.run(
-        ["blkid", "-p", "-o", "value", "-s", "TYPE", device], capture_output=True, text=True
+        ["blkid", "-p", "-o", "value", "-s", "TYPE", device],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if r.returncode == 2:  # blkid: nothing found
         return False
@@ -39,7 +39,9 @@ def _device_path(fs: FileSystem) -> str:
     return fs.device
 
 
-def to_format(file_systems: list[FileSystem], wait: float = 10.0) -> list[FileSystem]:
+def to_format(
+    file_systems: tuple[FileSystem, ...] | list[FileSystem], wait: float = 10.0
+) -> list[FileSystem]:
     """The autoFormat entries whose device exists and carries no filesystem yet."""
     out = []
     for fs in file_systems:
@@ -65,9 +67,9 @@ def format_device(fs: FileSystem) -> str:
     if fs.fs_type.startswith("ext"):
         cmd.append("-q")
     cmd.append(_device_path(fs))
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         raise MountError(f"{' '.join(cmd)} failed: {r.stderr.strip()}")
     if shutil.which("udevadm"):
-        subprocess.run(["udevadm", "settle"], capture_output=True)
+        subprocess.run(["udevadm", "settle"], capture_output=True, check=False)
     return f"formatting {_device_path(fs)} as {fs.fs_type} for {fs.mount_point}"

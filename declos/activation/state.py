@@ -33,7 +33,8 @@ class ActivationState:
         atomic_write(self.dir / "active", top + "\n")
 
     def journal(self) -> dict[str, Any] | None:
-        return read_json(self.dir / "journal.json", None)
+        value = read_json(self.dir / "journal.json", None)
+        return value if isinstance(value, dict) else None
 
     def write_journal(self, value: dict[str, Any]) -> None:
         write_json(self.dir / "journal.json", value)

@@ -1,6 +1,12 @@
 """The host-level side steps of activation that need no planning of their own:
 activation scripts, tmpfiles, the host name, the current-system link, and the
-failure report for units (systemctl status plus the journal tail, as NixOS prints)."""
+failure report for units (systemctl status plus the journal tail, as NixOS prints).
+
+Under `--root DIR` activation scripts run chrooted into DIR, never on the machine doing
+the activation: a script says `touch /x` meaning the tree's /x. A tree that cannot run
+them (no /bin/sh, scripts outside its store, not root) is refused before anything
+changes (`scripts_refusal`).
+"""
 
 from __future__ import annotations
 
@@ -13,20 +19,50 @@ from declos.activation.closure import System
 from declos.activation.paths import Host
 from declos.common.atomic import atomic_symlink
 
+CHROOT = "chroot"
+
+
+def scripts_refusal(host: Host, system: System) -> str | None:
+    """Why the activation scripts cannot run in this tree, or None when they can."""
+    scripts = system.spec.activation_scripts
+    if host.root is None or not scripts:
+        return None
+    names = ", ".join(s.name for s in scripts)
+    why = None
+    if os.geteuid() != 0:
+        why = "running them chrooted into the tree needs root"
+    elif not os.path.lexists(host.phys("/bin/sh")):
+        why = "the tree has no /bin/sh to run them with"
+    else:
+        outside = [s.name for s in scripts if not os.path.lexists(host.phys(s.path))]
+        if outside:
+            why = f"{', '.join(outside)} is not in the tree's store"
+    if why is None:
+        return None
+    return (
+        f"system.activationScripts ({names}) would run chrooted into --root {host.root}, but {why};"
+        " activate as root into a complete tree, or remove the activation scripts"
+    )
+
 
 def run_activation_scripts(host: Host, system: System, action: str) -> list[str]:
     """Run each snippet in order; a failing one does not stop the rest (as NixOS)."""
     failures = []
     env = dict(os.environ, DECLOS_ACTION=action, DECLOS_SYSTEM=system.top)
-    if host.root is not None:
-        env["DECLOS_ROOT"] = str(host.root)
-    for s in system.activation_scripts:
+    env.pop("DECLOS_ROOT", None)
+    for s in system.spec.activation_scripts:
+        if host.root is None:
+            argv, cwd = [s.path], None
+        else:
+            argv, cwd = [CHROOT, str(host.root), s.path], str(host.root)
         r = subprocess.run(
-            [str(host.store_phys(s.path))],
+            argv,
             env=env,
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            check=False,
         )
         if r.stdout:
             print(
@@ -38,21 +74,21 @@ def run_activation_scripts(host: Host, system: System, action: str) -> list[str]
 
 
 def run_tmpfiles(host: Host, system: System) -> str | None:
-    if not system.tmpfiles:
+    """systemd-tmpfiles on the closure's rules (`--root` keeps it inside the tree)."""
+    if not system.spec.tmpfiles:
         return None
     cmd = ["systemd-tmpfiles", "--create", "--remove"]
     if host.root is not None:
         cmd.append(f"--root={host.root}")
-    cmd.append(str(host.store_phys(system.tmpfiles)))
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    cmd.append(str(host.store_phys(system.spec.tmpfiles)))
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         return f"systemd-tmpfiles failed ({r.returncode}): {r.stderr.strip()}"
     return None
 
 
-def set_hostname(host: Host, name: str) -> None:
-    if not host.live or not name:
-        return
+def set_hostname(name: str) -> None:
+    """The running kernel's host name (live hosts only; /etc/hostname is an etc entry)."""
     p = Path("/proc/sys/kernel/hostname")
     if p.read_text().strip() != name:
         p.write_text(name)
@@ -69,6 +105,6 @@ def failure_report(unit: str) -> str:
         ["systemctl", "status", "--no-pager", "--full", unit],
         ["journalctl", "-u", unit, "-n", "20", "--no-pager", "-o", "short-precise"],
     ):
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = subprocess.run(cmd, capture_output=True, text=True, check=False)
         parts.append(f"$ {' '.join(cmd)}\n{(r.stdout + r.stderr).rstrip()}")
     return "\n".join(parts)

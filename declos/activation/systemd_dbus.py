@@ -11,9 +11,16 @@ import collections
 import time
 from typing import Any
 
-from jeepney import DBusAddress, MatchRule, Properties, message_bus, new_method_call
-from jeepney.io.blocking import open_dbus_connection
-from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+# jeepney ships no type information; it is the one non-stdlib dependency (shipped too)
+from jeepney import (  # type: ignore[import-untyped]
+    DBusAddress,
+    MatchRule,
+    Properties,
+    message_bus,
+    new_method_call,
+)
+from jeepney.io.blocking import open_dbus_connection  # type: ignore[import-untyped]
+from jeepney.wrappers import DBusErrorResponse, unwrap_msg  # type: ignore[import-untyped]
 
 BUS = "org.freedesktop.systemd1"
 MANAGER = "org.freedesktop.systemd1.Manager"
@@ -43,7 +50,8 @@ class Systemd:
 
     def _call(self, msg: Any, timeout: float = 90.0) -> tuple[Any, ...]:
         try:
-            return unwrap_msg(self.conn.send_and_get_reply(msg, timeout=timeout))
+            reply: tuple[Any, ...] = unwrap_msg(self.conn.send_and_get_reply(msg, timeout=timeout))
+            return reply
         except DBusErrorResponse as exc:
             raise SystemdError(f"{exc.name}: {' '.join(map(str, exc.data))}") from None
 

@@ -1,9 +1,16 @@
 """Declared users and groups: created, updated, and removed only if declos created them.
 
+Planning is pure: `plan_users` takes the declared accounts, the account databases and
+what declos recorded earlier, and returns a `UsersPlan` (the lines to print, the new
+databases, the new records, the homes to create) without touching anything. `apply_users`
+is the one place that writes: under /etc/.pwd.lock it re-reads the databases, plans
+again on what it read, and writes, so nothing another tool changed in between is lost.
+
 Ids are kept stable in STATE/activation/{uid,gid}-map.json (as NixOS's uid-map): a
 user removed and declared again gets its old uid back, so files it owned stay its own.
 Allocation follows NixOS: system users and all groups count down from 999 to 400,
-normal users count up from 1000. An existing account's id is never changed.
+normal users count up from 1000. An existing account's id is never changed. A declared
+id another account already has is refused (two accounts sharing an id share all files).
 SSH keys are not handled here: the closure delivers them as /etc entries
 (ssh/authorized_keys.d/NAME).
 """
@@ -11,13 +18,82 @@ SSH keys are not handled here: the closure delivers them as /etc entries
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from declos.activation import faults
-from declos.activation.accounts_db import AccountDb
+from declos.activation import accounts_db, faults
+from declos.activation.accounts_db import AccountDb, GroupEntry, PasswdEntry, ShadowEntry
+from declos.activation.errors import UsersError
 from declos.activation.paths import Host
 from declos.common.atomic import read_json, write_json
+from declos.common.closure_schema import GroupSpec, UserSpec
+
+SYSTEM_IDS = (400, 999)
+NORMAL_UIDS = (1000, 29999)
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """What declos recorded about accounts (STATE/activation/*.json)."""
+
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    memberships: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    uid_map: Mapping[str, int] = field(default_factory=dict)
+    gid_map: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, directory: Path) -> AccountState:
+        acc = _mapping(read_json(directory / "accounts.json", {}))
+        members = _mapping(acc.get("memberships"))
+        return cls(
+            users=frozenset(_strings(acc.get("users"))),
+            groups=frozenset(_strings(acc.get("groups"))),
+            memberships={str(g): tuple(_strings(ms)) for g, ms in members.items()},
+            uid_map=_id_map(read_json(directory / "uid-map.json", {})),
+            gid_map=_id_map(read_json(directory / "gid-map.json", {})),
+        )
+
+    def accounts_json(self) -> dict[str, object]:
+        return {
+            "users": sorted(self.users),
+            "groups": sorted(self.groups),
+            "memberships": {g: list(ms) for g, ms in sorted(self.memberships.items())},
+        }
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _id_map(value: object) -> dict[str, int]:
+    return {str(k): v for k, v in _mapping(value).items() if isinstance(v, int)}
+
+
+@dataclass(frozen=True)
+class HomeDir:
+    path: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class UsersPlan:
+    lines: tuple[str, ...]
+    before: AccountDb
+    after: AccountDb
+    state: AccountState  # after a completed apply
+    widened: AccountState  # written first: old and new records, for a run killed half way
+    homes: tuple[HomeDir, ...]
+
+    @property
+    def changes(self) -> tuple[str, ...]:
+        return tuple(line for line in self.lines if not line.startswith("warning:"))
 
 
 def _alloc(used: set[int], reserved: set[int], lo: int, hi: int, down: bool) -> int:
@@ -25,11 +101,11 @@ def _alloc(used: set[int], reserved: set[int], lo: int, hi: int, down: bool) -> 
     for i in rng:
         if i not in used and i not in reserved:
             return i
-    raise RuntimeError(f"no free id between {lo} and {hi}")
+    raise UsersError(f"no free id between {lo} and {hi}")
 
 
-def _stable_id(
-    name: str, id_map: dict[str, int], used: set[int], lo: int, hi: int, down: bool
+def stable_id(
+    name: str, id_map: Mapping[str, int], used: set[int], lo: int, hi: int, down: bool
 ) -> int:
     """The id `name` had before if it is still free, else a new one no other name ever had."""
     prev = id_map.get(name)
@@ -39,193 +115,254 @@ def _stable_id(
     return _alloc(used, reserved, lo, hi, down)
 
 
-class UsersManager:
+def implied_groups(
+    users: Mapping[str, UserSpec],
+    groups: Mapping[str, GroupSpec],
+    db: AccountDb,
+    created: frozenset[str],
+) -> dict[str, GroupSpec]:
+    """Declared groups plus users' primary groups that must exist (NixOS creates them)."""
+    out = dict(groups)
+    for u in users.values():
+        if u.group not in out and (db.group_entry(u.group) is None or u.group in created):
+            out[u.group] = GroupSpec(u.group, None)
+    return out
+
+
+def plan_groups(
+    groups: Mapping[str, GroupSpec], db: AccountDb, gid_map: dict[str, int], created: set[str]
+) -> list[str]:
+    """Create missing groups in `db` (a working copy); never change an existing gid."""
+    lines = []
+    for name in sorted(groups):
+        spec = groups[name]
+        row = db.group_entry(name)
+        if row is not None:
+            if spec.gid is not None and row.gid != str(spec.gid):
+                lines.append(
+                    f"warning: not applying GID change of group {name} ({row.gid} -> {spec.gid})"
+                )
+            if row.gid.isdigit():
+                gid_map[name] = int(row.gid)
+            continue
+        gid = spec.gid
+        if gid is None:
+            gid = stable_id(name, gid_map, db.used_gids(), *SYSTEM_IDS, down=True)
+        else:
+            _refuse_taken("gid", gid, name, {r.name for r in db.group if r.gid == str(gid)})
+        db.put_group(GroupEntry(name, "x", str(gid), ()))
+        gid_map[name] = gid
+        created.add(name)
+        lines.append(f"create group {name} (gid {gid})")
+    return lines
+
+
+def _refuse_taken(kind: str, num: int, name: str, holders: set[str]) -> None:
+    others = sorted(holders - {name})
+    if others:
+        raise UsersError(
+            f"{kind} {num} of {name} is already used by {', '.join(others)};"
+            f" choose another {kind} or remove the {kind} to have one allocated"
+        )
+
+
+def _new_user(u: UserSpec, gid: int, db: AccountDb, uid_map: dict[str, int]) -> tuple[int, str]:
+    uid = u.uid
+    if uid is None:
+        lo, hi = NORMAL_UIDS if u.is_normal_user else SYSTEM_IDS
+        uid = stable_id(u.name, uid_map, db.used_uids(), lo, hi, down=not u.is_normal_user)
+    else:
+        _refuse_taken("uid", uid, u.name, {r.name for r in db.passwd if r.uid == str(uid)})
+    db.put_user(PasswdEntry(u.name, "x", str(uid), str(gid), u.description, u.home, u.shell))
+    db.put_shadow(ShadowEntry(u.name, u.hashed_password or "!"))
+    revived = " (its previous uid)" if uid_map.get(u.name) == uid else ""
+    return uid, f"create user {u.name} (uid {uid}){revived}"
+
+
+def _update_user(u: UserSpec, gid: int, row: PasswdEntry, db: AccountDb) -> list[str]:
+    lines = []
+    if u.uid is not None and row.uid != str(u.uid):
+        lines.append(f"warning: not applying UID change of user {u.name} ({row.uid} -> {u.uid})")
+    new = replace(row, gid=str(gid), gecos=u.description, home=u.home, shell=u.shell)
+    if new != row:
+        what = [
+            label
+            for label, a, b in (
+                ("group", row.gid, new.gid),
+                ("description", row.gecos, new.gecos),
+                ("home", row.home, new.home),
+                ("shell", row.shell, new.shell),
+            )
+            if a != b
+        ]
+        db.put_user(new)
+        lines.append(f"update user {u.name} ({', '.join(what)})")
+    if u.hashed_password is not None:
+        srow = db.shadow_entry(u.name)
+        if srow is None or srow.password != u.hashed_password:
+            base = srow or ShadowEntry(u.name, "")
+            db.put_shadow(replace(base, password=u.hashed_password))
+            lines.append(f"update user {u.name} (password)")
+    return lines
+
+
+def plan_user_rows(
+    users: Mapping[str, UserSpec], db: AccountDb, uid_map: dict[str, int], created: set[str]
+) -> list[str]:
+    """Create or update every declared user in `db` (a working copy)."""
+    lines = []
+    for name in sorted(users):
+        u = users[name]
+        gid = db.gid(u.group)
+        row = db.user(name)
+        if row is None:
+            uid, line = _new_user(u, gid, db, uid_map)
+            created.add(name)
+            lines.append(line)
+        else:
+            uid = int(row.uid) if row.uid.isdigit() else -1
+            lines += _update_user(u, gid, row, db)
+        if uid >= 0:
+            uid_map[name] = uid
+    return lines
+
+
+def plan_memberships(
+    users: Mapping[str, UserSpec],
+    groups: Mapping[str, GroupSpec],
+    db: AccountDb,
+    recorded: Mapping[str, tuple[str, ...]],
+) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+    """Add declared supplementary members; remove only members declos added before."""
+    want: dict[str, set[str]] = {}
+    for u in users.values():
+        for extra in u.extra_groups:
+            want.setdefault(extra, set()).add(u.name)
+    for spec in groups.values():
+        for m in spec.members:
+            want.setdefault(spec.name, set()).add(m)
+    lines: list[str] = []
+    now: dict[str, tuple[str, ...]] = {}
+    for name in sorted(set(want) | set(recorded)):
+        row = db.group_entry(name)
+        wanted = want.get(name, set())
+        if row is None:
+            if wanted:
+                raise UsersError(
+                    f"group {name!r} (in extraGroups or members) does not exist;"
+                    " declare it in users.groups"
+                )
+            continue
+        members = list(row.members)
+        for m in sorted(wanted - set(members)):
+            members.append(m)
+            lines.append(f"add user {m} to group {name}")
+        for m in recorded.get(name, ()):
+            if m not in wanted and m in members:
+                members.remove(m)
+                lines.append(f"remove user {m} from group {name}")
+        db.put_group(replace(row, members=tuple(members)))
+        if wanted:
+            now[name] = tuple(sorted(wanted))
+    return lines, now
+
+
+def plan_removals(
+    users: Mapping[str, UserSpec],
+    groups: Mapping[str, GroupSpec],
+    db: AccountDb,
+    created_users: set[str],
+    created_groups: set[str],
+) -> list[str]:
+    """Remove accounts declos created that are no longer declared."""
+    lines = []
+    for name in sorted(created_users - set(users)):
+        if db.user(name) is not None:
+            db.drop_user(name)
+            lines.append(f"remove user {name}")
+        created_users.discard(name)
+    for name in sorted(created_groups - set(groups)):
+        row = db.group_entry(name)
+        if row is not None:
+            if any(r.gid == row.gid for r in db.passwd):
+                lines.append(f"warning: keeping group {name}: it is still a primary group")
+                continue
+            db.drop_group(name)
+            lines.append(f"remove group {name}")
+        created_groups.discard(name)
+    return lines
+
+
+def plan_users(
+    users: Mapping[str, UserSpec],
+    groups: Mapping[str, GroupSpec],
+    db: AccountDb,
+    state: AccountState,
+) -> UsersPlan:
+    """The whole users/groups change as a value; `db` and `state` are not modified."""
+    work = db.copy()
+    uid_map, gid_map = dict(state.uid_map), dict(state.gid_map)
+    created_users, created_groups = set(state.users), set(state.groups)
+    all_groups = implied_groups(users, groups, work, state.groups)
+    lines = plan_groups(all_groups, work, gid_map, created_groups)
+    lines += plan_user_rows(users, work, uid_map, created_users)
+    member_lines, memberships = plan_memberships(users, all_groups, work, state.memberships)
+    lines += member_lines
+    widened = AccountState(
+        users=frozenset(created_users | state.users),
+        groups=frozenset(created_groups | state.groups),
+        memberships={**state.memberships, **memberships},
+        uid_map=uid_map,
+        gid_map=gid_map,
+    )
+    lines += plan_removals(users, all_groups, work, created_users, created_groups)
+    homes = []
+    for name in sorted(users):
+        row = work.user(name)
+        if users[name].create_home and row is not None:
+            homes.append(HomeDir(row.home, int(row.uid), int(row.gid)))
+    final = AccountState(
+        frozenset(created_users), frozenset(created_groups), memberships, uid_map, gid_map
+    )
+    return UsersPlan(tuple(lines), db, work, final, widened, tuple(homes))
+
+
+class UsersStep:
+    """Reads and writes one host's account databases and declos's account records."""
+
     def __init__(self, host: Host) -> None:
         self.host = host
-        d = host.activation_state
-        self.uid_map_path: Path = d / "uid-map.json"
-        self.gid_map_path: Path = d / "gid-map.json"
-        self.accounts_path: Path = d / "accounts.json"
+        self.dir = host.activation_state
 
-    def apply(
-        self, users: dict[str, dict[str, Any]], groups: dict[str, dict[str, Any]], dry: bool
-    ) -> tuple[list[str], AccountDb]:
-        """Bring the account databases in line; returns the change lines and the new db."""
-        db = AccountDb(self.host.etc)
-        uid_map: dict[str, int] = read_json(self.uid_map_path, {})
-        gid_map: dict[str, int] = read_json(self.gid_map_path, {})
-        acc = read_json(self.accounts_path, {})
-        created_users: set[str] = set(acc.get("users", []))
-        created_groups: set[str] = set(acc.get("groups", []))
-        memberships: dict[str, list[str]] = acc.get("memberships", {})
-        lines: list[str] = []
+    def plan(self, users: Mapping[str, UserSpec], groups: Mapping[str, GroupSpec]) -> UsersPlan:
+        """A plan from the databases as they are now (for printing and change detection)."""
+        db = AccountDb.read(self.host.etc)
+        return plan_users(users, groups, db, AccountState.read(self.dir))
 
-        groups = dict(groups)
-        for uname, u in users.items():
-            g = u.get("group") or ("users" if u.get("isNormalUser") else uname)
-            if g not in groups and (db.row("group", g) is None or g in created_groups):
-                groups[g] = {"gid": None, "members": []}
+    def apply(self, users: Mapping[str, UserSpec], groups: Mapping[str, GroupSpec]) -> UsersPlan:
+        """Plan again under /etc/.pwd.lock on what is there now, and write it."""
+        etc = self.host.etc
+        with accounts_db.locked(etc):
+            plan = plan_users(users, groups, AccountDb.read(etc), AccountState.read(self.dir))
+            self._write_state(plan.widened)
+            faults.point("users")
+            accounts_db.write(etc, plan.before, plan.after)
+            faults.point("users")
+        self._homes(plan.homes)
+        write_json(self.dir / "accounts.json", plan.state.accounts_json())
+        return plan
 
-        for gname in sorted(groups):
-            spec = groups[gname]
-            row = db.row("group", gname)
-            if row is not None:
-                if spec.get("gid") is not None and int(row[2]) != spec["gid"]:
-                    lines.append(
-                        f"warning: not applying GID change of group {gname} ({row[2]} -> {spec['gid']})"
-                    )
-                gid_map[gname] = int(row[2])
+    def _write_state(self, state: AccountState) -> None:
+        write_json(self.dir / "accounts.json", state.accounts_json())
+        write_json(self.dir / "uid-map.json", dict(state.uid_map))
+        write_json(self.dir / "gid-map.json", dict(state.gid_map))
+
+    def _homes(self, homes: tuple[HomeDir, ...]) -> None:
+        """Create missing homes, resolved inside the tree (never through a link out of it)."""
+        for h in homes:
+            path = self.host.phys(h.path)
+            if path.exists():
                 continue
-            gid = spec.get("gid")
-            if gid is None:
-                gid = _stable_id(gname, gid_map, db.used_gids(), 400, 999, down=True)
-            db.tables["group"].append([gname, "x", str(gid), ""])
-            db.tables["gshadow"].append([gname, "!", "", ""])
-            gid_map[gname] = gid
-            created_groups.add(gname)
-            lines.append(f"create group {gname} (gid {gid})")
-
-        for uname in sorted(users):
-            u = users[uname]
-            normal = bool(u.get("isNormalUser"))
-            gname = u.get("group") or ("users" if normal else uname)
-            gid = db.gid(gname)
-            home = u.get("home") or (f"/home/{uname}" if normal else "/nonexistent")
-            shell = u.get("shell") or ("/bin/bash" if normal else "/usr/sbin/nologin")
-            gecos = (u.get("description") or "").replace(":", " ")
-            row = db.row("passwd", uname)
-            if row is None:
-                uid = u.get("uid")
-                if uid is None:
-                    lo, hi = (1000, 29999) if normal else (400, 999)
-                    uid = _stable_id(uname, uid_map, db.used_uids(), lo, hi, down=not normal)
-                db.tables["passwd"].append([uname, "x", str(uid), str(gid), gecos, home, shell])
-                db.drop("shadow", uname)
-                db.tables["shadow"].append(
-                    [uname, u.get("hashedPassword") or "!", "", "", "", "", "", "", ""]
-                )
-                created_users.add(uname)
-                revived = " (its previous uid)" if uid_map.get(uname) == uid else ""
-                lines.append(f"create user {uname} (uid {uid}){revived}")
-            else:
-                uid = int(row[2])
-                if u.get("uid") is not None and u["uid"] != uid:
-                    lines.append(
-                        f"warning: not applying UID change of user {uname} ({uid} -> {u['uid']})"
-                    )
-                new = [uname, row[1], row[2], str(gid), gecos, home, shell]
-                if new != row:
-                    what = [
-                        n
-                        for n, a, b in zip(
-                            ("", "", "", "group", "description", "home", "shell"),
-                            row,
-                            new,
-                            strict=True,
-                        )
-                        if a != b
-                    ]
-                    row[:] = new
-                    lines.append(f"update user {uname} ({', '.join(what)})")
-                if u.get("hashedPassword") is not None:
-                    srow = db.row("shadow", uname)
-                    if srow is None:
-                        db.tables["shadow"].append(
-                            [uname, u["hashedPassword"], "", "", "", "", "", "", ""]
-                        )
-                        lines.append(f"update user {uname} (password)")
-                    elif srow[1] != u["hashedPassword"]:
-                        srow[1] = u["hashedPassword"]
-                        lines.append(f"update user {uname} (password)")
-            uid_map[uname] = uid
-
-        want_members: dict[str, set[str]] = {}
-        for uname, u in users.items():
-            for g in u.get("extraGroups") or []:
-                want_members.setdefault(g, set()).add(uname)
-        for gname, spec in groups.items():
-            for m in spec.get("members") or []:
-                want_members.setdefault(gname, set()).add(m)
-        new_memberships: dict[str, list[str]] = {}
-        for gname in sorted(set(want_members) | set(memberships)):
-            row = db.row("group", gname)
-            if row is None:
-                if want_members.get(gname):
-                    raise KeyError(
-                        f"group {gname!r} (in extraGroups or members) does not exist; declare it in users.groups"
-                    )
-                continue
-            members = [m for m in row[3].split(",") if m]
-            for m in sorted(want_members.get(gname, set())):
-                if m not in members:
-                    members.append(m)
-                    lines.append(f"add user {m} to group {gname}")
-            for m in memberships.get(gname, []):
-                if m not in want_members.get(gname, set()) and m in members:
-                    members.remove(m)
-                    lines.append(f"remove user {m} from group {gname}")
-            row[3] = ",".join(members)
-            grow = db.row("gshadow", gname)
-            if grow is not None:
-                grow[3] = row[3]
-            added = sorted(want_members.get(gname, set()))
-            if added:
-                new_memberships[gname] = added
-
-        for uname in sorted(created_users - set(users)):
-            if db.row("passwd", uname) is not None:
-                db.drop("passwd", uname)
-                db.drop("shadow", uname)
-                for table in ("group", "gshadow"):
-                    for r in db.tables[table]:
-                        r[3] = ",".join(m for m in r[3].split(",") if m and m != uname)
-                lines.append(f"remove user {uname}")
-            created_users.discard(uname)
-        for gname in sorted(created_groups - set(groups)):
-            if db.row("group", gname) is not None:
-                gid = int(db.row("group", gname)[2])  # type: ignore[index]
-                if any(r[3] == str(gid) for r in db.tables["passwd"]):
-                    lines.append(f"warning: keeping group {gname}: it is still a primary group")
-                    continue
-                db.drop("group", gname)
-                db.drop("gshadow", gname)
-                lines.append(f"remove group {gname}")
-            created_groups.discard(gname)
-
-        if dry:
-            return lines, db
-        write_json(
-            self.accounts_path,
-            {
-                "users": sorted(created_users | set(acc.get("users", []))),
-                "groups": sorted(created_groups | set(acc.get("groups", []))),
-                "memberships": {**memberships, **new_memberships},
-            },
-        )
-        write_json(self.uid_map_path, uid_map)
-        write_json(self.gid_map_path, gid_map)
-        faults.point("users")
-        db.save()
-        faults.point("users")
-        self._homes(users, db)
-        write_json(
-            self.accounts_path,
-            {
-                "users": sorted(created_users),
-                "groups": sorted(created_groups),
-                "memberships": new_memberships,
-            },
-        )
-        return lines, db
-
-    def _homes(self, users: dict[str, dict[str, Any]], db: AccountDb) -> None:
-        for n, u in sorted(users.items()):
-            if not u.get("createHome", bool(u.get("isNormalUser"))):
-                continue
-            row = db.row("passwd", n)
-            assert row is not None
-            home = self.host.phys(row[5])
-            if not home.exists():
-                home.mkdir(parents=True, mode=0o700)
-                if os.geteuid() == 0:
-                    os.chown(home, int(row[2]), int(row[3]))
+            path.mkdir(parents=True, mode=0o700)
+            if os.geteuid() == 0:
+                os.chown(path, h.uid, h.gid)

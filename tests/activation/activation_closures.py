@@ -210,3 +210,22 @@ def snapshot(root: Path) -> dict[str, Any]:
             else:
                 out[rel] = ("file", oct(p.stat().st_mode & 0o7777), p.read_bytes())
     return out
+
+
+def install_shell(root: Path) -> None:
+    """Make the tree able to run `#!/bin/sh` scripts chrooted: the host's /bin/sh and
+    the libraries `ldd` names, copied to the same paths inside the tree."""
+    import re
+    import shutil
+    import subprocess
+
+    sh = os.path.realpath("/bin/sh")
+    out = subprocess.run(["ldd", sh], capture_output=True, text=True, check=True).stdout
+    files = [sh, *re.findall(r"(/\S+) \(0x", out)]
+    for f in files:
+        dest = root / f.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(os.path.realpath(f), dest)
+    (root / "bin").mkdir(exist_ok=True)
+    if not os.path.lexists(root / "bin" / "sh"):
+        shutil.copy2(sh, root / "bin" / "sh")

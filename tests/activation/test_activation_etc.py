@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from activation_closures import snapshot
+from activation_closures import install_shell, snapshot
 
 
 def test_links_copies_and_manifest(rooted):
@@ -188,20 +188,23 @@ def test_copy_owned_by_a_user_created_in_the_same_switch(rooted):
     assert (st.st_uid, st.st_gid, oct(st.st_mode & 0o7777)) == (1000, 100, "0o400")
 
 
-def test_activation_scripts_run_in_order_and_a_failure_is_exit_2(rooted):
+def test_activation_scripts_run_chrooted_in_order_and_a_failure_is_exit_2(rooted):
+    """Under --root the scripts run chrooted into the tree: `/script.log` is the tree's."""
+    install_shell(rooted.root)
     log = rooted.root / "script.log"
     ok = rooted.make.system(
         scripts={
-            "first": f'echo "first $DECLOS_ACTION $DECLOS_ROOT" >> {log}\n',
-            "second": f"echo second >> {log}\n",
+            "first": 'echo "first $DECLOS_ACTION ${DECLOS_ROOT:-unset}" >> /script.log\n',
+            "second": "echo second >> /script.log\n",
         }
     )
     rc, out = rooted.run(ok)
     assert rc == 0, out
-    assert log.read_text() == f"first switch {rooted.root}\nsecond\n"
+    assert log.read_text() == "first switch unset\nsecond\n"
     log.unlink()
     bad = rooted.make.system(
-        etc={"declos/v": "2\n"}, scripts={"first": "exit 7\n", "second": f"echo second >> {log}\n"}
+        etc={"declos/v": "2\n"},
+        scripts={"first": "exit 7\n", "second": "echo second >> /script.log\n"},
     )
     rc, out = rooted.run(bad)
     assert rc == 2
@@ -219,3 +222,20 @@ def test_tmpfiles_rules_applied_inside_the_root(rooted):
     assert rc == 0, out
     d = rooted.p("/var/lib/declos-test")
     assert d.is_dir() and oct(d.stat().st_mode & 0o7777) == "0o750"
+
+
+def test_activation_scripts_are_refused_where_the_tree_cannot_run_them(rooted, tmp_path):
+    """No /bin/sh in the tree: refused before anything is written, and nothing ran here."""
+    marker = tmp_path / "ran-on-host"
+    top = rooted.make.system(etc={"declos/a": "a\n"}, scripts={"x": f"touch {marker}\n"})
+    before = snapshot(rooted.root)
+    rc, out = rooted.run(top)
+    assert rc == 1
+    assert "error: system.activationScripts (x) would run chrooted into --root" in out
+    assert "the tree has no /bin/sh to run them with" in out and "nothing was changed" in out
+    assert not marker.exists()
+    after = snapshot(rooted.root)
+    # only the activation lock (declos/var/activation/lock) may have appeared
+    assert {k: v for k, v in after.items() if not k.startswith("declos/")} == {
+        k: v for k, v in before.items() if not k.startswith("declos/")
+    }

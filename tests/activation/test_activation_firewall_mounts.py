@@ -34,17 +34,17 @@ SCRIPT = textwrap.dedent("""\
         return subprocess.run(["nft", "list", "table", "inet", "declos-fw"], capture_output=True, text=True).stdout
     subprocess.run(["nft", "add", "table", "inet", "other"], check=True)
     print(firewall.table_present())
-    print(firewall.apply(d / "v1.nft", had_table=False))
+    print(firewall.apply(d / "v1.nft"))
     print("22, 80" in table())
-    print(firewall.apply(d / "v2.nft", had_table=True))
+    print(firewall.apply(d / "v2.nft"))
     t = table()
     print("22, 8080" in t, " 80 " in t)
     try:
-        firewall.apply(d / "bad.nft", had_table=True)
+        firewall.apply(d / "bad.nft")
     except firewall.FirewallError as exc:
         print("error:", str(exc).splitlines()[0])
     print("22, 8080" in table())
-    print(firewall.apply(None, had_table=True))
+    print(firewall.apply(None))
     print(firewall.table_present())
     print("table inet other" in subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout)
     """)

@@ -31,12 +31,12 @@ from declos.activation.paths import SYSTEM_PROFILE, Host
 from declos.activation.plan import plan_activation, say
 from declos.activation.state import ActivationState
 from declos.activation.systemd_dbus import Systemd
+from declos.common.ostree import NotAnOsTree, check_os_tree
 from declos.common.profiles import ProfileError, Profiles, parse_age
 from declos.common.safepath import PathEscape
 
 USAGE = 1
 ACTIONS = ("switch", "boot", "test", "dry-activate", "rollback", "generations", "boot-time")
-OS_TREE_FILES = ("etc/passwd", "etc/group")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,19 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_root(given: str, action: str) -> Path:
-    """The --root tree, refused before anything is written when it is not an OS tree:
-    users and /etc ownership need the tree's own account databases, and a
-    half-activated tree is worse than none."""
+    """The --root tree, refused before anything is written when it is not an OS tree
+    (`generations` only reads the profiles, so any directory will do)."""
     root = Path(given).resolve()
-    if not root.is_dir():
-        what = "does not exist" if not root.exists() else "is not a directory"
-        raise RootError(f"--root {given}: {what}; nothing was changed")
-    missing = [f for f in OS_TREE_FILES if not (root / f).is_file()]
-    if missing and action != "generations":
-        raise RootError(
-            f"--root {given}: {', '.join(missing)} missing; --root activates into an existing"
-            " system tree (for example one made with mmdebstrap); nothing was changed"
-        )
+    try:
+        if action == "generations" and root.is_dir():
+            return root
+        check_os_tree(str(root), given)
+    except NotAnOsTree as exc:
+        raise RootError(str(exc)) from None
     return root
 
 

@@ -16,6 +16,7 @@ import os
 import sys
 
 from declos.cli.main import UsageError
+from declos.common.ostree import NotAnOsTree, check_os_tree
 from declos.config import EvaluationError
 from declos.store import Store
 from declos.store.errors import StoreError
@@ -133,6 +134,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_activate(args: argparse.Namespace) -> int:
+    if args.root:
+        # refused before the build creates a store under it (issue 8 item 10)
+        try:
+            check_os_tree(os.path.abspath(args.root), args.root)
+        except NotAnOsTree as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     built = _build(args)
     if built is None:
         return 1

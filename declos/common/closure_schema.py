@@ -20,8 +20,6 @@ from typing import Any, TypeVar
 
 FORMAT = 1
 
-# useradd's rules (Debian's NAME_REGEX is looser; this is the portable subset plus `.`).
-ACCOUNT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?$")
 ETC_MODE_RE = re.compile(r"^[0-7]{3,4}$")
 
 T = TypeVar("T")
@@ -256,11 +254,19 @@ def check_account_field(value: str, what: str) -> str:
 
 
 def check_account_name(name: str, what: str) -> str:
-    if not ACCOUNT_NAME_RE.match(name):
-        raise SchemaError(
-            f"{what} name {name!r} is not a valid account name: start with a letter or _,"
-            " then letters, digits, _ . - (at most 32 characters)"
-        )
+    """shadow-utils' rule for a user or group name (Debian's relaxed useradd): 1 to 32
+    characters, no `:` `,` `/` whitespace or control characters, not starting with `-`
+    or `+`, not `.`/`..`, not all digits (it would read as an id). Unicode is allowed."""
+    bad = [c for c in name if c in ":,/\\" or c.isspace() or ord(c) < 32 or ord(c) == 127]
+    problem = None
+    if not name or len(name) > 32:
+        problem = "must be 1 to 32 characters long"
+    elif bad:
+        problem = f"contains {bad[0]!r}"
+    elif name[0] in "-+" or name in (".", "..") or name.isdigit():
+        problem = "may not start with - or +, be . or .., or be all digits"
+    if problem:
+        raise SchemaError(f"{what} name {name!r} is not a valid account name: it {problem}")
     return name
 
 

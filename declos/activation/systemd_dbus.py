@@ -11,16 +11,17 @@ import collections
 import time
 from typing import Any
 
-# jeepney ships no type information; it is the one non-stdlib dependency (shipped too)
-from jeepney import (  # type: ignore[import-untyped]
+# jeepney ships no type information (pyproject's mypy overrides say so); it is the one
+# non-stdlib dependency, shipped in the activator store path too.
+from jeepney import (
     DBusAddress,
     MatchRule,
     Properties,
     message_bus,
     new_method_call,
 )
-from jeepney.io.blocking import open_dbus_connection  # type: ignore[import-untyped]
-from jeepney.wrappers import DBusErrorResponse, unwrap_msg  # type: ignore[import-untyped]
+from jeepney.io.blocking import open_dbus_connection
+from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
 BUS = "org.freedesktop.systemd1"
 MANAGER = "org.freedesktop.systemd1.Manager"

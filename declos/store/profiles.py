@@ -40,8 +40,6 @@ class Profiles:
         except ProfileError as exc:
             raise StoreError(str(exc)) from exc
 
-    list = generations
-
     def current_number(self, name: str) -> int | None:
         return self._profiles.current_number(name)
 

@@ -30,6 +30,13 @@ from declos.config.properties import (
     mk_order,
     mk_override,
 )
+from declos.config.renames import (
+    mk_alias_option_module,
+    mk_changed_option_module,
+    mk_merged_option_module,
+    mk_removed_option_module,
+    mk_renamed_option_module,
+)
 from declos.config.runtime import Runtime, gc_paused
 from declos.config.usercode import output_to_stderr
 
@@ -49,6 +56,11 @@ __all__ = [
     "mk_merge",
     "mk_order",
     "mk_override",
+    "mk_alias_option_module",
+    "mk_changed_option_module",
+    "mk_merged_option_module",
+    "mk_removed_option_module",
+    "mk_renamed_option_module",
     "stdlib_entry",
     "types",
 ]
@@ -74,13 +86,21 @@ def stdlib_entry() -> Path:
 
 
 def evaluate(
-    paths: Sequence[str | os.PathLike[str] | Mapping[str, Any]],
+    paths: Sequence[str | os.PathLike[str] | Mapping[str, Any] | Module],
     *,
     bare: bool = False,
     special_args: Mapping[str, Any] | None = None,
 ) -> Evaluation:
-    """Evaluate `paths` as one module set; raises EvaluationError with a full message."""
+    """Evaluate `paths` as one module set; raises EvaluationError with a full message.
+
+    `special_args` are given to every module function by name and are the only values
+    an `imports` function may use (NixOS `specialArgs`); `modules_path` (the standard
+    library's directory, against which `disabled_modules` entries are resolved) is
+    added unless given.
+    """
     roots: list[Module | Path] = [_CORE]
+    library = stdlib_entry().parent
+    special = {"modules_path": str(library), **(special_args or {})}
     if not bare:
         entry = stdlib_entry()
         if not entry.is_file():
@@ -90,13 +110,17 @@ def evaluate(
             )
         roots.append(entry)
     for i, item in enumerate(paths):
-        if isinstance(item, Mapping):
+        if isinstance(item, Module):
+            roots.append(item)
+        elif isinstance(item, Mapping):
             roots.append(InlineModule.from_spec(item, "<unknown-file>", None, f"<inline-{i}>"))
         else:
             roots.append(Path(item))
     with gc_paused(), output_to_stderr():
-        ev = Evaluation(Runtime(special_args), collect(roots)).setup()
+        rt = Runtime(special)
+        ev = Evaluation(rt, collect(roots, rt.special, Path(rt.special["modules_path"]))).setup()
         ev.run_pending()
+        ev.check_declared()
         _check_assertions(ev)
     return ev
 

@@ -8,6 +8,20 @@ from declos.config import types
 from declos.config.option import Option
 
 options = {
+    "_module.args": Option(
+        types.lazy_attrs_of(types.raw),
+        {},
+        "Arguments every module function receives by name, in addition to `config`, `pkgs`, "
+        "`lib`, `options` and the special args (NixOS `_module.args`). They cannot decide "
+        "`imports` (that needs `special_args`).",
+        internal=True,
+    ),
+    "_module.check": Option(
+        types.bool,
+        True,
+        "Whether definitions of options that no module declares are errors (NixOS `_module.check`).",
+        internal=True,
+    ),
     "assertions": Option(
         types.list_of(
             types.submodule(

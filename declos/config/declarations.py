@@ -8,9 +8,9 @@ from typing import Any
 
 from declos.config.errors import EvaluationError
 from declos.config.messages import show_path
-from declos.config.modules import Module
+from declos.config.modules import Module, Redirect
 from declos.config.option import NO_VALUE, Option
-from declos.config.slot import Slot, iter_slots
+from declos.config.slot import RedirectNode, Slot, iter_slots
 
 
 def declare(ev: Any, path: tuple[str, ...], option: Option, module: Module) -> None:
@@ -20,6 +20,8 @@ def declare(ev: Any, path: tuple[str, ...], option: Option, module: Module) -> N
         child = node.get(part)
         if child is None:
             child = node[part] = {}
+        elif isinstance(child, RedirectNode):
+            raise redirect_clash(child, ev.prefix + path, option.where())
         elif isinstance(child, Slot):
             if child.type.nested:
                 child.extra = [*(child.extra or ()), (path[i + 1 :], option, module)]
@@ -30,6 +32,8 @@ def declare(ev: Any, path: tuple[str, ...], option: Option, module: Module) -> N
     existing = node.get(last)
     if existing is None:
         node[last] = Slot(ev, ev.prefix + path, option, module)
+    elif isinstance(existing, RedirectNode):
+        raise redirect_clash(existing, ev.prefix + path, option.where())
     elif isinstance(existing, dict):
         below = list(iter_slots(existing))
         if not option.type.nested:
@@ -53,12 +57,51 @@ def attach_nested_declarations(node: dict[str, Any]) -> None:
     for child in node.values():
         if isinstance(child, dict):
             attach_nested_declarations(child)
-        elif child.extra:
+        elif isinstance(child, Slot) and child.extra:
             extra = [
                 Module(m.file, f"{m.key}#{'.'.join(p)}", options=[(p, o)], line=o.line)
                 for p, o, m in child.extra
             ]
             child.type = child.type.with_modules(extra)
+
+
+def place_redirect(ev: Any, redirect: Redirect, module: Module) -> None:
+    """Put a rename/alias/removal at its source path of `ev.tree`."""
+    node = ev.tree
+    path = redirect.source
+    for part in path[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            raise _taken(ev.prefix + path, child, module)
+        node = child
+    existing = node.get(path[-1])
+    if existing is not None:
+        raise _taken(ev.prefix + path, existing, module)
+    node[path[-1]] = RedirectNode(redirect, module)
+
+
+def _taken(path: tuple[str, ...], existing: Any, module: Module) -> EvaluationError:
+    there = (
+        existing.decls[0][0].where()
+        if isinstance(existing, Slot)
+        else existing.module.display()
+        if isinstance(existing, RedirectNode)
+        else "other modules (it is a group of options)"
+    )
+    return EvaluationError(
+        f"The option `{show_path(path)}' of the rename/alias module in `{module.display()}' is already "
+        f"declared in {there}.\nHint: an option path can be declared, or renamed, not both."
+    )
+
+
+def redirect_clash(node: RedirectNode, path: tuple[str, ...], where: str) -> EvaluationError:
+    return EvaluationError(
+        f"The option `{show_path(path)}' in `{where}' is below `{show_path(node.redirect.source)}', "
+        f"which module `{node.module.display()}' made a {node.redirect.kind} option.\n"
+        "Hint: declare the option under its new name."
+    )
 
 
 def merge_declaration(slot: Slot, option: Option, module: Module) -> None:

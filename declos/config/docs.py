@@ -14,6 +14,7 @@ from typing import Any
 from declos.config.messages import show_path
 from declos.config.option import NO_VALUE, Option
 from declos.config.render import render, render_literal
+from declos.config.slot import Slot
 
 
 def option_records(ev: Any) -> list[dict[str, Any]]:
@@ -27,7 +28,7 @@ def _walk_tree(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for child in node.values():
         if isinstance(child, dict):
             yield from _walk_tree(child)
-        else:
+        elif isinstance(child, Slot):
             yield from _walk_option(tuple(child.path), [o for o, _ in child.decls], child.type)
 
 

@@ -20,7 +20,7 @@ from types import FrameType
 from typing import Any
 
 from declos.config import cycles
-from declos.config.declarations import attach_nested_declarations, declare
+from declos.config.declarations import attach_nested_declarations, declare, place_redirect
 from declos.config.errors import EvaluationError, MissingAttributeError
 from declos.config.forcing import SLOW, fast_scalar, merge_slot
 from declos.config.loaders import collect
@@ -39,7 +39,16 @@ from declos.config.option import Option
 from declos.config.properties import Lazy
 from declos.config.routing import route
 from declos.config.runtime import Runtime, gc_paused
-from declos.config.slot import DONE, MERGING, UNFORCED, ModuleFrame, OptionFrame, Slot, iter_slots
+from declos.config.slot import (
+    DONE,
+    MERGING,
+    UNFORCED,
+    ModuleFrame,
+    OptionFrame,
+    RedirectNode,
+    Slot,
+    iter_slots,
+)
 from declos.config.templates import Template
 from declos.config.types import attrs_of
 from declos.config.usercode import (
@@ -83,6 +92,8 @@ class Evaluation:
         self.config = ConfigView(self, self.tree, prefix)
         self.options = OptionsView(self.tree, prefix)
         self.warnings: list[str] = []
+        self.undeclared: list[EvaluationError] = []
+        """Definitions of options that do not exist (an error unless `_module.check` is false)."""
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -90,13 +101,10 @@ class Evaluation:
         for module in self.modules:
             for path, option in module.options:
                 declare(self, path, option, module)
+            for redirect in module.redirects:
+                place_redirect(self, redirect, module)
         attach_nested_declarations(self.tree)
-        freeform = next(((m.freeform, m) for m in self.modules if m.freeform is not None), None)
-        if freeform is not None:
-            typ = freeform[0]
-            option = Option(typ if hasattr(typ, "elem") else attrs_of(typ))
-            option.file, option.line = freeform[1].file, freeform[1].line
-            self.freeform_slot = Slot(self, self.prefix, option, freeform[1])
+        self.freeform_slot = self._freeform_slot()
         for module in self.modules:
             if module.is_function:
                 self.runs.append(_Run(module))
@@ -105,6 +113,37 @@ class Evaluation:
                     slot.defs.append(definition)
         self.pending_left = len(self.runs)
         return self
+
+    def _freeform_slot(self) -> Slot | None:
+        """One option for all undeclared definitions, typed by the modules' freeform types
+        merged (NixOS `_module.freeformType`: declared in several modules, one type)."""
+        found = [(m.freeform, m) for m in self.modules if m.freeform is not None]
+        if not found:
+            return None
+        merged: Any = None
+        first: Module = found[0][1]
+        for typ, module in found:
+            wrapped = typ if hasattr(typ, "elem") else attrs_of(typ)
+            combined = wrapped if merged is None else merged.type_merge(wrapped)
+            if combined is None:
+                raise EvaluationError(
+                    f"The freeform type of module `{module.display()}' (`{wrapped.description}') cannot be "
+                    f"merged with the one of `{first.display()}' (`{merged.description}').\n"
+                    "Hint: give every module the same freeform_type (or leave it to one of them)."
+                )
+            merged = combined
+        option = Option(merged, _where=(first.file, first.line or 0))
+        return Slot(self, self.prefix, option, first)
+
+    def check_declared(self) -> None:
+        """Raise the first definition of an undeclared option, unless `_module.check` is false."""
+        if not self.undeclared:
+            return
+        node = self.tree.get("_module")
+        check = node.get("check") if isinstance(node, dict) else None
+        if isinstance(check, Slot) and self.force(check) is False:
+            return
+        raise self.undeclared[0]
 
     # -- running function modules ---------------------------------------------------------------
 
@@ -122,7 +161,7 @@ class Evaluation:
         rt.stack.append(frame)
         rt.module_depth += 1
         try:
-            result = call_module_function(module.config, self.module_args())
+            result = call_module_function(module.config, self.module_args(), self._module_args)
         except MissingAttributeError as exc:
             raise read_site_error(exc, module.file) from None
         except EvaluationError:
@@ -146,6 +185,12 @@ class Evaluation:
         for slot, definition in routed:
             slot.defs.append(definition)
         run.state = RAN
+
+    def _module_args(self) -> Mapping[str, Any]:
+        """`config._module.args` ({} in evaluations that do not declare it)."""
+        node = self.tree.get("_module")
+        slot = node.get("args") if isinstance(node, dict) else None
+        return self.force(slot) if isinstance(slot, Slot) else {}
 
     def module_args(self) -> dict[str, Any]:
         args = dict(self.rt.special)
@@ -238,21 +283,29 @@ class Evaluation:
         name = loc[-1] if loc else None
         modules: list[Any] = list(typ.modules_for(name))
         modules += [DerivedModule(m, v, self) for v, m in defs]
-        child = Evaluation(self.rt, collect(modules), tuple(loc), name)
+        child = Evaluation(self.rt, collect(modules, self.rt.special), tuple(loc), name)
         child.setup()
+        child.run_pending()
+        child.check_declared()
         return child.force_all()
 
     def force_all(self) -> AttrDict:
-        declared = self._force_node(self.tree)
+        """The whole configuration: every option (renamed and removed paths left out, and
+        `_module` at the top, which holds the evaluation's own settings)."""
+        declared = self._force_node(self.tree, top=True)
         if self.freeform_slot is None:
             return declared
         return _recursive_update(self.force(self.freeform_slot), declared)
 
-    def _force_node(self, node: dict[str, Any]) -> AttrDict:
+    def _force_node(self, node: dict[str, Any], top: bool = False) -> AttrDict:
         out = AttrDict()
         force = self.force
         for key, child in node.items():
-            out[key] = force(child) if isinstance(child, Slot) else self._force_node(child)
+            if isinstance(child, Slot):
+                out[key] = force(child)
+            elif isinstance(child, dict):
+                if not (top and key == "_module") and next(iter_slots(child), None) is not None:
+                    out[key] = self._force_node(child)
         return out
 
     # -- reading results -----------------------------------------------------------------------
@@ -273,12 +326,11 @@ class Evaluation:
                     value, in_tree = self.force(child), False
                 elif isinstance(child, dict):
                     node = child
-                elif (
-                    node is self.tree
-                    and self.freeform_slot is not None
-                    and part in self.force(self.freeform_slot)
-                ):
-                    value, in_tree = self.force(self.freeform_slot)[part], False
+                elif isinstance(child, RedirectNode):
+                    target = self.follow(child)
+                    return self._lookup([*target[len(self.prefix) :], *parts[i + 1 :]])
+                elif self.in_freeform(parts[: i + 1]):
+                    value, in_tree = self.freeform_at(parts[: i + 1]), False
                 else:
                     raise _not_found(parts, i, node)
             elif isinstance(value, Mapping) and part in value:
@@ -290,6 +342,43 @@ class Evaluation:
         if in_tree:
             return self.force_all() if node is self.tree else self._force_node(node)
         return value
+
+    def freeform_at(self, parts: Sequence[str]) -> Any:
+        value: Any = self.force(self.freeform_slot) if self.freeform_slot is not None else {}
+        for part in parts:
+            value = value[part]
+        return value
+
+    def in_freeform(self, parts: Sequence[str]) -> bool:
+        """Whether the freeform value holds `parts` (below declared groups, too)."""
+        if self.freeform_slot is None:
+            return False
+        value: Any = self.force(self.freeform_slot)
+        for part in parts:
+            if not isinstance(value, Mapping) or part not in value:
+                return False
+            value = value[part]
+        return True
+
+    def lookup_view(self, path: Sequence[str]) -> Any:
+        """What `config` shows at a full option path: a view of a group, or a value."""
+        node: Any = self.tree
+        for part in path[len(self.prefix) :]:
+            child = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                return self.lookup(list(path[len(self.prefix) :]))
+            node = child
+        return ConfigView(self, node, tuple(path))
+
+    def follow(self, node: RedirectNode) -> tuple[str, ...]:
+        """The full path a renamed/aliased option stands for; reading a removed one is an error."""
+        redirect = node.redirect
+        if redirect.kind == "removed":
+            raise EvaluationError(
+                f"The option `{show_path(self.prefix + redirect.source)}' can no longer be used since it's been "
+                f"removed. {redirect.message}"
+            )
+        return self.prefix + redirect.target
 
     def value(self, path: str | Sequence[str] = "") -> Any:
         with gc_paused():

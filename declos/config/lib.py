@@ -23,6 +23,13 @@ from declos.config.properties import (
     mk_order,
     mk_override,
 )
+from declos.config.renames import (
+    mk_alias_option_module,
+    mk_changed_option_module,
+    mk_merged_option_module,
+    mk_removed_option_module,
+    mk_renamed_option_module,
+)
 
 
 def mk_enable_option(name: str) -> Option:
@@ -62,6 +69,11 @@ LIB = SimpleNamespace(
     mk_if=mk_if,
     mk_merge=mk_merge,
     lazy=lazy,
+    mk_renamed_option_module=mk_renamed_option_module,
+    mk_alias_option_module=mk_alias_option_module,
+    mk_removed_option_module=mk_removed_option_module,
+    mk_changed_option_module=mk_changed_option_module,
+    mk_merged_option_module=mk_merged_option_module,
     optional=optional,
     optionals=optionals,
     optional_string=optional_string,

@@ -22,7 +22,29 @@ from declos.config.properties import Property
 from declos.config.typesys import OptionType
 
 NOT_RUN, RUNNING, RAN = 0, 1, 2
+MODULE_ATTRS = ("imports", "options", "config", "freeform_type", "key", "disabled_modules")
+"""The attributes a module (Python file, YAML file, module dict) may have."""
+_ATTRS_TEXT = ", ".join(f"`{a}'" for a in MODULE_ATTRS)
 _DEFINITIONS = itertools.count()
+
+
+class Redirect:
+    """An option path that stands for another one (`kind` "alias" or "renamed"), or that
+    was removed ("removed": definitions are recorded, reading it is an error).
+
+    Made by the `mk_*_option_module` family (`declos.config.renames`); definitions under
+    `source` are routed to `target` with their own priorities and their own file:line.
+    """
+
+    __slots__ = ("source", "target", "kind", "message")
+
+    def __init__(
+        self, source: Sequence[str], target: Sequence[str], kind: str, message: str = ""
+    ) -> None:
+        self.source = tuple(source)
+        self.target = tuple(target)
+        self.kind = kind
+        self.message = message
 
 
 class Module:
@@ -35,15 +57,22 @@ class Module:
         file: str,
         key: str,
         *,
-        imports: Sequence[Path] = (),
+        imports: Sequence[Any] = (),
         options: Sequence[tuple[tuple[str, ...], Option]] = (),
         config: Any = None,
         freeform: Any = None,
         line: int | None = None,
+        disabled: Sequence[Any] = (),
+        redirects: Sequence[Any] = (),
     ) -> None:
         self.file = file
         self.key = key
-        self.imports = list(imports)
+        self.imports: list[Any] = list(imports)
+        """Paths, Modules, or a function of the special args returning a list of them."""
+        self.disabled: list[Any] = list(disabled)
+        """`disabled_modules`: paths (relative, absolute or library-relative) or {key: K}."""
+        self.redirects: list[Any] = list(redirects)
+        """Option paths this module makes stand for other paths (`declos.config.renames`)."""
         self.options = list(options)
         self.config = config
         self.freeform = freeform
@@ -100,6 +129,34 @@ class DerivedModule(Module):
         return self.origin.where(path)
 
 
+class RedirectedSite(Module):
+    """A definition made under a renamed option path, now routed to the new path: its
+    lines are still those of the original definition (under the old path)."""
+
+    kind = "definition"
+
+    def __init__(self, origin: Module, source: Sequence[str], target: Sequence[str]) -> None:
+        super().__init__(origin.file, origin.key, config=None, line=origin.line)
+        self.origin = origin
+        self.source = tuple(source)
+        self.target = tuple(target)
+        self.scope = origin.scope
+
+    def _old(self, path: Sequence[str]) -> Sequence[str]:
+        if tuple(path[: len(self.target)]) == self.target:
+            return (*self.source, *path[len(self.target) :])
+        return path
+
+    def display(self) -> str:
+        return self.origin.display()
+
+    def locate(self, section: str, path: Sequence[str]) -> int | None:
+        return self.origin.locate(section, self._old(path))
+
+    def where(self, path: Sequence[str]) -> str:
+        return self.origin.where(self._old(path))
+
+
 class DeclarationSite(Module):
     """Where an option's `default` comes from: the option declaration itself."""
 
@@ -149,26 +206,31 @@ class InlineModule(Module):
     @classmethod
     def from_spec(cls, spec: Any, file: str, line: int | None, key: str) -> InlineModule:
         """From a submodule spec: an options dict, or a dict with options/config/imports."""
+        if isinstance(spec, Module):
+            return spec  # type: ignore[return-value]
         if (
             isinstance(spec, Mapping)
-            and set(spec) & {"options", "config", "imports", "freeform_type"}
+            and set(spec) & set(MODULE_ATTRS)
             and not any(isinstance(v, Option) for v in spec.values())
         ):
-            unknown = set(spec) - {"options", "config", "imports", "freeform_type"}
+            unknown = set(spec) - set(MODULE_ATTRS)
             if unknown:
                 raise EvaluationError(
                     f"Module `{file}:{line}' has unsupported attribute(s) {', '.join(sorted(map(str, unknown)))}.\n"
-                    "Hint: a module dict has only `imports', `options', `config' and `freeform_type'."
+                    f"Hint: a module dict has only {_ATTRS_TEXT}."
                 )
             options = list(flatten_options(spec.get("options") or {}, f"{file}:{line}"))
             return cls(
                 file,
-                key,
-                imports=[Path(p) for p in spec.get("imports") or ()],
+                str(spec.get("key") or key),
+                imports=[
+                    p if isinstance(p, Module) else Path(p) for p in spec.get("imports") or ()
+                ],
                 options=options,
                 config=spec.get("config"),
                 freeform=spec.get("freeform_type"),
                 line=line,
+                disabled=spec.get("disabled_modules") or (),
             )
         if isinstance(spec, Mapping):
             return cls(file, key, options=list(flatten_options(spec, f"{file}:{line}")), line=line)
@@ -177,16 +239,36 @@ class InlineModule(Module):
         )
 
 
-def call_module_function(fn: Callable[..., Any], args: Mapping[str, Any]) -> Any:
-    """Call `config(config, pkgs, lib, options)` by parameter name, or positionally."""
+def parameter_names(fn: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The names a function takes (None: it takes **kwargs, or is not a Python function)."""
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_flags & 0x08:
+        return None
+    return tuple(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+
+
+def call_module_function(
+    fn: Callable[..., Any],
+    args: Mapping[str, Any],
+    module_args: Callable[[], Mapping[str, Any]] | None = None,
+) -> Any:
+    """Call `config(config, pkgs, lib, options, ...)` by parameter name, or positionally.
+
+    A name that is not a standard or special argument is looked up in `_module.args`
+    (`module_args()` reads it); a function whose names are found in neither is called
+    positionally with `config, pkgs, lib, options` (the first ones it takes).
+    """
     code = getattr(fn, "__code__", None)
     if code is None:
         return fn(args["config"], args["pkgs"], args["lib"], args["options"])
-    count = code.co_argcount + code.co_kwonlyargcount
-    names = code.co_varnames[:count]
     if code.co_flags & 0x08:  # **kwargs: give everything
         return fn(**args)
-    if all(n in args for n in names):
+    names = parameter_names(fn) or ()
+    missing = [n for n in names if n not in args]
+    if not missing:
         return fn(**{n: args[n] for n in names})
+    extra = module_args() if module_args is not None else {}
+    if all(n in extra for n in missing):
+        return fn(**{n: args[n] if n in args else extra[n] for n in names})
     positional = (args["config"], args["pkgs"], args["lib"], args["options"])
     return fn(*positional[: code.co_argcount])

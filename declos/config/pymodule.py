@@ -25,8 +25,8 @@ _KNOWN = ("imports", "options", "config", "freeform_type")
 class PythonModule(Module):
     kind = "python"
 
-    def __init__(self, path: Path, **kw: Any) -> None:
-        super().__init__(str(path), str(path), **kw)
+    def __init__(self, path: Path, key: Any = None, **kw: Any) -> None:
+        super().__init__(str(path), str(key) if key is not None else str(path), **kw)
         self.path = path
         self._tree: Any = None
 
@@ -116,8 +116,16 @@ def load_python_module(path: Path) -> PythonModule:
         raise user_code_error(exc, str(path), f"while loading module `{display}'") from None
     attrs = vars(namespace)
     imports = attrs.get("imports", [])
-    if not isinstance(imports, list | tuple):
-        raise EvaluationError(f"In module `{display}': `imports' must be a list of paths.")
+    if callable(imports):
+        imports = [imports]
+    elif not isinstance(imports, list | tuple):
+        raise EvaluationError(
+            f"In module `{display}': `imports' must be a list of paths and modules, or a "
+            "function of the special args returning one."
+        )
+    disabled = attrs.get("disabled_modules", [])
+    if not isinstance(disabled, list | tuple):
+        raise EvaluationError(f"In module `{display}': `disabled_modules' must be a list.")
     options = attrs.get("options", {})
     if not isinstance(options, Mapping):
         raise EvaluationError(
@@ -133,9 +141,11 @@ def load_python_module(path: Path) -> PythonModule:
     line = getattr(getattr(config, "__code__", None), "co_firstlineno", None)
     return PythonModule(
         path,
-        imports=[(path.parent / str(p)) for p in imports],
+        imports=[path.parent / p if isinstance(p, str | Path) else p for p in imports],
         options=list(flatten_options(options, display)),
         config=config,
         freeform=attrs.get("freeform_type"),
         line=line,
+        disabled=disabled,
+        key=attrs.get("key"),
     )

@@ -15,11 +15,11 @@ from typing import Any
 from declos.config.errors import EvaluationError
 from declos.config.locations import split_key
 from declos.config.messages import did_you_mean, show_path
-from declos.config.modules import Module
+from declos.config.modules import Module, RedirectedSite
 from declos.config.option import Option
 from declos.config.properties import If, Lazy, Merge, Order, Override
 from declos.config.render import render_short
-from declos.config.slot import Slot
+from declos.config.slot import RedirectNode, Slot
 
 Routed = tuple[Slot, tuple[Any, Module]]
 """(option, (value, module)): one definition, ready to be appended to the option."""
@@ -84,6 +84,9 @@ def _route_into(
                 nested = _nest(item, parts[i + 1 :])
                 out.append((child, (_wrap(nested, wraps) if wraps else nested, module)))
                 break
+            if isinstance(child, RedirectNode):
+                _route_redirect(ev, module, _nest(item, parts[i + 1 :]), child, wraps, out)
+                break
             n = child
         else:
             _route_into(ev, module, item, n, (*rel, *parts), wraps, out)
@@ -104,9 +107,30 @@ def _route_undeclared(
     full = (*rel, *parts)
     if ev.freeform_slot is None:
         top = node is ev.tree and i == 0 and not rel
-        raise undeclared_error(ev, (*rel, *parts[: i + 1]), full, item, module, node, top)
+        ev.undeclared.append(
+            undeclared_error(ev, (*rel, *parts[: i + 1]), full, item, module, node, top)
+        )
+        return
     nested = _nest(item, (*rel, *parts))
     out.append((ev.freeform_slot, (_wrap(nested, wraps), module)))
+
+
+def _route_redirect(
+    ev: Any,
+    module: Module,
+    value: Any,
+    node: RedirectNode,
+    wraps: tuple[Any, ...],
+    out: list[Routed],
+) -> None:
+    """A definition under a renamed/aliased path goes to the target path, keeping its
+    priority and its own file:line; one under a removed option is only recorded."""
+    redirect = node.redirect
+    node.uses.append((module, ev.prefix + redirect.source))
+    if redirect.kind == "removed":
+        return
+    site = RedirectedSite(module, ev.prefix + redirect.source, ev.prefix + redirect.target)
+    _route_into(ev, site, _nest(value, redirect.target), ev.tree, (), wraps, out)
 
 
 def _nest(value: Any, path: Any) -> Any:

@@ -73,10 +73,34 @@ class OptionFrame:
         self.read_line = read_line
 
 
+class RedirectNode:
+    """A `Redirect` placed in one evaluation's option tree; `uses` are the definitions
+    that went through it, as (module, full source path) pairs."""
+
+    __slots__ = ("redirect", "module", "uses")
+
+    def __init__(self, redirect: Any, module: Module) -> None:
+        self.redirect = redirect
+        self.module = module
+        self.uses: list[tuple[Module, tuple[str, ...]]] = []
+
+    @property
+    def is_defined(self) -> bool:
+        return bool(self.uses)
+
+    def files(self) -> str:
+        """NixOS `showFiles`: "`a.yaml' and `b.py'" (each file once)."""
+        files = list(dict.fromkeys(m.display() for m, _ in self.uses))
+        return " and ".join(f"`{f}'" for f in files)
+
+    def __repr__(self) -> str:
+        return f"<{self.redirect.kind} {show_path(self.redirect.source)}>"
+
+
 def iter_slots(node: dict[str, Any]) -> Any:
     """Every slot of an option tree, depth-first in declaration order."""
     for child in node.values():
         if isinstance(child, dict):
             yield from iter_slots(child)
-        else:
+        elif isinstance(child, Slot):
             yield child

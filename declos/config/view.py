@@ -28,11 +28,12 @@ class ConfigView(Mapping):
         if child is not None:
             if isinstance(child, dict):
                 return ConfigView(self._ev, child, (*self._prefix, name))
+            if hasattr(child, "redirect"):
+                return self._ev.lookup_view(self._ev.follow(child))
             return self._ev.force(child)
-        if self._node is self._ev.tree and self._ev.freeform_slot is not None:
-            free = self._ev.force(self._ev.freeform_slot)
-            if name in free:
-                return free[name]
+        rel = (*self._prefix[len(self._ev.prefix) :], name)
+        if self._ev.freeform_slot is not None and self._ev.in_freeform(rel):
+            return self._ev.freeform_at(rel)
         path = (*self._prefix, name)
         raise MissingAttributeError(
             f"The option `{show_path(path)}' does not exist (it was read, but no module declares it)."

@@ -17,12 +17,13 @@ from declos.config.errors import EvaluationError
 from declos.config.locations import display_path, split_key
 from declos.config.modules import Module
 from declos.config.option import NO_VALUE, Option
+from declos.config.renames import from_import_entry
 from declos.config.typeexpr import parse_type
 from declos.config.usercode import check_text
 from declos.config.yamlbuild import Builder, Marked, unmark
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-MODULE_KEYS = {"imports", "options", "config", "freeform_type"}
+MODULE_KEYS = {"imports", "options", "config", "freeform_type", "key", "disabled_modules"}
 OPTION_KEYS = {
     "type",
     "default",
@@ -43,8 +44,8 @@ def _line(node: yaml.Node) -> int:
 class YamlModule(Module):
     kind = "yaml"
 
-    def __init__(self, path: Path, **kw: Any) -> None:
-        super().__init__(str(path), str(path), **kw)
+    def __init__(self, path: Path, key: Any = None, **kw: Any) -> None:
+        super().__init__(str(path), str(key) if key is not None else str(path), **kw)
         self.path = path
         self._nodes: Any = None
 
@@ -165,7 +166,9 @@ WRAPPER_TAGS = ("!if", "!override", "!order", "!default", "!force", "!before", "
 
 def _module_from_root(builder: Builder, path: Path) -> YamlModule:
     display = builder.display
-    imports: list[Path] = []
+    imports: list[Any] = []
+    key: Any = None
+    disabled: list[Any] = []
     options: list[tuple[tuple[str, ...], Option]] = []
     freeform = None
     explicit_config: Any = None
@@ -182,12 +185,15 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
                 raise builder.duplicate(key_event, name, lines[name])
             lines[name] = line
         if name == "imports":
-            value = builder.value()
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            imports = _imports(builder.value(), path, display, line)
+        elif name == "key":
+            key = builder.value()
+        elif name == "disabled_modules":
+            disabled = builder.value()
+            if not isinstance(disabled, list):
                 raise EvaluationError(
-                    f"{display}:{line}: `imports' must be a list of module paths (relative to this file)."
+                    f"{display}:{line}: `disabled_modules' must be a list of module paths or {{key: ...}}."
                 )
-            imports = [path.parent / v for v in value]
         elif name == "options":
             options = _options(builder, builder.marked(), (), line)
         elif name == "freeform_type":
@@ -217,8 +223,32 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
         else {name: value for name, _, value in pairs}
     )
     return YamlModule(
-        path, imports=imports, options=options, config=config, freeform=freeform, line=1
+        path,
+        key,
+        imports=imports,
+        options=options,
+        config=config,
+        freeform=freeform,
+        line=1,
+        disabled=disabled,
     )
+
+
+def _imports(value: Any, path: Path, display: str, line: int) -> list[Any]:
+    """Module paths (relative to this file) and rename entries (`declos.config.renames`)."""
+    if not isinstance(value, list):
+        value = None
+    out: list[Any] = []
+    for item in value or [None]:
+        if isinstance(item, str):
+            out.append(path.parent / item)
+        elif isinstance(item, dict):
+            out.append(from_import_entry(item, (str(path), line)))
+        else:
+            raise EvaluationError(
+                f"{display}:{line}: `imports' must be a list of module paths (relative to this file)."
+            )
+    return out
 
 
 def _is_declaration(value: Marked) -> bool:

@@ -101,6 +101,7 @@ class NetworkEvaluation:
                 ev = Evaluation(Runtime(special), modules).setup()
                 self._evaluations[name] = ev
                 ev.run_pending()
+                ev.check_declared()
                 _check_assertions(ev)
         except EvaluationError as exc:
             self._evaluations.pop(name, None)

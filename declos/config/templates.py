@@ -103,7 +103,7 @@ def _environment() -> Any:
     jinja2 = _jinja()
     strict = (ConfigView, AttrDict, LazyAttrs)
 
-    class Environment(jinja2.Environment):  # type: ignore[misc, name-defined]
+    class Environment(jinja2.Environment):  # type: ignore[name-defined]
         def getattr(self, obj: Any, attribute: str) -> Any:
             if isinstance(obj, strict):
                 return getattr(obj, attribute)

@@ -63,7 +63,7 @@ class Pkgs:
             lock = None
             if not self._recording:
                 path = Path(self._lock_path) if self._lock_path else Path.cwd() / LOCK_NAME
-                lock = read_lock(path) if path.exists() or self._lock_path else None
+                lock = read_lock(path) if path.exists() else None
             self._debian = DebianSet(self, lock, recording=self._recording, hermetic=self._hermetic)
         return self._debian
 

@@ -223,7 +223,7 @@ def build_system(
         store = Store.open(root=root)
     args = dict(special_args or {})
     if "pkgs" not in args:
-        args["pkgs"] = _default_pkgs(store)
+        args["pkgs"] = _default_pkgs(store, config_files)
     ev = evaluate(list(config_files), special_args=args, bare=bare)
     values = read_values(ev)
     config_json = config_json_of(ev)
@@ -240,10 +240,13 @@ def build_system(
     return result
 
 
-def _default_pkgs(store: Any) -> Any:
+def _default_pkgs(store: Any, config_files: Sequence[str] = ()) -> Any:
     from declos.pkgs import Pkgs
+    from declos.pkgs.debian.lockfile import lock_path_for
 
-    return Pkgs(store)
+    # Debian packages come from declos.lock beside the first configuration file.
+    files = [f for f in config_files if isinstance(f, str | os.PathLike)]
+    return Pkgs(store, lock=lock_path_for(files) if files else None)
 
 
 def config_json_of(ev: Any) -> str:

@@ -21,8 +21,14 @@ from declos.pkgs.debian.archive import atomic_write_bytes, cache_dir, download
 from declos.pkgs.debian.deb import extract, extract_control, read_deb
 from declos.pkgs.debian.errors import DebianError
 from declos.pkgs.debian.fixup import LD_SO, build_farm, fixup, library_names
-from declos.pkgs.debian.layout import add_top_links, merge_usr, relativise_symlinks
+from declos.pkgs.debian.layout import (
+    add_top_links,
+    link_into_deps,
+    merge_usr,
+    relativise_symlinks,
+)
 from declos.pkgs.debian.sources import host_sources, mirror_for
+from declos.pkgs.debian.wrappers import write_wrappers
 from declos.store.build import builtin
 from declos.store.derivation import Derivation
 
@@ -78,8 +84,9 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
     extract_control(control, os.path.join(root, "declos-support/control"))
     merge_usr(root, where)
     relativise_symlinks(root)
-    add_top_links(root)
     deps = [(p, _phys(p, drv.store_dir, physical_store)) for p in env.get("deps", "").split()]
+    link_into_deps(root, deps)
+    add_top_links(root)
     alternatives = json.loads(env.get("libraryAlternatives") or "{}")
     farm = build_farm(root, deps, alternatives)
     base: set[str] = set()
@@ -99,6 +106,13 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
     )
     if not os.listdir(os.path.join(root, "declos-support/lib")):
         os.rmdir(os.path.join(root, "declos-support/lib"))
+    wrapped = write_wrappers(
+        root,
+        drv.outputs["out"],
+        json.loads(env.get("wrappers") or "{}"),
+        json.loads(env.get("depNames") or "{}"),
+        where,
+    )
     _compile_python(root)
     support = {
         "package": env["pname"],
@@ -108,6 +122,7 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
         "patched": len(report.patched),
         "ignored": report.ignored,
         "unresolved_plugins": report.optional,
+        "wrapped": wrapped,
     }
     with open(os.path.join(root, "declos-support/package.json"), "w") as f:
         json.dump(support, f, indent=1, sort_keys=True)

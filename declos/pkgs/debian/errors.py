@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from declos.store.errors import StoreError
 
-class DebianError(Exception):
+
+class DebianError(StoreError):
     """Locking, fetching, unpacking or fixing up a Debian package failed; the message says how to fix it."""
 
 

@@ -66,6 +66,27 @@ def relativise_symlinks(root: str) -> None:
                 os.symlink(os.path.relpath(inside, dirpath), path)
 
 
+def link_into_deps(root: str, deps: list[tuple[str, str]]) -> None:
+    """Links that resolve to nothing here but to a file of a dependency point at it.
+
+    `python3` ships `usr/bin/python3 -> python3.11`, and python3.11 lives in
+    python3.11-minimal: in the store that is another path, so the link becomes absolute.
+    """
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path) or os.path.exists(path):
+                continue
+            target = os.readlink(path)
+            wanted = os.path.normpath(os.path.join("/" + os.path.relpath(dirpath, root), target))
+            wanted = _usr_target(wanted).lstrip("/")
+            for logical, physical in deps:
+                if os.path.lexists(os.path.join(physical, wanted)):
+                    os.unlink(path)
+                    os.symlink(f"{logical}/{wanted}", path)
+                    break
+
+
 def add_top_links(root: str) -> None:
     for name in TOP_LINKS:
         top = os.path.join(root, name)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from declos.pkgs.debian.errors import DebianError
 from declos.pkgs.debian.lockfile import Lock, LockedPackage
 from declos.pkgs.debian.resolver import LIBC_ROOT, closure
+from declos.pkgs.debian.wrappers import DEFAULT_WRAPPERS
 from declos.store.derivation import Derivation
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9+\-._?=]")
 # Attributes override_attrs may change (the rest of the derivation is derived from the lock).
-ATTRS = ("runtime_dependencies", "ignore_missing", "library_alternatives")
+ATTRS = ("runtime_dependencies", "ignore_missing", "library_alternatives", "wrappers")
 
 
 def store_name(text: str) -> str:
@@ -42,6 +43,12 @@ class DebPackage(Derivation):
     _set: DebianSet
     _inputs: dict[str, Any]
     _attrs: dict[str, Any]
+    _deps: list[Derivation]
+
+    def profile_packages(self) -> list[Derivation]:
+        """What installing this package into a profile brings: it and its closure, as apt
+        would (`gnupg` is a metapackage; `gpg` and `gpg-agent` are its dependencies)."""
+        return [self, *self._deps]
 
     def override(self, **inputs: Any) -> DebPackage:
         """Re-call the package function with other inputs (`hermetic=True`, ...)."""
@@ -100,12 +107,14 @@ class DebianSet:
         runtime_dependencies: tuple[Any, ...] | list[Any] = (),
         ignore_missing: tuple[str, ...] | list[str] = (),
         library_alternatives: Mapping[str, str] | tuple[()] = (),
+        wrappers: Mapping[str, Any] | tuple[()] = (),
     ) -> DebPackage:
         herm = self.hermetic if hermetic is None else bool(hermetic)
         attrs = {
             "runtime_dependencies": tuple(runtime_dependencies),
             "ignore_missing": tuple(ignore_missing),
             "library_alternatives": dict(library_alternatives or {}),
+            "wrappers": dict(wrappers or {}),
         }
         if self.recording:
             self.recorded.add(name)
@@ -119,7 +128,9 @@ class DebianSet:
         pkg = lock.get(name)
         libc_base = [] if herm else self._libc_base()
         stop = set() if name in libc_base else lock.base_set(herm) - {name}
-        deps = [self._plain(d, herm) for d in closure(self.dag(), [name], stop=stop) if d != name]
+        dep_names = [d for d in closure(self.dag(), [name], stop=stop) if d != name]
+        deps = [self._plain(d, herm) for d in dep_names]
+        wrap = {**DEFAULT_WRAPPERS.get(name, {}), **attrs["wrappers"]}
         extra = [str(x) for x in attrs["runtime_dependencies"]]
         base_paths = (
             [] if name in libc_base else [self._plain(b, False).out_path for b in libc_base]
@@ -133,6 +144,12 @@ class DebianSet:
             "hermetic": "1" if herm else "",
             "libc": self._plain(LIBC_ROOT, True).out_path if herm and name != LIBC_ROOT else "",
             "ignoreMissing": " ".join(attrs["ignore_missing"]),
+            "wrappers": json.dumps(wrap, sort_keys=True) if wrap else "",
+            "depNames": json.dumps(
+                {n: d.out_path for n, d in zip(dep_names, deps, strict=True)}, sort_keys=True
+            )
+            if wrap
+            else "",
             "libraryAlternatives": json.dumps(attrs["library_alternatives"], sort_keys=True)
             if attrs["library_alternatives"]
             else "",
@@ -151,6 +168,7 @@ class DebianSet:
         drv.pname, drv.deb_version, drv._set = name, pkg.version, self
         drv._inputs = {"hermetic": herm}
         drv._attrs = attrs
+        drv._deps = deps
         self._memo[key] = drv
         return drv
 
@@ -189,6 +207,7 @@ class DebianSet:
         )
         drv.pname, drv.deb_version, drv._set = name, "", self
         drv._inputs, drv._attrs = {"hermetic": hermetic}, attrs
+        drv._deps = []
         return drv
 
     def dag(self) -> dict[str, list[str]]:

@@ -43,6 +43,8 @@ COMMAND_OWNERS: dict[str, str] = {
     "store": "declos.cli.store",
     "lock": "declos.cli.lock",
     "why-depends": "declos.cli.lock",
+    "pkgs": "declos.cli.pkgs",
+    "env": "declos.cli.env",
     **dict.fromkeys(
         ("build", "switch", "boot", "test", "dry-activate", "rollback", "generations"),
         "declos.cli.system",

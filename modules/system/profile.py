@@ -7,6 +7,8 @@ special inside double quotes); names are typed (`[A-Za-z_][A-Za-z0-9_]*`), so no
 a configuration says runs as code at login.
 """
 
+from declos.common.paths import state_dir
+
 TARGET = "profile.d/declos.sh"
 SW_DIRS = ["/run/declos/current-system/sw/bin", "/run/declos/current-system/sw/sbin"]
 
@@ -32,6 +34,10 @@ def _quote(value):
     return f'"{value}"'
 
 
+# `declos env` profiles (declos.pkgs.user_env) come first, as ~/.nix-profile does.
+USER_DIRS = [f"{state_dir()}/profiles/per-user/${{USER:-$(id -un)}}/profile/bin"]
+
+
 def config(config):
-    text = profile_script(dict(config.environment.variables), SW_DIRS)
+    text = profile_script(dict(config.environment.variables), USER_DIRS + SW_DIRS)
     return {"environment.etc": {TARGET: {"text": text}}}

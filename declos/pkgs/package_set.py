@@ -6,6 +6,7 @@ so `declos eval` stays fast and works without a writable store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,12 @@ class Pkgs:
         """One tree of symlinks merging `paths` (first path wins on conflicts)."""
         return self.derivation(
             name, "builtin:symlink-join", (), {"paths": " ".join(str(p) for p in paths)}
+        )
+
+    def link_farm(self, name: str, links: Mapping[str, str]) -> Derivation:
+        """A tree of symlinks: relative path -> target (nixpkgs' linkFarm)."""
+        return self.derivation(
+            name, "builtin:link-farm", (), {"links": json.dumps(dict(links), sort_keys=True)}
         )
 
     def path(self, src: str | Path, name: str | None = None) -> Source:

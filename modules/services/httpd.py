@@ -25,8 +25,10 @@ options = {
         "package": Option(
             types.null_or(types.package),
             None,
-            "The Apache package. null uses the host distribution's apache2.",
-            default_text="the distribution's apache2",
+            "The Apache package. Defaults to `pkgs.apache2` (the Debian package from the "
+            "store) when declos.lock pins it — `declos lock -c FILE` adds it; null uses the "
+            "host distribution's apache2.",
+            default_text="pkgs.apache2 if declos.lock pins it, else null (the host's apache2)",
         ),
         "adminAddr": Option(
             types.null_or(types.str),

@@ -128,6 +128,20 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
         json.dump(support, f, indent=1, sort_keys=True)
 
 
+@builtin("link-farm")
+def _link_farm(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+    """env: links (JSON, relative path -> target): a tree of symlinks."""
+    root = out["out"]
+    os.makedirs(root)
+    for rel, target in sorted(json.loads(drv.env.get("links") or "{}").items()):
+        rel = os.path.normpath(rel)
+        if rel.startswith("..") or os.path.isabs(rel):
+            raise DebianError(f"link farm {drv.name}: {rel!r} is outside the output")
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.symlink(target, path)
+
+
 def _compile_python(root: str) -> None:
     """What py3compile would do in postinst: unchecked-hash .pyc (store mtimes are fixed)."""
     site = os.path.join(root, "usr/lib/python3/dist-packages")

@@ -96,6 +96,10 @@ class DebianSet:
         return self.package(name)
 
     def __contains__(self, name: str) -> bool:
+        """Whether the lock pins `name` (while locking: records it and answers yes)."""
+        if self.recording:
+            self.recorded.add(name)
+            return True
         return self.lock is not None and name in self.lock.packages
 
     # -- derivations ------------------------------------------------------------------------

@@ -8,7 +8,8 @@ the environment and execs the real program (nixpkgs' makeWrapper). Placeholders:
 Spec (JSON in the derivation, one entry per wrapper file, relative to the package):
 `{"usr/bin/git": {"set": {"VAR": "value"}, "prefix": {"VAR": ["dir", ...]},
 "flags": ["--opt", ...], "exec": "@gpg@/usr/bin/gpg"}}`; without `exec` the package's
-own file is moved to `.NAME-wrapped` beside it and wrapped.
+own file is moved to `.NAME-wrapped` beside it and wrapped. `{"link": TARGET}` makes a
+plain symlink instead (a metapackage exposing its dependency's files).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ DEFAULT_WRAPPERS: dict[str, dict[str, Any]] = {
             },
             "prefix": {"PERL5LIB": ["@out@/usr/share/perl5"]},
         }
+    },
+    # The metapackage is what users name (`services.httpd.package = pkgs.apache2`); the
+    # server and its modules live in apache2-bin.
+    "apache2": {
+        "usr/sbin/apache2": {"link": "@apache2-bin@/usr/sbin/apache2"},
+        "usr/lib/apache2/modules": {"link": "@apache2-bin@/usr/lib/apache2/modules"},
     },
     "gnupg": {
         "usr/bin/gpg": {
@@ -70,6 +77,13 @@ def write_wrappers(
         if rel.startswith("..") or os.path.isabs(rel):
             raise DebianError(f"{where}: wrapper path {rel!r} is outside the package")
         path = os.path.join(root, rel)
+        if "link" in w:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if os.path.lexists(path):
+                raise DebianError(f"{where}: cannot link {rel}: the package ships it")
+            os.symlink(substitute(str(w["link"]), out, deps, where), path)
+            made.append(rel)
+            continue
         if "exec" in w:
             target = substitute(str(w["exec"]), out, deps, where)
         else:

@@ -15,10 +15,4 @@ NAME = "system-path"
 def sw_derivation(store: Any, packages: list[Any]) -> Any:
     from declos.pkgs import Pkgs
 
-    # A Debian package brings its closure, as apt would (declos.pkgs.debian.packages).
-    expanded: list[Any] = []
-    for p in packages:
-        for item in p.profile_packages() if hasattr(p, "profile_packages") else [p]:
-            if item not in expanded:
-                expanded.append(item)
-    return Pkgs(store).symlink_join(NAME, expanded)
+    return Pkgs(store).symlink_join(NAME, packages)

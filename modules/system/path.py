@@ -20,5 +20,16 @@ options = {
 }
 
 
+def _expand(packages):
+    """A Debian package brings its closure, as apt would (`gnupg` is a metapackage whose
+    `gpg` and `gpg-agent` are dependencies); see declos.pkgs.debian.packages."""
+    out = []
+    for p in packages:
+        for item in p.profile_packages() if hasattr(p, "profile_packages") else [p]:
+            if item not in out:
+                out.append(item)
+    return out
+
+
 def config(config, pkgs):
-    return {"system.path": pkgs.symlink_join(NAME, config.environment.systemPackages)}
+    return {"system.path": pkgs.symlink_join(NAME, _expand(config.environment.systemPackages))}

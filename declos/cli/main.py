@@ -34,6 +34,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "declos.cli.store",
     "declos.cli.system",
     "declos.cli.lock",
+    "declos.cli.pkgs",
+    "declos.cli.env",
     "declos.cli.deploy",
 )
 

@@ -9,6 +9,12 @@ import sys
 import time
 from typing import Any
 
+from declos.common.profiles import ProfileError
+from declos.pkgs import Pkgs
+from declos.pkgs.user_env import UserEnvironment
+from declos.store import Store
+from declos.store.errors import StoreError
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -38,11 +44,6 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    from declos.common.profiles import ProfileError
-    from declos.pkgs import Pkgs
-    from declos.pkgs.user_env import UserEnvironment
-    from declos.store import Store
-    from declos.store.errors import StoreError
 
     user = args.user or os.environ.get("USER") or getpass.getuser()
     if (args.install or args.uninstall) and not args.attrs:

@@ -7,6 +7,13 @@ import os
 import sys
 from typing import Any
 
+from declos.config import EvaluationError, evaluate
+from declos.pkgs import Pkgs
+from declos.pkgs.debian.errors import DebianError
+from declos.pkgs.debian.lockfile import lock_path_for, read_lock
+from declos.pkgs.debian.locking import make_lock, open_archive
+from declos.system.build import read_values
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -42,7 +49,6 @@ def register(subparsers: Any) -> None:
 
 
 def _lock_path(args: argparse.Namespace) -> str:
-    from declos.pkgs.debian.lockfile import lock_path_for
 
     if args.lock:
         return str(args.lock)
@@ -50,9 +56,6 @@ def _lock_path(args: argparse.Namespace) -> str:
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    from declos.pkgs.debian.errors import DebianError
-    from declos.pkgs.debian.lockfile import read_lock
-    from declos.pkgs.debian.locking import make_lock, open_archive
 
     path = _lock_path(args)
     try:
@@ -84,10 +87,6 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 def _packages_used(config_files: list[str], *, bare: bool) -> set[str]:
     """Evaluate with a recording package set: every `pkgs.NAME` the build would read."""
-    from declos.config import EvaluationError, evaluate
-    from declos.pkgs import Pkgs
-    from declos.pkgs.debian.errors import DebianError
-    from declos.system.build import read_values
 
     pkgs = Pkgs(recording=True)
     try:
@@ -112,8 +111,6 @@ def _changes(old: Any, new: Any) -> list[str]:
 
 
 def cmd_why_depends(args: argparse.Namespace) -> int:
-    from declos.pkgs.debian.errors import DebianError
-    from declos.pkgs.debian.lockfile import read_lock
 
     try:
         lock = read_lock(args.lock)

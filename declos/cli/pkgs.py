@@ -6,6 +6,11 @@ import argparse
 import sys
 from typing import Any
 
+from declos.pkgs.debian.audit import audit_deb
+from declos.pkgs.debian.builders import fetch_deb
+from declos.pkgs.debian.errors import DebianError
+from declos.pkgs.debian.lockfile import read_lock
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("pkgs", help="inspect locked Debian packages")
@@ -23,10 +28,6 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from declos.pkgs.debian.audit import audit_deb
-    from declos.pkgs.debian.builders import fetch_deb
-    from declos.pkgs.debian.errors import DebianError
-    from declos.pkgs.debian.lockfile import read_lock
 
     try:
         lock = read_lock(args.lock)

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from declos.pkgs.debian.lockfile import lock_path_for
 from declos.system.activation_scripts import render_activation_scripts
 from declos.system.activator import build_activator
 from declos.system.boot import render_boot
@@ -242,7 +243,6 @@ def build_system(
 
 def _default_pkgs(store: Any, config_files: Sequence[str] = ()) -> Any:
     from declos.pkgs import Pkgs
-    from declos.pkgs.debian.lockfile import lock_path_for
 
     # Debian packages come from declos.lock beside the first configuration file.
     files = [f for f in config_files if isinstance(f, str | os.PathLike)]

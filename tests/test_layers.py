@@ -50,7 +50,6 @@ ACTIVATION_THIRD_PARTY = {"jeepney"}
 # moves theirs to module level (a command module is imported only for its own command,
 # so a module-level import costs nothing for other commands) and deletes the line here.
 LOCAL_CROSSING: dict[str, int] = {
-    "declos/cli/lock.py": 10,  # packages
     "declos/cli/store.py": 17,  # hosts
     "declos/config/pkgsproxy.py": 1,  # config (by name, for startup time)
     "declos/pkgs/package_set.py": 1,  # hosts (pkgs)

@@ -241,11 +241,11 @@ def build_system(
     return result
 
 
-def _default_pkgs(store: Any, config_files: Sequence[str] = ()) -> Any:
+def _default_pkgs(store: Any, config_files: Sequence[Any] = ()) -> Any:
     from declos.pkgs import Pkgs
 
     # Debian packages come from declos.lock beside the first configuration file.
-    files = [f for f in config_files if isinstance(f, str | os.PathLike)]
+    files = [os.fspath(f) for f in config_files if isinstance(f, str | os.PathLike)]
     return Pkgs(store, lock=lock_path_for(files) if files else None)
 
 

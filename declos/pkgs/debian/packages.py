@@ -114,7 +114,7 @@ class DebianSet:
         wrappers: Mapping[str, Any] | tuple[()] = (),
     ) -> DebPackage:
         herm = self.hermetic if hermetic is None else bool(hermetic)
-        attrs = {
+        attrs: dict[str, Any] = {
             "runtime_dependencies": tuple(runtime_dependencies),
             "ignore_missing": tuple(ignore_missing),
             "library_alternatives": dict(library_alternatives or {}),

@@ -6,7 +6,7 @@ profile, ahead of every package (a link farm of its own, listed first in
 `override_attrs(lambda f, p: {"library_alternatives": {"libblas.so.3": PATH}})`.
 """
 
-from declos.config import Option, mk_before, types
+from declos.config import Option, lazy, mk_before, types
 
 options = {
     "alternatives": Option(
@@ -20,8 +20,13 @@ options = {
 
 
 def config(config, pkgs):
-    chosen = config.alternatives
-    if not chosen:
-        return {}
-    links = {f"bin/{name}": str(target) for name, target in chosen.items()}
-    return {"environment.systemPackages": mk_before([pkgs.link_farm("alternatives", links)])}
+    # lazy: reading `alternatives` while this module runs would make the evaluator run
+    # every module that might define it, some of which read environment.systemPackages.
+    def farm(config):
+        chosen = config.alternatives
+        if not chosen:
+            return []
+        links = {f"bin/{name}": str(target) for name, target in chosen.items()}
+        return [pkgs.link_farm("alternatives", links)]
+
+    return {"environment.systemPackages": mk_before(lazy(farm))}

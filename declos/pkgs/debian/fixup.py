@@ -123,6 +123,8 @@ def fixup(
         info = read_elf(path)
         if info is None or info.machine != EM_X86_64 or not info.dynamic:
             continue
+        if info.soname.startswith("ld-linux") or os.path.basename(path).startswith("ld-linux"):
+            continue  # the dynamic loader itself: patching it breaks it, it needs nothing
         rel = os.path.relpath(path, out_phys)
         origin = [r for r in info.runpath or info.rpath if "$ORIGIN" in r]
         uses_farm = False

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 from declos.pkgs import Pkgs
+from declos.pkgs.debian.fixup import patchelf_binary
 from declos.pkgs.debian.lockfile import Lock
 from declos.pkgs.debian.locking import Archive
 from declos.pkgs.debian.oracle import apt_closures
@@ -151,3 +152,24 @@ def test_override_changes_the_path_exactly_when_an_input_does(deb_pkgs: Pkgs) ->
     ignoring = jq.override_attrs(lambda final, prev: {"ignore_missing": ["libfoo.so.1"]})
     assert ignoring.out_path != jq.out_path
     assert ignoring.override_attrs(lambda f, p: {"ignore_missing": []}).out_path == jq.out_path
+
+
+def test_hermetic_jq_runs_with_no_host_libraries(deb_pkgs: Pkgs, deb_store: Store) -> None:
+    """Hermetic mode: libc6 from the store is the interpreter; the host's whole library
+    directory is replaced by an empty tmpfs."""
+    jq = deb_pkgs.jq.override(hermetic=True)
+    deb_store.realise([jq])
+    libc = deb_pkgs.debian.package("libc6", hermetic=True)
+    interp = subprocess.run(
+        [patchelf_binary(), "--print-interpreter", f"{jq}/usr/bin/jq"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert interp == f"{libc}/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+    script = 'mount -t tmpfs tmpfs /usr/lib/x86_64-linux-gnu && exec "$@"'
+    proc = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script, "sh",
+         f"{jq}/bin/jq", "-n", "[1, 2] | add"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (0, "3\n"), proc.stderr

@@ -65,7 +65,7 @@ def _opts(argv):
 
 def _pending(own):
     """Other deploys still waiting for their confirmation (their agent alive)."""
-    out = []
+    out: list[str] = []
     try:
         names = os.listdir(BASE)
     except OSError:

@@ -17,7 +17,7 @@ from typing import Any
 
 from declos.cli.main import UsageError
 from declos.config.errors import EvaluationError
-from declos.deploy.errors import DeployError
+from declos.deploy.errors import DeployError, NoSuchDeployment
 from declos.deploy.fleet import connect, deploy
 from declos.deploy.fleet_ops import (
     check,
@@ -34,7 +34,7 @@ from declos.deploy.network import load_network
 from declos.deploy.pipeline import DeployOptions, DeployPlan, exit_code
 from declos.deploy.report import Reporter, reporter
 from declos.deploy.session import Selection, Session
-from declos.deploy.state import State
+from declos.deploy.state import State, default_path
 from declos.pkgs import Pkgs
 from declos.store import Store
 
@@ -170,14 +170,14 @@ def _deploy_parser(sub: Any) -> None:
 
 def cmd_create(args: argparse.Namespace) -> int:
     load_network(args.files)
-    with _state() as state:
+    with _state(create=True) as state:
         dep = state.create(args.deployment or "default", args.files)
     print(dep.uuid)
     return 0
 
 
 def cmd_modify(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         dep = state.find(args.deployment)
         if args.files:
             load_network(args.files)
@@ -188,13 +188,13 @@ def cmd_modify(args: argparse.Namespace) -> int:
 
 
 def cmd_clone(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         print(state.clone(state.find(args.deployment), args.name).uuid)
     return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         dep = state.find(args.deployment)
         up = [m for m, a in state.machines(dep).items() if a.get("status") == "up"]
         if up and not args.force:
@@ -207,6 +207,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if not default_path().exists():
+        return 0  # no state file: no deployments (and none is created by looking)
     with _state() as state:
         for dep in state.deployments():
             files = " ".join(f.path for f in state.files(dep))
@@ -215,7 +217,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         session = _session(state, args)
         values: dict[str, Any] = {}
         if not args.no_eval:
@@ -261,7 +263,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         made.append(reporter(names, sys.stderr, live=None if not args.json else False))
         return made[-1]
 
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         session = Session(state, state.find(args.deployment), pkgs=Pkgs(store))
         if args.dry_run:
             names = session.select(_sel(args))
@@ -310,14 +312,14 @@ def _summary(results: dict[str, Any], rep: Any, as_json: bool) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         session = _session(state, args)
         expected = {m: a.get("toplevel") for m, a in state.machines(session.deployment).items()}
         return _for_each(session, args, check(expected))
 
 
 def cmd_ssh(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         session = _session(state, args)
         target = session.targets([_machine(session, args.machine)])[args.machine]
         return exec_ssh(state, session.deployment, target, args.command)
@@ -327,12 +329,12 @@ def cmd_ssh_for_each(args: argparse.Namespace) -> int:
     command = [c for c in args.command if c != "--"] if args.command else []
     if not command:
         raise UsageError("ssh-for-each needs a command: declos ssh-for-each -- CMD ARGS...")
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         return _for_each(_session(state, args), args, run_command(command), args.parallel)
 
 
 def cmd_scp(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         session = _session(state, args)
         name = _machine(session, args.to or args.from_)
         with connect(session, session.targets([name])[name]) as host:
@@ -344,7 +346,7 @@ def cmd_scp(args: argparse.Namespace) -> int:
 
 
 def cmd_reboot(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         return _for_each(_session(state, args), args, reboot(not args.no_wait))
 
 
@@ -356,30 +358,30 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         return _for_each(_session(state, args), args, rollback_to(args.generation))
 
 
 def cmd_generations(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         return _for_each(_session(state, args), args, generations(), parallel=False)
 
 
 def cmd_delete_generation(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         action = generations(["--delete", str(args.generation)])
         return _for_each(_session(state, args), args, action)
 
 
 def cmd_send_keys(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         session = _session(state, args)
         names = session.select(_sel(args))
         return _for_each(session, args, send_keys(session.key_texts(names)))
 
 
 def cmd_show_option(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         session = _session(state, args)
         ev = session.evaluation.evaluation(_machine(session, args.machine))
         value = ev.to_json(args.option)
@@ -391,7 +393,7 @@ def cmd_show_option(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         deps = state.deployments() if args.all else [state.find(args.deployment)]
         print(json.dumps(export(state, deps, args.include_keys), indent=2, sort_keys=True))
     return 0
@@ -402,14 +404,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         data = json.load(sys.stdin)
     except json.JSONDecodeError as exc:
         raise UsageError(f"<stdin>:{exc.lineno}: not JSON: {exc.msg}") from None
-    with _state() as state:
+    with _state(create=True) as state:
         for name in import_(state, data, args.include_keys):
             print(f"imported {name}")
     return 0
 
 
 def cmd_forget_key(args: argparse.Namespace) -> int:
-    with _state() as state:
+    with _state(name=args.deployment) as state:
         session = _session(state, args)
         t = session.targets([_machine(session, args.machine)])[args.machine]
         n = state.forget_host_keys(session.deployment, t.host, t.port)
@@ -422,8 +424,17 @@ def cmd_forget_key(args: argparse.Namespace) -> int:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _state() -> State:
-    return State()
+def _state(create: bool = False, name: str | None = None) -> State:
+    """The state database; only `create` and `import` may create it (others never write
+    a state file into existence just by looking)."""
+    path = default_path()
+    if not create and not path.exists():
+        what = f"no deployment named {name!r}" if name else "no deployment exists yet"
+        raise NoSuchDeployment(
+            f"{what} (no state at {path}); "
+            f"create one with `declos create -d {name or 'NAME'} FILE...`"
+        )
+    return State(path)
 
 
 def _session(state: State, args: argparse.Namespace) -> Session:

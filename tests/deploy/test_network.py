@@ -152,7 +152,7 @@ def test_cli_create_info_show_option_export_import(tmp_path: Path) -> None:
     [
         (
             ("info",),
-            "error: no deployment exists yet; create one with `declos create -d NAME FILE...`",
+            "error: no deployment exists yet (no state at ",
         ),
         (("create", "-d", "x", "missing.yaml"), "error: network file missing.yaml does not exist"),
         (("info", "-d", "nope"), "error: no deployment named 'nope'"),

@@ -53,7 +53,7 @@ def for_each(
         try:
             host = connect(session, targets[name], log)
             report = action(host, targets[name], log)
-        except (HostError, keys_mod.KeyError_) as exc:
+        except (HostError, keys_mod.KeySourceError) as exc:
             report = MachineReport(name, False, [str(exc)])
             log(str(exc))
         finally:

@@ -17,7 +17,7 @@ from declos.deploy.errors import DeployError
 from declos.deploy.targets import KeySpec
 
 
-class KeyError_(DeployError):
+class KeySourceError(DeployError):
     """A key's source cannot be read (file missing, command failed)."""
 
 
@@ -25,7 +25,7 @@ def content(spec: KeySpec, text: str | None) -> bytes:
     """The key's bytes from exactly one source (text, keyFile, keyCommand)."""
     sources = [s for s in (spec.has_text, spec.key_file, spec.key_command) if s]
     if len(sources) != 1:
-        raise KeyError_(
+        raise KeySourceError(
             f"deployment.keys.{spec.name}: set exactly one of text, keyFile, keyCommand "
             f"(found {len(sources)})"
         )
@@ -36,13 +36,13 @@ def content(spec: KeySpec, text: str | None) -> bytes:
             with open(spec.key_file, "rb") as f:
                 return f.read()
         except OSError as exc:
-            raise KeyError_(
+            raise KeySourceError(
                 f"deployment.keys.{spec.name}.keyFile: cannot read {spec.key_file}: {exc.strerror}"
             ) from None
     assert spec.key_command is not None
     proc = subprocess.run(list(spec.key_command), capture_output=True)
     if proc.returncode != 0:
-        raise KeyError_(
+        raise KeySourceError(
             f"deployment.keys.{spec.name}.keyCommand exited with {proc.returncode} "
             "(its output is not shown: it may be secret)"
         )

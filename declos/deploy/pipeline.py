@@ -140,7 +140,7 @@ class Deployer:
                 f"{exc}; if the host was reinstalled, accept its new key with "
                 f"`declos forget-host-key -d {self.plan.deployment} {name}` and deploy again"
             )
-        except (HostError, keys_mod.KeyError_) as exc:
+        except (HostError, keys_mod.KeySourceError) as exc:
             result.outcome, result.message = "failed", str(exc)
         finally:
             if host is not None:

@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -234,6 +235,7 @@ class Fleet:
     def start(self, wave: int = 10) -> None:
         """Boot in waves of `wave` containers (a 50-host fleet at once starves a 2-core host)."""
         lower = rootfs(self.extra)
+        raise_inotify_limit(16 * len(self.containers) + 256)
         items = list(self.containers.values())
         for i in range(0, len(items), wave):
             for c in items[i : i + wave]:
@@ -272,6 +274,19 @@ def _without_container_option(c: Container) -> None:
     nft = c.merged / "usr/sbin/nft"
     nft.write_text("#!/bin/sh\n# no nftables in this container\nexit 1\n")
     nft.chmod(0o755)
+
+
+def raise_inotify_limit(want: int) -> None:
+    """Each container's systemd takes several inotify instances, all as root; the kernel's
+    default of 128 per user stops a fleet at about a dozen containers. Raised (at runtime
+    only, and said on stderr) when lower than `want`."""
+    knob = Path("/proc/sys/fs/inotify/max_user_instances")
+    have = int(knob.read_text())
+    if have < want:
+        knob.write_text(f"{want}\n")
+        print(
+            f"fs.inotify.max_user_instances: {have} -> {want} (for the containers)", file=sys.stderr
+        )
 
 
 def available() -> str | None:

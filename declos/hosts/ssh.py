@@ -9,6 +9,7 @@ authentication, each command, and each idle stream.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -42,6 +43,11 @@ WINDOW = 1 << 26
 MAX_PACKET = 1 << 15
 # AES-GCM first: one AEAD pass per packet instead of AES-CTR plus a separate HMAC.
 _FAST_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+# paramiko logs failures (with tracebacks) on its transport's channel; errors reach
+# callers as typed exceptions instead, so the channel only goes to handlers the
+# application installs (a library's NullHandler, per the logging HOWTO).
+LOG_CHANNEL = "declos.hosts.ssh.transport"
+logging.getLogger(LOG_CHANNEL).addHandler(logging.NullHandler())
 # Host-key algorithms that a recorded key of a given type can be presented with.
 _KEY_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")}
 
@@ -179,6 +185,7 @@ class SSHHost(Host):
         except OSError as exc:
             raise HostUnreachable(self.hostname, self.port, str(exc) or type(exc).__name__) from exc
         t = paramiko.Transport(sock, default_window_size=WINDOW, default_max_packet_size=MAX_PACKET)
+        t.set_log_channel(LOG_CHANNEL)
         try:
             t.banner_timeout = self.connect_timeout
             t.handshake_timeout = self.connect_timeout

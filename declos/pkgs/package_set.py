@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import declos.pkgs.debian.builders  # noqa: F401  (registers the builtin:debian-* builders)
 from declos.pkgs.debian.lockfile import LOCK_NAME, read_lock
 from declos.pkgs.debian.packages import DebianSet
-from declos.store.derivation import DEFAULT_SYSTEM, Derivation, Source
+from declos.store.derivation import DEFAULT_SYSTEM, Derivation, Source, StringContext
 from declos.store.location import store_dir as default_store_dir
 
 if TYPE_CHECKING:
@@ -24,7 +24,12 @@ DEFAULT_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 
 
 class Pkgs:
-    """A package set bound to one logical store dir (and lazily to one Store)."""
+    """A package set bound to one logical store dir (and lazily to one Store).
+
+    One Pkgs serves one evaluation: its `context` records the paths of the derivations
+    and sources it made, so a string mentioning one (`f"{pkgs.hello}/bin/hello"`)
+    makes a later derivation depend on it, as Nix's string context does. Nothing is
+    shared between Pkgs objects, so evaluations cannot influence each other's paths."""
 
     def __init__(
         self,
@@ -47,6 +52,7 @@ class Pkgs:
             store.store_dir if store is not None else (store_dir or default_store_dir())
         )
         self.system = system
+        self.context = StringContext()
 
     @property
     def store(self) -> Store:
@@ -90,10 +96,17 @@ class Pkgs:
         env: Mapping[str, str] | None = None,
         **kwargs: object,
     ) -> Derivation:
-        """A raw `derivation { ... }`; string context is scanned from args and env."""
+        """A raw `derivation { ... }`; this set's string context is scanned from args and env."""
         return Derivation(
-            name, builder, args, env, system=self.system, store_dir=self.store_dir, **kwargs
-        )  # type: ignore[arg-type]
+            name,
+            builder,
+            args,
+            env,
+            system=self.system,
+            store_dir=self.store_dir,
+            context=self.context,
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     # -- trivial builders (in-process builtins) -------------------------------------
     def write_text(
@@ -115,8 +128,14 @@ class Pkgs:
 
     def symlink_join(self, name: str, paths: Iterable[Derivation | Source | str]) -> Derivation:
         """One tree of symlinks merging `paths` (first path wins on conflicts)."""
+        items = list(paths)
         return self.derivation(
-            name, "builtin:symlink-join", (), {"paths": " ".join(str(p) for p in paths)}
+            name,
+            "builtin:symlink-join",
+            (),
+            {"paths": " ".join(str(p) for p in items)},
+            input_drvs=[p for p in items if isinstance(p, Derivation)],
+            input_srcs=[p for p in items if isinstance(p, Source)],
         )
 
     def link_farm(self, name: str, links: Mapping[str, str]) -> Derivation:
@@ -127,7 +146,7 @@ class Pkgs:
 
     def path(self, src: str | Path, name: str | None = None) -> Source:
         """A local file/dir as a store path (added to the store when a build needs it)."""
-        return Source(str(src), name, self.store_dir)
+        return Source(str(src), name, self.store_dir, context=self.context)
 
     # -- external builders (sandboxed) ----------------------------------------------------
     def run_command(

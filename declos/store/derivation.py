@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 
 from declos.store.errors import StoreError
@@ -36,46 +35,37 @@ def _list(items: Iterable[str]) -> str:
     return "[" + ",".join(items) + "]"
 
 
-class _Known:
-    """Hash part -> producer of store paths created in this process (string context).
+class StringContext:
+    """The store paths one evaluation created, by hash part: Nix's string context.
 
     Nix tracks which derivations a string came from; Python strings cannot carry that,
-    so any string handed to a builder is scanned for the hash parts registered here.
+    so a string handed to a builder is scanned for the hash parts registered here. A
+    context belongs to one evaluation (one `Pkgs`), never to the process: the same
+    inputs give the same derivation in any process and in any order of evaluations.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_hash: weakref.WeakValueDictionary[str, object] = weakref.WeakValueDictionary()
-        self._output: dict[str, str] = {}
-        self._plain: dict[str, str] = {}
+        self._owners: dict[str, tuple[Derivation | Source | str, str]] = {}
 
-    def add(self, path: str, owner: object, output: str = "") -> None:
+    def add(self, path: str, owner: Derivation | Source | str, output: str = "") -> None:
+        """Register `path` as made by `owner` (its `output`, for a derivation)."""
         with self._lock:
-            self._by_hash[hash_part(path)] = owner
-            self._output[hash_part(path)] = output
+            self._owners[hash_part(path)] = (owner, output)
 
     def add_plain(self, path: str) -> None:
-        """A path already in some store (add_path/add_text results): becomes an input source."""
-        with self._lock:
-            self._plain[hash_part(path)] = path
+        """A path already in a store (an add_text/add_path result): becomes an input source."""
+        self.add(path, path)
 
-    def context(self, text: str, store: str) -> list[tuple[object, str]]:
-        """Owners of every `STORE/HASH` mention in `text` (found by regex, then looked up)."""
-        if store + "/" not in text:
+    def owners(self, text: str, store_dir: str) -> list[tuple[Derivation | Source | str, str]]:
+        """(owner, output) of every `STORE/HASH` mention in `text` registered here."""
+        if store_dir + "/" not in text:
             return []
-        found: list[tuple[object, str]] = []
-        pattern = re.compile(re.escape(store) + r"/([0-9a-df-np-sv-z]{32})-")
+        pattern = re.compile(re.escape(store_dir) + r"/([0-9a-df-np-sv-z]{32})-")
         with self._lock:
-            for h in dict.fromkeys(pattern.findall(text)):
-                owner = self._by_hash.get(h)
-                if owner is not None:
-                    found.append((owner, self._output.get(h, "")))
-                elif h in self._plain:
-                    found.append((self._plain[h], ""))
-        return found
-
-
-KNOWN = _Known()
+            return [
+                self._owners[h] for h in dict.fromkeys(pattern.findall(text)) if h in self._owners
+            ]
 
 
 class Source:
@@ -85,7 +75,14 @@ class Source:
     but nothing is copied until a build needs it.
     """
 
-    def __init__(self, src: str, name: str | None = None, store_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        src: str,
+        name: str | None = None,
+        store_dir: str | None = None,
+        *,
+        context: StringContext | None = None,
+    ) -> None:
         import os
 
         from declos.store.nar import nar_hash
@@ -98,7 +95,8 @@ class Source:
         self.name = name or os.path.basename(self.src.rstrip("/")) or "source"
         digest, _ = nar_hash(self.src)
         self.out_path = make_source_path(self.name, digest, (), self.store_dir)
-        KNOWN.add(self.out_path, self)
+        if context is not None:
+            context.add(self.out_path, self)
 
     def __str__(self) -> str:
         return self.out_path
@@ -111,14 +109,18 @@ class Source:
 
 
 class Derivation:
-    """One `derivation { ... }`: builder, args, env, inputs; paths known at construction."""
+    """One `derivation { ... }`: builder, args, env, inputs; paths known at construction.
+
+    Inputs are explicit: `input_drvs`/`input_srcs`, Derivation and Source objects given
+    directly as args or env values, and (with a `context`) every path of that context
+    a string mentions. Outputs are registered in the context for later derivations."""
 
     def __init__(
         self,
         name: str,
-        builder: str,
-        args: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
+        builder: str | Derivation | Source,
+        args: Sequence[str | Derivation | Source] = (),
+        env: Mapping[str, str | Derivation | Source] | None = None,
         *,
         system: str = DEFAULT_SYSTEM,
         outputs: Sequence[str] = ("out",),
@@ -128,7 +130,7 @@ class Derivation:
         output_hash_algo: str | None = None,
         output_hash_mode: str | None = None,
         store_dir: str | None = None,
-        scan_context: bool = True,
+        context: StringContext | None = None,
     ) -> None:
         self.name = name
         self.store_dir = store_dir or default_store_dir()
@@ -147,12 +149,17 @@ class Derivation:
         self.input_srcs: set[str] = set()
         for s in input_srcs:
             self._add_src(s)
-        if scan_context:
+        for value in [builder, *args, *(env or {}).values()]:
+            if isinstance(value, Derivation):
+                self.input_drvs.setdefault(value, set()).add("out")
+            elif isinstance(value, Source):
+                self._add_src(value)
+        if context is not None:
             for text in [self.builder, *self.args, *user_env.values()]:
-                for owner, output in KNOWN.context(text, self.store_dir):
+                for owner, output in context.owners(text, self.store_dir):
                     if isinstance(owner, Derivation):
                         self.input_drvs.setdefault(owner, set()).add(output or "out")
-                    elif isinstance(owner, Source | str):
+                    else:
                         self._add_src(owner)
         self.output_names = list(outputs)
         self.fixed: tuple[str, str] | None = None  # (method:algo, hex)
@@ -181,8 +188,9 @@ class Derivation:
         self.env = env_all
         self.outputs: dict[str, str] = {}
         self._compute_paths()
-        for out, path in self.outputs.items():
-            KNOWN.add(path, self, out)
+        if context is not None:
+            for out, path in self.outputs.items():
+                context.add(path, self, out)
 
     def _add_src(self, s: str | Source) -> None:
         if isinstance(s, Source):
@@ -458,7 +466,6 @@ def load_derivation(
         input_drvs=inputs,
         input_srcs=data["inputSrcs"],
         store_dir=store_dir,
-        scan_context=False,
         **kwargs,
     )
     if drv.drv_path != drv_path:

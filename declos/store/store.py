@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from declos.store import location
 from declos.store.db import Database, PathInfo
-from declos.store.derivation import KNOWN
 from declos.store.errors import StoreError
 from declos.store.locks import file_lock, pid_alive
 from declos.store.nar import NarReader, dump, nar_hash, remove_tree
@@ -178,7 +177,6 @@ class Store:
         data = text.encode() if isinstance(text, str) else bytes(text)
         refs = sorted(set(references))
         path = make_text_path(name, data, refs, self.store_dir)
-        KNOWN.add_plain(path)
         self.add_temp_root(path)
         if self.is_valid(path):
             return path
@@ -256,7 +254,6 @@ class Store:
             self._check_refs(refs, src)
             digest = h.hexdigest()
             path = make_source_path(name, digest, refs, self.store_dir)
-            KNOWN.add_plain(path)
             self.add_temp_root(path)
             if self.is_valid(path):
                 return path

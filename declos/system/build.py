@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from declos.pkgs.debian.lockfile import lock_path_for
+from declos.store.derivation import StringContext
 from declos.system.activation_scripts import render_activation_scripts
 from declos.system.activator import build_activator
 from declos.system.boot import render_boot
@@ -85,12 +86,19 @@ def check_assertions(values: Mapping[str, Any]) -> list[str]:
 
 
 def build_from_values(
-    store: Any, values: Mapping[str, Any], *, config_json: str = "{}\n", check_firewall: bool = True
+    store: Any,
+    values: Mapping[str, Any],
+    *,
+    config_json: str = "{}\n",
+    check_firewall: bool = True,
+    context: StringContext | None = None,
 ) -> BuildResult:
     """Build TOP from option values keyed by dotted path (the shape `ev.value()` returns).
 
     An option missing from `values` is one the module library does not declare, and its
     part is left out (no units, no etc entries, ...); a present one must be complete.
+    `context` is the evaluation's string context (its Pkgs'), through which strings that
+    mention package paths make those packages part of the closure.
     """
     warnings = check_assertions(values)
     writer = StoreWriter(store, Memo(store))
@@ -101,7 +109,7 @@ def build_from_values(
         activator_job = pool.submit(build_activator, store)
         sw = values.get("system.path")
         extra = [] if sw is not None else [sw_derivation(store, [])]
-        realise_inputs(store, dict(values), extra=extra)
+        realise_inputs(store, dict(values), extra=extra, context=context)
         sw_path = str(sw) if sw is not None else extra[0].out_path
         try:
             spec = _render(store, writer, values, config_json, check_firewall, sw_path)
@@ -229,7 +237,9 @@ def build_system(
     values = read_values(ev)
     config_json = config_json_of(ev)
     try:
-        result = build_from_values(store, values, config_json=config_json)
+        result = build_from_values(
+            store, values, config_json=config_json, context=_context_of(args["pkgs"])
+        )
     except SystemBuildError as exc:
         sites = definition_sites(ev, exc.path) if exc.path else []
         if not sites:
@@ -239,6 +249,12 @@ def build_system(
         dict.fromkeys([*(getattr(ev, "warnings", None) or []), *result.warnings])
     )
     return result
+
+
+def _context_of(pkgs: Any) -> StringContext | None:
+    """The string context of the package set the modules saw (None if it has none)."""
+    context = getattr(pkgs, "context", None)
+    return context if isinstance(context, StringContext) else None
 
 
 def _default_pkgs(store: Any, config_files: Sequence[Any] = ()) -> Any:

@@ -4,8 +4,8 @@ Option values may hold package objects (Derivations, Sources) or strings that me
 their paths (`"{{ pkgs.hello }}/bin/hello"`). A rendered unit or etc file that mentions
 a path must only be added once that path is valid, so all of them are realised first,
 in one `store.realise` (the store builds independent derivations in parallel). Strings
-are resolved through the store's registry of paths created in this process (Nix's
-string context, see declos.store.derivation.KNOWN).
+are resolved through the evaluation's string context (the `Pkgs.context` of the package
+set the modules used; see declos.store.derivation.StringContext).
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from declos.store.derivation import Derivation, Source, StringContext
 
-def mentioned_inputs(values: Any, store_dir: str) -> tuple[list[Any], list[Any]]:
+
+def mentioned_inputs(
+    values: Any, store_dir: str, context: StringContext | None
+) -> tuple[list[Any], list[Any]]:
     """(derivations, sources) found in the values, each once, in first-seen order."""
-    from declos.store.derivation import KNOWN, Derivation, Source
 
     drvs: dict[int, Any] = {}
     sources: dict[int, Any] = {}
@@ -37,17 +40,19 @@ def mentioned_inputs(values: Any, store_dir: str) -> tuple[list[Any], list[Any]]
         elif isinstance(value, list | tuple):
             for item in value:
                 walk(item)
-        elif isinstance(value, str) and store_dir + "/" in value:
-            for owner, _output in KNOWN.context(value, store_dir):
+        elif context is not None and isinstance(value, str) and store_dir + "/" in value:
+            for owner, _output in context.owners(value, store_dir):
                 add(owner)
 
     walk(values)
     return list(drvs.values()), list(sources.values())
 
 
-def realise_inputs(store: Any, values: Any, extra: Iterable[Any] = ()) -> list[str]:
+def realise_inputs(
+    store: Any, values: Any, extra: Iterable[Any] = (), context: StringContext | None = None
+) -> list[str]:
     """Add mentioned sources and realise mentioned derivations (plus `extra`); their paths."""
-    drvs, sources = mentioned_inputs(values, store.store_dir)
+    drvs, sources = mentioned_inputs(values, store.store_dir, context)
     for source in sources:
         if not store.is_valid(source.out_path):
             store.add_source(source)

@@ -46,19 +46,21 @@ GUEST_SPEC = MachineSpec("guest", memory=1024, vcpus=2, lans=(1,), runner="libvi
 CLEAN = "declos-clean"
 CONSOLE_REPORT_LINES = 60
 _started = pytest.StashKey[float]()
-_driver_ref: list[Driver] = []
+# The session's driver, kept in the pytest config (not in a module global) for the
+# failure report hook.
+_driver = pytest.StashKey[Driver]()
 
 
 @pytest.fixture(scope="session")
-def vm_driver() -> Iterator[Driver]:
+def vm_driver(pytestconfig: pytest.Config) -> Iterator[Driver]:
     LOGGER.setLevel("INFO")
     driver = Driver()
-    _driver_ref.append(driver)
+    pytestconfig.stash[_driver] = driver
     try:
         yield driver
     finally:
         driver.close()
-        _driver_ref.remove(driver)
+        del pytestconfig.stash[_driver]
 
 
 @pytest.fixture
@@ -149,9 +151,9 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    if not report.failed or not _driver_ref:
+    driver = item.config.stash.get(_driver, None)
+    if not report.failed or driver is None:
         return
-    driver = _driver_ref[-1]
     since = item.stash.get(_started, 0.0)
     for name, machine in driver.machines.items():
         if driver.last_used(name) >= since:

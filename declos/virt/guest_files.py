@@ -102,7 +102,7 @@ def base_files() -> dict[str, tuple[str, int]]:
 
 
 # Run inside the finished root (mmdebstrap customize hooks). Single-quote free.
-BASE_CHROOT_COMMANDS: list[str] = [
+BASE_CHROOT_COMMANDS: tuple[str, ...] = (
     "systemctl enable systemd-networkd.service declos-seed.service",
     "systemctl mask systemd-networkd-wait-online.service apt-daily.timer "
     "apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer "
@@ -111,4 +111,4 @@ BASE_CHROOT_COMMANDS: list[str] = [
     "install -d -m 700 /root/.ssh",
     ": > /etc/machine-id && rm -f /var/lib/dbus/machine-id",
     "rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/*_Packages",
-]
+)

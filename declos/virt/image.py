@@ -87,7 +87,7 @@ class ImageRecipe:
                 p: hashlib.sha256(c.encode()).hexdigest()
                 for p, (c, _m) in sorted(guest_files.base_files().items())
             },
-            "guest_commands": guest_files.BASE_CHROOT_COMMANDS,
+            "guest_commands": list(guest_files.BASE_CHROOT_COMMANDS),
             "mmdebstrap": _tool_version(["mmdebstrap", "--version"]),
         }
 

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from declos.store import Derivation, Store, StoreError
-from declos.store.derivation import parse_drv
+from declos.store.derivation import StringContext, parse_drv
 from declos.store.nar import NarReader, dump_bytes, nstr
 from declos.store.paths import check_name, compress_hash, nix32_decode, nix32_encode, parse_hash
 
@@ -56,7 +56,8 @@ def test_valid_names() -> None:
 
 
 def test_aterm_round_trip_through_the_store(store: Store) -> None:
-    dep = Derivation("dep", "/bin/sh", ["-c", "x"], outputs=["out", "lib"])
+    ctx = StringContext()
+    dep = Derivation("dep", "/bin/sh", ["-c", "x"], outputs=["out", "lib"], context=ctx)
     fod = Derivation(
         "f",
         "/bin/sh",
@@ -65,8 +66,11 @@ def test_aterm_round_trip_through_the_store(store: Store) -> None:
         output_hash=hashlib.sha256(b"").hexdigest(),
         output_hash_algo="sha256",
         output_hash_mode="recursive",
+        context=ctx,
     )
-    top = Derivation("top", "/bin/sh", ["-c", f'echo "{dep["lib"]}" {fod}\n\t\\'], {"K": 'q"uote'})
+    top = Derivation(
+        "top", "/bin/sh", ["-c", f'echo "{dep["lib"]}" {fod}\n\t\\'], {"K": 'q"uote'}, context=ctx
+    )
     store.write_derivation(top)
     loaded = store.load_derivation(top.drv_path)
     assert loaded.aterm == top.aterm and loaded.out_path == top.out_path

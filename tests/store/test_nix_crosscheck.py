@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from declos.store import Derivation, Store
+from declos.store.derivation import StringContext
 from declos.store.nar import dump_bytes
 
 pytestmark = [pytest.mark.nix, pytest.mark.usefixtures("nix_store_env")]
@@ -128,8 +129,11 @@ def test_simple_derivation_matches_nix(nix) -> None:  # type: ignore[no-untyped-
 
 
 def test_multiple_outputs_and_input_derivations_match_nix(nix) -> None:  # type: ignore[no-untyped-def]
-    dep = Derivation("dep", "/bin/sh", ["-c", "mkdir $out $dev"], outputs=["out", "dev"])
-    top = Derivation("top", "/bin/sh", ["-c", f"echo {dep['dev']} {dep} > $out"])
+    ctx = StringContext()
+    dep = Derivation(
+        "dep", "/bin/sh", ["-c", "mkdir $out $dev"], outputs=["out", "dev"], context=ctx
+    )
+    top = Derivation("top", "/bin/sh", ["-c", f"echo {dep['dev']} {dep} > $out"], context=ctx)
     dep_expr = 'derivation { name = "dep"; system = "x86_64-linux"; builder = "/bin/sh"; args = ["-c" "mkdir $out $dev"]; outputs = ["out" "dev"]; }'
     _check(nix, dep, dep_expr)
     top_expr = (
@@ -147,7 +151,8 @@ def test_input_sources_match_nix(tmp_path: Path, nix) -> None:  # type: ignore[n
     src_dir.mkdir()
     (src_dir / "f").write_text("data")
     srcp = store.add_path(src_dir, "srcdir")
-    d = Derivation("with-srcs", "/bin/sh", [txt], {"src": srcp})
+    # add_text/add_path results are inputs because the caller says so (no registry).
+    d = Derivation("with-srcs", "/bin/sh", [txt], {"src": srcp}, input_srcs=[txt, srcp])
     expr = (
         f'derivation {{ name = "with-srcs"; system = "x86_64-linux"; builder = "/bin/sh"; '
         f'args = [ (builtins.toFile "script.sh" "echo from source\\n") ]; '
@@ -160,6 +165,7 @@ def test_input_sources_match_nix(tmp_path: Path, nix) -> None:  # type: ignore[n
 @pytest.mark.parametrize("mode", ["flat", "recursive"])
 def test_fixed_output_and_its_dependents_match_nix(nix, mode: str) -> None:  # type: ignore[no-untyped-def]
     h = hashlib.sha256(b"payload").hexdigest()
+    ctx = StringContext()
     fod = Derivation(
         "fetched",
         "/bin/sh",
@@ -168,6 +174,7 @@ def test_fixed_output_and_its_dependents_match_nix(nix, mode: str) -> None:  # t
         output_hash=h,
         output_hash_algo="sha256",
         output_hash_mode=mode,
+        context=ctx,
     )
     fod_expr = (
         'derivation { name = "fetched"; system = "x86_64-linux"; builder = "/bin/sh"; '
@@ -175,7 +182,7 @@ def test_fixed_output_and_its_dependents_match_nix(nix, mode: str) -> None:  # t
         f'outputHash = "{h}"; outputHashAlgo = "sha256"; outputHashMode = "{mode}"; }}'
     )
     _check(nix, fod, fod_expr)
-    user = Derivation("user", "/bin/sh", ["-c", f"cat {fod} > $out"])
+    user = Derivation("user", "/bin/sh", ["-c", f"cat {fod} > $out"], context=ctx)
     user_expr = (
         f'let f = {fod_expr}; in derivation {{ name = "user"; system = "x86_64-linux"; '
         'builder = "/bin/sh"; args = ["-c" "cat ${f} > $out"]; }'
@@ -190,8 +197,9 @@ def test_fixed_output_and_its_dependents_match_nix(nix, mode: str) -> None:  # t
         output_hash=h,
         output_hash_algo="sha256",
         output_hash_mode=mode,
+        context=ctx,
     )
-    user2 = Derivation("user", "/bin/sh", ["-c", f"cat {fod2} > $out"])
+    user2 = Derivation("user", "/bin/sh", ["-c", f"cat {fod2} > $out"], context=ctx)
     assert fod2.drv_path != fod.drv_path
     assert user2.out_path == user.out_path
 

@@ -80,6 +80,7 @@ def test_realise_builds_in_dependency_order_and_is_a_noop_after(store: Store) ->
         "/bin/bash",
         ["-c", f"mkdir $out; cat {a} {b} > $out/ab; ln -s {a} $out/a"],
         {"PATH": "/usr/bin:/bin"},
+        input_drvs=[a, b],
     )
     assert store.realise(c) == [c.out_path]
     assert store.real_path(c.out_path + "/ab").read_text() == "A\nB\n"
@@ -267,6 +268,7 @@ def test_builder_sees_inputs_that_are_symlinks_or_files(store: Store, tmp_path: 
         "/bin/bash",
         ["-c", f"readlink {lp} > $out; cat {tp} >> $out"],
         {"PATH": "/usr/bin:/bin"},
+        input_srcs=[lp, tp],
     )
     store.realise(d)
     assert store.real_path(d.out_path).read_text() == "/etc/hostname-does-not-matter\ntext input"

@@ -168,6 +168,7 @@ class DebianSet:
             env,
             system=self.pkgs.system,
             store_dir=self.pkgs.store_dir,
+            context=self.pkgs.context,
         )
         drv.pname, drv.deb_version, drv._set = name, pkg.version, self
         drv._inputs = {"hermetic": herm}
@@ -198,6 +199,7 @@ class DebianSet:
                 output_hash_mode="flat",
                 system=self.pkgs.system,
                 store_dir=self.pkgs.store_dir,
+                context=self.pkgs.context,
             )
         return self._memo[key]
 
@@ -208,6 +210,7 @@ class DebianSet:
             (),
             {"text": "", "placeholder": name},
             store_dir=self.pkgs.store_dir,
+            context=self.pkgs.context,
         )
         drv.pname, drv.deb_version, drv._set = name, "", self
         drv._inputs, drv._attrs = {"hermetic": hermetic}, attrs

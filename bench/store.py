@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "store"))
 
+from declos.hosts import ssh_host_from_url  # noqa: E402
 from declos.store import Store  # noqa: E402
 from declos.store.nar import nar_hash  # noqa: E402
 
@@ -187,7 +188,15 @@ def main() -> int:
             prev.append(src.add_path(p))
         top = src.add_text("closure-top", " ".join(prev), prev)
         closure = src.closure([top])
-        kw = {"identity_file": str(sshd.client_key), "known_hosts": str(sshd.known_hosts)}
+
+        def copy(paths: list[str], url: str, compress: bool = False):  # type: ignore[no-untyped-def]
+            """One copy on a fresh connection (as `declos store copy` makes one)."""
+            host = ssh_host_from_url(
+                url, key_file=str(sshd.client_key), known_hosts_file=str(sshd.known_hosts)
+            )
+            with host:
+                return host.copy_closure_to(src, paths, compress=compress)
+
         ssh = (
             f"ssh -p {sshd.port} -i {sshd.client_key} -o UserKnownHostsFile={sshd.known_hosts} "
             "-o StrictHostKeyChecking=yes root@127.0.0.1"
@@ -200,15 +209,15 @@ def main() -> int:
         def fresh_copy_dest(i: int) -> None:
             rmtree(dests[i])
             if i < 2:  # the receiver is uploaded once per store, before the timed copy
-                src.copy_closure([src.add_text("warm", "x")], (url, url_z)[i], **kw)
+                copy([src.add_text("warm", "x")], (url, url_z)[i])
             else:
                 dests[i].mkdir()
             sh(["sync"])
 
         ours_copy, ours_z, tar = interleave(
             min(args.repeat, 3),
-            lambda: result.__setitem__("r", src.copy_closure([top], url, **kw)),
-            lambda: src.copy_closure([top], url_z, compress=True, **kw),
+            lambda: result.__setitem__("r", copy([top], url)),
+            lambda: copy([top], url_z, compress=True),
             lambda: sh(
                 f"tar cf - -C / {' '.join(p.lstrip('/') for p in phys)} | {ssh} 'tar xf - -C {dests[2]}'"
             ),
@@ -228,9 +237,9 @@ def main() -> int:
             many.append(src.add_text(f"small-{i}", f"{i} " + " ".join(many[-3:]), many[-3:]))
         root_path = src.add_text("many-top", " ".join(many), many)
         n = len(src.closure([root_path]))
-        first = timed(lambda: src.copy_closure([root_path], url, **kw))
+        first = timed(lambda: copy([root_path], url))
         res = {}
-        again = timed(lambda: res.setdefault("r", src.copy_closure([root_path], url, **kw)))
+        again = timed(lambda: res.setdefault("r", copy([root_path], url)))
         ssh_noop = timed(lambda: sh(f"{ssh} true"))
         print(f"{f'copy {n}-path closure, first':<34} declos {first:8.3f}")
         print(

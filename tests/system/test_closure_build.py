@@ -199,7 +199,7 @@ def test_paths_mentioned_in_strings_are_built_and_referenced(store, build) -> No
             },
             "environment.etc": {"app.conf": {"source": conf}},
         },
-        context=pkgs.context,
+        special_args={"pkgs": pkgs},  # the strings above come from this package set
     ).path
     assert store.is_valid(tool.out_path) and store.is_valid(conf.out_path)
     closure = set(store.closure([top]))

@@ -7,5 +7,13 @@ class StoreError(Exception):
     """A store operation failed for a reason the user can act on (message says how)."""
 
 
+class NotAStorePath(StoreError):
+    """A path that is not (inside) a store path of this store."""
+
+
+class PathNotValid(StoreError):
+    """A store path the database does not list as valid (absent, or a half-written copy)."""
+
+
 class BuildError(StoreError):
     """A derivation's builder failed; the message names the derivation and the log file."""

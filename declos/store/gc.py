@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from declos.common.atomic import atomic_symlink
+from declos.store.errors import NotAStorePath
 from declos.store.locks import file_lock
 from declos.store.paths import split_store_path
 
@@ -70,9 +71,13 @@ def find_roots(store: Store) -> dict[str, str]:
 
 
 def _to_store_path(store: Store, target: str) -> str | None:
+    """The store path a root's target names, None if it names no store path.
+
+    Only "not a store path" means None: any other failure propagates and stops the
+    collection, because a root that is silently skipped makes its closure garbage."""
     try:
         return split_store_path(target, store.store_dir)[0]
-    except Exception:
+    except NotAStorePath:
         return None
 
 

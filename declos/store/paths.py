@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from declos.store.errors import StoreError
+from declos.store.errors import NotAStorePath, StoreError
 
 NIX32_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz"
 _NIX32_INDEX = {c: i for i, c in enumerate(NIX32_ALPHABET)}
@@ -138,14 +138,14 @@ def split_store_path(path: str, store_dir: str) -> tuple[str, str]:
     """(top-level store path, rest) for a path inside the store; StoreError otherwise."""
     prefix = store_dir.rstrip("/") + "/"
     if not path.startswith(prefix):
-        raise StoreError(f"{path!r} is not in the store {store_dir!r}")
+        raise NotAStorePath(f"{path!r} is not in the store {store_dir!r}")
     base, _, rest = path[len(prefix) :].partition("/")
     if (
         len(base) < HASH_LEN + 2
         or base[HASH_LEN] != "-"
         or any(c not in _NIX32_INDEX for c in base[:HASH_LEN])
     ):
-        raise StoreError(f"{path!r} is not a valid store path (expected {prefix}HASH-NAME)")
+        raise NotAStorePath(f"{path!r} is not a valid store path (expected {prefix}HASH-NAME)")
     return prefix + base, rest
 
 

@@ -22,12 +22,11 @@ _DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
 _HOST_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 
 
-def _die_with_parent() -> None:
-    """PR_SET_PDEATHSIG(SIGKILL): if declos is killed, the sandbox (and its builder) goes too."""
-    import ctypes
-    import signal
-
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+# If declos is killed, the sandbox (and its builder) goes too: setpriv sets
+# PR_SET_PDEATHSIG(SIGKILL) and execs unshare, whose --kill-child does the same for the
+# namespace's init. (Not a preexec_fn: declos builds from threads, and code between
+# fork and exec in a threaded process can deadlock.)
+_DIE_WITH_PARENT = ("setpriv", "--pdeathsig", "KILL", "--")
 
 
 def build_env(drv_env: dict[str, str], store_dir: str) -> dict[str, str]:
@@ -117,14 +116,16 @@ def run_sandboxed(
     spec_path = os.path.join(work, "sandbox.json")
     with open(spec_path, "w") as f:
         json.dump(spec, f)
-    cmd = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--ipc", "--uts"]
+    cmd = [*_DIE_WITH_PARENT, "unshare", "--mount", "--pid", "--fork", "--kill-child"]
+    cmd += ["--ipc", "--uts"]
     if not network:
         cmd.append("--net")
     if os.geteuid() != 0:
         cmd += ["--user", "--map-root-user"]
     cmd += [sys.executable, "-I", "-S", _INIT, spec_path]
-    if shutil.which("unshare") is None:
-        raise StoreError("the build sandbox needs `unshare` (Debian package util-linux)")
+    for tool in ("setpriv", "unshare"):
+        if shutil.which(tool) is None:
+            raise StoreError(f"the build sandbox needs `{tool}` (Debian package util-linux)")
     with open(log_path, "ab") as log:
         proc = subprocess.run(
             cmd,
@@ -132,6 +133,5 @@ def run_sandboxed(
             stdout=log,
             stderr=subprocess.STDOUT,
             env={},
-            preexec_fn=_die_with_parent,
         )
     return proc.returncode

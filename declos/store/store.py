@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from declos.store import location
 from declos.store.db import Database, PathInfo
-from declos.store.errors import StoreError
+from declos.store.errors import PathNotValid, StoreError
 from declos.store.locks import file_lock, pid_alive
 from declos.store.nar import NarReader, dump, nar_hash, remove_tree
 from declos.store.paths import (
@@ -142,7 +142,7 @@ class Store:
     def path_info(self, path: str) -> PathInfo:
         info = self.db.query(path)
         if info is None:
-            raise StoreError(f"path '{path}' is not valid in the store {self.store_dir}")
+            raise PathNotValid(f"path '{path}' is not valid in the store {self.store_dir}")
         return info
 
     def references(self, path: str) -> list[str]:
@@ -159,7 +159,7 @@ class Store:
         start = [self.to_store_path(p) for p in paths]
         for p in start:
             if not self.is_valid(p):
-                raise StoreError(f"path '{p}' is not valid in the store {self.store_dir}")
+                raise PathNotValid(f"path '{p}' is not valid in the store {self.store_dir}")
         graph: dict[str, list[str]] = {}
         todo = list(start)
         while todo:

@@ -156,3 +156,35 @@ def test_gc_spares_paths_a_running_process_just_added(tmp_path: Path) -> None:
     assert collect_garbage(store).deleted == []  # temp root of a live process
     child.communicate("")
     assert collect_garbage(store).deleted == [fresh]
+
+
+def test_gc_root_discovery_failure_stops_the_collection(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A root that cannot be read must abort the GC, never make its closure garbage."""
+    from declos.store import gc as gc_mod
+
+    kept = store.add_text("kept", "rooted")
+    store.add_root("mine", kept)
+    garbage = store.add_text("garbage", "unrooted")
+
+    def broken(path: str, store_dir: str) -> tuple[str, str]:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(gc_mod, "split_store_path", broken)
+    with pytest.raises(PermissionError):
+        gc_mod.collect_garbage(store)
+    assert store.is_valid(kept) and store.is_valid(garbage)  # nothing was deleted
+    monkeypatch.undo()
+    result = gc_mod.collect_garbage(store)
+    assert result.deleted == [garbage] and store.is_valid(kept)
+
+
+def test_roots_that_name_no_store_path_are_ignored(store: Store) -> None:
+    kept = store.add_text("kept", "rooted")
+    store.add_root("mine", kept)
+    gcroots = store.real_path(store.state_dir + "/gcroots")
+    os.symlink("/etc/hostname", gcroots / "not-a-store-path")
+    os.symlink(store.store_dir + "/not-a-hash", gcroots / "malformed")
+    assert collect_garbage(store).deleted == []
+    assert set(find_roots(store).values()) == {kept}

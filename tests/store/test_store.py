@@ -273,3 +273,37 @@ def test_builder_sees_inputs_that_are_symlinks_or_files(store: Store, tmp_path: 
     store.realise(d)
     assert store.real_path(d.out_path).read_text() == "/etc/hostname-does-not-matter\ntext input"
     assert store.references(d.out_path) == []  # contents mention no store path
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in cmdline:
+                found.append(int(entry))
+    return found
+
+
+def test_builder_dies_with_a_killed_declos(tmp_path: Path) -> None:
+    """The sandbox gets PR_SET_PDEATHSIG from setpriv (no preexec_fn in a threaded process)."""
+    marker = f"{time.time_ns() % 10**6}.123"
+    code = (
+        "import sys; from declos.store import Store, Derivation\n"
+        f"d = Derivation('orphan', '/bin/bash', ['-c', 'sleep {marker}'], {{'PATH': '/usr/bin:/bin'}})\n"
+        "Store.open(sys.argv[1]).realise(d)\n"
+    )
+    proc = _child(code, tmp_path / "root")
+    deadline = time.monotonic() + 60
+    while not _processes_with(f"sleep\0{marker}"):
+        assert time.monotonic() < deadline, "the builder never started"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while _processes_with(f"sleep\0{marker}"):
+        assert time.monotonic() < deadline, "the builder outlived declos"
+        time.sleep(0.05)

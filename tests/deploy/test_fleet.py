@@ -260,3 +260,37 @@ def test_rollback_n_and_list_generations(deployer: Deployer) -> None:
     r = deployer.run("rollback", "-d", "fleet", "999")
     assert r.returncode == 3
     assert "c01> error: generation 999 does not exist" in r.stdout
+
+
+def test_activation_that_cuts_ssh_is_rolled_back_by_the_target(deployer: Deployer) -> None:
+    """Magic rollback without a VM: the new generation stops sshd, so the confirmation
+    over a new connection is impossible; the target rolls back by itself, deploy exits 4."""
+    names = ["c02"]
+    extra = "  deployment.confirmTimeout: 5\n"
+    good = f"mr-good-{time.time_ns()}"
+    create(deployer, marker_config(good, names, extra), names)
+    assert deployer.deploy().returncode == 0
+    c = deployer.fleet["c02"]
+    before = c.exec(["readlink", "/run/declos/current-system"]).stdout
+    cut = extra + (
+        "  systemd.services.cut-ssh:\n"
+        "    wantedBy: [multi-user.target]\n"
+        "    serviceConfig: {Type: oneshot}\n"
+        "    script: systemctl stop ssh.service\n"
+    )
+    deployer.logical(marker_config(f"mr-bad-{time.time_ns()}", names, cut), names)
+    try:
+        r = deployer.deploy()
+    finally:
+        c.exec(["systemctl", "start", "ssh.service"])
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert results(r.stdout) == {"c02": "rolled-back"}
+    assert "no confirmation possible within 5 s" in r.stdout
+    outcome = ""
+    deadline = time.monotonic() + 90  # the target's own rollback may still be running
+    while "rolled-back" not in outcome and time.monotonic() < deadline:
+        time.sleep(0.5)
+        outcome = c.exec(["sh", "-c", "cat /run/declos/deploy/*/result"], check=False).stdout
+    assert "rolled-back: no confirmation within 5 s; re-activated " in outcome
+    assert c.exec(["readlink", "/run/declos/current-system"]).stdout == before
+    assert marker_on(deployer, "c02") == f"{good} c02\n"

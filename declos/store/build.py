@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from declos.store.db import PathInfo
 from declos.store.derivation import Derivation
@@ -255,7 +255,7 @@ class Builder:
             scanner = RefScanner(candidates)
             flat = hashlib.sha256()
 
-            def sink(data: bytes, h=h, scanner=scanner) -> None:
+            def sink(data: bytes, h: Any = h, scanner: RefScanner = scanner) -> None:
                 nonlocal size
                 h.update(data)
                 size += len(data)
@@ -278,7 +278,7 @@ class Builder:
                         )
                     with open(tmp, "rb") as f:
                         flat = hashlib.new(method_algo)
-                        for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                        while chunk := f.read(1 << 20):
                             flat.update(chunk)
                     got = flat.hexdigest()
                 if got != want:

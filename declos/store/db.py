@@ -9,9 +9,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from declos.store.errors import StoreError
 from declos.store.schema import SCHEMA  # receiver.py carries an identical copy for remote stores
 
 SCHEMA_VERSION = "10"
@@ -45,18 +47,26 @@ class PathInfo:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> PathInfo:
-        return cls(
-            path=data["path"],
-            nar_hash=data["narHash"],
-            nar_size=int(data["narSize"]),
-            references=list(data.get("references") or []),
-            deriver=data.get("deriver"),
-            registration_time=int(data.get("registrationTime") or 0),
-            signatures=list(data.get("signatures") or []),
-            ca=data.get("ca"),
-            ultimate=bool(data.get("ultimate")),
-        )
+    def from_json(cls, data: Mapping[str, Any]) -> PathInfo:
+        """From the JSON form (export streams, the copy agent); StoreError if malformed."""
+        try:
+            return cls(
+                path=str(data["path"]),
+                nar_hash=str(data["narHash"]),
+                nar_size=int(data["narSize"]),
+                references=[str(r) for r in data.get("references") or []],
+                deriver=data.get("deriver"),
+                registration_time=int(data.get("registrationTime") or 0),
+                signatures=[str(s) for s in data.get("signatures") or []],
+                ca=data.get("ca"),
+                ultimate=bool(data.get("ultimate")),
+            )
+        except KeyError as exc:
+            raise StoreError(
+                f"path info lacks the field {exc.args[0]!r}: {dict(data)!r:.200}"
+            ) from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"malformed path info ({exc}): {data!r:.200}") from None
 
 
 class Database:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypedDict, TypeVar
 
 from declos.store.errors import StoreError
 from declos.store.location import store_dir as default_store_dir
@@ -23,6 +24,7 @@ from declos.store.paths import (
 )
 
 DEFAULT_SYSTEM = "x86_64-linux"
+_T = TypeVar("_T")
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -114,6 +116,8 @@ class Derivation:
     Inputs are explicit: `input_drvs`/`input_srcs`, Derivation and Source objects given
     directly as args or env values, and (with a `context`) every path of that context
     a string mentions. Outputs are registered in the context for later derivations."""
+
+    drv_path: str
 
     def __init__(
         self,
@@ -228,7 +232,7 @@ class Derivation:
 
     def hash_modulo(self) -> str:
         """Nix's hashDerivationModulo (hex), memoised; FODs hash only their fixed output."""
-        cached = getattr(self, "_modulo_cache", None)
+        cached: str | None = getattr(self, "_modulo_cache", None)
         if cached:
             return cached
         if self.fixed is not None:
@@ -335,7 +339,7 @@ class _Parser:
 
     def string(self) -> str:
         self.lit('"')
-        out = []
+        out: list[str] = []
         s = self.s
         while True:
             c = s[self.i]
@@ -353,9 +357,9 @@ class _Parser:
                 out.append(s[self.i : j])
                 self.i = j
 
-    def items(self, item):  # type: ignore[no-untyped-def]
+    def items(self, item: Callable[[], _T]) -> list[_T]:
         self.lit("[")
-        result = []
+        result: list[_T] = []
         if self.s[self.i] == "]":
             self.i += 1
             return result
@@ -368,9 +372,30 @@ class _Parser:
             return result
 
 
-def parse_drv(text: str, where: str = "derivation") -> dict:
-    """Parse ATerm into plain data: outputs, inputDrvs, inputSrcs, platform, builder, args, env."""
+class ParsedDrv(TypedDict):
+    """A `.drv` file as plain data (the ATerm's fields, in Nix's names)."""
+
+    outputs: list[tuple[str, str, str, str]]
+    inputDrvs: dict[str, list[str]]
+    inputSrcs: list[str]
+    platform: str
+    builder: str
+    args: list[str]
+    env: dict[str, str]
+
+
+def parse_drv(text: str, where: str = "derivation") -> ParsedDrv:
+    """Parse ATerm into plain data: outputs, inputDrvs, inputSrcs, platform, builder, args, env.
+
+    Malformed or truncated text is a StoreError naming the offset, never an IndexError."""
     p = _Parser(text, where)
+    try:
+        return _parse_drv(p)
+    except IndexError:
+        raise p.fail("more text (the derivation ends early)") from None
+
+
+def _parse_drv(p: _Parser) -> ParsedDrv:
     p.lit("Derive(")
 
     def output() -> tuple[str, str, str, str]:
@@ -427,8 +452,11 @@ def parse_drv(text: str, where: str = "derivation") -> dict:
 
 
 def load_derivation(
-    read_text, drv_path: str, store_dir: str, _memo: dict | None = None
-) -> Derivation:  # type: ignore[no-untyped-def]
+    read_text: Callable[[str], str],
+    drv_path: str,
+    store_dir: str,
+    _memo: dict[str, Derivation] | None = None,
+) -> Derivation:
     """Rebuild a Derivation object from a `.drv` in a store (inputs loaded recursively)."""
     memo = _memo if _memo is not None else {}
     if drv_path in memo:
@@ -448,14 +476,13 @@ def load_derivation(
     if "outputs" in env:  # the declared order, which the sorted ATerm outputs lose
         outputs = env.pop("outputs").split()
     fixed = data["outputs"][0] if data["outputs"] and data["outputs"][0][2] else None
-    kwargs: dict = {}
+    output_hash = output_hash_algo = output_hash_mode = None
     if fixed is not None:
-        kwargs["output_hash"] = env.pop("outputHash", fixed[3])
-        algo_mode = fixed[2]
-        kwargs["output_hash_algo"] = env.pop("outputHashAlgo", None)
-        kwargs["output_hash_mode"] = env.pop("outputHashMode", None)
-        if kwargs["output_hash_algo"] is None and kwargs["output_hash"] == fixed[3]:
-            kwargs["output_hash_algo"] = algo_mode.removeprefix("r:")
+        output_hash = env.pop("outputHash", fixed[3])
+        output_hash_algo = env.pop("outputHashAlgo", None)
+        output_hash_mode = env.pop("outputHashMode", None)
+        if output_hash_algo is None and output_hash == fixed[3]:
+            output_hash_algo = fixed[2].removeprefix("r:")
     drv = Derivation(
         name,
         data["builder"],
@@ -466,7 +493,9 @@ def load_derivation(
         input_drvs=inputs,
         input_srcs=data["inputSrcs"],
         store_dir=store_dir,
-        **kwargs,
+        output_hash=output_hash,
+        output_hash_algo=output_hash_algo,
+        output_hash_mode=output_hash_mode,
     )
     if drv.drv_path != drv_path:
         raise StoreError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -125,8 +126,12 @@ def live_paths(store: Store) -> set[str]:
 
 
 def collect_garbage(
-    store: Store, *, dry_run: bool = False, max_freed: int | None = None, progress=None
-) -> GCResult:  # type: ignore[no-untyped-def]
+    store: Store,
+    *,
+    dry_run: bool = False,
+    max_freed: int | None = None,
+    progress: Callable[[str], object] | None = None,
+) -> GCResult:
     """Delete every valid path not reachable from a root, referrers first."""
     from declos.store.store import topo_sort
 

@@ -8,6 +8,8 @@ of docs/store-db.md, so an interrupted copy keeps every path completed before it
 Keep this file self-contained: it must not import declos.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
@@ -19,6 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import IO, Any
 
 PROTOCOL = b"declos-copy-1"
 # Same text as declos.store.schema.SCHEMA (this file cannot import it); a test keeps them equal.
@@ -65,7 +69,7 @@ class AgentError(Exception):
     pass
 
 
-def nstr(data):
+def nstr(data: bytes) -> bytes:
     return _U64.pack(len(data)) + data + _PAD[: (-len(data)) % 8]
 
 
@@ -76,15 +80,16 @@ class Reader:
     consumed region in bulk (not token by token) is what keeps the agent near disk speed.
     """
 
-    def __init__(self, read, initial=b""):
+    def __init__(self, read: Callable[[int], bytes], initial: bytes = b"") -> None:
         self._read = read
         self.buf = initial
         self.pos = 0
-        self.hasher = None
+        self.hasher: Any = None
         self._hpos = 0
+        self._hstart = 0
         self.consumed = 0
 
-    def _fill(self, n):
+    def _fill(self, n: int) -> None:
         if self.hasher is not None:
             self.hasher.update(memoryview(self.buf)[self._hpos : self.pos])
         parts = [self.buf[self.pos :]]
@@ -99,7 +104,7 @@ class Reader:
         self.pos = 0
         self._hpos = 0
 
-    def exact(self, n):
+    def exact(self, n: int) -> bytes:
         if self.pos + n > len(self.buf):
             self._fill(n)
         start = self.pos
@@ -107,49 +112,50 @@ class Reader:
         self.consumed += n
         return self.buf[start : self.pos]
 
-    def start_hash(self):
+    def start_hash(self) -> None:
         self.hasher = hashlib.sha256()
         self._hpos = self.pos
         self._hstart = self.consumed
 
-    def finish_hash(self):
+    def finish_hash(self) -> tuple[str, int]:
         self.hasher.update(memoryview(self.buf)[self._hpos : self.pos])
         digest, size = self.hasher.hexdigest(), self.consumed - self._hstart
         self.hasher = None
         return digest, size
 
-    def leftover(self):
+    def leftover(self) -> bytes:
         """Bytes read ahead but not consumed (handed on when the stream changes encoding)."""
         rest = self.buf[self.pos :]
         self.buf, self.pos = b"", 0
         return rest
 
-    def u64(self):
-        return _U64.unpack(self.exact(8))[0]
+    def u64(self) -> int:
+        (value,) = _U64.unpack(self.exact(8))
+        return int(value)
 
-    def str(self, limit=1 << 24):
+    def str(self, limit: int = 1 << 24) -> bytes:
         n = self.u64()
         if n > limit:
             raise AgentError(f"frame of {n} bytes is too long (corrupt stream?)")
         return self.exact(n + ((-n) % 8))[:n]
 
-    def expect(self, token):
+    def expect(self, token: bytes) -> None:
         got = self.str(1 << 16)
         if got != token:
             raise AgentError(f"bad NAR: expected {token!r}, got {got[:40]!r}")
 
 
-def restore_nar(r, dest):
+def restore_nar(r: Reader, dest: str) -> None:
     r.expect(b"nix-archive-1")
     _node(r, dest)
 
 
-def _canon(path, x):
+def _canon(path: str, x: bool) -> None:
     os.chmod(path, 0o555 if x else 0o444)
     os.utime(path, (1, 1))
 
 
-def _node(r, dest):
+def _node(r: Reader, dest: str) -> None:
     r.expect(b"(")
     r.expect(b"type")
     kind = r.str(64)
@@ -207,12 +213,12 @@ def _node(r, dest):
         raise AgentError(f"bad NAR: node type {kind!r}")
 
 
-def dump_nar(path, write):
+def dump_nar(path: str, write: Callable[[bytes], object]) -> None:
     write(nstr(b"nix-archive-1"))
     _dump(path, write)
 
 
-def _dump(path, write):
+def _dump(path: str, write: Callable[[bytes], object]) -> None:
     st = os.lstat(path)
     if stat.S_ISREG(st.st_mode):
         hdr = nstr(b"(") + nstr(b"type") + nstr(b"regular")
@@ -244,7 +250,7 @@ def _dump(path, write):
         write(nstr(b")"))
 
 
-def _remove(path):
+def _remove(path: str) -> None:
     if os.path.islink(path) or os.path.isfile(path):
         os.unlink(path)
     elif os.path.isdir(path):
@@ -260,7 +266,7 @@ def _remove(path):
 class TargetStore:
     """The minimal store operations the agent needs, on the same on-disk layout as declos."""
 
-    def __init__(self, store_dir, state_dir, root):
+    def __init__(self, store_dir: str, state_dir: str, root: str | None) -> None:
         self.store_dir = store_dir
         self.phys_store = (root or "") + store_dir
         self.phys_state = (root or "") + state_dir
@@ -280,15 +286,15 @@ class TargetStore:
         self.db.execute("pragma foreign_keys = on")
         self.db.executescript(SCHEMA)
 
-    def valid(self, paths):
-        found = set()
+    def valid(self, paths: list[str]) -> set[str]:
+        found: set[str] = set()
         for i in range(0, len(paths), 500):
             batch = paths[i : i + 500]
             q = "select path from ValidPaths where path in (" + ",".join("?" * len(batch)) + ")"
             found.update(row[0] for row in self.db.execute(q, batch))
         return found
 
-    def info(self, path):
+    def info(self, path: str) -> dict[str, Any] | None:
         row = self.db.execute(
             "select id, hash, registrationTime, deriver, narSize, sigs, ca from ValidPaths where path = ?",
             (path,),
@@ -313,7 +319,7 @@ class TargetStore:
             "references": sorted(refs),
         }
 
-    def cleanup(self):
+    def cleanup(self) -> None:
         for name in os.listdir(self.phys_store):
             if name.startswith(".tmp-"):
                 try:
@@ -324,7 +330,7 @@ class TargetStore:
                 except PermissionError:
                     pass
 
-    def lock(self, path):
+    def lock(self, path: str) -> int:
         import fcntl
 
         fd = os.open(
@@ -335,7 +341,7 @@ class TargetStore:
         fcntl.flock(fd, fcntl.LOCK_EX)
         return fd
 
-    def import_one(self, info, r):
+    def import_one(self, info: dict[str, Any], r: Reader) -> bool:
         """Restore one NAR to a temp dir, verify, rename into place, register."""
         path = info["path"]
         if not path.startswith(self.store_dir + "/") or "/" in path[len(self.store_dir) + 1 :]:
@@ -366,7 +372,7 @@ class TargetStore:
             if os.path.exists(tmp):
                 _remove(tmp)
 
-    def register(self, info):
+    def register(self, info: dict[str, Any]) -> None:
         db = self.db
         db.execute("begin immediate")
         try:
@@ -399,11 +405,10 @@ class TargetStore:
             db.execute("rollback")
             raise
 
-    def closure(self, paths):
-        seen = []
-        done = set()
+    def closure(self, paths: list[str]) -> list[dict[str, Any]]:
+        done: set[str] = set()
         todo = list(paths)
-        infos = {}
+        infos: dict[str, dict[str, Any]] = {}
         while todo:
             p = todo.pop()
             if p in done:
@@ -414,10 +419,10 @@ class TargetStore:
                 raise AgentError(f"path {p} is not valid on the remote store")
             infos[p] = info
             todo.extend(info["references"])
-        order = []
-        state = {}
+        order: list[dict[str, Any]] = []
+        state: dict[str, int] = {}
 
-        def visit(p):
+        def visit(p: str) -> None:
             if state.get(p):
                 return
             state[p] = 1
@@ -428,31 +433,36 @@ class TargetStore:
 
         for p in sorted(infos):
             visit(p)
-        del seen
         return order
 
 
-def _zstd_decompress_reader(raw_read, leftover):
+def _zstd_decompress_reader(
+    raw_read: Callable[[int], bytes], leftover: bytes
+) -> Callable[[int], bytes]:
     proc = subprocess.Popen(["zstd", "-dcq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    stdin, stdout = proc.stdin, proc.stdout
+    if stdin is None or stdout is None:
+        raise AgentError("zstd started without pipes")
 
-    def feed():
+    def feed() -> None:
         try:
-            proc.stdin.write(leftover)
+            stdin.write(leftover)
             while True:
                 data = raw_read(CHUNK)
                 if not data:
                     break
-                proc.stdin.write(data)
+                stdin.write(data)
         except (BrokenPipeError, OSError):
             pass
         finally:
             try:
-                proc.stdin.close()
+                stdin.close()
             except OSError:
                 pass
 
     threading.Thread(target=feed, daemon=True).start()
-    return proc.stdout.read1
+    fd = stdout.fileno()
+    return lambda n: os.read(fd, n)
 
 
 class Prefetch:
@@ -465,15 +475,15 @@ class Prefetch:
 
     DEPTH = 64
 
-    def __init__(self, read):
+    def __init__(self, read: Callable[[int], bytes]) -> None:
         import queue
 
         self._raw = read
-        self._q = queue.Queue(self.DEPTH)
+        self._q: queue.Queue[bytes] = queue.Queue(self.DEPTH)
         self._eof = False
         threading.Thread(target=self._run, daemon=True).start()
 
-    def _run(self):
+    def _run(self) -> None:
         try:
             while True:
                 data = self._raw(CHUNK)
@@ -483,7 +493,7 @@ class Prefetch:
         except (OSError, ValueError):
             self._q.put(b"")
 
-    def read(self, n=CHUNK):
+    def read(self, n: int = CHUNK) -> bytes:
         """The next block (of any size up to CHUNK); b"" at end of input."""
         if self._eof:
             return b""
@@ -493,12 +503,12 @@ class Prefetch:
         return data
 
 
-def serve(store, inp, out):
+def serve(store: TargetStore, inp: IO[bytes], out: IO[bytes]) -> int:
     """One session: handshake+query, then an optional import or export."""
     pre = Prefetch(inp.read1 if hasattr(inp, "read1") else inp.read)
     r = Reader(pre.read)
 
-    def send(obj):
+    def send(obj: dict[str, Any]) -> None:
         out.write(nstr(json.dumps(obj).encode()))
         out.flush()
 
@@ -540,7 +550,7 @@ def serve(store, inp, out):
     return 0
 
 
-def install(source, argv):
+def install(source: bytes, argv: list[str]) -> int:
     """Put this program into the target store as the text path the client computed."""
     opts = _parse(argv)
     store = TargetStore(opts["store-dir"], opts["state-dir"], opts.get("root"))
@@ -579,7 +589,7 @@ def install(source, argv):
     return 0
 
 
-def _parse(argv):
+def _parse(argv: list[str]) -> dict[str, str]:
     opts = {}
     for a in argv:
         k, _, v = a.partition("=")
@@ -587,7 +597,7 @@ def _parse(argv):
     return opts
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     if not argv or argv[0] != "serve":
         sys.stderr.write("usage: receiver.py serve --store-dir=D --state-dir=D [--root=R]\n")
         return 2
@@ -600,7 +610,7 @@ def main(argv):
         return 1
 
 
-def _serve_and_exit(argv):
+def _serve_and_exit(argv: list[str]) -> None:
     """Run main() and leave without interpreter finalization.
 
     The Prefetch thread may still sit in a read of stdin, holding the buffered reader's
@@ -626,4 +636,4 @@ def _serve_and_exit(argv):
 if __name__ == "__main__":
     _serve_and_exit(sys.argv[1:])
 elif __name__ == "__declos_install__":
-    sys.exit(install(SOURCE, sys.argv[1:]))  # noqa: F821 (injected by the installer)
+    sys.exit(install(globals()["SOURCE"], sys.argv[1:]))  # SOURCE: injected by the installer

@@ -83,9 +83,9 @@ def run_sandboxed(
         elif os.path.isdir(d):
             binds.append((d, d, True))
     if network:
-        for f in ("/etc/resolv.conf", "/etc/ssl", "/etc/nsswitch.conf", "/etc/services"):
-            if os.path.exists(f):
-                binds.append((f, f, True))
+        for name in ("/etc/resolv.conf", "/etc/ssl", "/etc/nsswitch.conf", "/etc/services"):
+            if os.path.exists(name):
+                binds.append((name, name, True))
     for node in _DEV_NODES:
         if os.path.exists(f"/dev/{node}"):
             binds.append((f"/dev/{node}", f"/dev/{node}", False))

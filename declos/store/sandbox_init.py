@@ -5,6 +5,8 @@ standard library (it must not import declos: the chroot has no Python path to it
 argv[1] is a JSON spec written by declos.store.sandbox.
 """
 
+from __future__ import annotations
+
 import ctypes
 import json
 import os
@@ -28,7 +30,7 @@ _libc.mount.argtypes = [
 ]
 
 
-def mount(src, dst, fstype, flags):
+def mount(src: str | None, dst: str, fstype: str | None, flags: int) -> None:
     if (
         _libc.mount(
             src.encode() if src else None,
@@ -43,7 +45,7 @@ def mount(src, dst, fstype, flags):
         raise OSError(err, f"mount {src} on {dst}: {os.strerror(err)}")
 
 
-def bind(src, dst, readonly):
+def bind(src: str, dst: str, readonly: bool) -> None:
     if os.path.islink(src):
         # A store path that is itself a symlink: recreate it (bind mounts follow links).
         os.makedirs(os.path.dirname(dst), exist_ok=True)
@@ -60,7 +62,7 @@ def bind(src, dst, readonly):
         mount(None, dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def main():
+def main() -> None:
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     root = spec["root"]

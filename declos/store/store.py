@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -345,8 +345,8 @@ class Store:
         *,
         keep_failed: bool = False,
         max_jobs: int | None = None,
-        progress=None,
-    ) -> list[str]:  # type: ignore[no-untyped-def]
+        progress: Callable[[str, Derivation], None] | None = None,
+    ) -> list[str]:
         from declos.store.build import Builder
         from declos.store.derivation import Derivation as Drv
 

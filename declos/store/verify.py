@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,8 +31,8 @@ def verify(
     check_contents: bool = False,
     repair_from: Store | None = None,
     paths: list[str] | None = None,
-    progress=None,
-) -> VerifyResult:  # type: ignore[no-untyped-def]
+    progress: Callable[[str], object] | None = None,
+) -> VerifyResult:
     """Re-hash paths; with `repair_from`, replace tampered/missing ones from a good store."""
     result = VerifyResult()
     for p in paths or store.all_paths():

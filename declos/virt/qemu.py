@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from declos.virt.domain import DiskSpec, Domain, DomainSpec
 from declos.virt.errors import VirtError
@@ -122,7 +123,7 @@ class QmpClient:
         return reply.get("return")
 
     @staticmethod
-    def _reply(reader) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    def _reply(reader: Any) -> dict[str, object]:
         while True:
             line = reader.readline()
             if not line:

@@ -20,6 +20,7 @@ from declos.deploy.report import Reporter
 from declos.deploy.session import Session
 from declos.deploy.targets import MachineTarget
 from declos.hosts import HostError
+from declos.store.errors import StoreError
 
 PROFILE = "/declos/var/profiles/system"
 
@@ -53,7 +54,7 @@ def for_each(
         try:
             host = connect(session, targets[name], log)
             report = action(host, targets[name], log)
-        except (HostError, keys_mod.KeySourceError) as exc:
+        except (HostError, StoreError, keys_mod.KeySourceError) as exc:
             report = MachineReport(name, False, [str(exc)])
             log(str(exc))
         finally:

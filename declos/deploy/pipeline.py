@@ -26,6 +26,7 @@ from declos.deploy.reboot import reboot_and_wait
 from declos.deploy.report import Reporter
 from declos.deploy.targets import MachineTarget
 from declos.hosts import HostError, HostKeyMismatch
+from declos.store.errors import StoreError
 
 EXIT_OK, EXIT_USAGE, EXIT_BUILD, EXIT_FAILED, EXIT_ROLLED_BACK = 0, 1, 2, 3, 4
 OK_OUTCOMES = ("deployed", "unchanged", "built", "copied", "dry-activated", "boot-set")
@@ -140,7 +141,8 @@ class Deployer:
                 f"{exc}; if the host was reinstalled, accept its new key with "
                 f"`declos forget-host-key -d {self.plan.deployment} {name}` and deploy again"
             )
-        except (HostError, keys_mod.KeySourceError) as exc:
+        except (HostError, StoreError, keys_mod.KeySourceError) as exc:
+            # One machine's failure (unreachable, copy refused, a key source) is its own.
             result.outcome, result.message = "failed", str(exc)
         finally:
             if host is not None:

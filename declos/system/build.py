@@ -52,6 +52,7 @@ OPTION_PATHS: tuple[str, ...] = (
     "swapDevices",
     "boot.loader.grub",
     "boot.kernelParams",
+    "boot.isContainer",
     "system.activationScripts",
     "assertions",
     "warnings",
@@ -147,6 +148,7 @@ def _render(
         if grub is not None
         else _NO_BOOT
     )
+    boot = {**boot, "isContainer": bool(get("boot.isContainer", False))}
     return SystemSpec(
         hostname=str(get("networking.hostName", "declos")),
         time_zone=get("time.timeZone"),

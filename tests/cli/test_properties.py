@@ -176,7 +176,7 @@ def module_tree(draw: st.DrawFn) -> dict[str, str]:
 
 
 def _definitions() -> st.SearchStrategy[dict[str, Any]]:
-    chosen = st.lists(st.sampled_from(range(len(DEFINITIONS))), max_size=4, unique=True)
+    chosen = st.lists(st.sampled_from(range(len(DEFINITIONS))), max_size=2, unique=True)
     return chosen.flatmap(
         lambda idx: st.fixed_dictionaries({DEFINITIONS[i][0]: DEFINITIONS[i][1] for i in idx})
     )

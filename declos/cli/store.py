@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from declos.cli.main import UsageError
@@ -150,10 +150,12 @@ def _wrap(handler: Any) -> Any:
     return run
 
 
-def _store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
+def _store(
+    args: argparse.Namespace, *, readonly: bool = False, asked: Sequence[str] = ()
+) -> Any:
     """Open the store; a read-only command refuses a store that does not exist yet
     instead of creating its directories and database (issue 8: read-only commands never
-    create state)."""
+    create state). `asked` are the paths the command is about, named in that error."""
     from declos.store import Store, location
     from declos.store.schema import db_file
 
@@ -161,8 +163,10 @@ def _store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
     if readonly:
         state = (os.path.abspath(root) if root else "") + location.state_dir()
         if not os.path.exists(db_file(state)):
+            about = ", ".join(f"'{p}'" for p in asked)
             raise UsageError(
-                f"there is no store database under {state} (nothing was built or added "
+                (f"{about}: not valid: " if about else "")
+                + f"there is no store database under {state} (nothing was built or added "
                 "there yet); check --root, DECLOS_STATE_DIR and DECLOS_STORE_DIR"
             )
     return Store.open(root)
@@ -313,7 +317,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _path_info(args: argparse.Namespace) -> int:
-    store = _store(args, readonly=True)
+    store = _store(args, readonly=True, asked=args.paths)
     paths = [_resolve(store, p) for p in args.paths]
     if args.recursive:
         paths = store.closure(paths)
@@ -327,7 +331,7 @@ def _path_info(args: argparse.Namespace) -> int:
 
 
 def _closure(args: argparse.Namespace) -> int:
-    store = _store(args, readonly=True)
+    store = _store(args, readonly=True, asked=args.paths)
     paths = store.closure([_resolve(store, p) for p in args.paths], referrers=args.referrers)
     if args.json:
         _print_json(paths)
@@ -337,7 +341,7 @@ def _closure(args: argparse.Namespace) -> int:
 
 
 def _realise(args: argparse.Namespace) -> int:
-    store = _store(args, readonly=True)
+    store = _store(args, readonly=True, asked=args.drvs)
     drvs = [store.load_derivation(_resolve(store, d)) for d in args.drvs]
     for out in store.realise(drvs, keep_failed=args.keep_failed, progress=_announce):
         print(out)

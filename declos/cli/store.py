@@ -150,9 +150,7 @@ def _wrap(handler: Any) -> Any:
     return run
 
 
-def _store(
-    args: argparse.Namespace, *, readonly: bool = False, asked: Sequence[str] = ()
-) -> Any:
+def _store(args: argparse.Namespace, *, readonly: bool = False, asked: Sequence[str] = ()) -> Any:
     """Open the store; a read-only command refuses a store that does not exist yet
     instead of creating its directories and database (issue 8: read-only commands never
     create state). `asked` are the paths the command is about, named in that error."""

@@ -1,4 +1,4 @@
-"""`declos eval [--bare] [-A PATH] [--json] FILE...`: evaluate modules, print the config."""
+"""`declos eval [--bare] [-A PATH] [--json] [--arg NAME VALUE] [--argstr NAME VALUE] FILE...`: evaluate modules, print the config."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from declos.config import EvaluationError, evaluate
 from declos.config.pkgsproxy import LazyPkgs
 from declos.config.render import render
+from declos.config.specialargs import parse_special_args
 
 
 def register(subparsers: Any) -> None:
@@ -34,6 +35,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print JSON (derivations as their store paths)"
     )
+    parser.add_argument(
+        "--arg",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="give module functions the special arg NAME (VALUE is YAML: 3, true, [a, b])",
+    )
+    parser.add_argument(
+        "--argstr",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="give module functions the special arg NAME, the string VALUE",
+    )
     parser.add_argument("files", nargs="+", metavar="FILE", help="module files (.yaml, .yml, .py)")
     parser.set_defaults(func=run)
 
@@ -42,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         # stdout is the value only: what modules print() while evaluating goes to stderr.
         with contextlib.redirect_stdout(sys.stderr):
-            ev = evaluate(args.files, bare=args.bare, special_args={"pkgs": LazyPkgs()})
+            special = parse_special_args(args.arg, args.argstr)
+            ev = evaluate(args.files, bare=args.bare, special_args={"pkgs": LazyPkgs(), **special})
             if args.json:
                 text = json.dumps(ev.to_json(args.path), indent=2, ensure_ascii=False)
             else:

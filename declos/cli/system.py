@@ -18,6 +18,7 @@ import sys
 from declos.cli.main import UsageError
 from declos.common.ostree import NotAnOsTree, check_os_tree
 from declos.config import EvaluationError
+from declos.config.specialargs import parse_special_args
 from declos.store import Store
 from declos.store.errors import StoreError
 from declos.system.build import SystemBuildError, build_system
@@ -96,6 +97,20 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="evaluate without the standard module library (modules/)",
     )
+    parser.add_argument(
+        "--arg",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="give module functions the special arg NAME (VALUE is YAML: 3, true, [a, b])",
+    )
+    parser.add_argument(
+        "--argstr",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="give module functions the special arg NAME, the string VALUE",
+    )
 
 
 def _build(args: argparse.Namespace) -> tuple[Store, str] | None:
@@ -109,7 +124,10 @@ def _build(args: argparse.Namespace) -> tuple[Store, str] | None:
         # stdout is the result only: what modules print() while evaluating goes to stderr.
         with contextlib.redirect_stdout(sys.stderr):
             store = Store.open(root=root)
-            result = build_system(files, store=store, root=root, bare=args.bare)
+            special = parse_special_args(args.arg, args.argstr)
+            result = build_system(
+                files, store=store, root=root, bare=args.bare, special_args=special
+            )
     except (EvaluationError, SystemBuildError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

@@ -44,14 +44,15 @@ def levenshtein(a: str, b: str) -> int:
 
 
 def did_you_mean(name: str, candidates: Iterable[str], prefix: Sequence[str]) -> str:
-    """NixOS's suggestion: the 3 nearest names (only distance <= 2 among >= 100)."""
-    names = sorted(set(candidates))
+    """NixOS's suggestion: the 3 nearest names, nearest first, ties in name order (only
+    distance <= 2 among >= 100 names); `_module` (the evaluation's settings) is never one."""
+    names = sorted(set(candidates) - {"_module"})
     if not names:
         return ""
     scored = sorted((levenshtein(name, c), c) for c in names)
     if len(names) >= 100:
         scored = [s for s in scored if s[0] <= 2]
-    best = sorted(c for _, c in scored[:3])
+    best = [c for _, c in scored[:3]]
     if not best:
         return ""
     shown = [f"`{show_path([*prefix, c])}'" for c in best]

@@ -414,7 +414,7 @@ def test_reading_an_undeclared_option_names_the_reading_line(modules: Any, eval_
     )
     message = eval_error(files)
     assert "The option `bb' does not exist (it was read, but no module declares it)." in message
-    assert "Did you mean `a', `b' or `c'?" in message
+    assert "Did you mean `b', `a' or `c'?" in message  # nearest first, as NixOS
     assert message.endswith("(read at bad.py:3)")
 
 

@@ -216,3 +216,13 @@ def test_attr_path_into_freeform_values_below_a_declared_group(modules: Any) -> 
     assert ev.value("services.bar.port") == 80
     assert ev.value("services.bar") == {"port": 80}
     assert ev.config.services.bar["port"] == 80
+
+
+def test_special_args_from_the_command_line() -> None:
+    from declos.config.specialargs import parse_special_args
+
+    assert parse_special_args([["n", "3"], ["l", "[a, b]"]], [["s", "3"]]) == {
+        "n": 3,
+        "l": ["a", "b"],
+        "s": "3",
+    }

@@ -34,6 +34,7 @@ from declos.config.modules import (
     DerivedModule,
     Module,
     call_module_function,
+    flatten_options,
 )
 from declos.config.option import Option
 from declos.config.properties import Lazy
@@ -80,8 +81,11 @@ class Evaluation:
         modules: Sequence[Module],
         prefix: tuple[str, ...] = (),
         name: str | None = None,
+        special: Mapping[str, Any] | None = None,
     ) -> None:
         self.rt = rt
+        self.special: dict[str, Any] = dict(rt.special if special is None else special)
+        """The special args this evaluation's module functions receive."""
         self.modules = list(modules)
         self.prefix = prefix
         self.name = name
@@ -193,7 +197,7 @@ class Evaluation:
         return self.force(slot) if isinstance(slot, Slot) else {}
 
     def module_args(self) -> dict[str, Any]:
-        args = dict(self.rt.special)
+        args = dict(self.special)
         args.update(
             config=self.config,
             pkgs=self.rt.pkgs,
@@ -271,7 +275,7 @@ class Evaluation:
             ) from None
 
     def template_scope(self) -> dict[str, Any]:
-        scope = dict(self.rt.special)
+        scope = dict(self.special)
         scope.update(config=self.config, pkgs=self.rt.pkgs, lib=self.rt.lib, options=self.options)
         if self.name is not None:
             scope["name"] = self.name
@@ -282,12 +286,27 @@ class Evaluation:
     ) -> Any:
         name = loc[-1] if loc else None
         modules: list[Any] = list(typ.modules_for(name))
-        modules += [DerivedModule(m, v, self) for v, m in defs]
-        child = Evaluation(self.rt, collect(modules, self.rt.special), tuple(loc), name)
+        modules += [self._definition_module(typ, v, m) for v, m in defs]
+        special = {**self.special, **typ.special_args}
+        child = Evaluation(self.rt, collect(modules, special), tuple(loc), name, special)
         child.setup()
         child.run_pending()
         child.check_declared()
         return child.force_all()
+
+    def _definition_module(self, typ: Any, value: Any, module: Module) -> Module:
+        """A definition of a submodule option as a module of the instance: its config, or
+        (`submodule_with`, unless shorthand_only_defines_config) a full module when it has
+        `options`/`config` keys."""
+        derived = DerivedModule(module, value, self)
+        if (
+            not typ.shorthand_only_defines_config
+            and isinstance(value, Mapping)
+            and {"options", "config"} & set(value)
+        ):
+            derived.config = value.get("config") or {}
+            derived.options = list(flatten_options(value.get("options") or {}, module.display()))
+        return derived
 
     def force_all(self) -> AttrDict:
         """The whole configuration: every option (renamed and removed paths left out, and

@@ -9,7 +9,7 @@ from typing import Any
 from declos.config.locations import display_path
 from declos.config.messages import Definition
 from declos.config.modules import InlineModule, Module
-from declos.config.typesys import OptionType
+from declos.config.typesys import NOUN_COMPOSITE, AttrsOf, OptionType, phrase
 from declos.config.values import AttrDict
 
 
@@ -24,9 +24,14 @@ class Submodule(OptionType):
         *specs: Any,
         description: str | None = None,
         _where: tuple[str, int | None] | None = None,
+        special_args: Mapping[str, Any] | None = None,
+        shorthand_only_defines_config: bool = True,
     ) -> None:
         self.specs = list(specs)
-        self.description = description or "submodule"
+        self.special_args = dict(special_args or {})
+        self.shorthand_only_defines_config = shorthand_only_defines_config
+        self.explicit_description = description
+        self.description = description or _describe(self.specs)
         if _where is None:
             frame = sys._getframe(1)
             if frame.f_code.co_filename.endswith("declos/config/types.py"):
@@ -75,15 +80,43 @@ class Submodule(OptionType):
     def type_merge(self, other: OptionType) -> OptionType | None:
         if isinstance(other, Submodule):
             return Submodule(
-                *self.specs, *other.specs, description=self.description, _where=self.where
+                *self.specs,
+                *other.specs,
+                description=self.explicit_description,
+                _where=self.where,
+                special_args={**self.special_args, **other.special_args},
+                shorthand_only_defines_config=self.shorthand_only_defines_config,
             )
         return None
 
     def with_modules(self, modules: Sequence[Module]) -> Submodule:
-        return Submodule(*self.specs, *modules, description=self.description, _where=self.where)
+        return Submodule(
+            *self.specs,
+            *modules,
+            description=self.explicit_description,
+            _where=self.where,
+            special_args=self.special_args,
+            shorthand_only_defines_config=self.shorthand_only_defines_config,
+        )
 
     def sub_options(self) -> tuple[str, Any] | None:
         return ("", self)
+
+
+def _describe(specs: Sequence[Any]) -> str:
+    """ "submodule", or NixOS's "open submodule of T" when a spec has a freeform type."""
+    for spec in specs:
+        freeform = (
+            spec.freeform
+            if isinstance(spec, Module)
+            else spec.get("freeform_type")
+            if isinstance(spec, Mapping)
+            else None
+        )
+        if isinstance(freeform, OptionType):
+            wrapped = freeform if isinstance(freeform, AttrsOf) else AttrsOf(freeform)
+            return f"open submodule of {phrase(wrapped, NOUN_COMPOSITE)}"
+    return "submodule"
 
 
 def _call_spec(spec: Callable[..., Any], name: str | None) -> Any:

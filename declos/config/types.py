@@ -15,6 +15,7 @@ from typing import Any as _Any
 
 from declos.config import typesys as _t
 from declos.config.submodule import Submodule as _Submodule
+from declos.store.location import is_store_path as _is_store_path
 
 
 def _is_path(v: _Any) -> _builtins.bool:
@@ -54,8 +55,8 @@ bool_by_or = _t.BoolByOr()
 
 ints = _NS(
     between=_t.ints_between,
-    unsigned=_t.IntRange(0, None, "unsigned integer, meaning >=0"),
-    positive=_t.IntRange(1, None, "positive integer, meaning >0"),
+    unsigned=_t.IntRange(0, None, "unsigned integer, meaning >=0", "nonRestrictiveClause"),
+    positive=_t.IntRange(1, None, "positive integer, meaning >0", "nonRestrictiveClause"),
     u8=_t.IntRange(0, 255, "8 bit unsigned integer; between 0 and 255 (both inclusive)"),
     u16=port,
     u32=_t.IntRange(
@@ -131,6 +132,49 @@ def coerced_to(
 
 def submodule(*specs: _Any, description: _builtins.str | None = None) -> _Submodule:
     return _Submodule(*specs, description=description)
+
+
+def submodule_with(
+    modules: _Sequence[_Any] = (),
+    special_args: _Any = None,
+    shorthand_only_defines_config: _builtins.bool = False,
+    description: _builtins.str | None = None,
+) -> _Submodule:
+    """NixOS `submoduleWith`: `modules` are the submodule's modules; `special_args` are
+    given to its module functions; with `shorthand_only_defines_config`, a definition is
+    always the instance's config (a key named `config` or `options` is an option name)."""
+    return _Submodule(
+        *modules,
+        description=description,
+        special_args=special_args,
+        shorthand_only_defines_config=shorthand_only_defines_config,
+    )
+
+
+def uniq(elem: _t.OptionType) -> _t.Unique:
+    """NixOS `uniq`: exactly one definition (after priorities)."""
+    return _t.Unique(elem, "")
+
+
+def add_check(elem: _t.OptionType, check: _Callable[[_Any], _builtins.bool]) -> _t.OptionType:
+    """NixOS `addCheck`: `elem` with an extra check; description and merge unchanged."""
+    return _t.AddCheck(elem, check)
+
+
+def function_to(elem: _t.OptionType) -> _t.FunctionTo:
+    """NixOS `functionTo`: Python callables; the merged value calls every definition and
+    merges their results with `elem`."""
+    return _t.FunctionTo(elem)
+
+
+path_in_store = _t.Scalar(
+    "path", "path in the Nix store", lambda v: isinstance(v, _builtins.str) and _is_store_path(v)
+)
+external_path = _t.Scalar(
+    "path",
+    "absolute path not in the Nix store",
+    lambda v: isinstance(v, _builtins.str) and v.startswith("/") and not _is_store_path(v),
+)
 
 
 OptionType = _t.OptionType

@@ -7,6 +7,7 @@ builtins `str`, `int` and `bool` that `types` shadows.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -35,6 +36,9 @@ class OptionType:
 
     name = "unspecified"
     description = "unspecified value"
+    description_class: str | None = None
+    """NixOS `descriptionClass`: "noun", "conjunction", "composite", "nonRestrictiveClause"
+    or None; it decides the brackets when the type is named inside another one."""
     nested = False
     """True for submodules: they accept option declarations below them."""
 
@@ -67,6 +71,8 @@ class OptionType:
 class Unspecified(OptionType):
     """No type given: NixOS `mergeDefaultOption`."""
 
+    description_class = "noun"
+
     def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
         values = [deep_resolve(ev, loc, v, m) for v, m in defs]
         if len(values) == 1:
@@ -96,9 +102,16 @@ class Unspecified(OptionType):
 class Scalar(OptionType):
     """A type whose equal-priority definitions must all be equal."""
 
-    def __init__(self, name: str, description: str, check: Callable[[Any], bool]) -> None:
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        check: Callable[[Any], bool],
+        description_class: str | None = "noun",
+    ) -> None:
         self.name = name
         self.description = description
+        self.description_class = description_class
         self._check = check
 
     def check(self, value: Any) -> bool:
@@ -117,11 +130,13 @@ def _is_str(v: Any) -> bool:
 
 
 class IntRange(Scalar):
-    def __init__(self, lo: int | None, hi: int | None, description: str) -> None:
+    def __init__(
+        self, lo: int | None, hi: int | None, description: str, description_class: str = "noun"
+    ) -> None:
         def check(v: Any) -> bool:
             return _is_int(v) and (lo is None or v >= lo) and (hi is None or v <= hi)
 
-        super().__init__("intBetween", description, check)
+        super().__init__("intBetween", description, check, description_class)
         self.lo, self.hi = lo, hi
 
     def _params(self) -> tuple[Any, ...]:
@@ -135,8 +150,14 @@ def ints_between(lo: int, hi: int) -> IntRange:
 class Enum(Scalar):
     def __init__(self, values: Sequence[Any]) -> None:
         self.values = list(values)
-        shown = ", ".join(_show_atom(v) for v in self.values)
-        super().__init__("enum", f"one of {shown}", self._member)
+        if not self.values:
+            description = "impossible (empty enum)"
+        elif len(self.values) == 1:
+            description = f"value {_show_atom(self.values[0])} (singular enum)"
+        else:
+            description = "one of " + ", ".join(_show_atom(v) for v in self.values)
+        klass = "noun" if len(self.values) < 2 else "conjunction"
+        super().__init__("enum", description, self._member, klass)
 
     def _member(self, v: Any) -> bool:
         return any(v == x and type(v) is type(x) for x in self.values)
@@ -172,11 +193,8 @@ class SeparatedString(OptionType):
 
     def __init__(self, sep: str) -> None:
         self.sep = sep
-        self.description = (
-            'strings concatenated with "\\n"'
-            if sep == "\n"
-            else f"strings concatenated with {sep!r}"
-        )
+        self.description = f"strings concatenated with {json.dumps(sep)}"
+        self.description_class = "noun"
 
     def check(self, value: Any) -> bool:
         return isinstance(value, str)
@@ -191,6 +209,7 @@ class SeparatedString(OptionType):
 class Package(OptionType):
     name = "package"
     description = "package"
+    description_class = "noun"
 
     def check(self, value: Any) -> bool:
         if isinstance(getattr(value, "out_path", None), str):
@@ -206,6 +225,7 @@ class Package(OptionType):
 class Raw(OptionType):
     name = "raw"
     description = "raw value"
+    description_class = "noun"
 
     def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
         return merge_one(loc, defs)
@@ -235,6 +255,7 @@ class Anything(OptionType):
 
     name = "anything"
     description = "anything"
+    description_class = "noun"
 
     def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
         kinds = {_kind(v) for v, _ in defs}
@@ -276,7 +297,8 @@ class ListOf(OptionType):
 
     def __init__(self, elem: OptionType) -> None:
         self.elem = elem
-        self.description = f"list of {_wrap_desc(elem)}"
+        self.description = f"list of {phrase(elem, NOUN_COMPOSITE)}"
+        self.description_class = "composite"
 
     def check(self, value: Any) -> bool:
         return isinstance(value, (list, tuple))
@@ -322,7 +344,7 @@ class NonEmptyListOf(ListOf):
 
     def __init__(self, elem: OptionType) -> None:
         super().__init__(elem)
-        self.description = f"non-empty ({self.description})"
+        self.description = f"non-empty {phrase(self, NOUN)}"
 
     def check(self, value: Any) -> bool:
         return isinstance(value, (list, tuple)) and len(value) > 0
@@ -338,7 +360,8 @@ class AttrsOf(OptionType):
         self.elem = elem
         self.lazy = lazy
         prefix = "lazy attribute set" if lazy else "attribute set"
-        self.description = f"{prefix} of {_wrap_desc(elem)}"
+        self.description = f"{prefix} of {phrase(elem, NOUN_COMPOSITE)}"
+        self.description_class = "composite"
 
     def check(self, value: Any) -> bool:
         return isinstance(value, Mapping)
@@ -390,7 +413,8 @@ class NullOr(OptionType):
 
     def __init__(self, elem: OptionType) -> None:
         self.elem = elem
-        self.description = f"null or {_wrap_desc(elem)}"
+        self.description = f"null or {phrase(elem, NOUN_CONJUNCTION)}"
+        self.description_class = "conjunction"
 
     def check(self, value: Any) -> bool:
         return value is None or self.elem.check(value)
@@ -426,7 +450,13 @@ class Either(OptionType):
 
     def __init__(self, left: OptionType, right: OptionType) -> None:
         self.left, self.right = left, right
-        self.description = f"{_wrap_desc(left)} or {_wrap_desc(right)}"
+        if left.description_class == "nonRestrictiveClause":
+            self.description = f"{left.description}, or {phrase(right, NOUN_CONJUNCTION)}"
+        else:
+            self.description = (
+                f"{phrase(left, NOUN_CONJUNCTION)} or {phrase(right, NOUN_CONJUNCTION_COMPOSITE)}"
+            )
+        self.description_class = "conjunction"
 
     def check(self, value: Any) -> bool:
         return self.left.check(value) or self.right.check(value)
@@ -456,6 +486,7 @@ class Unique(OptionType):
         self.elem = elem
         self.message = message
         self.description = elem.description
+        self.description_class = elem.description_class
 
     def check(self, value: Any) -> bool:
         return self.elem.check(value)
@@ -474,6 +505,60 @@ class Unique(OptionType):
         return None
 
 
+class AddCheck(OptionType):
+    """`elem` with one more check (NixOS `addCheck`): same description, merge, empty value."""
+
+    def __init__(self, elem: OptionType, extra: Callable[[Any], bool]) -> None:
+        self.elem, self.extra = elem, extra
+        self.name = elem.name
+        self.description = elem.description
+        self.description_class = elem.description_class
+        self.nested = elem.nested
+
+    def check(self, value: Any) -> bool:
+        return self.elem.check(value) and bool(self.extra(value))
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        return self.elem.merge(ev, loc, defs)
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return self.elem.empty_value(ev, loc)
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        return None
+
+
+class FunctionTo(OptionType):
+    """Python callables; the merged value is a function that calls every definition with
+    the same arguments and merges the results with `elem` (NixOS `functionTo`)."""
+
+    name = "functionTo"
+    description_class = "composite"
+
+    def __init__(self, elem: OptionType) -> None:
+        self.elem = elem
+        self.description = f"function that evaluates to a(n) {phrase(elem, NOUN_COMPOSITE)}"
+
+    def check(self, value: Any) -> bool:
+        return callable(value) and not isinstance(value, Property)
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        elem = self.elem
+
+        def merged(*args: Any, **kwargs: Any) -> Any:
+            results = [(fn(*args, **kwargs), module) for fn, module in defs]
+            value = merge_definitions(ev, loc, elem, results)
+            return elem.empty_value(ev, loc) if value is ABSENT else value
+
+        return merged
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        if isinstance(other, FunctionTo):
+            elem = self.elem.type_merge(other.elem)
+            return FunctionTo(elem) if elem is not None else None
+        return None
+
+
 class CoercedTo(OptionType):
     name = "coercedTo"
 
@@ -481,7 +566,7 @@ class CoercedTo(OptionType):
         self, from_type: OptionType, fn: Callable[[Any], Any], to_type: OptionType
     ) -> None:
         self.from_type, self.fn, self.to_type = from_type, fn, to_type
-        self.description = f"{_wrap_desc(to_type)} or {_wrap_desc(from_type)} convertible to it"
+        self.description = f"{phrase(to_type, NOUN)} or {phrase(from_type, NOUN)} convertible to it"
 
     def check(self, value: Any) -> bool:
         return self.to_type.check(self._coerce(value))
@@ -512,6 +597,7 @@ class CoercedTo(OptionType):
 class BoolByOr(OptionType):
     name = "boolByOr"
     description = "boolean (merged using or)"
+    description_class = "noun"
 
     def check(self, value: Any) -> bool:
         return isinstance(value, bool)
@@ -520,10 +606,16 @@ class BoolByOr(OptionType):
         return any(v for v, _ in defs)
 
 
-def _wrap_desc(t: OptionType) -> str:
-    """Parenthesise compound descriptions the way NixOS does (`list of (null or int)`)."""
-    d = t.description
-    return f"({d})" if isinstance(t, (Either, NullOr, CoercedTo)) else d
+NOUN = frozenset({"noun"})
+NOUN_COMPOSITE = frozenset({"noun", "composite"})
+NOUN_CONJUNCTION = frozenset({"noun", "conjunction"})
+NOUN_CONJUNCTION_COMPOSITE = frozenset({"noun", "conjunction", "composite"})
+
+
+def phrase(t: OptionType, bare: frozenset[str]) -> str:
+    """NixOS `optionDescriptionPhrase`: `t`'s description, in brackets unless its class is
+    one of `bare` (so `list of (null or string)`, `null or signed integer or string`)."""
+    return t.description if t.description_class in bare else f"({t.description})"
 
 
 __all__ = [

@@ -1,0 +1,2 @@
+def config(n, s):
+    return {"n": n, "s": s}

@@ -29,7 +29,7 @@ def source_files() -> list[tuple[str, str]]:
     files = [("declos/__init__.py", str(package_dir / "__init__.py"))]
     files += _tree(package_dir / "activation", "declos/activation")
     files += _tree(package_dir / "common", "declos/common")
-    import jeepney  # type: ignore[import-untyped]
+    import jeepney
 
     files += _tree(Path(jeepney.__file__).resolve().parent, "jeepney")
     return sorted(files)

@@ -112,6 +112,7 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
         json.loads(env.get("wrappers") or "{}"),
         json.loads(env.get("depNames") or "{}"),
         where,
+        lambda p: _phys(p, drv.store_dir, physical_store),
     )
     _compile_python(root)
     support = {

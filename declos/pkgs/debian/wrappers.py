@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Mapping
+import shutil
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from declos.pkgs.debian.errors import DebianError
@@ -38,6 +39,21 @@ DEFAULT_WRAPPERS: dict[str, dict[str, Any]] = {
     "apache2": {
         "usr/sbin/apache2": {"link": "@apache2-bin@/usr/sbin/apache2"},
         "usr/lib/apache2/modules": {"link": "@apache2-bin@/usr/lib/apache2/modules"},
+    },
+    # Python finds its standard library under one prefix, which Debian splits over two
+    # packages: the interpreter is copied next to a `._pth` file (CPython >= 3.11 reads
+    # it on Linux) listing both halves; `._pth` also means isolated mode.
+    "python3": {
+        "usr/bin/python3": {
+            "copy": "@python3.11-minimal@/usr/bin/python3.11",
+            "pth": [
+                "@libpython3.11-minimal@/usr/lib/python3.11",
+                "@libpython3.11-stdlib@/usr/lib/python3.11",
+                "@libpython3.11-minimal@/usr/lib/python3.11/lib-dynload",
+                "@libpython3.11-stdlib@/usr/lib/python3.11/lib-dynload",
+                "import site",
+            ],
+        },
     },
     "gnupg": {
         "usr/bin/gpg": {
@@ -68,7 +84,12 @@ def substitute(text: str, out: str, deps: Mapping[str, str], where: str) -> str:
 
 
 def write_wrappers(
-    root: str, out: str, spec: Mapping[str, Any], deps: Mapping[str, str], where: str
+    root: str,
+    out: str,
+    spec: Mapping[str, Any],
+    deps: Mapping[str, str],
+    where: str,
+    physical: Callable[[str], str] = lambda p: p,
 ) -> list[str]:
     """Create every wrapper of `spec` under `root`; returns the wrapped paths."""
     made = []
@@ -82,6 +103,17 @@ def write_wrappers(
             if os.path.lexists(path):
                 raise DebianError(f"{where}: cannot link {rel}: the package ships it")
             os.symlink(substitute(str(w["link"]), out, deps, where), path)
+            made.append(rel)
+            continue
+        if "copy" in w:
+            if os.path.lexists(path):
+                os.unlink(path)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            shutil.copy2(physical(substitute(str(w["copy"]), out, deps, where)), path)
+            lines = [substitute(str(x), out, deps, where) for x in w.get("pth", [])]
+            if lines:
+                with open(path + "._pth", "w") as f:
+                    f.write("\n".join(lines) + "\n")
             made.append(rel)
             continue
         if "exec" in w:

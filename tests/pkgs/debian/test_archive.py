@@ -31,7 +31,7 @@ MAIN = {
     "tmux": (["bin/tmux", "-V"], "tmux 3.3a"),
     "jq": (["bin/jq", "--version"], "jq-1.6"),
     "valgrind": (["bin/valgrind", "--version"], "valgrind-3.19"),
-    "python3": (["bin/python3", "--version"], "Python 3.11"),
+    "python3": (["bin/python3", "-c", "import ssl, json, sqlite3; print('py ok')"], "py ok"),
     "git": (["bin/git", "--version"], "git version 2.39"),
     "openssh-server": (["sbin/sshd", "-V"], "OpenSSH_9.2"),
     "gnupg": (["bin/gpg", "--version"], "gpg (GnuPG) 2.2.40"),

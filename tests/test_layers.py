@@ -52,10 +52,8 @@ ACTIVATION_THIRD_PARTY = {"jeepney"}
 LOCAL_CROSSING: dict[str, int] = {
     "declos/cli/store.py": 17,  # hosts
     "declos/config/pkgsproxy.py": 1,  # config (by name, for startup time)
-    "declos/pkgs/package_set.py": 1,  # hosts (pkgs)
     "declos/system/build.py": 5,  # services
     "declos/system/inputs.py": 1,  # services
-    "declos/system/local_host.py": 1,  # hosts
     "declos/system/sw.py": 1,  # services
     "declos/testing/driver.py": 1,  # hosts (testing)
 }

@@ -9,16 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import declos.pkgs.debian.builders  # noqa: F401  (registers the builtin:debian-* builders)
 from declos.pkgs.debian.lockfile import LOCK_NAME, read_lock
 from declos.pkgs.debian.packages import DebianSet
 from declos.store.derivation import DEFAULT_SYSTEM, Derivation, Source, StringContext
 from declos.store.location import store_dir as default_store_dir
-
-if TYPE_CHECKING:
-    from declos.store import Store
+from declos.store.store import Store
 
 DEFAULT_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
 
@@ -57,8 +55,6 @@ class Pkgs:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from declos.store import Store
-
             self._store = Store.open(self._root)
         return self._store
 

@@ -15,6 +15,7 @@ from typing import Any
 from declos.common.atomic import atomic_symlink
 from declos.hosts.local import LocalHost
 from declos.store import location
+from declos.store.gc import add_indirect_root
 
 
 class NoGeneration(Exception):
@@ -49,8 +50,6 @@ def make_out_link(store: Any, top: str, link: str) -> str:
     The link is made before the root is registered: gc deletes an indirect root whose
     link is missing. Until then the build's temporary root keeps TOP alive. An existing
     symlink is replaced atomically; anything else at `link` is left alone (an error)."""
-    from declos.store.gc import add_indirect_root
-
     if os.path.lexists(link) and not os.path.islink(link):
         raise FileExistsError(f"{link} exists and is not a symbolic link; remove it or use -o PATH")
     atomic_symlink(top, os.path.abspath(link))

@@ -120,7 +120,7 @@ def test_disabling_a_library_module_by_library_relative_path(modules: Any) -> No
         mine__py="""
         from declos.config import Option, types
 
-        disabled_modules = ["services/httpd.py"]
+        disabled_modules = ["services/httpd.py", "services/httpd_package.py"]
         options = {"services.httpd.mine": Option(types.bool, True)}
         """
     )

@@ -171,3 +171,38 @@ def test_implied_primary_group_is_kept_and_second_switch_is_quiet(rooted):
     gone = rooted.make.system()
     assert rooted.run(gone)[0] == 0
     assert "svc" not in _group(rooted) and "svc" not in _passwd(rooted)
+
+
+def test_plan_users_is_pure_and_refuses_a_taken_uid():
+    """Planning works on named records and never changes its inputs."""
+    import pytest
+
+    from declos.activation.accounts_db import AccountDb
+    from declos.activation.errors import UsersError
+    from declos.activation.users import AccountState, plan_users
+    from declos.common.closure_schema import parse_system_json
+
+    texts = {
+        "passwd": "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n",
+        "group": "root:x:0:\nusers:x:100:\n",
+        "shadow": "root:*:19000:0:99999:7:::\n",
+        "gshadow": "root:*::\nusers:*::\n",
+    }
+    db = AccountDb.parse(texts)
+    spec = parse_system_json(
+        {"format": 1, "users": {"users": {"alice": {"isNormalUser": True}}}}, "s"
+    )
+    state = AccountState()
+    plan = plan_users(spec.users, spec.groups, db, state)
+    assert plan.lines == ("create user alice (uid 1000)",)
+    assert plan.after.user("alice") is not None and db.user("alice") is None
+    assert [db.render(t) for t in ("passwd", "group", "shadow", "gshadow")] == [
+        texts[t] for t in ("passwd", "group", "shadow", "gshadow")
+    ], "lines declos does not touch are written back byte for byte"
+    assert plan.after.render("shadow").endswith("alice:!:::::::\n")
+    assert plan.state.users == frozenset({"alice"}) and state.users == frozenset()
+    taken = parse_system_json(
+        {"format": 1, "users": {"users": {"alice": {"isNormalUser": True, "uid": 1}}}}, "s"
+    )
+    with pytest.raises(UsersError, match="uid 1 of alice is already used by daemon"):
+        plan_users(taken.users, taken.groups, db, state)

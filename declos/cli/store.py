@@ -11,6 +11,16 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from declos.cli.main import UsageError
+from declos.hosts import HostKeyPolicy, ssh_host_from_url
+from declos.hosts.errors import HostError
+from declos.pkgs import Pkgs
+from declos.store import Derivation, Store, location
+from declos.store.errors import StoreError
+from declos.store.export import export_paths, import_paths
+from declos.store.gc import add_indirect_root, collect_garbage, find_roots
+from declos.store.profiles import parse_age
+from declos.store.schema import db_file
+from declos.store.verify import verify
 
 
 def register(subparsers: Any) -> None:
@@ -139,8 +149,6 @@ def _usage(p: argparse.ArgumentParser) -> int:
 
 def _wrap(handler: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
-        from declos.hosts.errors import HostError
-        from declos.store.errors import StoreError
 
         try:
             return handler(args)
@@ -154,8 +162,6 @@ def _store(args: argparse.Namespace, *, readonly: bool = False, asked: Sequence[
     """Open the store; a read-only command refuses a store that does not exist yet
     instead of creating its directories and database (issue 8: read-only commands never
     create state). `asked` are the paths the command is about, named in that error."""
-    from declos.store import Store, location
-    from declos.store.schema import db_file
 
     root = getattr(args, "root", None)
     if readonly:
@@ -286,7 +292,6 @@ def _dump(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from declos.store.export import export_paths
 
     store = _store(args, readonly=True)
     paths = [_resolve(store, p) for p in args.paths]
@@ -301,7 +306,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from declos.store.export import import_paths
 
     store = _store(args)
     if args.file == "-":
@@ -347,13 +351,10 @@ def _realise(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from declos.store import Derivation
-    from declos.store.gc import add_indirect_root
 
     if not os.path.isfile(args.file):
         raise UsageError(f"{args.file}: no such file")
     store = _store(args)
-    from declos.pkgs import Pkgs
 
     namespace = _run_user_file(os.path.abspath(args.file), {"pkgs": Pkgs(store)})
     found = {
@@ -419,7 +420,6 @@ def _profile_switch(args: argparse.Namespace) -> int:
 
 
 def _profile_delete(args: argparse.Namespace) -> int:
-    from declos.store.profiles import parse_age
 
     if not args.numbers and not args.older_than:
         raise UsageError("give generation numbers or --older-than AGE")
@@ -441,7 +441,6 @@ def _parse_size(text: str) -> int:
 
 
 def _gc(args: argparse.Namespace) -> int:
-    from declos.store.gc import collect_garbage
 
     store = _store(args)
     max_freed = _parse_size(args.max_freed) if args.max_freed else None
@@ -464,7 +463,6 @@ def _gc(args: argparse.Namespace) -> int:
 
 
 def _roots(args: argparse.Namespace) -> int:
-    from declos.store.gc import find_roots
 
     roots = find_roots(_store(args, readonly=True))
     if args.json:
@@ -476,8 +474,6 @@ def _roots(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from declos.store import Store
-    from declos.store.verify import verify
 
     store = _store(args, readonly=True)
     source = None
@@ -516,7 +512,6 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _copy(args: argparse.Namespace) -> int:
-    from declos.hosts import HostKeyPolicy, ssh_host_from_url
 
     store = _store(args)
     prog = None

@@ -14,7 +14,7 @@ from typing import Any
 
 from declos.config.errors import EvaluationError
 from declos.config.locations import display_path
-from declos.config.modules import Module, parameter_names
+from declos.config.modules import InlineModule, Module, parameter_names
 from declos.config.pymodule import load_python_module
 from declos.config.yamlmodule import load_yaml_module
 
@@ -111,11 +111,16 @@ class _Collector:
         if len(imports) == 1 and callable(imports[0]) and not isinstance(imports[0], Module):
             imports = self._call_imports(module, imports[0])
         out: list[Module | Path] = []
-        for item in imports:
+        for i, item in enumerate(imports, 1):
             if isinstance(item, Module | Path):
                 out.append(item)
             elif isinstance(item, str):
                 out.append(Path(module.file).parent / item)
+            elif isinstance(item, Mapping):
+                # An anonymous module: `<parent key>:anon-<n>` unless it has a `key` (NixOS).
+                out.append(
+                    InlineModule.from_spec(item, module.file, module.line, f"{module.key}:anon-{i}")
+                )
             else:
                 raise EvaluationError(
                     f"In module `{module.display()}': an import must be a path or a module, not {item!r}."

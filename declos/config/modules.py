@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from declos.config.errors import EvaluationError
@@ -223,9 +222,7 @@ class InlineModule(Module):
             return cls(
                 file,
                 str(spec.get("key") or key),
-                imports=[
-                    p if isinstance(p, Module) else Path(p) for p in spec.get("imports") or ()
-                ],
+                imports=list(spec.get("imports") or ()),
                 options=options,
                 config=spec.get("config"),
                 freeform=spec.get("freeform_type"),

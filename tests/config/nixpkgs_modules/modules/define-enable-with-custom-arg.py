@@ -1,0 +1,2 @@
+def config(custom):
+    return {"enable": custom}

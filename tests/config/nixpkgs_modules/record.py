@@ -1,0 +1,67 @@
+"""Re-run real Nix on the original modules of every check in checks.yaml and compare
+with the recorded answer (the expectations of test_nixpkgs_modules.py come from here).
+
+    python3 tests/config/nixpkgs_modules/record.py [ANCHOR]   # needs nix-instantiate
+
+ANCHOR defaults to /work/shared/anchors/nixpkgs-lib (a copy of nixpkgs' lib/).
+Exit status 1 when Nix disagrees with a recorded answer.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).parent
+
+
+def nix(directory: Path, modules: list[str], attr: str) -> tuple[bool, str]:
+    expr = "import ./default.nix { modules = [ " + " ".join(f"./{m}" for m in modules) + " ]; }"
+    run = subprocess.run(
+        [
+            "nix-instantiate",
+            "--timeout",
+            "1",
+            "--eval-only",
+            "--read-write-mode",
+            "--json",
+            "-E",
+            expr,
+            "-A",
+            attr,
+        ],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return run.returncode == 0, run.stdout if run.returncode == 0 else run.stderr
+
+
+def main() -> int:
+    anchor = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/anchors/nixpkgs-lib")
+    directory = anchor / "lib" / "tests" / "modules"
+    bad = 0
+    for check in yaml.safe_load((HERE / "checks.yaml").read_text()):
+        ok, out = nix(directory, check["nix_modules"], check["attr"])
+        if "nix" in check:
+            want = check["nix"]
+            if isinstance(want, str):
+                want = want.replace("NIXDIR", str(directory))
+            agree = ok and json.loads(out) == want
+        else:
+            agree = not ok and check["nix_error"] in out
+        print(("ok  " if agree else "DIFF") + f" modules.sh:{check['line']} {check['attr']}")
+        if not agree:
+            print("    nix said: " + out.strip().replace("\n", "\n    ")[-800:])
+            bad += 1
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

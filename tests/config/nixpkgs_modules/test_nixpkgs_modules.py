@@ -1,0 +1,47 @@
+"""nixpkgs' own module-system checks (lib/tests/modules.sh), translated to declos.
+
+checks.yaml lists each check with its modules.sh line, the original modules, and real
+Nix's answer on them (recorded and re-checkable with record.py); the declos translations
+of the original modules are in modules/. A file name in Nix's answer
+(`NIXDIR/x.nix`) stands for the translation with the same stem.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from declos.config import EvaluationError, evaluate
+
+HERE = Path(__file__).parent
+CHECKS = yaml.safe_load((HERE / "checks.yaml").read_text())
+
+
+def _expected(check: dict[str, Any]) -> Any:
+    want = check["nix"]
+    if isinstance(want, str):
+        stems = {Path(f).stem: f for f in check["declos"]["files"]}
+        want = re.sub(r"NIXDIR/([\w.-]+)\.nix", lambda m: stems[m.group(1)], want)
+    return want
+
+
+@pytest.mark.parametrize(
+    "check", CHECKS, ids=[f"modules.sh:{c['line']}-{c['attr']}" for c in CHECKS]
+)
+def test_check(check: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(HERE / "modules")
+    spec = check["declos"]
+    if "nix" in check:
+        value = evaluate(spec["files"], bare=True).value(spec["query"])
+        for key in spec.get("drop", ()):
+            value.pop(key)
+        assert value == _expected(check)
+    else:
+        with pytest.raises(EvaluationError) as info:
+            evaluate(spec["files"], bare=True).value(spec["query"])
+        for fragment in check["error"]:
+            assert fragment in str(info.value), str(info.value)

@@ -87,7 +87,7 @@ def _links(units: list[Unit], attr: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for unit in units:
         for target in getattr(unit, attr):
-            out.setdefault(target, []).append(unit.name)
+            out.setdefault(target, []).append(unit.unit)
     return {target: sorted(names) for target, names in sorted(out.items())}
 
 
@@ -125,7 +125,7 @@ def layout(spec: SystemSpec) -> Tree:
     for attr, suffix in (("wanted_by", "wants"), ("required_by", "requires")):
         for unit in spec.units:
             for target in getattr(unit, attr):
-                tree.setdefault(f"units/{target}.{suffix}/{unit.name}", ("link", f"../{unit.name}"))
+                tree.setdefault(f"units/{target}.{suffix}/{unit.unit}", ("link", f"../{unit.unit}"))
     return tree
 
 

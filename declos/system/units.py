@@ -38,6 +38,12 @@ class Unit:
     required_by: tuple[str, ...] = ()
     store_refs: tuple[str, ...] = field(default=(), compare=False)
 
+    @property
+    def unit(self) -> str:
+        """The unit this file belongs to: NAME, also for a drop-in `NAME.d/FILE.conf`
+        (whose unit file the distribution ships; a `.wants` link to it is made by name)."""
+        return self.name.split("/", 1)[0].removesuffix(".d")
+
 
 def to_option(value: Any) -> str:
     """Nix's toOption: booleans as true/false, everything else via toString."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from declos.system.firewall import check_ruleset, render_ruleset
 from declos.system.inputs import realise_inputs
 from declos.system.locate import definition_sites
 from declos.system.memo import Memo
+from declos.system.names import check_names
 from declos.system.services import render_systemd
 from declos.system.sw import sw_derivation
 from declos.system.toplevel import SystemSpec, assemble
@@ -102,6 +104,10 @@ def build_from_values(
     mention package paths make those packages part of the closure.
     """
     warnings = check_assertions(values)
+    try:
+        check_names(values)
+    except ValueError as exc:
+        raise SystemBuildError(str(exc), getattr(exc, "path", ())) from None
     writer = StoreWriter(store, Memo(store))
     # The activator copy is independent of everything else and runs beside it (the
     # store's database is thread-safe); packages and every other path the config
@@ -113,7 +119,7 @@ def build_from_values(
         realise_inputs(store, dict(values), extra=extra, context=context)
         sw_path = str(sw) if sw is not None else extra[0].out_path
         try:
-            spec = _render(store, writer, values, config_json, check_firewall, sw_path)
+            spec = _render(store, writer, values, config_json, check_firewall, sw_path, warnings)
             spec.activator = activator_job.result()
             path = assemble(store, spec, writer.memo)
         except ValueError as exc:
@@ -130,8 +136,10 @@ def _render(
     config_json: str,
     check_firewall: bool,
     sw: str,
+    warnings: list[str],
 ) -> SystemSpec:
-    """Every part of TOP except the activator (which is built beside it)."""
+    """Every part of TOP except the activator (which is built beside it); warnings about
+    what it rendered are appended to `warnings`."""
     get = values.get
     units = _units(writer, values)
     mount_units, file_systems = render_filesystems(writer, get("fileSystems", {}))
@@ -141,7 +149,9 @@ def _render(
     firewall_text = render_ruleset(firewall) if firewall is not None else None
     if firewall_text is not None and check_firewall:
         _check_firewall_once(store, firewall_text)
-    etc = render_etc(writer, get("environment.etc", {}), lambda src: str(store.add_path(src)))
+    etc = render_etc(
+        writer, get("environment.etc", {}), lambda src: _add_etc_source(store, src, warnings)
+    )
     grub = get("boot.loader.grub")
     boot = (
         render_boot({"loader": {"grub": grub}, "kernelParams": get("boot.kernelParams", [])})
@@ -181,6 +191,24 @@ def _units(writer: StoreWriter, values: Mapping[str, Any]) -> list[Unit]:
         kind: values.get(f"systemd.{kind}", {}) for kind in ("services", "timers", "sockets")
     }
     return render_systemd(writer, systemd)
+
+
+def _add_etc_source(store: Any, source: str, warnings: list[str]) -> str:
+    """Put an /etc source from outside the store into it; warn, as NixOS does, when a
+    file others may not read is about to become world-readable there."""
+    try:
+        mode = os.stat(source).st_mode
+    except OSError as exc:
+        raise SystemBuildError(
+            f"environment.etc: cannot read source {source}: {exc.strerror}"
+        ) from None
+    if stat.S_ISREG(mode) and not mode & stat.S_IROTH:
+        warnings.append(
+            f"environment.etc: {source} is not world-readable (mode {stat.S_IMODE(mode):04o}) "
+            "but its copy in the store will be (0444); keep secrets out of the store "
+            "(deployment.keys, or a file the activation reads on the target)"
+        )
+    return str(store.add_path(source))
 
 
 def _tmpfiles(etc: list[EtcEntry]) -> str | None:
@@ -247,6 +275,8 @@ def build_system(
         if not sites:
             raise
         raise SystemBuildError(f"{exc}\n(defined in {', '.join(sites)})", exc.path) from None
+    if root is not None:
+        result.warnings += _root_warnings(values)
     result.warnings = list(
         dict.fromkeys([*(getattr(ev, "warnings", None) or []), *result.warnings])
     )
@@ -259,6 +289,19 @@ def _context_of(pkgs: Any) -> StringContext | None:
     return context if isinstance(context, StringContext) else None
 
 
+def _root_warnings(values: Mapping[str, Any]) -> list[str]:
+    """What a build for an image tree (`--root`) should say about its boot entries."""
+    grub = values.get("boot.loader.grub")
+    params = values.get("boot.kernelParams", [])
+    if grub is None or not grub["enable"] or any(p.startswith("root=") for p in params):
+        return []
+    return [
+        "boot.loader.grub: under --root the GRUB entries carry no root= (the image's root "
+        "device is not known here) and become the default entry; add root=... to "
+        "boot.kernelParams, or set boot.loader.grub.enable = false"
+    ]
+
+
 def _default_pkgs(store: Any, config_files: Sequence[Any] = ()) -> Any:
     from declos.pkgs import Pkgs
 
@@ -267,8 +310,16 @@ def _default_pkgs(store: Any, config_files: Sequence[Any] = ()) -> Any:
     return Pkgs(store, lock=lock_path_for(files) if files else None)
 
 
+SECRET = "<secret: not stored>"
+
+
 def config_json_of(ev: Any) -> str:
     """config.json: the whole evaluated config; options that have no value (no default,
-    never defined, e.g. a disabled service's required option) are left out."""
-    text = json.dumps(ev.export_json(), indent=2, sort_keys=True, default=str)
+    never defined, e.g. a disabled service's required option) are left out, and secrets
+    (`deployment.keys.*.text`) are replaced by a placeholder: TOP is world-readable."""
+    data = ev.export_json()
+    for key in ((data.get("deployment") or {}).get("keys") or {}).values():
+        if isinstance(key, dict) and key.get("text") is not None:
+            key["text"] = SECRET
+    text = json.dumps(data, indent=2, sort_keys=True, default=str)
     return text + "\n"

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from declos.system.errors import RenderError
+from declos.system.quoting import sh_dq
 from declos.system.services import job_script, path_value
 from declos.system.units import Unit, escape_path, service_text, typed_text
 from declos.system.writer import Writer
@@ -35,14 +36,16 @@ def _device(where: str, fs: Mapping[str, Any], path: tuple[str, ...] = ()) -> st
 
 
 def mkfs_script(device: str, fs_type: str, label: str | None) -> str:
-    options = f"-L {label} " if label else ""
+    """Format `device` when blkid finds no signature; every value a quoted shell word."""
+    options = f"-L {sh_dq(label)} " if label else ""
     if fs_type.startswith("ext"):
         options += "-q "
+    dev = sh_dq(device)
     return (
-        f'type=$(blkid -p -s TYPE -o value "{device}" || true)\n'
+        f"type=$(blkid -p -s TYPE -o value {dev} || true)\n"
         'if [ -z "$type" ]; then\n'
-        f'  echo "creating {fs_type} filesystem on {device}..."\n'
-        f'  mkfs.{fs_type} {options}"{device}"\n'
+        f"  echo {sh_dq(f'creating {fs_type} filesystem on {device}...')}\n"
+        f"  mkfs.{fs_type} {options}{dev}\n"
         "fi\n"
     )
 
@@ -128,13 +131,14 @@ def oneshot(writer: Writer, stem: str, unit: dict[str, Any], script: str, wanted
 def mkswap_script(device: str, size_mib: int) -> str:
     """NixOS's mkswap-* service: (re)create a swap file of the declared size."""
     size = size_mib * 1024 * 1024
+    dev = sh_dq(device)
     return (
-        f'if [ ! -e "{device}" ] || [ "$(stat -c %s "{device}")" != "{size}" ]; then\n'
-        f'  echo "creating swap file {device} ({size_mib} MiB)..."\n'
-        f'  rm -f "{device}"\n'
-        f'  dd if=/dev/zero of="{device}" bs=1M count={size_mib} status=none\n'
-        f'  chmod 0600 "{device}"\n'
-        f'  mkswap "{device}"\n'
+        f'if [ ! -e {dev} ] || [ "$(stat -c %s {dev})" != "{size}" ]; then\n'
+        f"  echo {sh_dq(f'creating swap file {device} ({size_mib} MiB)...')}\n"
+        f"  rm -f {dev}\n"
+        f"  dd if=/dev/zero of={dev} bs=1M count={size_mib} status=none\n"
+        f"  chmod 0600 {dev}\n"
+        f"  mkswap {dev}\n"
         "fi\n"
     )
 

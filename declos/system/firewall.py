@@ -30,6 +30,24 @@ class FirewallError(RenderError):
     """The generated ruleset was rejected by `nft --check` (usually bad extraInputRules)."""
 
 
+def check_ranges(firewall: Mapping[str, Any]) -> None:
+    """A range must not run backwards (nft would reject it and blame the wrong option)."""
+    where = [
+        ("networking", "firewall"),
+        *(("networking", "firewall", "interfaces", name) for name in firewall["interfaces"]),
+    ]
+    for path in where:
+        cfg = firewall if len(path) == 2 else firewall["interfaces"][path[-1]]
+        for key in ("allowedTCPPortRanges", "allowedUDPPortRanges"):
+            for r in cfg[key]:
+                if int(r["from"]) > int(r["to"]):
+                    raise FirewallError(
+                        f"{'.'.join(path)}.{key}: the range from {r['from']} to {r['to']} runs "
+                        "backwards; swap `from` and `to`",
+                        (*path, key),
+                    )
+
+
 def ports_to_set(ports: list[int], ranges: list[Mapping[str, int]]) -> str:
     """NixOS portsToNftSet: sorted unique ports, then `from-to` ranges, comma separated."""
     items = [str(p) for p in sorted(set(int(p) for p in ports))]
@@ -56,6 +74,7 @@ def render_ruleset(firewall: Mapping[str, Any]) -> str | None:
     Services open their ports by defining `allowedTCPPorts` & co. in their modules."""
     if not firewall["enable"]:
         return None
+    check_ranges(firewall)
     interfaces: dict[str, Mapping[str, Any]] = {"default": firewall}
     for iface, cfg in firewall["interfaces"].items():
         if iface != "default":

@@ -16,6 +16,9 @@ import os
 import threading
 from typing import Any
 
+from declos.common.safepath import PathEscape, safe_join
+from declos.system.errors import RenderError
+
 # A tree: relative path -> ("file", text, executable) | ("link", target). Directories
 # are implied by the paths (empty ones are not representable; none are needed).
 Tree = dict[str, tuple[Any, ...]]
@@ -29,11 +32,17 @@ def tree_key(name: str, tree: Tree, refs: list[str], store_dir: str) -> str:
 
 
 def write_tree(tree: Tree, root: str) -> None:
-    """Materialise a tree under `root` (created)."""
+    """Materialise a tree under `root` (created). Every path goes through `safe_join`, so
+    no name in the tree (a unit, an /etc target, a snippet) can write outside `root`."""
     os.makedirs(root, exist_ok=True)
     for rel in sorted(tree):
         entry = tree[rel]
-        dest = os.path.join(root, rel)
+        try:
+            dest = str(safe_join(root, rel, follow_final=False))
+        except PathEscape as exc:
+            raise RenderError(
+                f"refusing to write {rel!r}: it escapes the tree ({exc.why})"
+            ) from None
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         if entry[0] == "link":
             os.symlink(entry[1], dest)

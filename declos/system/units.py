@@ -18,6 +18,7 @@ from typing import Any
 from declos.system.errors import RenderError
 
 _ESCAPE_OK = re.compile(r"[A-Za-z0-9:_.]")
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 
 
 class UnitError(RenderError):
@@ -61,6 +62,8 @@ def attrs_to_section(attrs: Mapping[str, Any]) -> str:
     lines: list[str] = []
     for key in sorted(attrs):
         value = attrs[key]
+        if not _KEY.fullmatch(key):
+            raise UnitError(f"{key!r} is not a unit file key (letters, digits and '-')")
         if value is None:
             continue
         for item in value if isinstance(value, list | tuple) else [value]:

@@ -32,6 +32,7 @@ def _user(u: Mapping[str, Any]) -> dict[str, Any]:
         "createHome": bool(u["createHome"]),
         "shell": str(shell) if shell is not None else "",
         "hashedPassword": u["hashedPassword"],
+        "hashedPasswordFile": u["hashedPasswordFile"],
         "authorizedKeys": [str(k) for k in u["openssh"]["authorizedKeys"]["keys"]],
     }
 

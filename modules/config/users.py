@@ -8,6 +8,12 @@ isNormalUser and about a system user's group are checked here, before anything i
 
 from declos.config import Option, mk_default, types
 
+# Account names and fields become lines of /etc/passwd, /etc/group and /etc/shadow:
+# useradd's name rule, and no `:` or control characters in any field (issue 8).
+_account = types.str_matching(r"^[a-z_][a-z0-9_-]{0,30}[$]?$")
+_field = types.str_matching(r"^[^:\x00-\x1f\x7f]*$")
+_abs_path = types.str_matching(r"^/[^:\x00-\x1f\x7f]*$")
+
 
 def _user(name):
     return {
@@ -34,15 +40,20 @@ def _user(name):
                 None,
                 "The account UID. null picks one and keeps it stable across generations.",
             ),
-            "group": Option(types.str, "", "The user's primary group.", example="users"),
+            "group": Option(
+                types.either(_account, types.enum([""])),
+                "",
+                "The user's primary group.",
+                example="users",
+            ),
             "extraGroups": Option(
-                types.list_of(types.str), [], "Supplementary groups.", example=["wheel"]
+                types.list_of(_account), [], "Supplementary groups.", example=["wheel"]
             ),
             "description": Option(
-                types.str, "", "A short description (the GECOS field).", example="Alice Q. User"
+                _field, "", "A short description (the GECOS field).", example="Alice Q. User"
             ),
             "home": Option(
-                types.path,
+                _abs_path,
                 "/nonexistent",
                 "The user's home directory.",
                 default_text='"/home/<name>" for normal users, else "/nonexistent"',
@@ -51,7 +62,7 @@ def _user(name):
                 types.bool, False, "Whether to create the home directory and make the user own it."
             ),
             "shell": Option(
-                types.null_or(types.either(types.path, types.package)),
+                types.null_or(types.either(_abs_path, types.package)),
                 None,
                 "The login shell (a path or a package): `/bin/bash` for normal users and "
                 "`/usr/sbin/nologin` for system users unless set. null leaves the choice to the "
@@ -60,9 +71,19 @@ def _user(name):
                 example="/bin/bash",
             ),
             "hashedPassword": Option(
-                types.null_or(types.str),
+                types.null_or(_field),
                 None,
-                "The hashed password (as in /etc/shadow; `mkpasswd -m sha-512`). null leaves the password locked.",
+                "The hashed password (as in /etc/shadow; `mkpasswd -m sha-512`). null leaves the "
+                "password locked. It ends up in the world-readable store: prefer "
+                "`hashedPasswordFile` for real accounts.",
+            ),
+            "hashedPasswordFile": Option(
+                types.null_or(_abs_path),
+                None,
+                "A file on the target holding the hashed password (NixOS's name), read at "
+                "activation: the hash never enters the store. Takes precedence over "
+                "`hashedPassword`.",
+                example="/run/keys/alice-password",
             ),
             "openssh.authorizedKeys.keys": Option(
                 types.list_of(types.single_line_str),
@@ -93,7 +114,7 @@ def _group(name):
             types.null_or(types.ints.unsigned), None, "The GID. null picks one and keeps it stable."
         ),
         "members": Option(
-            types.list_of(types.str),
+            types.list_of(_account),
             [],
             "Users that are members of this group (besides extraGroups).",
         ),

@@ -20,6 +20,14 @@ _unit_value = types.one_of(
 )
 _section = types.attrs_of(_unit_value)
 
+# Unit names in dependency lists become `TARGET.wants/NAME` paths and `After=` lines:
+# typed, so `../x` or a newline is an error at its definition (issue 8).
+_unit_name = types.str_matching(
+    r"^(?:[A-Za-z0-9:_.@-]|\\x[0-9a-f]{2})+"
+    r"\.(service|socket|timer|target|mount|swap|path|slice|automount|device|scope)$"
+)
+_units = types.list_of(_unit_name)
+
 
 def _common():
     """Options every unit kind has (NixOS `sharedOptions` + `unitOptions`)."""
@@ -36,30 +44,26 @@ def _common():
             types.list_of(types.str), [], "Documentation URIs (`Documentation=`)."
         ),
         "wantedBy": Option(
-            types.list_of(types.str),
+            _units,
             [],
             "Units (usually targets) that want this unit.",
             example=["multi-user.target"],
         ),
-        "requiredBy": Option(types.list_of(types.str), [], "Units that require this unit."),
-        "requires": Option(types.list_of(types.str), [], "Units this unit requires (`Requires=`)."),
-        "wants": Option(types.list_of(types.str), [], "Units this unit wants (`Wants=`)."),
+        "requiredBy": Option(_units, [], "Units that require this unit."),
+        "requires": Option(_units, [], "Units this unit requires (`Requires=`)."),
+        "wants": Option(_units, [], "Units this unit wants (`Wants=`)."),
         "after": Option(
-            types.list_of(types.str),
+            _units,
             [],
             "Units this unit starts after (`After=`).",
             example=["network.target"],
         ),
-        "before": Option(
-            types.list_of(types.str), [], "Units this unit starts before (`Before=`)."
-        ),
-        "bindsTo": Option(types.list_of(types.str), [], "`BindsTo=` dependencies."),
-        "partOf": Option(types.list_of(types.str), [], "`PartOf=` dependencies."),
-        "conflicts": Option(types.list_of(types.str), [], "`Conflicts=` dependencies."),
-        "requisite": Option(types.list_of(types.str), [], "`Requisite=` dependencies."),
-        "onFailure": Option(
-            types.list_of(types.str), [], "Units activated when this unit fails (`OnFailure=`)."
-        ),
+        "before": Option(_units, [], "Units this unit starts before (`Before=`)."),
+        "bindsTo": Option(_units, [], "`BindsTo=` dependencies."),
+        "partOf": Option(_units, [], "`PartOf=` dependencies."),
+        "conflicts": Option(_units, [], "`Conflicts=` dependencies."),
+        "requisite": Option(_units, [], "`Requisite=` dependencies."),
+        "onFailure": Option(_units, [], "Units activated when this unit fails (`OnFailure=`)."),
         "unitConfig": Option(
             _section,
             {},

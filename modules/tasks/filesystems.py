@@ -2,6 +2,15 @@
 
 from declos.config import Option, types
 
+# Mount points become unit names and `Where=` (the builder checks them: the default is
+# the attribute name, which no type can check at its definition); devices, labels and types go into mkfs
+# scripts and unit lines: typed so `..`, a newline or shell syntax is an error at its
+# definition (issue 8); the scripts quote them as well.
+_device = types.str_matching(r"^[^\x00-\x1f\x7f]+$")
+_label = types.str_matching(r"^[^/\x00-\x1f\x7f]{1,255}$")
+_fs_type = types.str_matching(r"^[A-Za-z0-9_.+-]+$")
+_mount_option = types.str_matching(r"^[^,\x00-\x1f\x7f]+$")
+
 
 def _filesystem(name):
     return {
@@ -12,15 +21,13 @@ def _filesystem(name):
             default_text="<name>",
         ),
         "device": Option(
-            types.null_or(types.str), None, "The device (e.g. `/dev/vdb`).", example="/dev/vdb"
+            types.null_or(_device), None, "The device (e.g. `/dev/vdb`).", example="/dev/vdb"
         ),
         "label": Option(
-            types.null_or(types.str), None, "Mount by file system label instead of `device`."
+            types.null_or(_label), None, "Mount by file system label instead of `device`."
         ),
-        "fsType": Option(types.str, "auto", "File system type.", example="ext4"),
-        "options": Option(
-            types.non_empty_list_of(types.non_empty_str), ["defaults"], "Mount options."
-        ),
+        "fsType": Option(_fs_type, "auto", "File system type.", example="ext4"),
+        "options": Option(types.non_empty_list_of(_mount_option), ["defaults"], "Mount options."),
         "autoFormat": Option(
             types.bool,
             False,
@@ -43,9 +50,9 @@ options = {
         types.list_of(
             types.submodule(
                 {
-                    "device": Option(types.str, description="Path of the swap device or file."),
+                    "device": Option(_device, description="Path of the swap device or file."),
                     "label": Option(
-                        types.null_or(types.str),
+                        types.null_or(_label),
                         None,
                         "Use the swap partition with this label instead.",
                     ),
@@ -60,7 +67,7 @@ options = {
                         "Priority of this swap device (`Priority=`); null lets the kernel choose.",
                     ),
                     "options": Option(
-                        types.list_of(types.non_empty_str),
+                        types.list_of(_mount_option),
                         [],
                         "Options of the swap unit (`Options=`).",
                     ),

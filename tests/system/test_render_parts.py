@@ -116,6 +116,7 @@ def test_users_defaults_and_groups(value) -> None:
         "createHome": True,
         "shell": "/bin/bash",
         "hashedPassword": None,
+        "hashedPasswordFile": None,
         "authorizedKeys": ["ssh-ed25519 AAAA a"],
     }
     assert out["users"]["svc"]["shell"] == "/usr/sbin/nologin"

@@ -1,0 +1,123 @@
+"""Names that become file paths or lines, checked before anything is written.
+
+Option *values* that are names are typed in their declarations (unit lists, account
+fields, mount points); attribute *names* (the keys of `systemd.services`,
+`environment.etc`, `users.users`, ...) cannot be typed there, so the builder checks them
+here, first thing, and reports the option and the offending name; `build_system` adds
+the definitions' file:line. Together with the safe join in the tree writer (memo.py)
+this is belt and braces: no value can make the builder write outside its staging tree
+or inject a line into a generated file.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Mapping
+from typing import Any
+
+from declos.system.errors import RenderError
+
+# systemd's unit name characters; a backslash only as a `\xNN` escape; 255 with suffix.
+UNIT_STEM = re.compile(r"^(?:[A-Za-z0-9:_.@-]|\\x[0-9a-f]{2}){1,240}$")
+ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,30}[$]?$")  # useradd's NAME_REGEX, 32 chars
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MOUNT_POINT = re.compile(r"^(/(?!\.\.?(/|$))[^/\x00-\x1f\x7f]+)*/?$")
+SNIPPET = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}$")
+ETC_RESERVED = frozenset(
+    {".declos-static", "hostname", "localtime", "timezone"}
+    | {"passwd", "group", "shadow", "gshadow", "subuid", "subgid"}
+)
+ETC_RESERVED_DIRS = ("systemd/system/",)
+
+
+class InvalidName(RenderError):
+    """A name that would become a path or a line is not acceptable."""
+
+
+def check_names(values: Mapping[str, Any]) -> None:
+    """Every attribute name in `values` that becomes a path or a line; raises InvalidName."""
+    for kind in ("services", "timers", "sockets"):
+        for stem in values.get(f"systemd.{kind}", {}):
+            _match(
+                UNIT_STEM, stem, ("systemd", kind, stem), "a unit name (letters, digits, ':_.\\@-')"
+            )
+    for kind in ("users", "groups"):
+        for name in values.get(f"users.{kind}", {}):
+            _match(
+                ACCOUNT,
+                name,
+                ("users", kind, name),
+                "an account name (useradd's rules: [a-z_][a-z0-9_-]*, at most 32)",
+            )
+    for name in values.get("environment.variables", {}):
+        _match(
+            ENV_NAME,
+            name,
+            ("environment", "variables", name),
+            "a variable name [A-Za-z_][A-Za-z0-9_]*",
+        )
+    for stem, service in values.get("systemd.services", {}).items():
+        for name in service["environment"]:
+            _match(
+                ENV_NAME,
+                name,
+                ("systemd", "services", stem, "environment"),
+                "a variable name [A-Za-z_][A-Za-z0-9_]*",
+            )
+    for name in values.get("system.activationScripts", {}):
+        _match(
+            SNIPPET,
+            name,
+            ("system", "activationScripts", name),
+            "a snippet name (letters, digits, '_.+-', no '/')",
+        )
+    for name, entry in values.get("environment.etc", {}).items():
+        if entry["enable"]:
+            check_etc_target(name, entry["target"])
+    for key, fs in values.get("fileSystems", {}).items():
+        _match(
+            MOUNT_POINT,
+            fs["mountPoint"],
+            ("fileSystems", key),
+            "an absolute, normalised mount point (no '.' or '..')",
+        )
+    zone = values.get("time.timeZone")
+    if zone is not None:
+        check_time_zone(zone)
+
+
+def _match(pattern: re.Pattern[str], name: str, path: tuple[str, ...], what: str) -> None:
+    if not pattern.fullmatch(name):
+        raise InvalidName(f"{'.'.join(path[:-1])}: {path[-1]!r} is not {what}", path)
+
+
+def check_etc_target(name: str, target: str) -> None:
+    """Relative, no `.`/`..`, no control characters, not a file declos manages itself."""
+    where = f'environment.etc."{name}"'
+    path = ("environment", "etc", name)
+    parts = target.split("/")
+    if target.startswith("/") or not target or any(p in ("", ".", "..") for p in parts):
+        raise InvalidName(
+            f"{where}: target {target!r} must be a relative path below /etc without '..'", path
+        )
+    if re.search(r"[\x00-\x1f\x7f]", target):
+        raise InvalidName(f"{where}: target {target!r} contains a control character", path)
+    if target in ETC_RESERVED or target.startswith(ETC_RESERVED_DIRS):
+        raise InvalidName(
+            f"{where}: /etc/{target} is managed by declos itself (from networking.hostName, "
+            "time.timeZone, users.* or systemd.*); set those options instead",
+            path,
+        )
+
+
+def check_time_zone(zone: str) -> None:
+    """`time.timeZone` must name a zone of the tz database (as the build host knows it)."""
+    known = zoneinfo.available_timezones()
+    if known and zone not in known:
+        close = sorted(z for z in known if z.lower() == zone.lower() or z.endswith("/" + zone))
+        hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
+        raise InvalidName(
+            f"time.timeZone: {zone!r} is not a time zone of the tz database{hint}",
+            ("time", "timeZone"),
+        )

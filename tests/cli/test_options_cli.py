@@ -29,7 +29,10 @@ def test_options_json_shape() -> None:
         "type": "boolean",
     }
     assert doc["users.users.<name>.isNormalUser"]["type"] == "boolean"
-    assert doc["swapDevices.*.device"]["type"] == "string"
+    # typed (issue 8): no control characters in what becomes a unit line and a script word
+    assert (
+        doc["swapDevices.*.device"]["type"] == "string matching the pattern ^[^\\x00-\\x1f\\x7f]+$"
+    )
     assert "assertions" not in doc
 
 

@@ -11,6 +11,8 @@ from declos.config import mk_default
 
 
 def config(config, pkgs):
-    if not config.services.httpd.enable or "apache2" not in pkgs.deb:
+    httpd = config.services.httpd
+    # (httpd.py may be disabled with disabled_modules: then there is no `enable`)
+    if "enable" not in httpd or not httpd.enable or "apache2" not in pkgs.deb:
         return {}
     return {"services.httpd.package": mk_default(pkgs.apache2)}

@@ -235,10 +235,7 @@ def check_outcome(rc: int, out: str, err: str, store: Path) -> None:
 # Bugs other engineers are fixing, with the corpus case that flips when they are fixed;
 # examples that hit them are skipped (assume) so the property keeps testing the rest.
 # Delete an entry when its case passes.
-KNOWN_OPEN = {
-    "services-activation-script-name-dotdot": re.compile(r"activationScripts[\s\S]*\.\./"),
-    "services-wantedby-dotdot": re.compile(r"(wantedBy|requiredBy)[\s\S]*\.\./"),
-}
+KNOWN_OPEN: dict[str, re.Pattern[str]] = {}
 
 
 def known_open(files: dict[str, str]) -> bool:
@@ -317,10 +314,16 @@ def test_random_module_trees_through_the_binary(files: dict[str, str]) -> None:
 
 
 def test_the_property_sees_an_escape() -> None:
-    """The write check of run_tree catches a known escape (a property that cannot fail
-    would pass every example): `../` in an activation script name, while it is open."""
-    files = {"root.yaml": 'system.activationScripts: {"../../../../victim": x}\n'}
-    if not known_open(files):
-        pytest.skip("the activation-script escape is fixed; nothing left to demonstrate here")
+    """The write check of run_tree catches a write outside the target (a property that
+    cannot fail would pass every example). A Python module is code and may write where it
+    likes, so one that writes next to the sandbox's case directory is the demonstration."""
+    files = {
+        "root.yaml": "imports: [./evil.py]\n",
+        "evil.py": (
+            "from pathlib import Path\n"
+            "Path(__file__).resolve().parent.parent.joinpath('victim').write_text('x')\n"
+            "config = {}\n"
+        ),
+    }
     with pytest.raises(AssertionError, match="written outside the target"):
         run_tree(files, "binary")

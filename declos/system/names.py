@@ -20,7 +20,8 @@ from declos.system.errors import RenderError
 
 # systemd's unit name characters; a backslash only as a `\xNN` escape; 255 with suffix.
 UNIT_STEM = re.compile(r"^(?:[A-Za-z0-9:_.@-]|\\x[0-9a-f]{2}){1,240}$")
-ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,30}[$]?$")  # useradd's NAME_REGEX, 32 chars
+# shadow-utils' relaxed rule, the same as common/closure_schema.check_account_name
+ACCOUNT = re.compile(r"^(?![-+])(?!\.\.?$)(?![0-9]+$)[^:,/\\\s\x00-\x1f\x7f]{1,32}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MOUNT_POINT = re.compile(r"^(/(?!\.\.?(/|$))[^/\x00-\x1f\x7f]+)*/?$")
 SNIPPET = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}$")

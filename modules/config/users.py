@@ -9,8 +9,11 @@ isNormalUser and about a system user's group are checked here, before anything i
 from declos.config import Option, mk_default, types
 
 # Account names and fields become lines of /etc/passwd, /etc/group and /etc/shadow:
-# useradd's name rule, and no `:` or control characters in any field (issue 8).
-_account = types.str_matching(r"^[a-z_][a-z0-9_-]{0,30}[$]?$")
+# shadow-utils' relaxed name rule as Debian's useradd applies it (the activator checks the
+# same rule: 1-32 characters, no `:` `,` `/` `\` whitespace or control characters, not
+# starting with - or +, not . or .., not all digits; unicode allowed), and no `:` or control
+# characters in any field (issue 8).
+_account = types.str_matching(r"^(?![-+])(?!\.\.?$)(?![0-9]+$)[^:,/\\\s\x00-\x1f\x7f]{1,32}$")
 _field = types.str_matching(r"^[^:\x00-\x1f\x7f]*$")
 _abs_path = types.str_matching(r"^/[^:\x00-\x1f\x7f]*$")
 

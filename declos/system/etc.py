@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from declos.common.closure_schema import EtcEntry
 from declos.system.errors import RenderError
 from declos.system.writer import Writer
 
@@ -21,26 +21,6 @@ _MODE = re.compile(r"^(symlink|direct-symlink|0?[0-7]{3,4})$")
 
 class EtcError(RenderError):
     """An environment.etc entry that cannot be built; the message names the entry."""
-
-
-@dataclass(frozen=True)
-class EtcEntry:
-    target: str
-    source: str
-    mode: str = "symlink"
-    user: str = "root"
-    group: str = "root"
-    replace_existing: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "source": self.source,
-            "mode": self.mode,
-            "user": self.user,
-            "group": self.group,
-            "replaceExisting": self.replace_existing,
-        }
 
 
 def normalise_target(target: str, where: str, name: str = "") -> str:

@@ -11,6 +11,7 @@ exits 0 there). Afterwards SSH works again and the first generation is current.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +69,9 @@ def test_firewall_that_cuts_ssh_is_rolled_back(fresh_guest: Machine, tmp_path: P
     assert r.returncode == 4, r.stdout + r.stderr
     summary = [line for line in r.stdout.splitlines() if line.startswith("guest ")]
     assert summary[0].split()[1] == "rolled-back", r.stdout
-    assert "no confirmation possible within 12 s" in r.stdout
+    # Either the deployer's new connection never got through before the deadline, or it
+    # got through once the target had rolled back and read the target's own verdict.
+    assert re.search(r"no confirmation (possible )?within 12 s", r.stdout), r.stdout
 
     # The guest rolled back by itself: SSH is reachable again, generation "open" is current.
     guest.wait_until_succeeds("test -e /run/declos/current-system", timeout=60)

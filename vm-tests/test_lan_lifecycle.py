@@ -9,18 +9,18 @@ from declos.testing import Driver, Machine, MachineSpec
 from declos.testing.plugin import machines_fixture
 
 peers = machines_fixture(
-    MachineSpec("peer", memory=768, vcpus=2, disks=(64,), lans=(1,), runner="qemu")
+    MachineSpec("lanpeer", memory=768, vcpus=2, disks=(64,), lans=(1,), runner="qemu")
 )
 
 
 @pytest.fixture
 def peer(peers: dict[str, Machine]) -> Machine:
-    return peers["peer"]
+    return peers["lanpeer"]
 
 
 def test_peer_runs_under_plain_qemu(peer: Machine) -> None:
     assert peer.domain.__class__.__name__ == "QemuDomain"
-    assert peer.testinfra.check_output("hostname") == "peer"
+    assert peer.testinfra.check_output("hostname") == "lanpeer"
     assert peer.testinfra.service("ssh").is_running
     assert int(peer.succeed("nproc")) == 2
     mem_kib = int(peer.succeed("awk '/MemTotal/ {print $2}' /proc/meminfo"))
@@ -96,7 +96,7 @@ def test_reboot_keeps_the_disk(peer: Machine) -> None:
     assert peer.succeed("cat /root/persist") == "survives-reboot\n"
     peer.succeed("mount /dev/vdc /mnt/extra")
     assert peer.succeed("cat /mnt/extra/f") == "on-extra\n"
-    assert peer.succeed("hostname").strip() == "peer"
+    assert peer.succeed("hostname").strip() == "lanpeer"
 
 
 def test_crash_then_start_recovers(peer: Machine) -> None:
@@ -127,5 +127,5 @@ def test_destroy_removes_the_vm_and_its_files(peer: Machine, vm_driver: Driver) 
     vm_driver.destroy(peer)
     assert not workdir.exists()
     assert not peer.is_up()
-    assert "peer" not in vm_driver.machines
+    assert "lanpeer" not in vm_driver.machines
     assert "reboot: Power down" in peer.console_log()  # the console log is kept

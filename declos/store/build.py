@@ -70,17 +70,55 @@ def _link_tree(src: str, dest: str, store_dir: str, physical_store: str) -> None
         if not os.path.lexists(name):
             os.symlink(src, name)
         return
+    _merge_dir(src, phys, dest, store_dir, physical_store, frozenset())
+
+
+def _store_dir_of(phys: str, store_dir: str, physical_store: str) -> str | None:
+    """The logical store path of the directory `phys` leads to (following symlinks), or
+    None when it is not a directory inside the store. Debian packages' top-level `bin`,
+    `lib` and `share` are links to `usr/...`; they must merge like real directories (as
+    nixpkgs' buildEnv unfolds linked directories), or the second package's `bin` is lost."""
+    if not os.path.isdir(phys):
+        return None
+    real = os.path.realpath(phys)
+    base = os.path.realpath(physical_store)
+    if not real.startswith(base + "/"):
+        return None
+    return store_dir + real[len(base) :]
+
+
+def _merge_dir(
+    src: str, phys: str, dest: str, store_dir: str, physical_store: str, seen: frozenset[str]
+) -> None:
+    real = os.path.realpath(phys)
+    if real in seen:  # a link back to an enclosing directory: stop, do not loop
+        return
+    seen = seen | {real}
     for entry in sorted(os.listdir(phys)):
         s = src + "/" + entry
         d = os.path.join(dest, entry)
         ps = os.path.join(phys, entry)
-        if os.path.isdir(ps) and not os.path.islink(ps):
-            if os.path.islink(d):
-                continue
-            os.makedirs(d, exist_ok=True)
-            _link_tree(s, d, store_dir, physical_store)
-        elif not os.path.lexists(d):
-            os.symlink(s, d)
+        target = _store_dir_of(ps, store_dir, physical_store)
+        if target is None:
+            if not os.path.lexists(d):
+                os.symlink(s, d)
+            continue
+        if os.path.islink(d):
+            earlier = os.readlink(d)
+            earlier_phys = physical_store + earlier[len(store_dir) :]
+            earlier_dir = _store_dir_of(earlier_phys, store_dir, physical_store)
+            if earlier_dir is None:
+                continue  # a file or foreign link got there first: the first one wins
+            os.unlink(d)
+            os.makedirs(d)
+            earlier_real = physical_store + earlier_dir[len(store_dir) :]
+            _merge_dir(earlier_dir, earlier_real, d, store_dir, physical_store, seen)
+        elif os.path.lexists(d) and not os.path.isdir(d):
+            continue
+        os.makedirs(d, exist_ok=True)
+        _merge_dir(
+            target, physical_store + target[len(store_dir) :], d, store_dir, physical_store, seen
+        )
 
 
 @builtin("fetchurl")

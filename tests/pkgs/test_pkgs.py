@@ -59,6 +59,25 @@ def test_symlink_join_merges_directories_first_wins(pkgs: Pkgs) -> None:
     assert pkgs.store.references(j.out_path) == sorted([a.out_path, b.out_path])
 
 
+def test_symlink_join_merges_linked_directories(pkgs: Pkgs, tmp_path: Path) -> None:
+    """A Debian package's `bin` is a link to `usr/bin`; joined after a package with a real
+    `bin/`, its programs still land in the join's bin (the VM test found jq missing)."""
+    tree = tmp_path / "deb"
+    (tree / "usr" / "bin").mkdir(parents=True)
+    (tree / "usr" / "bin" / "tool").write_text("#!/bin/sh\n")
+    (tree / "bin").symlink_to("usr/bin")
+    deb = pkgs.store.add_path(tree, "deb")
+    first = pkgs.write_text("first", "1", destination="/bin/first")
+    later = pkgs.write_text("later", "2", destination="/bin/later")
+    for order in ([first, deb, later], [deb, first, later]):
+        j = pkgs.symlink_join("env-" + str(len(order)) + order[0].__class__.__name__, order)
+        pkgs.realise(j)
+        bin_dir = pkgs.store.real_path(j.out_path + "/bin")
+        assert not os.path.islink(bin_dir)
+        assert sorted(os.listdir(bin_dir)) == ["first", "later", "tool"]
+        assert os.readlink(bin_dir / "tool") == deb + "/usr/bin/tool"
+
+
 def test_run_command_in_sandbox_with_env_and_sources(pkgs: Pkgs, tmp_path: Path) -> None:
     srcdir = tmp_path / "site"
     srcdir.mkdir()

@@ -114,6 +114,7 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
         where,
         lambda p: _phys(p, drv.store_dir, physical_store),
     )
+    add_top_links(root)  # a wrapper can make usr/bin where the .deb had none (gnupg)
     _compile_python(root)
     support = {
         "package": env["pname"],

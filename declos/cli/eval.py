@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from declos.cli.special_args import add_special_args
 from declos.config import EvaluationError, evaluate
 from declos.config.pkgsproxy import LazyPkgs
 from declos.config.render import render
@@ -35,20 +36,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print JSON (derivations as their store paths)"
     )
-    parser.add_argument(
-        "--arg",
-        nargs=2,
-        action="append",
-        metavar=("NAME", "VALUE"),
-        help="give module functions the special arg NAME (VALUE is YAML: 3, true, [a, b])",
-    )
-    parser.add_argument(
-        "--argstr",
-        nargs=2,
-        action="append",
-        metavar=("NAME", "VALUE"),
-        help="give module functions the special arg NAME, the string VALUE",
-    )
+    add_special_args(parser)
     parser.add_argument("files", nargs="+", metavar="FILE", help="module files (.yaml, .yml, .py)")
     parser.set_defaults(func=run)
 

@@ -16,6 +16,7 @@ import os
 import sys
 
 from declos.cli.main import UsageError
+from declos.cli.special_args import add_special_args
 from declos.common.ostree import NotAnOsTree, check_os_tree
 from declos.config import EvaluationError
 from declos.config.specialargs import parse_special_args
@@ -97,20 +98,7 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="evaluate without the standard module library (modules/)",
     )
-    parser.add_argument(
-        "--arg",
-        nargs=2,
-        action="append",
-        metavar=("NAME", "VALUE"),
-        help="give module functions the special arg NAME (VALUE is YAML: 3, true, [a, b])",
-    )
-    parser.add_argument(
-        "--argstr",
-        nargs=2,
-        action="append",
-        metavar=("NAME", "VALUE"),
-        help="give module functions the special arg NAME, the string VALUE",
-    )
+    add_special_args(parser)
 
 
 def _build(args: argparse.Namespace) -> tuple[Store, str] | None:

@@ -1,5 +1,5 @@
 """Services added as one module file each (issue 9 §1): the exact files and units they
-define, and a build of all of them (the VM test vm-tests/test_service_modules.py runs
+define, and a build of all of them (the VM test vm-tests/test_service_modules_guest.py runs
 them on a real guest)."""
 
 from __future__ import annotations

@@ -219,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     show_trace = SHOW_TRACE in words
     words = [w for w in words if w != SHOW_TRACE]
-    # A user's modules are read, never written: no __pycache__ beside them.
-    sys.dont_write_bytecode = True
+    # declos's own bytecode is cached like any package's; beside a user's modules nothing
+    # is written (declos.config.pymodule's loader).
     problem = check_environment()
     if problem:
         print(f"error: {problem}", file=sys.stderr)

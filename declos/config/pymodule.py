@@ -1,6 +1,8 @@
 """Python modules: module-level `imports`, `options`, `config` (dict or function).
 
-Files are executed through importlib so their bytecode is cached like any import.
+Files are executed through importlib. Bytecode is cached (in __pycache__) only for the
+standard module library that ships with declos; beside a user's module nothing is written
+(an existing .pyc there is still used).
 Definition lines are found on demand by reading the source's AST for the option path.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.machinery
 import importlib.util
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +23,25 @@ from declos.config.properties import Property
 from declos.config.usercode import USER_FAILURES, check_text, output_to_stderr, user_code_error
 
 _KNOWN = ("imports", "options", "config", "freeform_type")
+# Where the standard module library lives (the checkout's modules/, or the wheel's copy):
+# the only module files whose bytecode declos caches.
+_LIBRARY_DIRS = tuple(
+    dict.fromkeys(
+        d.resolve()
+        for d in (
+            Path(__file__).resolve().parents[2] / "modules",
+            Path(__file__).parents[1] / "_modules",
+        )
+        if d.is_dir()
+    )
+)
+
+
+class _NoBytecodeWrites(importlib.machinery.SourceFileLoader):
+    """Reads a cached .pyc when one exists, never writes one: a user's directory is theirs."""
+
+    def set_data(self, path: str, data: bytes, *, _mode: int = 0o666) -> None:
+        return None
 
 
 class PythonModule(Module):
@@ -99,7 +121,13 @@ def load_python_module(path: Path) -> PythonModule:
     except OSError as exc:
         raise EvaluationError(f"cannot read module `{display}': {exc.strerror}") from None
     name = "declos_module_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    spec = importlib.util.spec_from_file_location(name, path)
+    resolved = path.resolve()
+    loader = (
+        importlib.machinery.SourceFileLoader(name, str(path))
+        if any(resolved.is_relative_to(d) for d in _LIBRARY_DIRS)
+        else _NoBytecodeWrites(name, str(path))
+    )
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     if spec is None or spec.loader is None:
         raise EvaluationError(f"cannot load Python module `{display}'.")
     namespace = importlib.util.module_from_spec(spec)

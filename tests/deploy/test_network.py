@@ -173,3 +173,26 @@ def test_repository_trivial_network_files_evaluate() -> None:
     t = target_of("webserver", ev.evaluation("webserver").value("deployment"))
     assert (t.target_env, t.host) == ("none", "127.0.0.1")
     assert ev.evaluation("webserver").value("services.httpd.enable") is True
+
+
+def test_python_network_file_leaves_no_bytecode_beside_it(tmp_path: Path) -> None:
+    """declos caches its own bytecode, never a user's: nothing is written beside their files
+    (the same process may write __pycache__ elsewhere)."""
+    net = write(
+        tmp_path,
+        "net.py",
+        "config = {'web': {'networking.hostName': 'web-from-python'}}\n",
+    )
+    code = (
+        "import sys; sys.dont_write_bytecode = False\n"
+        "from declos.deploy.network import load_network\n"
+        "from declos.deploy.evaluate import NetworkEvaluation\n"
+        f"ev = NetworkEvaluation(load_network([{net!r}]))\n"
+        "print(ev.evaluation('web').value('networking.hostName'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "web-from-python\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.py"]

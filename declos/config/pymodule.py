@@ -40,7 +40,7 @@ _LIBRARY_DIRS = tuple(
 class _NoBytecodeWrites(importlib.machinery.SourceFileLoader):
     """Reads a cached .pyc when one exists, never writes one: a user's directory is theirs."""
 
-    def set_data(self, path: str, data: bytes, *, _mode: int = 0o666) -> None:
+    def set_data(self, path: str, data: Any, *, _mode: int = 0o666) -> None:
         return None
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from declos.cli.main import UsageError
-from declos.config.errors import EvaluationError
 from declos.deploy.errors import DeployError, NoSuchDeployment
 from declos.deploy.fleet import connect, deploy
 from declos.deploy.fleet_ops import (
@@ -30,13 +29,10 @@ from declos.deploy.fleet_ops import (
 )
 from declos.deploy.interactive import exec_ssh
 from declos.deploy.manage import export, import_, info_rows
-from declos.deploy.network import load_network
 from declos.deploy.pipeline import DeployOptions, DeployPlan, exit_code
 from declos.deploy.report import Reporter, reporter
-from declos.deploy.session import Selection, Session
+from declos.deploy.session import Selection, Session, check_network
 from declos.deploy.state import State, default_path
-from declos.pkgs import Pkgs
-from declos.store import Store
 
 COMMANDS = (
     "create",
@@ -123,13 +119,14 @@ def _cmd(sub: Any, name: str, help_: str, func: Any) -> argparse.ArgumentParser:
 
 
 def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Deployment and evaluation errors are printed as `error:` lines, exit 1, no traceback."""
+    """Deployment errors are printed as `error:` lines, exit 1, no traceback (evaluation
+    errors too, by declos.cli.main)."""
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
         try:
             return func(args)
-        except (DeployError, EvaluationError) as exc:
+        except DeployError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
 
@@ -166,10 +163,15 @@ def _deploy_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.add_argument("--lock-timeout", type=float, default=0.0, metavar="S")
     p.add_argument("--store-root", metavar="DIR", help="build into the store under DIR")
+    p.add_argument(
+        "--no-eval-cache",
+        action="store_true",
+        help="evaluate and build even when no input changed since the last deploy",
+    )
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    load_network(args.files)
+    check_network(args.files)
     with _state(create=True) as state:
         dep = state.create(args.deployment or "default", args.files)
     print(dep.uuid)
@@ -180,7 +182,7 @@ def cmd_modify(args: argparse.Namespace) -> int:
     with _state(name=args.deployment) as state:
         dep = state.find(args.deployment)
         if args.files:
-            load_network(args.files)
+            check_network(args.files)
             state.set_files(dep, args.files)
         if args.name:
             state.rename(dep, args.name)
@@ -256,7 +258,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         force_activate=args.always_activate,
         force_reboot=args.force_reboot,
     )
-    store = Store.open(root=os.path.abspath(args.store_root) if args.store_root else None)
+    store_root = os.path.abspath(args.store_root) if args.store_root else None
     made: list[Reporter] = []
 
     def make(names: list[str]) -> Reporter:
@@ -264,7 +266,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         return made[-1]
 
     with _state(name=args.deployment) as state:
-        session = Session(state, state.find(args.deployment), pkgs=Pkgs(store))
+        session = Session(state, state.find(args.deployment), store_root=store_root, with_pkgs=True)
         if args.dry_run:
             names = session.select(_sel(args))
             plan = DeployPlan(session.deployment.name, options, session.targets(names))
@@ -274,9 +276,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             session,
             _sel(args),
             options,
-            store=store,
             make_reporter=make,
             lock_timeout=args.lock_timeout,
+            use_cache=not args.no_eval_cache,
         )
     _summary(results, made[0] if made else None, args.json)
     return exit_code(results)

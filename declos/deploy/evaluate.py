@@ -19,8 +19,14 @@ from declos.config.loaders import collect
 from declos.config.modules import Module
 from declos.deploy.errors import NetworkError
 from declos.deploy.network import Network
+from declos.pkgs import Pkgs
 
 CORE = Path(declos.config.__file__).with_name("core.py")
+
+
+def package_set(store: Any) -> Pkgs:
+    """`pkgs` for the machines' modules, building into `store`."""
+    return Pkgs(store)
 
 
 class Node:

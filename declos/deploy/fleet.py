@@ -3,21 +3,28 @@
 `connect` makes an SSH host whose host key is checked against (or, at first contact,
 learnt into) this deployment's state. `deploy()` runs the whole pipeline under the
 deployment's lock and records each machine's outcome in the state.
+
+A redeploy whose inputs are unchanged (declos.deploy.evalcache) first probes every machine
+with the recorded toplevels; machines already there are `unchanged` without evaluating
+anything. Only the others go through evaluation and build (declos.deploy.build, imported
+then, with the module system, the package set and the builder).
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from declos.deploy.build import build_all
+from declos.deploy import evalcache
+from declos.deploy.errors import SelectionError
 from declos.deploy.known_hosts import StateKnownHosts
 from declos.deploy.lock import deployment_lock
 from declos.deploy.pipeline import Deployer, DeployOptions, DeployPlan, MachineResult
 from declos.deploy.report import Reporter
 from declos.deploy.session import Selection, Session
-from declos.deploy.targets import MachineTarget
+from declos.deploy.targets import MachineTarget, select
 from declos.hosts import HostKeyPolicy, SSHHost
 
 
@@ -42,43 +49,158 @@ def deploy(
     selection: Selection,
     options: DeployOptions,
     *,
-    store: Any,
     make_reporter: Callable[[list[str]], Reporter],
     lock_timeout: float = 0.0,
     on_plan: Callable[[DeployPlan], None] | None = None,
+    use_cache: bool = True,
 ) -> dict[str, MachineResult]:
     """The whole pipeline under the deployment's lock; results by machine name."""
     dep = session.deployment
     with deployment_lock(session.state, dep, "declos deploy", timeout=lock_timeout):
-        names = session.select(selection)
-        targets = session.targets(names)
-        plan = DeployPlan(dep.name, options, targets)
+        key = evalcache.key_of(session.store_root, os.environ)
+        cache = evalcache.load(session.state, dep, key) if use_cache else None
+        if cache is not None and cacheable(options) and on_plan is None:
+            names = cached_selection(cache, selection)
+            if names is not None:
+                with make_reporter(names) as reporter:
+                    results = _probe_cached(session, cache, names, options, reporter)
+                    stale = [n for n, r in results.items() if r.outcome == "stale"]
+                    if stale:
+                        full = _full(session, lambda: stale, options, reporter, None, cache, key)
+                        results.update(full)
+                _record(session, {n: cache.target(n) for n in names if n not in stale}, results)
+                return results
+        with _recorder(session) as recorder:
+            names = session.select(selection)  # loads the network: its files are inputs
         with make_reporter(names) as reporter:
-            for n in names:
-                reporter.phase(n, "building")
-            built, errors = build_all(store, session.evaluation, names)
-            results = {
-                n: MachineResult(n, "build-failed", message=msg, phase="building")
-                for n, msg in errors.items()
-            }
-            for n, msg in errors.items():
-                reporter.finish(n, False, msg)
-            plan.toplevels = {n: b.toplevel for n, b in built.items()}
-            if on_plan is not None:
-                on_plan(plan)
-            if options.build_only:
-                for n, b in built.items():
-                    results[n] = MachineResult(n, "built", b.toplevel, b.toplevel)
-                    reporter.finish(n, True, f"built {b.toplevel}")
-            else:
-                texts = session.key_texts(list(built))
-                announce = _announcer(reporter)
-                deployer = Deployer(
-                    plan, store, lambda t: connect(session, t, announce(t.name)), reporter, texts
-                )
-                results.update(deployer.run())
-        _record(session, targets, results)
+            results = _full(session, lambda: names, options, reporter, on_plan, None, key, recorder)
     return results
+
+
+def _recorder(session: Session) -> evalcache.InputRecorder:
+    store = session.store
+    return evalcache.InputRecorder(
+        evalcache.ignored_roots([store.physical_store, store.physical_state]),
+        evalcache.state_files(session.state.path),
+    )
+
+
+def cacheable(options: DeployOptions) -> bool:
+    """Deploy modes a recorded toplevel can answer (a plain switch, test or boot)."""
+    return (
+        options.action in ("switch", "test", "boot")
+        and not (options.build_only or options.copy_only or options.force_activate)
+        and not options.force_reboot
+    )
+
+
+def cached_selection(cache: evalcache.EvalCache, selection: Selection) -> list[str] | None:
+    """The selected machines by the record's names and tags (None: not all recorded)."""
+    tags = {n: cache.target(n).tags for n in cache.names if n in cache.machines}
+    try:
+        names = select(
+            cache.names,
+            tags,
+            on=selection.on,
+            include=selection.include,
+            exclude=selection.exclude,
+        )
+    except SelectionError:
+        return None  # evaluate, so the error names what the network really has
+    return names if cache.covers(names) else None
+
+
+def _probe_cached(
+    session: Session,
+    cache: evalcache.EvalCache,
+    names: Sequence[str],
+    options: DeployOptions,
+    reporter: Reporter,
+) -> dict[str, MachineResult]:
+    targets = {n: cache.target(n) for n in names}
+    plan = DeployPlan(session.deployment.name, options, targets)
+    plan.toplevels = {n: cache.toplevel(n) for n in names}
+    announce = _announcer(reporter)
+    deployer = Deployer(
+        plan,
+        None,
+        lambda t: connect(session, t, announce(t.name)),
+        reporter,
+        {},
+        probe_only=True,
+    )
+    return deployer.run()
+
+
+def _full(
+    session: Session,
+    pick: Callable[[], list[str]],
+    options: DeployOptions,
+    reporter: Reporter,
+    on_plan: Callable[[DeployPlan], None] | None,
+    cache: evalcache.EvalCache | None,
+    key: str,
+    recorder: evalcache.InputRecorder | None = None,
+) -> dict[str, MachineResult]:
+    """Evaluate, build and deploy the machines `pick()` names; record what the closures
+    came from (adding to `recorder`, which saw the network load, when given)."""
+    from declos.deploy.build import build_all
+
+    dep = session.deployment
+    recorder = recorder or _recorder(session)
+    with recorder:
+        names = pick()
+        targets = session.targets(names)
+        for n in names:
+            reporter.phase(n, "building")
+        built, errors = build_all(session.store, session.evaluation, names)
+        all_names = sorted(session.network.machines)
+    _remember(session, recorder, cache, key, all_names, targets, built)
+    plan = DeployPlan(dep.name, options, targets)
+    results = {
+        n: MachineResult(n, "build-failed", message=msg, phase="building")
+        for n, msg in errors.items()
+    }
+    for n, msg in errors.items():
+        reporter.finish(n, False, msg)
+    plan.toplevels = {n: b.toplevel for n, b in built.items()}
+    if on_plan is not None:
+        on_plan(plan)
+    if options.build_only:
+        for n, b in built.items():
+            results[n] = MachineResult(n, "built", b.toplevel, b.toplevel)
+            reporter.finish(n, True, f"built {b.toplevel}")
+    else:
+        texts = session.key_texts(list(built))
+        announce = _announcer(reporter)
+        deployer = Deployer(
+            plan, session.store, lambda t: connect(session, t, announce(t.name)), reporter, texts
+        )
+        results.update(deployer.run())
+    _record(session, targets, results)
+    return results
+
+
+def _remember(
+    session: Session,
+    recorder: evalcache.InputRecorder,
+    cache: evalcache.EvalCache | None,
+    key: str,
+    all_names: list[str],
+    targets: dict[str, MachineTarget],
+    built: dict[str, Any],
+) -> None:
+    """Record the inputs and toplevels for the next deploy (added to `cache`, whose inputs
+    were just found unchanged), or drop the record when the evaluation was impure."""
+    if recorder.impure:
+        evalcache.forget(session.state, session.deployment)
+        return
+    new = cache or evalcache.EvalCache(key)
+    new.inputs.update(recorder.stamps())
+    new.names = all_names
+    for n, b in built.items():
+        new.record(n, targets[n], b.toplevel)
+    evalcache.save(session.state, session.deployment, new)
 
 
 def _announcer(reporter: Reporter) -> Callable[[str], Callable[[str], None]]:
@@ -92,8 +214,8 @@ def _record(
     session: Session, targets: dict[str, MachineTarget], results: dict[str, MachineResult]
 ) -> None:
     now = time.time()
-    for name, r in results.items():
-        t = targets[name]
+    for name, t in targets.items():
+        r = results[name]
         attrs: dict[str, Any] = {
             "backend": t.target_env,
             "host": t.host,

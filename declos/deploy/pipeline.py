@@ -106,8 +106,11 @@ class Deployer:
         connect: Any,
         reporter: Reporter,
         key_texts: Mapping[str, Mapping[str, str | None]],
+        *,
+        probe_only: bool = False,
     ) -> None:
         self.plan = plan
+        self.probe_only = probe_only  # only find out which machines are unchanged
         self.store = store
         self.connect = connect  # MachineTarget -> Host
         self.reporter = reporter
@@ -148,6 +151,8 @@ class Deployer:
             if host is not None:
                 host.close()
         result.seconds = time.monotonic() - t0
+        if result.outcome == "stale":
+            return result  # the caller evaluates and deploys it; not finished yet
         if not result.phase:
             result.phase = self.reporter.machines[name].phase
         self.reporter.finish(name, result.ok, f"{result.outcome}: {result.message}".rstrip(": "))
@@ -161,7 +166,12 @@ class Deployer:
         running, profile_top, profile_link, pending = self._probe(host)
         if pending == "0" and self._unchanged(target, top, running, profile_top):
             result.outcome, result.message = "unchanged", f"already at {top}"
+            if self.probe_only:
+                result.message += " (inputs unchanged since the last deploy: not evaluated)"
             result.generation = profile_link
+            return
+        if self.probe_only:
+            result.outcome = "stale"
             return
         self.reporter.phase(name, "copying")
         with self.copy_sem:

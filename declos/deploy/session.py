@@ -3,6 +3,10 @@
 `Session` is what every `declos` fleet command starts from: the deployment from the state,
 its network files loaded and evaluated on demand (once, in this process), the machines
 selected, their `deployment.*` values and key texts. Talking to hosts is declos.deploy.fleet.
+
+The network and the evaluator are loaded on first use (declos.deploy.evaluate, imported
+then): a no-op redeploy answered from the evaluation cache (declos.deploy.evalcache) never
+loads the module system, the package set or the builder.
 """
 
 from __future__ import annotations
@@ -11,10 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from declos.deploy.evaluate import NetworkEvaluation
-from declos.deploy.network import Network, load_network
+import declos.store
 from declos.deploy.state import Deployment, State
 from declos.deploy.targets import MachineTarget, select, target_of
+
+
+def check_network(files: Sequence[str]) -> None:
+    """Load `files` as a network (NetworkError/EvaluationError when they are not one)."""
+    from declos.deploy.network import load_network
+
+    load_network(files)
 
 
 @dataclass
@@ -28,20 +38,37 @@ class Selection:
 class Session:
     state: State
     deployment: Deployment
-    pkgs: Any = None
-    _network: Network | None = field(default=None, repr=False)
-    _evaluation: NetworkEvaluation | None = field(default=None, repr=False)
+    store_root: str | None = None
+    with_pkgs: bool = False
+    _network: Any = field(default=None, repr=False)
+    _evaluation: Any = field(default=None, repr=False)
+    _store: Any = field(default=None, repr=False)
 
     @property
-    def network(self) -> Network:
+    def store(self) -> Any:
+        """The local store (`--store-root`, else the default), opened on first use."""
+        if self._store is None:
+            self._store = declos.store.Store.open(root=self.store_root)
+        return self._store
+
+    @property
+    def network(self) -> Any:
+        """The deployment's network files, loaded (declos.deploy.network.Network)."""
         if self._network is None:
+            from declos.deploy.network import load_network
+
             self._network = load_network([f.resolve() for f in self.state.files(self.deployment)])
         return self._network
 
     @property
-    def evaluation(self) -> NetworkEvaluation:
+    def evaluation(self) -> Any:
+        """declos.deploy.evaluate.NetworkEvaluation, with `pkgs` on the store when
+        `with_pkgs`."""
         if self._evaluation is None:
-            self._evaluation = NetworkEvaluation(self.network, pkgs=self.pkgs)
+            from declos.deploy.evaluate import NetworkEvaluation, package_set
+
+            pkgs = package_set(self.store) if self.with_pkgs else None
+            self._evaluation = NetworkEvaluation(self.network, pkgs=pkgs)
         return self._evaluation
 
     def targets(self, names: Sequence[str]) -> dict[str, MachineTarget]:

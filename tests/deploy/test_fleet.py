@@ -62,11 +62,43 @@ def test_first_deploy_and_noop_redeploy_of_ten_hosts(deployer: Deployer) -> None
     r = deployer.deploy()
     assert r.returncode == 0, r.stderr
     assert results(r.stdout) == dict.fromkeys(NAMES, "unchanged")
+    assert r.stdout.count("(inputs unchanged since the last deploy: not evaluated)") == 10
     assert {n: generations(deployer, n) for n in NAMES} == before
+    r = deployer.deploy("--no-eval-cache")
+    assert results(r.stdout) == dict.fromkeys(NAMES, "unchanged")
+    assert "not evaluated" not in r.stdout
     info = json.loads(deployer.run("info", "--json").stdout)
     assert {row["machine"]: (row["status"], row["lastOutcome"]) for row in info} == dict.fromkeys(
         NAMES, ("up", "unchanged")
     )
+
+
+def test_noop_cache_sees_what_a_python_network_file_reads(deployer: Deployer) -> None:
+    """The evaluation cache's inputs are the files the evaluation opened: a file read by a
+    Python network file counts; an evaluation that starts a process is never cached."""
+    names = ["c05"]
+    side = deployer.workdir / "motd.txt"
+    side.write_text("one\n")
+    py = deployer.workdir / "extra.py"
+    body = (
+        "import pathlib\n"
+        "text = pathlib.Path(__file__).with_name('motd.txt').read_text()\n"
+        "config = {'c05': {'environment.etc.side.text': text}}\n"
+    )
+    py.write_text(body)
+    logical = deployer.logical(marker_config(f"py-{time.time_ns()}", names), names)
+    r = deployer.run("create", "-d", "fleet", logical, deployer.physical(names), str(py))
+    assert r.returncode == 0, r.stderr
+    assert results(deployer.deploy().stdout) == {"c05": "deployed"}
+    r = deployer.deploy()
+    assert results(r.stdout) == {"c05": "unchanged"} and "not evaluated" in r.stdout
+    side.write_text("two\n")
+    assert results(deployer.deploy().stdout) == {"c05": "deployed"}
+    assert deployer.fleet["c05"].exec(["cat", "/etc/side"]).stdout == "two\n"
+    py.write_text("import subprocess\nsubprocess.run(['true'], check=True)\n" + body)
+    assert results(deployer.deploy().stdout) == {"c05": "unchanged"}
+    r = deployer.deploy()
+    assert results(r.stdout) == {"c05": "unchanged"} and "not evaluated" not in r.stdout
 
 
 def test_on_selects_by_glob_and_tag(deployer: Deployer) -> None:

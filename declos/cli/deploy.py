@@ -154,7 +154,8 @@ def _deploy_parser(sub: Any) -> None:
     p.add_argument(
         "--allow-reboot",
         action="store_true",
-        help="reboot when activation asks (the activator never asks yet: no effect)",
+        help="reboot (and wait, and check) a machine whose new kernel, initrd or kernel "
+        "parameters need one; with --boot, reboot into the new configuration",
     )
     p.add_argument("--force-reboot", action="store_true", help="reboot after activation")
     p.add_argument("--confirm-timeout", type=int, metavar="S")
@@ -256,6 +257,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         confirm_timeout=args.confirm_timeout,
         no_rollback=args.no_rollback,
         force_activate=args.always_activate,
+        allow_reboot=args.allow_reboot,
         force_reboot=args.force_reboot,
     )
     store_root = os.path.abspath(args.store_root) if args.store_root else None

@@ -19,11 +19,11 @@ import hashlib
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from declos.hosts import HostError, HostKeyMismatch
+from declos.hosts import CommandFailed, HostError, HostKeyMismatch
 
 AGENT_SOURCE = Path(__file__).with_name("agent.py").read_bytes()
 AGENT_PATH = f"/run/declos/deploy/agent-{hashlib.sha256(AGENT_SOURCE).hexdigest()[:16]}.py"
@@ -37,6 +37,8 @@ class ActivationResult:
     message: str
     exit_code: int | None
     ident: str
+    reboot: str | None = None  # why a reboot is needed for the new closure to take effect
+    generation: str | None = None  # the profile's link after the activation (system-N-link)
 
     @property
     def ok(self) -> bool:
@@ -60,12 +62,10 @@ def activate(
     """Activate TOP with `action` (switch or test) and confirm it (see the module doc)."""
     ident = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
     py = host.python
-    host.run(["install", "-d", "-m", "0700", "/run/declos/deploy"])
-    host.put(AGENT_SOURCE, AGENT_PATH, mode=0o600)
     args = ["--id", ident, "--top", top, "--action", action]
     args += ["--timeout", f"{confirm_timeout:g}", "--magic", "1" if magic else "0"]
-    host.run(agent_argv(py, "start", *args), timeout=60)
-    exit_code = _wait_activated(host, ident, activation_timeout, log)
+    args += ["--wait", "1", "--wait-timeout", f"{activation_timeout:g}"]
+    exit_code, reboot = _start_and_wait(host, args, activation_timeout, log)
     deadline = time.monotonic() + confirm_timeout
     last_error = ""
     while True:
@@ -74,8 +74,10 @@ def activate(
             result = host.run(agent_argv(py, "confirm", "--id", ident), timeout=30, check=False)
             answer = result.stdout.decode(errors="replace").strip().splitlines()
             status = answer[-1] if answer else ""
+            gen = [x.split(" ", 1)[1] for x in answer if x.startswith("DECLOS-GENERATION ")]
             if status != "pending":
-                return _outcome(status, exit_code, ident, magic)
+                done = _outcome(status, exit_code, ident, magic)
+                return replace(done, reboot=reboot, generation=gen[0] if gen else None)
         except HostKeyMismatch:
             raise
         except HostError as exc:
@@ -92,39 +94,58 @@ def activate(
     )
 
 
-def _wait_activated(
-    host: Any, ident: str, timeout: float, log: Callable[[str], None]
-) -> int | None:
-    """The activator's exit code (None when the connection died while it ran)."""
+def upload_agent(host: Any) -> None:
+    host.run(["install", "-d", "-m", "0700", "/run/declos/deploy"])
+    host.put(AGENT_SOURCE, AGENT_PATH, mode=0o600)
+
+
+def reboot_needed(host: Any, top: str) -> str | None:
+    """Why TOP needs a reboot to take effect on `host` (the agent's `reboot-needed`)."""
+    upload_agent(host)
+    out = host.run(agent_argv(host.python, "reboot-needed", "--top", top), timeout=60)
+    return out.stdout.decode(errors="replace").strip() or None
+
+
+# Install the agent (stdin) and run it, in one command: `agent start --wait 1`.
+_INSTALL_AND_RUN = (
+    'set -e; install -d -m 0700 /run/declos/deploy; tmp="$1.$$"; cat > "$tmp"; '
+    'chmod 600 "$tmp"; mv -f "$tmp" "$1"; py="$2"; shift 2; exec "$py" "$@"'
+)
+
+
+def _start_and_wait(
+    host: Any, args: list[str], timeout: float, log: Callable[[str], None]
+) -> tuple[int | None, str | None]:
+    """Upload the agent, start the activation and wait for the activator, in one round
+    trip; the activator's exit code (None when the connection died while it ran) and why
+    a reboot is needed (None: it is not)."""
+    argv = ["sh", "-c", _INSTALL_AND_RUN, "declos-agent", AGENT_PATH, host.python]
     try:
         result = host.run(
-            agent_argv(
-                host.python,
-                "wait",
-                "--id",
-                ident,
-                "--for",
-                "activated",
-                "--timeout",
-                f"{timeout:g}",
-            ),
-            timeout=timeout + 30,
-            check=False,
+            [*argv, AGENT_PATH, "start", *args],
+            input=AGENT_SOURCE,
+            timeout=timeout + 90,
+            check=True,
         )
     except HostKeyMismatch:
         raise
+    except CommandFailed:
+        raise
     except HostError as exc:
         log(f"lost the connection during activation ({exc}); confirming over a new one")
-        return None
+        return None, None
     code: int | None = None
+    reboot: str | None = None
     for line in result.stdout.decode(errors="replace").splitlines():
         if line.startswith("DECLOS-ACTIVATED "):
             code = int(line.split()[1])
+        elif line.startswith("DECLOS-REBOOT "):
+            reboot = line[len("DECLOS-REBOOT ") :]
         elif line.startswith("DECLOS-TIMEOUT"):
             log(f"activation did not finish within {timeout:g} s")
         elif line:
             log(line)
-    return code
+    return code, reboot
 
 
 def _outcome(status: str, exit_code: int | None, ident: str, magic: bool) -> ActivationResult:

@@ -10,8 +10,18 @@ session where systemd is not PID 1). Files in /run/declos/deploy/ID/ are the pro
   activated  the activator's exit code, written when it finished
   canary     exists while the agent waits for the confirmation
   result     the outcome: confirmed | activated | rolled-back: REASON | failed: REASON
+  reboot     why the running kernel does not match the new closure's boot settings
+             (written before `activated`, only when a reboot is needed)
 
-`start` launches `work` detached and returns at once. `work` activates, then (magic
+`reboot-needed --top TOP` prints that reason (nothing when no reboot is needed): the
+kernel, initrd or kernel parameters of TOP differ from those of the generation the kernel
+command line names (`declos.generation=N`), or, when the host was not booted from a declos
+entry, a parameter of TOP is missing from /proc/cmdline or the kernel image the entry
+boots (`/vmlinuz` by default) is another release than the running one. Containers never
+need one.
+
+`start` launches `work` detached and returns at once (with `--wait 1`: once `activated`
+exists, printing what `wait` prints). `work` activates, then (magic
 rollback) creates `canary` and waits `--timeout` seconds for it to be deleted; if it is
 not, it rolls back by itself. The deployer deletes it with `confirm` over a NEW SSH
 connection, which proves the host is still reachable after activation. `rollback` rolls
@@ -20,6 +30,7 @@ activator (`PREV/activate rollback` for switch, `PREV/activate test` for test) a
 deletes the failed generation, as deploy-rs does.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +38,9 @@ import sys
 import time
 
 BASE = "/run/declos/deploy"
+# Why the running system still needs a reboot (one line; /run empties at boot, so the
+# mark goes with the reboot). The deployer's probe reads it on every deploy.
+REBOOT_MARK = "/run/declos/reboot-required"
 PROFILE = "/declos/var/profiles/system"
 
 
@@ -103,6 +117,12 @@ def start(opts, argv):
         )
     else:
         _detach(cmd, os.path.join(d, "agent.out"))
+    if opts.get("wait") == "1":
+        # Started and waited for in one command (one SSH round trip); `work` goes on
+        # without us if this session dies.
+        sys.stdout.flush()
+        wait({"id": opts["id"], "for": "activated", "timeout": opts.get("wait-timeout", "600")})
+        return
     print("started")
 
 
@@ -127,6 +147,11 @@ def work(opts):
     magic = opts.get("magic") == "1"
     with open(os.path.join(d, "log"), "wb") as log:
         rc = subprocess.run([top + "/activate", action], stdout=log, stderr=log).returncode
+    reason = _reboot_reason_of(top, opts.get("profile", PROFILE)) if rc == 0 else None
+    if reason:
+        _write(os.path.join(d, "reboot"), reason)
+    if rc == 0 and action == "switch":
+        _mark_reboot(reason)
     _write(os.path.join(d, "activated"), str(rc))
     if rc != 0:
         reason = f"activation exited with {rc}"
@@ -181,6 +206,84 @@ def _rollback(d, opts, reason):
     return f"{reason}; re-activated {prev} (exit {rc})"
 
 
+def reboot_reason(new, booted, cmdline, running, image):
+    """Why a reboot is needed for boot settings `new` (system.json's "boot"), or None.
+
+    `booted`: the boot settings of the generation on the kernel command line (None when
+    the host did not boot a declos entry); `cmdline`: /proc/cmdline; `running`: the
+    running kernel release; `image`: the file name the entry's kernel image resolves to."""
+    if new.get("isContainer"):
+        return None
+    params = list(new.get("kernelParams") or [])
+    if booted is not None:
+        changes = []
+        for key in ("kernel", "initrd"):
+            old, now = booted.get(key) or "default", new.get(key) or "default"
+            if old != now:
+                changes.append(f"{key} {old} -> {now}")
+        before = list(booted.get("kernelParams") or [])
+        diff = [f"+{p}" for p in params if p not in before]
+        diff += [f"-{p}" for p in before if p not in params]
+        if diff:
+            changes.append("kernel parameters " + " ".join(diff))
+        if changes:
+            return "; ".join(changes)
+    else:
+        words = cmdline.split()
+        missing = [p for p in params if p not in words]
+        if missing:
+            return "kernel parameters not active: " + " ".join(missing)
+    if image and image.startswith("vmlinuz-") and image[len("vmlinuz-") :] != running:
+        return f"kernel {image[len('vmlinuz-') :]} is installed, {running} is running"
+    return None
+
+
+def _boot_of(top):
+    try:
+        with open(os.path.join(top, "system.json")) as f:
+            return json.load(f).get("boot") or {}
+    except (OSError, ValueError):
+        return None
+
+
+def _reboot_reason_of(top, profile=PROFILE, cmdline_file="/proc/cmdline"):
+    new = _boot_of(top)
+    if new is None:
+        return None
+    try:
+        with open(cmdline_file) as f:
+            cmdline = f.read()
+    except OSError:
+        cmdline = ""
+    booted = None
+    for word in cmdline.split():
+        if word.startswith("declos.generation=") and word.split("=", 1)[1].isdigit():
+            link = f"{profile}-{word.split('=', 1)[1]}-link"
+            if os.path.exists(link):
+                booted = _boot_of(os.path.realpath(link))
+    image = os.path.basename(os.path.realpath(new.get("kernel") or "/vmlinuz"))
+    if not os.path.exists(new.get("kernel") or "/vmlinuz"):
+        image = ""
+    return reboot_reason(new, booted, cmdline, os.uname().release, image)
+
+
+def _mark_reboot(reason):
+    if reason:
+        _write(REBOOT_MARK, reason)
+        return
+    try:
+        os.unlink(REBOOT_MARK)
+    except FileNotFoundError:
+        pass
+
+
+def reboot_needed(opts):
+    reason = _reboot_reason_of(opts["top"], opts.get("profile", PROFILE))
+    if reason:
+        print(reason)
+    return 0
+
+
 def _number(link):
     if not link:
         return None
@@ -197,6 +300,9 @@ def wait(opts):
         value = _read(os.path.join(d, name))
         if value is not None:
             sys.stdout.write((_read(os.path.join(d, "log")) or "") + "\n")
+            reboot = _read(os.path.join(d, "reboot"))
+            if reboot:
+                sys.stdout.write(f"DECLOS-REBOOT {reboot}\n")
             sys.stdout.write(f"DECLOS-{name.upper()} {value}\n")
             return 0
         time.sleep(0.05)
@@ -214,6 +320,10 @@ def confirm(opts):
     while time.monotonic() < deadline:
         result = _read(os.path.join(d, "result"))
         if result is not None:
+            try:
+                print("DECLOS-GENERATION " + os.readlink(opts.get("profile", PROFILE)))
+            except OSError:
+                pass
             print(result)
             return 0 if result == "confirmed" else 4
         time.sleep(0.05)
@@ -231,7 +341,7 @@ def rollback(opts):
 
 def main(argv):
     if not argv:
-        raise SystemExit("usage: agent start|work|wait|confirm|rollback --id ID ...")
+        raise SystemExit("usage: agent start|work|wait|confirm|rollback|reboot-needed ...")
     cmd, rest = argv[0], argv[1:]
     opts = _opts(rest)
     if cmd == "start":
@@ -240,7 +350,9 @@ def main(argv):
     if cmd == "work":
         work(opts)
         return 0
-    return {"wait": wait, "confirm": confirm, "rollback": rollback}[cmd](opts)
+    commands = {"wait": wait, "confirm": confirm, "rollback": rollback}
+    commands["reboot-needed"] = reboot_needed
+    return commands[cmd](opts)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from declos.deploy import keys as keys_mod
-from declos.deploy.activate import activate, rollback
+from declos.deploy.activate import activate, reboot_needed, rollback
 from declos.deploy.health import run_checks
 from declos.deploy.reboot import reboot_and_wait
 from declos.deploy.report import Reporter
@@ -31,10 +31,13 @@ from declos.store.errors import StoreError
 EXIT_OK, EXIT_USAGE, EXIT_BUILD, EXIT_FAILED, EXIT_ROLLED_BACK = 0, 1, 2, 3, 4
 OK_OUTCOMES = ("deployed", "unchanged", "built", "copied", "dry-activated", "boot-set")
 PROFILE = "/declos/var/profiles/system"
-# One round trip: the running closure, the profile's closure and link, pending confirmations.
+REBOOT_MARK = "/run/declos/reboot-required"  # the agent's: why a reboot is still needed
+# One round trip: the running closure, the profile's closure and link, pending
+# confirmations, and a reboot still needed.
 PROBE = (
     f"readlink /run/declos/current-system || echo; readlink -f {PROFILE} || echo; "
-    f"readlink {PROFILE} || echo; ls /run/declos/deploy/*/canary 2>/dev/null | wc -l"
+    f"readlink {PROFILE} || echo; ls /run/declos/deploy/*/canary 2>/dev/null | wc -l; "
+    f"head -n 1 {REBOOT_MARK} 2>/dev/null || echo"
 )
 
 
@@ -48,6 +51,7 @@ class DeployOptions:
     confirm_timeout: int | None = None
     no_rollback: bool = False
     force_activate: bool = False
+    allow_reboot: bool = False
     force_reboot: bool = False
 
 
@@ -60,6 +64,8 @@ class MachineResult:
     generation: str | None = None
     seconds: float = 0.0
     phase: str = ""
+    reboot: str | None = None  # why the new closure needs a reboot to take effect
+    deploy_id: str = ""  # the agent's id of this activation (/run/declos/deploy/ID)
 
     @property
     def ok(self) -> bool:
@@ -89,7 +95,7 @@ def exit_code(results: Mapping[str, MachineResult]) -> int:
     outcomes = {r.outcome for r in results.values()}
     if "build-failed" in outcomes:
         return EXIT_BUILD
-    if "failed" in outcomes:
+    if "failed" in outcomes or "reboot-required" in outcomes:
         return EXIT_FAILED
     if "rolled-back" in outcomes:
         return EXIT_ROLLED_BACK
@@ -163,12 +169,14 @@ class Deployer:
         target = self.plan.targets[name]
         top = self.plan.toplevels[name]
         log = self._logger(name)
-        running, profile_top, profile_link, pending = self._probe(host)
+        running, profile_top, profile_link, pending, reboot = self._probe(host)
         if pending == "0" and self._unchanged(target, top, running, profile_top):
             result.outcome, result.message = "unchanged", f"already at {top}"
             if self.probe_only:
                 result.message += " (inputs unchanged since the last deploy: not evaluated)"
             result.generation = profile_link
+            if reboot and o.action == "switch":
+                self._pending_reboot(host, name, top, reboot, result, log)
             return
         if self.probe_only:
             result.outcome = "stale"
@@ -190,18 +198,77 @@ class Deployer:
         self.reporter.phase(name, "activating")
         with self.activate_sem:
             self._activate(host, name, target, top, result, log)
-        if result.outcome != "deployed":
+        if result.outcome not in ("deployed", "boot-set"):
             return
-        if o.force_reboot:
+        if self._wants_reboot(result):
             self.reporter.phase(name, "rebooting")
-            if not reboot_and_wait(host, log):
-                result.outcome, result.message = "failed", "did not come back after the reboot"
+            if not self._reboot(host, top, result, log):
                 return
             keys_mod.upload(host, target.keys, texts, "pre-activation", log)
+        elif result.outcome == "boot-set":
+            if result.reboot:
+                result.message = f"takes effect at the next boot ({result.reboot})"
+            return
+        elif result.reboot and o.action == "switch":
+            result.outcome = "reboot-required"
+            result.message = self._reboot_advice(name, result.reboot, "activated")
+            return
+        elif result.reboot:
+            result.message += f" (takes effect after a reboot: {result.reboot})"
         if target.keys:
             keys_mod.upload(host, target.keys, texts, "post-activation", log)
         self._health(host, name, target, result, log)
-        result.generation = self._probe(host)[2]
+        if result.generation is None or o.force_reboot or o.action == "boot":
+            result.generation = self._probe(host)[2]
+
+    def _pending_reboot(
+        self, host: Any, name: str, top: str, reason: str, result: MachineResult, log: Any
+    ) -> None:
+        """An unchanged machine whose last activation still waits for a reboot."""
+        result.reboot = reason
+        if not self.plan.options.allow_reboot:
+            result.outcome = "reboot-required"
+            result.message = self._reboot_advice(name, reason, "active")
+            return
+        self.reporter.phase(name, "rebooting")
+        if self._reboot(host, top, result, log):
+            result.outcome, result.message = "deployed", "already active; rebooted"
+
+    def _reboot_advice(self, name: str, reason: str, what: str) -> str:
+        return (
+            f"{what}, but it takes effect only after a reboot ({reason}); deploy with "
+            f"--allow-reboot, or `declos reboot -d {self.plan.deployment} --include {name}`"
+        )
+
+    def _wants_reboot(self, result: MachineResult) -> bool:
+        o = self.plan.options
+        if o.force_reboot:
+            return True
+        if not o.allow_reboot or o.action == "test":
+            return False  # a reboot would leave a --test configuration behind
+        return o.action == "boot" or result.reboot is not None
+
+    def _reboot(self, host: Any, top: str, result: MachineResult, log: Any) -> bool:
+        """Reboot, wait for a new boot id, and check the machine booted into TOP with its
+        boot settings live; False (and `result` failed) otherwise."""
+        if result.reboot:
+            log(f"rebooting: {result.reboot}")
+        if not reboot_and_wait(host, log):
+            result.outcome, result.message = "failed", "did not come back after the reboot"
+            return False
+        running = self._probe(host)[0]
+        if self.plan.options.action != "test" and running != top:
+            result.outcome = "failed"
+            result.message = f"after the reboot the machine runs {running or 'no declos system'}"
+            return False
+        still = reboot_needed(host, top)
+        if still:
+            result.outcome = "failed"
+            result.message = f"rebooted, but still: {still} (does it boot declos's GRUB entries?)"
+            return False
+        result.outcome, result.reboot = "deployed", None
+        result.message = (result.message + "; rebooted").lstrip("; ")
+        return True
 
     def _activate(
         self,
@@ -222,6 +289,8 @@ class Deployer:
                 ("dry-activated" if o.action == "dry-activate" else "boot-set") if ok else "failed"
             )
             result.message = "" if ok else f"activation exited with {outcome.exit_code}"
+            if ok and o.action == "boot":
+                result.reboot = reboot_needed(host, top)
             return
         magic = target.magic_rollback and not o.no_rollback
         timeout = o.confirm_timeout if o.confirm_timeout is not None else target.confirm_timeout
@@ -236,7 +305,9 @@ class Deployer:
         )
         result.message = done.message
         result.outcome = "deployed" if done.ok else done.outcome
-        result.generation = done.ident
+        result.generation = done.generation
+        result.deploy_id = done.ident
+        result.reboot = done.reboot
         if done.ok and done.exit_code not in (0, None):
             result.outcome = "failed"
             result.message = f"activation exited with {done.exit_code}"
@@ -250,7 +321,7 @@ class Deployer:
         problem = run_checks(host, target.health_checks, log)
         if problem is None:
             return
-        ident = result.generation or ""
+        ident = result.deploy_id
         log(problem)
         if self.plan.options.no_rollback:
             result.outcome, result.message = "failed", problem
@@ -258,11 +329,11 @@ class Deployer:
         report = rollback(host, ident, self.plan.options.action, problem)
         result.outcome, result.message = "rolled-back", report or problem
 
-    def _probe(self, host: Any) -> tuple[str, str, str, str]:
+    def _probe(self, host: Any) -> tuple[str, str, str, str, str]:
         out = host.run(["sh", "-c", PROBE], timeout=60, check=False)
         lines = [x.strip() for x in out.stdout.decode(errors="replace").splitlines()]
-        lines += [""] * 4
-        return lines[0], lines[1], lines[2], lines[3] or "0"
+        lines += [""] * 5
+        return lines[0], lines[1], lines[2], lines[3] or "0", lines[4]
 
     def _unchanged(self, target: MachineTarget, top: str, running: str, profile: str) -> bool:
         o = self.plan.options

@@ -101,6 +101,30 @@ def test_noop_cache_sees_what_a_python_network_file_reads(deployer: Deployer) ->
     assert results(r.stdout) == {"c05": "unchanged"} and "not evaluated" not in r.stdout
 
 
+def test_new_kernel_parameters_need_a_reboot_and_deploy_says_so(deployer: Deployer) -> None:
+    """Without --allow-reboot a machine whose new kernel parameters are not live is
+    `reboot-required` (exit 3), also on the next deploy, which has nothing to activate.
+    Containers share this host's kernel, so the machine is declared no container here and
+    the parameter can never become live (the reboot itself is a VM's test)."""
+    names = ["c06"]
+    extra = "  boot.isContainer: !force false\n  boot.kernelParams: [declos.test=1]\n"
+    create(deployer, marker_config(f"reboot-{time.time_ns()}", names, extra), names)
+    for _ in range(2):
+        r = deployer.deploy()
+        assert r.returncode == 3, r.stderr
+        assert results(r.stdout) == {"c06": "reboot-required"}
+        assert "(kernel parameters not active: declos.test=1); deploy with --allow-reboot" in (
+            r.stdout
+        )
+    deployer.logical(marker_config(f"after-{time.time_ns()}", names), names)
+    r = deployer.deploy()
+    assert r.returncode == 0 and results(r.stdout) == {"c06": "deployed"}
+    assert (
+        deployer.fleet["c06"].exec(["ls", "/run/declos"]).stdout.split().count("reboot-required")
+        == 0
+    )
+
+
 def test_on_selects_by_glob_and_tag(deployer: Deployer) -> None:
     names = NAMES[:4]
     marker = f"sel-{time.time_ns()}"

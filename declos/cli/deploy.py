@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from declos.cli.main import UsageError
+from declos.deploy import netgens
 from declos.deploy.errors import DeployError, NoSuchDeployment
-from declos.deploy.fleet import connect, deploy
+from declos.deploy.fleet import connect, deploy, rollback_network
 from declos.deploy.fleet_ops import (
     check,
     for_each,
@@ -363,12 +364,31 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     with _state(name=args.deployment) as state:
-        return _for_each(_session(state, args), args, rollback_to(args.generation))
+        session = _session(state, args)
+        if not session.network.enable_rollback:
+            return _for_each(session, args, rollback_to(args.generation))
+        made: list[Reporter] = []
+
+        def make(names: list[str]) -> Reporter:
+            made.append(reporter(names, sys.stderr))
+            return made[-1]
+
+        session.with_pkgs = True
+        results = rollback_network(
+            session, _sel(args), args.generation, DeployOptions(), make_reporter=make
+        )
+    _summary(results, made[0] if made else None, False)
+    return exit_code(results)
 
 
 def cmd_generations(args: argparse.Namespace) -> int:
     with _state(name=args.deployment) as state:
-        return _for_each(_session(state, args), args, generations(), parallel=False)
+        session = _session(state, args)
+        if session.network.enable_rollback:
+            for g in netgens.generations(state, session.deployment):
+                print(g.describe())
+            return 0
+        return _for_each(session, args, generations(), parallel=False)
 
 
 def cmd_delete_generation(args: argparse.Namespace) -> int:

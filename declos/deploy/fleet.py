@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from declos.deploy import evalcache
+from declos.deploy import evalcache, netgens
 from declos.deploy.errors import SelectionError
 from declos.deploy.known_hosts import StateKnownHosts
 from declos.deploy.lock import deployment_lock
@@ -178,6 +178,45 @@ def _full(
         )
         results.update(deployer.run())
     _record(session, targets, results)
+    if any(r.outcome == "deployed" for r in results.values()) and session.network.enable_rollback:
+        gen = netgens.record(session.state, dep, session.store)
+        for n in names:
+            reporter.line(n, f"network generation {gen.number} recorded")
+    return results
+
+
+def rollback_network(
+    session: Session,
+    selection: Selection,
+    number: int,
+    options: DeployOptions,
+    *,
+    make_reporter: Callable[[list[str]], Reporter],
+    lock_timeout: float = 0.0,
+) -> dict[str, MachineResult]:
+    """NixOps' `rollback N` with `network.enableRollback`: copy and activate each selected
+    machine's closure of network generation N (kept in the local store), through the
+    deploy pipeline (confirmation, magic rollback, health checks), without evaluating."""
+    dep = session.deployment
+    with deployment_lock(session.state, dep, f"declos rollback {number}", timeout=lock_timeout):
+        gen = netgens.find(session.state, dep, number)
+        session.store_root = gen.store_root  # where its closures are kept
+        names = [n for n in session.select(selection) if n in gen.machines]
+        if not names:
+            raise SelectionError(f"no selected machine is in network generation {number}")
+        targets = session.targets(names)
+        plan = DeployPlan(dep.name, options, targets, {n: gen.machines[n] for n in names})
+        with make_reporter(names) as reporter:
+            announce = _announcer(reporter)
+            deployer = Deployer(
+                plan,
+                session.store,
+                lambda t: connect(session, t, announce(t.name)),
+                reporter,
+                session.key_texts(names),
+            )
+            results = deployer.run()
+        _record(session, targets, results)
     return results
 
 

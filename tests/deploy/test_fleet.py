@@ -318,6 +318,45 @@ def test_rollback_n_and_list_generations(deployer: Deployer) -> None:
     assert "c01> error: generation 999 does not exist" in r.stdout
 
 
+def test_enable_rollback_keeps_network_generations(deployer: Deployer) -> None:
+    """`network.enableRollback`: every deploy that activated something is a network
+    generation whose closures the local store keeps, so `rollback -d NAME N` works even
+    after the machines deleted their own generation N."""
+    names = ["c07", "c08"]
+    first = f"net-a-{time.time_ns()}"
+    rollback_on = "network: {enableRollback: true}\n"
+    create(deployer, rollback_on + marker_config(first, names), names)
+    assert deployer.deploy().returncode == 0
+    tops_a = {
+        n: deployer.fleet[n].exec(["readlink", "/run/declos/current-system"]).stdout for n in names
+    }
+    deployer.logical(rollback_on + marker_config(f"net-b-{time.time_ns()}", names), names)
+    assert deployer.deploy().returncode == 0
+    listed = deployer.run("list-generations")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split() for line in listed.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["1", "2"]
+    assert [w.split("=")[0] for w in rows[0][3:]] == names
+    for n in names:  # the machines forget the first configuration
+        gens = generations(deployer, n)
+        first_gen = next(
+            g
+            for g in gens
+            if deployer.fleet[n].exec(["readlink", f"/declos/var/profiles/{g}"]).stdout == tops_a[n]
+        )
+        number = first_gen.split("-")[1]
+        r = deployer.run("delete-generation", "--include", n, "--", number)
+        assert r.returncode == 0, r.stdout + r.stderr
+    r = deployer.run("rollback", "-d", "fleet", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert results(r.stdout) == dict.fromkeys(names, "deployed")
+    for n in names:
+        assert marker_on(deployer, n) == f"{first} {n}\n"
+    r = deployer.run("rollback", "-d", "fleet", "7")
+    assert r.returncode == 1
+    assert "error: deployment 'fleet' has no network generation 7 (generations: 1, 2)" in r.stderr
+
+
 def test_activation_that_cuts_ssh_is_rolled_back_by_the_target(deployer: Deployer) -> None:
     """Magic rollback without a VM: the new generation stops sshd, so the confirmation
     over a new connection is impossible; the target rolls back by itself, deploy exits 4."""

@@ -10,7 +10,8 @@ from, and the next deploy reuses the recorded toplevels when all of it is unchan
 - every file the evaluation and the build opened for reading and every directory they
   listed (seen through Python's audit hooks, PEP 578), each by the SHA-256 of its content
   (a directory: of its sorted names; a missing file stays missing);
-- the store root and the `DECLOS_*` environment variables.
+- the store root, the `DECLOS_*` environment variables and the deployment's list of
+  network files (`declos modify` changes it).
 
 What it cannot see: other environment variables and bare existence checks (`os.stat`)
 made by a Python network file. An evaluation that starts a process (a module running a
@@ -72,10 +73,12 @@ def code_stamp() -> str:
     return h.hexdigest()
 
 
-def key_of(store_root: str | None, environ: Mapping[str, str]) -> str:
-    """The code stamp plus the options every closure depends on."""
+def key_of(store_root: str | None, environ: Mapping[str, str], files: Sequence[str] = ()) -> str:
+    """The code stamp plus what every closure depends on besides file contents: the store
+    root, the `DECLOS_*` environment and the deployment's network files (`modify`)."""
     env = sorted((k, v) for k, v in environ.items() if k.startswith("DECLOS_"))
-    text = f"{FORMAT}\0{code_stamp()}\0{store_root or ''}\0{env!r}"
+    paths = [os.path.abspath(f) for f in files]
+    text = f"{FORMAT}\0{code_stamp()}\0{store_root or ''}\0{env!r}\0{paths!r}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

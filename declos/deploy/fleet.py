@@ -57,7 +57,8 @@ def deploy(
     """The whole pipeline under the deployment's lock; results by machine name."""
     dep = session.deployment
     with deployment_lock(session.state, dep, "declos deploy", timeout=lock_timeout):
-        key = evalcache.key_of(session.store_root, os.environ)
+        files = [f.resolve() for f in session.state.files(dep)]
+        key = evalcache.key_of(session.store_root, os.environ, files)
         cache = evalcache.load(session.state, dep, key) if use_cache else None
         if cache is not None and cacheable(options) and on_plan is None:
             names = cached_selection(cache, selection)

@@ -44,7 +44,10 @@ class NetworkGeneration:
 def generations(state: State, dep: Deployment) -> list[NetworkGeneration]:
     raw = state.attrs(dep).get(ATTR) or []
     return [
-        NetworkGeneration(int(g["number"]), float(g["created"]), dict(g["machines"])) for g in raw
+        NetworkGeneration(
+            int(g["number"]), float(g["created"]), dict(g["machines"]), g.get("storeRoot")
+        )
+        for g in raw
     ]
 
 

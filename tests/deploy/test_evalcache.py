@@ -64,6 +64,7 @@ def test_record_is_reused_only_while_every_input_and_the_key_are_unchanged(
     assert key == evalcache.key_of(None, {"DECLOS_X": "1", "HOME": "/b"})
     assert key != evalcache.key_of(None, {"DECLOS_X": "2"})
     assert key != evalcache.key_of("/elsewhere", {"DECLOS_X": "1"})
+    assert key != evalcache.key_of(None, {"DECLOS_X": "1"}, [str(net)])
     cache = evalcache.EvalCache(key, {str(net): evalcache.stamp(str(net))}, ["web"])
     target = target_of(
         "web",

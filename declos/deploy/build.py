@@ -1,7 +1,7 @@
 """Evaluate and build the selected machines' system closures, in one process.
 
-Evaluation shares the module library (declos.deploy.evaluate); closures are built in
-parallel threads into the one local store. The closure's config.json is the evaluated
+Evaluation shares the module library (declos.deploy.evaluate) and runs in the calling
+thread; each closure is built in a worker thread as soon as its machine is evaluated. The closure's config.json is the evaluated
 configuration minus secret material: `deployment.keys.*` keep only where a key goes, never
 its `text`, `keyFile` or `keyCommand`, so no secret enters the store.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from declos.config import Evaluation, EvaluationError
@@ -25,13 +24,6 @@ from declos.system.build import (
 )
 
 SECRET_KEY_FIELDS = ("text", "keyFile", "keyCommand")
-
-
-@dataclass(frozen=True)
-class Built:
-    name: str
-    toplevel: str
-    warnings: tuple[str, ...]
 
 
 def targets(network_ev: NetworkEvaluation, names: Sequence[str]) -> dict[str, MachineTarget]:
@@ -53,45 +45,42 @@ def scrubbed_config_json(ev: Evaluation) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def build_all(
+def build_stream(
     store: Any,
     network_ev: NetworkEvaluation,
     names: Sequence[str],
     *,
+    evaluated: Callable[[str, Evaluation], None],
+    done: Callable[[str, str | None, str | None], None],
     jobs: int = 4,
-    on_done: Callable[[str, str | None, str | None], None] | None = None,
-) -> tuple[dict[str, Built], dict[str, str]]:
-    """Build every machine; returns (built by name, error message by name).
+) -> None:
+    """Evaluate each machine in this thread (the evaluator is not thread-safe) and build it
+    in one of `jobs` threads as soon as it is evaluated, so a machine's deploy can start
+    while the next ones are still evaluated (colmena's streaming evaluator).
 
-    Everything that reads the configuration (evaluation, option values, config.json) runs
-    first, in this thread: the evaluator is not thread-safe. The builds then run in
-    `jobs` threads. One machine's failure does not stop the others."""
-    errors: dict[str, str] = {}
-    inputs: dict[str, tuple[dict[str, Any], str, list[str]]] = {}
-    for name in names:
-        try:
-            ev = network_ev.evaluation(name)
-            inputs[name] = (read_values(ev), scrubbed_config_json(ev), list(ev.warnings or []))
-        except EvaluationError as exc:
-            errors[name] = str(exc)
-            if on_done:
-                on_done(name, None, str(exc))
-    built: dict[str, Built] = {}
+    `evaluated(name, ev)` runs in this thread, before the build (read there whatever else
+    the deploy needs from the configuration); `done(name, toplevel, error)` runs in the
+    build thread (toplevel None: `error` says why). One machine's failure does not stop
+    the others. Returns when every build has finished."""
 
-    def one(name: str) -> None:
-        values, config_json, warnings = inputs[name]
+    def one(name: str, values: dict[str, Any], config_json: str) -> None:
         try:
             result = build_from_values(store, values, config_json=config_json)
         except (SystemBuildError, EvaluationError, OSError, ValueError) as exc:
-            errors[name] = f"build failed: {exc}"
-            if on_done:
-                on_done(name, None, errors[name])
+            done(name, None, f"build failed: {exc}")
             return
-        all_warnings = tuple(dict.fromkeys([*warnings, *result.warnings]))
-        built[name] = Built(name, result.path, all_warnings)
-        if on_done:
-            on_done(name, result.path, None)
+        done(name, result.path, None)
 
+    futures = []
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="declos-build") as pool:
-        list(pool.map(one, list(inputs)))
-    return built, errors
+        for name in names:
+            try:
+                ev = network_ev.evaluation(name)
+                values, config_json = read_values(ev), scrubbed_config_json(ev)
+                evaluated(name, ev)
+            except EvaluationError as exc:
+                done(name, None, str(exc))
+                continue
+            futures.append(pool.submit(one, name, values, config_json))
+    for f in futures:
+        f.result()  # a bug in a build thread is raised here, not lost

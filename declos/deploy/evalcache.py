@@ -99,9 +99,10 @@ def stamp(path: str) -> str:
 class InputRecorder:
     """Collects the files opened for reading and the directories listed while active.
 
-    An audit hook cannot be removed, so each recorder adds one that does nothing once the
-    recorder is closed. Process starts count only in the thread that opened the recorder
-    (evaluation runs there; builders in worker threads run processes by design)."""
+    Only the creating thread (evaluation) and `declos-build*` threads are watched. An
+    audit hook cannot be removed, so each recorder adds one that does nothing while the
+    recorder is closed. Process starts count only in the creating thread (builders in
+    worker threads run processes by design)."""
 
     def __init__(
         self, ignore: Iterable[str | os.PathLike[str]], ignore_files: Iterable[str] = ()
@@ -126,7 +127,7 @@ class InputRecorder:
         self.close()
 
     def _hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self._active:
+        if not self._active or not self._mine():
             return
         if event == "open":
             path, mode, flags = args
@@ -143,6 +144,14 @@ class InputRecorder:
                 self.paths.add(os.path.abspath(os.fsdecode(path if path is not None else ".")))
         elif event in SPAWN_EVENTS and threading.get_ident() == self._thread:
             self.impure = f"the evaluation started a process ({event} {args[0]!r})"
+
+    def _mine(self) -> bool:
+        """Events of the evaluating thread and the build threads only: deploys running
+        meanwhile read key files and SSH keys, which are no inputs (and no hash of a
+        secret may reach the state)."""
+        if threading.get_ident() == self._thread:
+            return True
+        return threading.current_thread().name.startswith("declos-build")
 
     def stamps(self) -> dict[str, str]:
         """Every recorded input (outside the ignored roots, never written here): its stamp."""

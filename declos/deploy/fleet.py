@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from declos.deploy import evalcache, netgens
@@ -24,7 +25,7 @@ from declos.deploy.lock import deployment_lock
 from declos.deploy.pipeline import Deployer, DeployOptions, DeployPlan, MachineResult
 from declos.deploy.report import Reporter
 from declos.deploy.session import Selection, Session
-from declos.deploy.targets import MachineTarget, select
+from declos.deploy.targets import MachineTarget, select, target_of
 from declos.hosts import HostKeyPolicy, SSHHost
 
 
@@ -143,42 +144,60 @@ def _full(
     key: str,
     recorder: evalcache.InputRecorder | None = None,
 ) -> dict[str, MachineResult]:
-    """Evaluate, build and deploy the machines `pick()` names; record what the closures
-    came from (adding to `recorder`, which saw the network load, when given)."""
-    from declos.deploy.build import build_all
+    """Evaluate, build and deploy the machines `pick()` names, each machine's deploy
+    starting as soon as its closure is built; record what the closures came from (adding
+    to `recorder`, which saw the network load, when given)."""
+    from declos.deploy.build import build_stream
 
     dep = session.deployment
     recorder = recorder or _recorder(session)
+    plan = DeployPlan(dep.name, options, {})
+    results: dict[str, MachineResult] = {}
+    built: dict[str, str] = {}
+    texts: dict[str, dict[str, str | None]] = {}
+    announce = _announcer(reporter)
+    deployer = Deployer(
+        plan, session.store, lambda t: connect(session, t, announce(t.name)), reporter, texts
+    )
+    futures: list[Future[MachineResult]] = []
     with recorder:
         names = pick()
-        targets = session.targets(names)
         for n in names:
             reporter.phase(n, "building")
-        built, errors = build_all(session.store, session.evaluation, names)
-        all_names = sorted(session.network.machines)
-    _remember(session, recorder, cache, key, all_names, targets, built)
-    plan = DeployPlan(dep.name, options, targets)
-    results = {
-        n: MachineResult(n, "build-failed", message=msg, phase="building")
-        for n, msg in errors.items()
-    }
-    for n, msg in errors.items():
-        reporter.finish(n, False, msg)
-    plan.toplevels = {n: b.toplevel for n, b in built.items()}
-    if on_plan is not None:
-        on_plan(plan)
+        with ThreadPoolExecutor(max(1, len(names)), thread_name_prefix="declos-deploy") as pool:
+
+            def evaluated(name: str, ev: Any) -> None:  # this thread: the evaluator's
+                plan.targets[name] = target_of(name, ev.value("deployment"))
+                keys = ev.value("deployment.keys")
+                texts[name] = {k: v.get("text") for k, v in keys.items()}
+
+            def done(name: str, top: str | None, error: str | None) -> None:  # a build thread
+                if top is None:
+                    results[name] = MachineResult(
+                        name, "build-failed", error or "", phase="building"
+                    )
+                    reporter.finish(name, False, error or "build failed")
+                    return
+                built[name] = plan.toplevels[name] = top
+                if options.build_only or on_plan is not None:
+                    return
+                futures.append(pool.submit(deployer.machine, name))
+
+            build_stream(session.store, session.evaluation, names, evaluated=evaluated, done=done)
+            all_names = sorted(session.network.machines)
+            recorder.close()
+            _remember(session, recorder, cache, key, all_names, plan.targets, built)
+            if on_plan is not None:
+                on_plan(plan)
+                futures += [pool.submit(deployer.machine, n) for n in sorted(built)]
+            for f in futures:
+                r = f.result()
+                results[r.name] = r
     if options.build_only:
-        for n, b in built.items():
-            results[n] = MachineResult(n, "built", b.toplevel, b.toplevel)
-            reporter.finish(n, True, f"built {b.toplevel}")
-    else:
-        texts = session.key_texts(list(built))
-        announce = _announcer(reporter)
-        deployer = Deployer(
-            plan, session.store, lambda t: connect(session, t, announce(t.name)), reporter, texts
-        )
-        results.update(deployer.run())
-    _record(session, targets, results)
+        for n, top in built.items():
+            results[n] = MachineResult(n, "built", top, top)
+            reporter.finish(n, True, f"built {top}")
+    _record(session, plan.targets, results)
     if any(r.outcome == "deployed" for r in results.values()) and session.network.enable_rollback:
         gen = netgens.record(session.state, dep, session.store)
         for n in names:
@@ -228,7 +247,7 @@ def _remember(
     key: str,
     all_names: list[str],
     targets: dict[str, MachineTarget],
-    built: dict[str, Any],
+    built: dict[str, str],
 ) -> None:
     """Record the inputs and toplevels for the next deploy (added to `cache`, whose inputs
     were just found unchanged), or drop the record when the evaluation was impure."""
@@ -238,8 +257,8 @@ def _remember(
     new = cache or evalcache.EvalCache(key)
     new.inputs.update(recorder.stamps())
     new.names = all_names
-    for n, b in built.items():
-        new.record(n, targets[n], b.toplevel)
+    for n, top in built.items():
+        new.record(n, targets[n], top)
     evalcache.save(session.state, session.deployment, new)
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import declos.pkgs.debian.builders  # noqa: F401  (registers the builtin:debian-* builders)
 from declos.pkgs.debian.lockfile import LOCK_NAME, read_lock
 from declos.pkgs.debian.packages import DebianSet
+from declos.pkgs.python.lockfile import PYLOCK_NAME
+from declos.pkgs.python.packages import Python
 from declos.store.derivation import DEFAULT_SYSTEM, Derivation, Source, StringContext
 from declos.store.location import store_dir as default_store_dir
 from declos.store.store import Store
@@ -39,11 +41,14 @@ class Pkgs:
         lock: str | Path | None = None,
         recording: bool = False,
         hermetic: bool = False,
+        python_lock: str | Path | None = None,
     ) -> None:
         self._store = store
         self._root = root
         self._lock_path = lock
         self._debian: DebianSet | None = None
+        self._python_lock = python_lock
+        self._python: Python | None = None
         self._recording = recording
         self._hermetic = hermetic
         self.store_dir = (
@@ -73,6 +78,19 @@ class Pkgs:
     @property
     def deb(self) -> DebianSet:
         return self.debian
+
+    # -- Python (declos.pkgs.python), read from pylock.toml ---------------------------------
+    @property
+    def python3(self) -> Python:
+        """The interpreter with the distributions of pylock.toml (beside declos.lock, or in
+        the current directory); the Debian package of that name is `pkgs.deb.python3`."""
+        if self._python is None:
+            lock = self._python_lock
+            if lock is None:
+                base = Path(self._lock_path).parent if self._lock_path else Path.cwd()
+                lock = base / PYLOCK_NAME
+            self._python = Python(self, lock)
+        return self._python
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -1,0 +1,235 @@
+"""`pkgs.python3`: the interpreter, the locked distributions, environments and applications.
+
+Every locked distribution is two derivations, like a Debian package: the archive as a
+fixed-output fetch (its path depends only on the lock's SHA-256) and its installation
+(one store path per distribution). An environment is a virtualenv linking into those
+paths; an application is its project built to a wheel in the sandbox, installed the
+same way, and put into an environment with its locked dependencies.
+
+The interpreter is the host's CPython (`/usr/bin/python3.11` on Debian 12: host-libc
+mode, like the Debian packages' default); environments record it in `pyvenv.cfg`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from declos.pkgs.debian.packages import store_name
+from declos.pkgs.python import builders as _builders  # noqa: F401  (registers builtin:python-*)
+from declos.pkgs.python.errors import PythonError
+from declos.pkgs.python.lockfile import Artifact, LockedDist, PyLock, canonical_name, read_pylock
+from declos.pkgs.python.project import read_project, requirement_name
+from declos.pkgs.python.wheels import select_wheel
+from declos.store.derivation import Derivation, Source
+
+if TYPE_CHECKING:
+    from declos.pkgs.package_set import Pkgs
+
+DEFAULT_INTERPRETER = "/usr/bin/python3.11"
+SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01: the earliest time a zip (wheel) can store
+_VERSION = re.compile(r"python(\d+)\.(\d+)$")
+_BUILD_WHEEL = (
+    "import importlib, os\n"
+    "mod, _, obj = os.environ['backend'].partition(':')\n"
+    "backend = importlib.import_module(mod)\n"
+    "for part in filter(None, obj.split('.')):\n"
+    "    backend = getattr(backend, part)\n"
+    "print('built', backend.build_wheel(os.environ['out']))\n"
+)
+
+
+class PythonDist(Derivation):
+    """One installed distribution (`lib/pythonX.Y/site-packages`, `bin`)."""
+
+    pname: str
+    dist_version: str
+
+
+PackageList = Sequence["PythonDist | str"] | Callable[[Any], Sequence["PythonDist | str"]]
+
+
+class PythonPackages:
+    """`python3.pkgs`: the locked distributions by name (`ps.zope_interface`, `ps["WebOb"]`)."""
+
+    def __init__(self, python: Python) -> None:
+        self._python = python
+
+    def __getattr__(self, name: str) -> PythonDist:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._python.dist(name)
+
+    def __getitem__(self, name: str) -> PythonDist:
+        return self._python.dist(name)
+
+
+class Python:
+    """The interpreter plus the distributions of one pylock.toml, for one evaluation."""
+
+    def __init__(
+        self, pkgs: Pkgs, lock_path: str | Path | None, interpreter: str = DEFAULT_INTERPRETER
+    ) -> None:
+        m = _VERSION.search(interpreter)
+        if m is None:
+            raise PythonError(f"{interpreter}: name the interpreter as .../pythonX.Y")
+        self.interpreter = interpreter
+        self.version = f"{m.group(1)}.{m.group(2)}"
+        self.version_info = (int(m.group(1)), int(m.group(2)))
+        self._pkgs = pkgs
+        self._lock_path = Path(lock_path) if lock_path else None
+        self._lock: PyLock | None = None
+        self._memo: dict[str, Derivation] = {}
+        self.pkgs = PythonPackages(self)
+
+    def __str__(self) -> str:
+        return self.interpreter
+
+    @property
+    def site_packages(self) -> str:
+        return f"lib/python{self.version}/site-packages"
+
+    @property
+    def lock(self) -> PyLock:
+        if self._lock is None:
+            if self._lock_path is None or not self._lock_path.exists():
+                where = self._lock_path or "pylock.toml"
+                raise PythonError(
+                    f"Python distributions were used but {where} does not exist; create it "
+                    "with `declos.pkgs.python.locking.lock_requirements` or "
+                    "`uv export --format pylock.toml`"
+                )
+            self._lock = read_pylock(self._lock_path)
+        return self._lock
+
+    # -- derivations ----------------------------------------------------------------------
+    def fetch(self, art: Artifact) -> Derivation:
+        key = "fetch:" + art.sha256
+        if key not in self._memo:
+            self._memo[key] = Derivation(
+                store_name(art.filename),
+                "builtin:python-fetch",
+                (),
+                {"url": art.url, "sha256": art.sha256, "filename": art.filename},
+                output_hash=art.sha256,
+                output_hash_algo="sha256",
+                output_hash_mode="flat",
+                system=self._pkgs.system,
+                store_dir=self._pkgs.store_dir,
+                context=self._pkgs.context,
+            )
+        return self._memo[key]
+
+    def dist(self, name: str) -> PythonDist:
+        """The store path of locked distribution `name`, installed from its best wheel."""
+        locked = self.lock.get(name.replace("_", "-"))
+        if locked.key not in self._memo:
+            wheel = select_wheel(locked, self.version_info)
+            if wheel is None:
+                raise PythonError(
+                    f"{locked.name} {locked.version}: no locked wheel fits CPython "
+                    f"{self.version} on this platform "
+                    f"(wheels: {', '.join(w.filename for w in locked.wheels) or 'none'}); "
+                    "building sdists is not supported yet: lock a version that has a wheel"
+                )
+            self._memo[locked.key] = self._install(locked, self.fetch(wheel), wheel.filename)
+        return self._memo[locked.key]  # type: ignore[return-value]
+
+    def _install(self, locked: LockedDist, wheel: Derivation, filename: str) -> PythonDist:
+        drv = PythonDist(
+            store_name(f"python{self.version}-{locked.name}-{locked.version}"),
+            "builtin:python-wheel",
+            (),
+            {
+                "pname": locked.name,
+                "version": locked.version,
+                "wheel": wheel,
+                "filename": filename,
+                "python": self.interpreter,
+                "pythonVersion": self.version,
+            },
+            system=self._pkgs.system,
+            store_dir=self._pkgs.store_dir,
+            context=self._pkgs.context,
+        )
+        drv.pname, drv.dist_version = locked.name, locked.version
+        return drv
+
+    def _resolve(self, packages: PackageList) -> list[PythonDist]:
+        items = packages(self.pkgs) if callable(packages) else packages
+        names: list[str] = []
+        extra: list[PythonDist] = []
+        for item in items:
+            if isinstance(item, str):
+                names.append(item)
+            elif isinstance(item, PythonDist):
+                if canonical_name(item.pname) in self.lock.dists:
+                    names.append(item.pname)
+                else:
+                    extra.append(item)
+            else:
+                raise PythonError(
+                    f"with_packages takes distribution names or python3.pkgs entries, not {item!r}"
+                )
+        return [*extra, *(self.dist(n) for n in self.lock.closure(names))]
+
+    def with_packages(self, packages: PackageList, *, name: str | None = None) -> Derivation:
+        """A virtual environment of `packages` and their locked dependencies (a list, or a
+        function of `python3.pkgs` returning one, as nixpkgs' `withPackages (ps: [...])`)."""
+        dists = self._resolve(packages)
+        return self.env(dists, name or f"python{self.version}-env")
+
+    def env(self, dists: Iterable[PythonDist], name: str) -> Derivation:
+        paths = sorted({d.out_path: d for d in dists}.values(), key=lambda d: d.out_path)
+        return Derivation(
+            store_name(name),
+            "builtin:python-env",
+            (),
+            {
+                "dists": " ".join(d.out_path for d in paths),
+                "python": self.interpreter,
+                "pythonVersion": self.version,
+            },
+            input_drvs=paths,
+            system=self._pkgs.system,
+            store_dir=self._pkgs.store_dir,
+            context=self._pkgs.context,
+        )
+
+    def build_application(self, src: str | Path | Source, *, name: str | None = None) -> Derivation:
+        """A project with a pyproject.toml, built to a wheel in the sandbox with its locked
+        build backend, installed, and put into an environment with its locked
+        dependencies: its console scripts run from the store, no PYTHONPATH needed."""
+        source = src if isinstance(src, Source) else self._pkgs.path(src)
+        project = read_project(Path(source.src))
+        pname, version = project["name"], project["version"]
+        build_env = self.with_packages(
+            [requirement_name(r) for r in project["build_requires"]], name=f"{pname}-build-env"
+        )
+        wheel = self._pkgs.derivation(
+            store_name(f"{pname}-{version}-wheel"),
+            "/bin/bash",
+            ["-e", "-c", _WHEEL_SCRIPT],
+            {
+                "PATH": "/usr/bin:/bin",
+                "src": str(source),
+                "buildEnv": str(build_env),
+                "backend": project["backend"],
+                "buildWheel": _BUILD_WHEEL,
+                "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+            },
+            input_drvs=[build_env],
+            input_srcs=[source],
+        )
+        locked = LockedDist(pname, version, dependencies=())
+        app = self._install(locked, wheel, "")
+        deps = self._resolve([requirement_name(r) for r in project["dependencies"]])
+        return self.env([app, *deps], name or f"{pname}-{version}")
+
+
+_WHEEL_SCRIPT = (
+    'cp -r "$src" /build/src\nchmod -R u+w /build/src\ncd /build/src\nmkdir -p "$out"\n'
+    '"$buildEnv/bin/python" -c "$buildWheel"\n'
+)

@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "declos.cli.lock",
     "declos.cli.pkgs",
     "declos.cli.env",
+    "declos.cli.shell",
     "declos.cli.deploy",
 )
 
@@ -47,6 +48,7 @@ COMMAND_OWNERS: dict[str, str] = {
     "why-depends": "declos.cli.lock",
     "pkgs": "declos.cli.pkgs",
     "env": "declos.cli.env",
+    "shell": "declos.cli.shell",
     **dict.fromkeys(
         ("build", "switch", "boot", "test", "dry-activate", "rollback", "generations"),
         "declos.cli.system",

@@ -1,0 +1,1 @@
+"""declos.pkgs.stdenv: building from source and development shells from build inputs."""

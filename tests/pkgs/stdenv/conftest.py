@@ -1,0 +1,49 @@
+"""Locks and a store for shell and stdenv tests: a Debian lock of a few real packages
+(jq and libjq-dev are not installed on the test host, so their headers and libraries can
+only come from the store), a Python lock resolved by pip, and a store whose logical
+directory is its physical one, so the shells' programs run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from declos.pkgs.debian.locking import make_lock, open_archive
+from declos.pkgs.python.locking import lock_requirements
+
+DEBIAN = ("jq", "libjq-dev")
+PYTHON = ("pyramid==2.0.2", "setuptools<81")
+
+
+@pytest.fixture(scope="session")
+def locks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with declos.lock and pylock.toml (copied into each test's project)."""
+    d = tmp_path_factory.mktemp("locks")
+    make_lock(open_archive(), DEBIAN, path=str(d / "declos.lock")).write(d / "declos.lock")
+    lock_requirements(list(PYTHON), only_binary=True).write(d / "pylock.toml")
+    return d
+
+
+@pytest.fixture(scope="session")
+def shell_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """DECLOS_STORE_DIR / DECLOS_STATE_DIR of a store shared by the session's shells."""
+    d = tmp_path_factory.mktemp("shellstore")
+    return {"DECLOS_STORE_DIR": str(d / "store"), "DECLOS_STATE_DIR": str(d / "var")}
+
+
+@pytest.fixture
+def project(tmp_path: Path, locks: Path) -> Path:
+    p = tmp_path / "project"
+    p.mkdir()
+    for name in ("declos.lock", "pylock.toml"):
+        (p / name).write_bytes((locks / name).read_bytes())
+    return p
+
+
+@pytest.fixture
+def base_env(tmp_path: Path, shell_store: dict[str, str]) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    return {"PATH": os.environ["PATH"], "HOME": str(home), "TERM": "dumb", **shell_store}

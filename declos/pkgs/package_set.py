@@ -16,6 +16,7 @@ from declos.pkgs.debian.lockfile import LOCK_NAME, read_lock
 from declos.pkgs.debian.packages import DebianSet
 from declos.pkgs.python.lockfile import PYLOCK_NAME
 from declos.pkgs.python.packages import Python
+from declos.pkgs.stdenv.stdenv import Stdenv
 from declos.store.derivation import DEFAULT_SYSTEM, Derivation, Source, StringContext
 from declos.store.location import store_dir as default_store_dir
 from declos.store.store import Store
@@ -91,6 +92,11 @@ class Pkgs:
                 lock = base / PYLOCK_NAME
             self._python = Python(self, lock)
         return self._python
+
+    @property
+    def stdenv(self) -> Stdenv:
+        """Building from source (`pkgs.stdenv.mk_derivation`, `call_package`)."""
+        return Stdenv(self)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from declos.pkgs import Pkgs
 from declos.pkgs.debian.locking import make_lock, open_archive
 from declos.pkgs.python.locking import lock_requirements
+from declos.pkgs.stdenv.stdenv import TOOLCHAIN
+from declos.store import Store
 
-DEBIAN = ("jq", "libjq-dev")
+DEBIAN = ("jq", "libjq-dev", "zlib1g-dev", *TOOLCHAIN)
 PYTHON = ("pyramid==2.0.2", "setuptools<81")
 
 
@@ -31,6 +34,13 @@ def shell_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """DECLOS_STORE_DIR / DECLOS_STATE_DIR of a store shared by the session's shells."""
     d = tmp_path_factory.mktemp("shellstore")
     return {"DECLOS_STORE_DIR": str(d / "store"), "DECLOS_STATE_DIR": str(d / "var")}
+
+
+@pytest.fixture(scope="session")
+def build_pkgs(locks: Path, shell_store: dict[str, str]) -> Pkgs:
+    """A package set over the session's store (the toolchain is built once)."""
+    store = Store(shell_store["DECLOS_STORE_DIR"], shell_store["DECLOS_STATE_DIR"])
+    return Pkgs(store, lock=locks / "declos.lock", python_lock=locks / "pylock.toml")
 
 
 @pytest.fixture

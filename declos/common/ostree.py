@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from declos.common.safepath import PathEscape, safe_join
+
 OS_TREE_FILES = ("etc/passwd", "etc/group")
 
 
@@ -28,9 +30,18 @@ def check_os_tree(root: str, given: str | None = None) -> None:
             f"--root {shown} {what}; --root activates into an existing system tree"
             " (for example one made with mmdebstrap)"
         )
-    missing = [f for f in OS_TREE_FILES if not os.path.isfile(os.path.join(root, f))]
+    missing = [f for f in OS_TREE_FILES if not _is_file_inside(root, f)]
     if missing:
         raise NotAnOsTree(
-            f"--root {shown}: {', '.join(missing)} missing; --root activates into an existing"
-            " system tree (for example one made with mmdebstrap); nothing was changed"
+            f"--root {shown}: {', '.join(missing)} missing (symlinks in the tree resolve inside"
+            " it, as in a chroot); --root activates into an existing system tree (for example one made with mmdebstrap); nothing was changed"
         )
+
+
+def _is_file_inside(root: str, relative: str) -> bool:
+    """A regular file at `relative` with symlinks resolved inside `root`, as activation
+    will resolve them: an `etc` that links out of the tree does not count."""
+    try:
+        return safe_join(root, relative).is_file()
+    except PathEscape:
+        return False

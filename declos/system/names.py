@@ -11,6 +11,7 @@ or inject a line into a generated file.
 
 from __future__ import annotations
 
+import json
 import re
 import zoneinfo
 from collections.abc import Mapping
@@ -24,6 +25,15 @@ UNIT_STEM = re.compile(r"^(?:[A-Za-z0-9:_.@-]|\\x[0-9a-f]{2}){1,240}$")
 ACCOUNT = re.compile(r"^(?![-+])(?!\.\.?$)(?![0-9]+$)[^:,/\\\s\x00-\x1f\x7f]{1,32}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MOUNT_POINT = re.compile(r"^(/(?!\.\.?(/|$))[^/\x00-\x1f\x7f]+)*/?$")
+UNIT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
+# Linux's dev_valid_name (1-15 bytes, no '/', ':' or whitespace, not . or ..), narrowed to
+# characters that need no quoting in nft's "..." strings; a trailing '*' is nft's wildcard.
+INTERFACE = re.compile(r"^(?!\.\.?$)[A-Za-z0-9_.@+-]{1,15}\*?$")
+SECTIONS = {
+    "services": ("unitConfig", "serviceConfig"),
+    "timers": ("unitConfig", "timerConfig"),
+    "sockets": ("unitConfig", "socketConfig"),
+}
 SNIPPET = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}$")
 ETC_RESERVED = frozenset(
     {".declos-static", "hostname", "localtime", "timezone"}
@@ -43,6 +53,7 @@ def check_names(values: Mapping[str, Any]) -> None:
             _match(
                 UNIT_STEM, stem, ("systemd", kind, stem), "a unit name (letters, digits, ':_.\\@-')"
             )
+    _check_unit_sections(values)
     for kind in ("users", "groups"):
         for name in values.get(f"users.{kind}", {}):
             _match(
@@ -83,9 +94,36 @@ def check_names(values: Mapping[str, Any]) -> None:
             ("fileSystems", key),
             "an absolute, normalised mount point (no '.' or '..')",
         )
+    _check_interfaces(values.get("networking.firewall"))
     zone = values.get("time.timeZone")
     if zone is not None:
         check_time_zone(zone)
+
+
+def _check_unit_sections(values: Mapping[str, Any]) -> None:
+    """Keys of unitConfig/serviceConfig/...: a key with a newline would add a line to the unit."""
+    for kind, sections in SECTIONS.items():
+        for stem, unit in values.get(f"systemd.{kind}", {}).items():
+            for section in sections:
+                for key in unit[section]:
+                    _match(
+                        UNIT_KEY,
+                        key,
+                        ("systemd", kind, stem, section, key),
+                        "a unit file key (a letter, then letters, digits and '-')",
+                    )
+
+
+def _check_interfaces(firewall: Mapping[str, Any] | None) -> None:
+    """Interface names go into nft's `iifname "..."`: a quote would end the string (the
+    values of trustedInterfaces are typed in the firewall module with the same rule)."""
+    if firewall is None:
+        return
+    what = (
+        "a network interface name (1-15 of letters, digits and '_.@+-', optionally ending in '*')"
+    )
+    for name in firewall["interfaces"]:
+        _match(INTERFACE, name, ("networking", "firewall", "interfaces", name), what)
 
 
 def _match(pattern: re.Pattern[str], name: str, path: tuple[str, ...], what: str) -> None:
@@ -95,7 +133,7 @@ def _match(pattern: re.Pattern[str], name: str, path: tuple[str, ...], what: str
 
 def check_etc_target(name: str, target: str) -> None:
     """Relative, no `.`/`..`, no control characters, not a file declos manages itself."""
-    where = f'environment.etc."{name}"'
+    where = f"environment.etc.{json.dumps(name, ensure_ascii=False)}"
     path = ("environment", "etc", name)
     parts = target.split("/")
     if target.startswith("/") or not target or any(p in ("", ".", "..") for p in parts):

@@ -27,6 +27,10 @@ def _ports(kind: str, example):
     }
 
 
+# Linux's interface name rule (1-15 bytes, no '/', ':' or whitespace), narrowed to what
+# needs no quoting inside nft's "..."; a trailing '*' is nft's wildcard. The builder checks
+# the names of `interfaces` with the same rule (declos/system/names.py).
+_interface_name = types.str_matching(r"^(?!\.\.?$)[A-Za-z0-9_.@+-]{1,15}\*?$")
 _interface = types.submodule({**_ports("TCP", [22, 80]), **_ports("UDP", [53])})
 
 options = {
@@ -47,7 +51,7 @@ options = {
             example={"eth0": {"allowedTCPPorts": [8080]}},
         ),
         "trustedInterfaces": Option(
-            types.list_of(types.str),
+            types.list_of(_interface_name),
             [],
             "Traffic coming in from these interfaces is accepted unconditionally. "
             "The loopback interface is always trusted.",

@@ -18,6 +18,10 @@ MODULES = ("mpm_event", "authz_core", "mime", "dir")  # log_config and unixd are
 CONF = "/etc/httpd/httpd.conf"
 
 _account = types.str_matching(r"^[a-z_][a-z0-9_-]*[$]?$")
+# Paths written into httpd.conf: a quoted one (DocumentRoot "...") may hold spaces but no
+# quote, backslash or control character; an unquoted one (ErrorLog ...) no whitespace either.
+_quoted_path = types.str_matching(r'^/[^"\\\x00-\x1f\x7f]*$')
+_word_path = types.str_matching(r'^/[^\s"\\\x00-\x1f\x7f]*$')
 
 options = {
     "services.httpd": {
@@ -31,13 +35,14 @@ options = {
             default_text="pkgs.apache2 if declos.lock pins it, else null (the host's apache2)",
         ),
         "adminAddr": Option(
-            types.null_or(types.str),
+            # one word of httpd.conf's ServerAdmin line: no whitespace, quotes or control characters
+            types.null_or(types.str_matching(r'^[^\s"\\\x00-\x1f\x7f]+$')),
             None,
             "E-mail address of the server administrator (`ServerAdmin`). Required when the server is enabled.",
             example="admin@example.org",
         ),
         "documentRoot": Option(
-            types.null_or(types.path),
+            types.null_or(_quoted_path),
             None,
             "The directory served at `/`. null serves the distribution's default page.",
             example="/srv/www",
@@ -45,13 +50,13 @@ options = {
         "listenPort": Option(types.port, 80, "The TCP port Apache listens on."),
         "user": Option(_account, "www-data", "User account the server runs as."),
         "group": Option(_account, "www-data", "Group the server runs as."),
-        "logDir": Option(types.path, "/var/log/httpd", "Directory of the error and access logs."),
+        "logDir": Option(_word_path, "/var/log/httpd", "Directory of the error and access logs."),
         "virtualHosts": Option(
             types.attrs_of(
                 types.submodule(
                     {
                         "documentRoot": Option(
-                            types.null_or(types.path),
+                            types.null_or(_quoted_path),
                             None,
                             "The directory this virtual host serves.",
                         )

@@ -12,7 +12,8 @@ options = {
                 "older configuration can be chosen at boot.",
             ),
             "device": Option(
-                types.str,
+                # an argument of grub-install: empty, nodev or an absolute device path
+                types.str_matching(r"^(|nodev|/[^\s\x00-\x1f\x7f]+)$"),
                 "",
                 "The disk GRUB is installed on (e.g. `/dev/vda`); empty means entries are written "
                 "but the boot loader itself is not (re)installed.",

@@ -8,14 +8,16 @@ the builder only ever renders the units it is given.
 
 from declos.config import Option, types
 
+# A unit file value is one line: a newline (or CR, NUL) would start a new key or section
+# of the unit (issue 8), so it is an error at its definition, not a surprise in the unit.
+_line = types.str_matching(r"^[^\n\r\x00]*$")
 _unit_value = types.one_of(
     [
         types.bool,
         types.int,
-        types.str,
-        types.path,
+        _line,
         types.package,
-        types.list_of(types.either(types.str, types.int)),
+        types.list_of(types.either(_line, types.int)),
     ]
 )
 _section = types.attrs_of(_unit_value)
@@ -136,7 +138,7 @@ def _service(name):
             "one; if false it is restarted in one step (`X-StopIfChanged=`).",
         ),
         "startAt": Option(
-            types.either(types.str, types.list_of(types.str)),
+            types.either(_line, types.list_of(_line)),
             [],
             "When to start the service automatically, in systemd.time(7) calendar format: makes a timer unit.",
             example="Sun 14:00:00",

@@ -186,7 +186,7 @@ def test_root_without_an_os_tree_is_refused_before_any_change(tmp_path, capsys):
     assert rc == 1
     err = capsys.readouterr().err
     assert (
-        f"error: --root {empty}: etc/passwd, etc/group missing; --root activates into an existing system tree"
-        in err
+        f"error: --root {empty}: etc/passwd, etc/group missing (symlinks in the tree resolve "
+        "inside it, as in a chroot); --root activates into an existing system tree" in err
     )
     assert list(empty.iterdir()) == []

@@ -19,8 +19,10 @@ def test_options_json_shape() -> None:
     r = declos("options", "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
+    source = (ROOT / "modules/services/httpd.py").read_text().splitlines()
+    line = source.index("    \"services.httpd\": {") + 2  # `"enable": mk_enable_option(...)`
     assert doc["services.httpd.enable"] == {
-        "declarations": ["modules/services/httpd.py:24"],
+        "declarations": [f"modules/services/httpd.py:{line}"],
         "default": {"_type": "literalExpression", "text": "false"},
         "description": "Whether to enable the Apache HTTP Server.",
         "example": {"_type": "literalExpression", "text": "true"},

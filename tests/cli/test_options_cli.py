@@ -20,7 +20,7 @@ def test_options_json_shape() -> None:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     source = (ROOT / "modules/services/httpd.py").read_text().splitlines()
-    line = source.index("    \"services.httpd\": {") + 2  # `"enable": mk_enable_option(...)`
+    line = source.index('    "services.httpd": {') + 2  # `"enable": mk_enable_option(...)`
     assert doc["services.httpd.enable"] == {
         "declarations": [f"modules/services/httpd.py:{line}"],
         "default": {"_type": "literalExpression", "text": "false"},

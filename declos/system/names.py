@@ -55,13 +55,17 @@ def check_names(values: Mapping[str, Any]) -> None:
             )
     _check_unit_sections(values)
     for kind in ("users", "groups"):
-        for name in values.get(f"users.{kind}", {}):
-            _match(
-                ACCOUNT,
-                name,
-                ("users", kind, name),
-                "an account name (useradd's rules: [a-z_][a-z0-9_-]*, at most 32)",
-            )
+        for attr, account in values.get(f"users.{kind}", {}).items():
+            # the account is called `name`, which is the attribute name unless set
+            name = str(account["name"])
+            if not ACCOUNT.fullmatch(name):
+                path = ("users", kind, attr) if name == attr else ("users", kind, attr, "name")
+                raise InvalidName(
+                    f"{'.'.join(path[:-1])}: {path[-1]!r}"
+                    + (f" (the account name {name!r})" if name != attr else "")
+                    + " is not an account name (useradd's rules: [a-z_][a-z0-9_-]*, at most 32)",
+                    path,
+                )
     for name in values.get("environment.variables", {}):
         _match(
             ENV_NAME,

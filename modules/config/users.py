@@ -6,6 +6,8 @@ which Debian does not have) and nologin. NixOS's assertions about isSystemUser a
 isNormalUser and about a system user's group are checked here, before anything is built.
 """
 
+import re
+
 from declos.config import Option, mk_default, types
 
 # Account names and fields become lines of /etc/passwd, /etc/group and /etc/shadow:
@@ -13,9 +15,23 @@ from declos.config import Option, mk_default, types
 # same rule: 1-32 characters, no `:` `,` `/` `\` whitespace or control characters, not
 # starting with - or +, not . or .., not all digits; unicode allowed), and no `:` or control
 # characters in any field (issue 8).
-_account = types.str_matching(r"^(?![-+])(?!\.\.?$)(?![0-9]+$)[^:,/\\\s\x00-\x1f\x7f]{1,32}$")
+ACCOUNT = r"^(?![-+])(?!\.\.?$)(?![0-9]+$)[^:,/\\\s\x00-\x1f\x7f]{1,32}$"
+_account = types.str_matching(ACCOUNT)
 _field = types.str_matching(r"^[^:\x00-\x1f\x7f]*$")
-_abs_path = types.str_matching(r"^/[^:\x00-\x1f\x7f]*$")
+# Absolute, and no `.` or `..` component: a home of /../../x would be created outside the
+# tree under --root (the activator refuses it too).
+_abs_path = types.str_matching(r"^(?!.*/\.\.?(?:/|$))/[^:\x00-\x1f\x7f]*$")
+# 2**32 - 1 is (uid_t) -1, "no id" to chown(2) and refused by useradd.
+_id = types.null_or(types.ints.between(0, 2**32 - 2))
+
+
+def _name_option(name, what):
+    """`name` defaults to the attribute name. An attribute name that is not an account
+    name is reported by the builder at the line that wrote it (declos/system/names.py);
+    until then its default stays an untyped string, so that the error is not a type
+    error of this module's default, far from the user's file."""
+    valid = re.fullmatch(ACCOUNT, name) is not None
+    return Option(_account if valid else types.str, name, what, default_text="<name>")
 
 
 def _user(name):
@@ -26,7 +42,7 @@ def _user(name):
                 True,
                 "If false, the user is not managed (as if it were not declared).",
             ),
-            "name": Option(types.str, name, "The user's login name.", default_text="<name>"),
+            "name": _name_option(name, "The user's login name."),
             "isSystemUser": Option(
                 types.bool,
                 False,
@@ -39,7 +55,7 @@ def _user(name):
                 "created, shell set, group `users`.",
             ),
             "uid": Option(
-                types.null_or(types.ints.unsigned),
+                _id,
                 None,
                 "The account UID. null picks one and keeps it stable across generations.",
             ),
@@ -102,20 +118,20 @@ def _user(name):
 def _user_defaults(config, name):
     if not config.isNormalUser:
         return {"shell": mk_default("/usr/sbin/nologin")}
-    return {
-        "home": mk_default(f"/home/{name}"),
+    defaults = {
         "createHome": mk_default(True),
         "group": mk_default("users"),
         "shell": mk_default("/bin/bash"),
     }
+    if re.fullmatch(ACCOUNT, config.name):  # else the name is the error (see _name_option)
+        defaults["home"] = mk_default(f"/home/{config.name}")
+    return defaults
 
 
 def _group(name):
     return {
-        "name": Option(types.str, name, "The group's name.", default_text="<name>"),
-        "gid": Option(
-            types.null_or(types.ints.unsigned), None, "The GID. null picks one and keeps it stable."
-        ),
+        "name": _name_option(name, "The group's name."),
+        "gid": Option(_id, None, "The GID. null picks one and keeps it stable."),
         "members": Option(
             types.list_of(_account),
             [],

@@ -14,7 +14,7 @@ from declos.system.activation_scripts import (
 from declos.system.boot import BootError, render_boot
 from declos.system.etc import EtcEntry, EtcError, render_etc
 from declos.system.filesystems import FileSystemError, render_filesystems, render_swaps
-from declos.system.users import render_users
+from declos.system.users import UsersError, render_users
 
 
 def test_etc_text_source_and_modes(store, writer, tmp_path, read, value) -> None:
@@ -126,6 +126,65 @@ def test_users_defaults_and_groups(value) -> None:
         "svc": {"gid": None, "members": []},
         "wheel": {"gid": 10, "members": ["alice"]},
     }
+
+
+def test_users_are_keyed_by_their_name_option(value) -> None:
+    """NixOS: the passwd entry is `name`, the attribute name only by default; home follows it."""
+    users = {"users.users": {"my user": {"isNormalUser": True, "name": "me"}}}
+    out = render_users(value("users", users))
+    assert list(out["users"]) == ["me"]
+    assert out["users"]["me"]["home"] == "/home/me"
+
+
+@pytest.mark.parametrize(
+    ("definitions", "message", "path"),
+    [
+        (
+            {
+                "users.users": {
+                    "a": {"isNormalUser": True, "uid": 1500},
+                    "b": {"isNormalUser": True, "uid": 1500},
+                }
+            },
+            "users.users.b.uid: 1500 is already the uid of users.users.a; give each its own uid, "
+            "or leave it null to pick a free one",
+            ("users", "users", "b", "uid"),
+        ),
+        (
+            {"users.groups": {"a": {"gid": 7}, "b": {"gid": 7}}},
+            "users.groups.b.gid: 7 is already the gid of users.groups.a; give each its own gid, "
+            "or leave it null to pick a free one",
+            ("users", "groups", "b", "gid"),
+        ),
+        (
+            {"users.users": {"toor": {"isSystemUser": True, "group": "root", "uid": 0}}},
+            "users.users.toor.uid: only root may have uid 0 (a second superuser account is "
+            "refused); leave uid null to pick a free one",
+            ("users", "users", "toor", "uid"),
+        ),
+        (
+            {
+                "users.users": {
+                    "a": {"isNormalUser": True},
+                    "b": {"isNormalUser": True, "name": "a"},
+                }
+            },
+            "users.users.b: the account name 'a' is also the name of users.users.a; each "
+            "account needs its own name",
+            ("users", "users", "b"),
+        ),
+    ],
+)
+def test_users_conflicts_are_refused_at_build(value, definitions, message, path) -> None:
+    with pytest.raises(UsersError) as info:
+        render_users(value("users", definitions))
+    assert str(info.value) == message
+    assert info.value.path == path
+
+
+def test_root_may_have_uid_zero(value) -> None:
+    users = {"users.users": {"root": {"isSystemUser": True, "group": "root", "uid": 0}}}
+    assert render_users(value("users", users))["users"]["root"]["uid"] == 0
 
 
 def test_users_nixos_assertions(evaluated) -> None:

@@ -13,12 +13,16 @@ normal users count up from 1000. An existing account's id is never changed. A de
 id another account already has is refused (two accounts sharing an id share all files).
 SSH keys are not handled here: the closure delivers them as /etc entries
 (ssh/authorized_keys.d/NAME).
+
+`hashedPasswordFile` (NixOS) is read here, on the target, each time the accounts are
+planned: the hash never enters the store, the closure names only the file. Under --root
+the file is the tree's (resolved inside it).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,7 +31,8 @@ from declos.activation.accounts_db import AccountDb, GroupEntry, PasswdEntry, Sh
 from declos.activation.errors import UsersError
 from declos.activation.paths import Host
 from declos.common.atomic import read_json, write_json
-from declos.common.closure_schema import GroupSpec, UserSpec
+from declos.common.closure_schema import GroupSpec, SchemaError, UserSpec, check_account_field
+from declos.common.safepath import PathEscape
 
 SYSTEM_IDS = (400, 999)
 NORMAL_UIDS = (1000, 29999)
@@ -293,6 +298,56 @@ def plan_removals(
     return lines
 
 
+def with_password_files(
+    users: Mapping[str, UserSpec], read: Callable[[str], str | None]
+) -> tuple[dict[str, UserSpec], list[str]]:
+    """Users whose `hashedPasswordFile` was read into their hash, and warnings.
+
+    As NixOS's update-users-groups.pl: the file's text without its final newline is the
+    hash and takes precedence over `hashedPassword`; a missing file (`read` returns None)
+    is a warning and the password stays as it would be without the file. Unlike NixOS an
+    empty file is refused: it would allow a login without any password."""
+    out: dict[str, UserSpec] = {}
+    warnings: list[str] = []
+    for name, u in users.items():
+        path = u.hashed_password_file
+        text = read(path) if path is not None else None
+        if path is None:
+            out[name] = u
+        elif text is None:
+            warnings.append(
+                f"warning: users.users.{name}.hashedPasswordFile {path} does not exist;"
+                " the password is left as it is"
+            )
+            out[name] = u
+        else:
+            out[name] = replace(u, hashed_password=_password_hash(name, path, text))
+    return out, warnings
+
+
+def _password_hash(name: str, path: str, text: str) -> str:
+    what = f"users.users.{name}.hashedPasswordFile {path}:"
+    hashed = text.removesuffix("\n")
+    if not hashed:
+        raise UsersError(
+            f"{what} the file is empty, which would allow a login without a password;"
+            " write one hash (mkpasswd -m sha-512) or ! to lock the account"
+        )
+    try:
+        check_account_field(hashed, "the hash")
+    except SchemaError as exc:
+        raise UsersError(f"{what} {_redacted(str(exc))}; the file must hold one hash") from None
+    return hashed
+
+
+def _redacted(message: str) -> str:
+    """A schema message without the value it quotes (a password hash is not for logs)."""
+    start, end = message.find(" '"), message.find("' contains ")
+    if start < 0 or end < start:
+        return message
+    return message[:start] + message[end + 1 :]
+
+
 def plan_users(
     users: Mapping[str, UserSpec],
     groups: Mapping[str, GroupSpec],
@@ -336,14 +391,13 @@ class UsersStep:
 
     def plan(self, users: Mapping[str, UserSpec], groups: Mapping[str, GroupSpec]) -> UsersPlan:
         """A plan from the databases as they are now (for printing and change detection)."""
-        db = AccountDb.read(self.host.etc)
-        return plan_users(users, groups, db, AccountState.read(self.dir))
+        return self._plan(users, groups, AccountDb.read(self.host.etc))
 
     def apply(self, users: Mapping[str, UserSpec], groups: Mapping[str, GroupSpec]) -> UsersPlan:
         """Plan again under /etc/.pwd.lock on what is there now, and write it."""
         etc = self.host.etc
         with accounts_db.locked(etc):
-            plan = plan_users(users, groups, AccountDb.read(etc), AccountState.read(self.dir))
+            plan = self._plan(users, groups, AccountDb.read(etc))
             self._write_state(plan.widened)
             faults.point("users")
             accounts_db.write(etc, plan.before, plan.after)
@@ -351,6 +405,23 @@ class UsersStep:
         self._homes(plan.homes)
         write_json(self.dir / "accounts.json", plan.state.accounts_json())
         return plan
+
+    def _plan(
+        self, users: Mapping[str, UserSpec], groups: Mapping[str, GroupSpec], db: AccountDb
+    ) -> UsersPlan:
+        resolved, warnings = with_password_files(users, self._read_password_file)
+        plan = plan_users(resolved, groups, db, AccountState.read(self.dir))
+        return replace(plan, lines=(*warnings, *plan.lines))
+
+    def _read_password_file(self, path: str) -> str | None:
+        """The text of a hashedPasswordFile on this host (None if it does not exist)."""
+        try:
+            return self.host.phys(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, PathEscape) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise UsersError(f"cannot read hashedPasswordFile {path}: {why}") from None
 
     def _write_state(self, state: AccountState) -> None:
         write_json(self.dir / "accounts.json", state.accounts_json())

@@ -67,6 +67,8 @@ class UserSpec:
     shell: str
     hashed_password: str | None
     authorized_keys: tuple[str, ...] = ()
+    hashed_password_file: str | None = None
+    """Read on the target at activation (NixOS): the hash itself never enters the store."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class UserSpec:
             "createHome": self.create_home,
             "shell": self.shell,
             "hashedPassword": self.hashed_password,
+            "hashedPasswordFile": self.hashed_password_file,
             "authorizedKeys": list(self.authorized_keys),
         }
 
@@ -296,6 +299,11 @@ def _user(name: str, raw: object, where: str) -> UserSpec:
         if not isinstance(password, str):
             raise SchemaError(f"{w}.hashedPassword must be a string")
         check_account_field(password, f"{w}.hashedPassword")
+    password_file = u.get("hashedPasswordFile")
+    if password_file is not None:
+        if not isinstance(password_file, str):
+            raise SchemaError(f"{w}.hashedPasswordFile must be a string")
+        _check_abs_path(password_file, f"{w}.hashedPasswordFile")
     return UserSpec(
         name=name,
         is_normal_user=normal,
@@ -315,6 +323,7 @@ def _user(name: str, raw: object, where: str) -> UserSpec:
         ),
         hashed_password=password,
         authorized_keys=_str_list(u, "authorizedKeys", w),
+        hashed_password_file=password_file,
     )
 
 

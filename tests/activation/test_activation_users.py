@@ -206,3 +206,82 @@ def test_plan_users_is_pure_and_refuses_a_taken_uid():
     )
     with pytest.raises(UsersError, match="uid 1 of alice is already used by daemon"):
         plan_users(taken.users, taken.groups, db, state)
+
+
+HASH = "$6$pepper$c2VjcmV0LWhhc2gtbm90LWluLXRoZS1zdG9yZQ"
+
+
+def test_hashed_password_file_is_read_on_the_target_and_wins(rooted):
+    """NixOS's hashedPasswordFile: read at activation (inside the tree under --root),
+    final newline dropped, preferred to hashedPassword; the closure holds only the path."""
+    rooted.p("/run/keys").mkdir(parents=True)
+    rooted.p("/run/keys/alice").write_text(HASH + "\n")
+    top = rooted.make.system(
+        users={
+            "alice": {
+                "isNormalUser": True,
+                "hashedPassword": "$6$old$old",
+                "hashedPasswordFile": "/run/keys/alice",
+            }
+        }
+    )
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    assert f"alice:{HASH}:::::::" in rooted.p("/etc/shadow").read_text().splitlines()
+    assert HASH not in out
+    rooted.p("/run/keys/alice").write_text("$6$new$new\n")
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    assert "update user alice (password)" in out.splitlines()
+    assert "alice:$6$new$new:::::::" in rooted.p("/etc/shadow").read_text().splitlines()
+
+
+def test_a_missing_hashed_password_file_is_a_warning(rooted):
+    top = rooted.make.system(
+        users={"alice": {"isNormalUser": True, "hashedPasswordFile": "/run/keys/none"}}
+    )
+    rc, out = rooted.run(top)
+    assert rc == 0, out
+    assert (
+        "warning: users.users.alice.hashedPasswordFile /run/keys/none does not exist;"
+        " the password is left as it is" in out.splitlines()
+    )
+    assert "alice:!:::::::" in rooted.p("/etc/shadow").read_text().splitlines()
+
+
+def test_a_bad_hashed_password_file_is_refused_before_any_change(rooted):
+    rooted.p("/run/keys").mkdir(parents=True)
+    rooted.p("/run/keys/alice").write_text("$6$a$b\nroot3::0:0:99999:7:::\n")
+    top = rooted.make.system(
+        users={"alice": {"isNormalUser": True, "hashedPasswordFile": "/run/keys/alice"}}
+    )
+    before = {f: rooted.p(f"/etc/{f}").read_text() for f in ("passwd", "shadow", "group")}
+    rc, out = rooted.run(top)
+    assert rc == 2, out  # the activator's exit code for accounts it cannot apply
+    assert (
+        "users.users.alice.hashedPasswordFile /run/keys/alice: the hash contains '\\n'; "
+        "account fields may not contain ':', newlines or control characters; "
+        "the file must hold one hash" in out
+    )
+    assert "root3" not in out and "$6$a$b" not in out, "the file's text is not echoed"
+    assert {f: rooted.p(f"/etc/{f}").read_text() for f in before} == before
+
+
+def test_with_password_files_refuses_an_empty_file():
+    import pytest
+
+    from declos.activation.errors import UsersError
+    from declos.activation.users import with_password_files
+    from declos.common.closure_schema import parse_system_json
+
+    spec = parse_system_json(
+        {
+            "format": 1,
+            "users": {"users": {"a": {"isNormalUser": True, "hashedPasswordFile": "/k"}}},
+        },
+        "s",
+    )
+    with pytest.raises(UsersError, match="the file is empty, which would allow a login"):
+        with_password_files(spec.users, lambda path: "\n")
+    users, warnings = with_password_files(spec.users, lambda path: "$6$x$y\n")
+    assert users["a"].hashed_password == "$6$x$y" and warnings == []

@@ -38,9 +38,11 @@ def lock_requirements(
     *,
     path: str = "pylock.toml",
     only_binary: bool = False,
+    no_binary: Sequence[str] = (),
     python: str = sys.executable,
 ) -> PyLock:
-    """Resolve `requirements` with pip (wheels preferred) and return the lock."""
+    """Resolve `requirements` with pip (wheels preferred; the sdist for `no_binary`
+    names, to be built in the sandbox) and return the lock."""
     for r in requirements:
         try:
             Requirement(r)
@@ -51,6 +53,7 @@ def lock_requirements(
         argv = [python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
         argv += ["--report", report]
         argv += ["--only-binary=:all:"] if only_binary else ["--prefer-binary"]
+        argv += [f"--no-binary={name}" for name in no_binary]
         proc = subprocess.run(
             [*argv, "--", *requirements], capture_output=True, text=True, check=False
         )

@@ -12,8 +12,9 @@ mode, like the Debian packages' default); environments record it in `pyvenv.cfg`
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from declos.pkgs.python.errors import PythonError
 from declos.pkgs.python.lockfile import Artifact, LockedDist, PyLock, canonical_name, read_pylock
 from declos.pkgs.python.project import read_project, requirement_name
 from declos.pkgs.python.wheels import select_wheel
+from declos.pkgs.stdenv.stdenv import StdenvDerivation
 from declos.store.derivation import Derivation, Source
 
 if TYPE_CHECKING:
@@ -31,14 +33,24 @@ if TYPE_CHECKING:
 DEFAULT_INTERPRETER = "/usr/bin/python3.11"
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01: the earliest time a zip (wheel) can store
 _VERSION = re.compile(r"python(\d+)\.(\d+)$")
+# PEP 517 without isolation, in the source directory: the backend (and its in-tree
+# `backend-path`) as pyproject.toml names it, setuptools' legacy backend without one.
 _BUILD_WHEEL = (
-    "import importlib, os\n"
-    "mod, _, obj = os.environ['backend'].partition(':')\n"
+    "import importlib, os, sys, tomllib\n"
+    "system = {}\n"
+    "if os.path.exists('pyproject.toml'):\n"
+    "    with open('pyproject.toml', 'rb') as f:\n"
+    "        system = tomllib.load(f).get('build-system', {})\n"
+    "sys.path[:0] = [os.path.abspath(p) for p in system.get('backend-path', [])]\n"
+    "name = system.get('build-backend', 'setuptools.build_meta:__legacy__')\n"
+    "mod, _, obj = name.partition(':')\n"
     "backend = importlib.import_module(mod)\n"
     "for part in filter(None, obj.split('.')):\n"
     "    backend = getattr(backend, part)\n"
+    "os.makedirs(os.environ['out'], exist_ok=True)\n"
     "print('built', backend.build_wheel(os.environ['out']))\n"
 )
+DEFAULT_BUILD_REQUIRES = ("setuptools", "wheel")
 
 
 class PythonDist(Derivation):
@@ -122,22 +134,84 @@ class Python:
             )
         return self._memo[key]
 
-    def dist(self, name: str) -> PythonDist:
-        """The store path of locked distribution `name`, installed from its best wheel."""
+    def dist(
+        self,
+        name: str,
+        *,
+        sdist: bool = False,
+        build_inputs: Sequence[Derivation] = (),
+        build_requires: Sequence[str] = DEFAULT_BUILD_REQUIRES,
+        env: Mapping[str, str] | None = None,
+    ) -> PythonDist:
+        """The store path of locked distribution `name`: installed from its best wheel, or
+        (`sdist=True`, or no wheel fits) built from its sdist in the sandbox with the
+        stdenv toolchain, `build_inputs` (Debian -dev packages from the store) and the
+        locked `build_requires` (its build backend: the lock cannot know it, as uv2nix's
+        overrides cannot)."""
         locked = self.lock.get(name.replace("_", "-"))
-        if locked.key not in self._memo:
-            wheel = select_wheel(locked, self.version_info)
-            if wheel is None:
-                raise PythonError(
-                    f"{locked.name} {locked.version}: no locked wheel fits CPython "
-                    f"{self.version} on this platform "
-                    f"(wheels: {', '.join(w.filename for w in locked.wheels) or 'none'}); "
-                    "building sdists is not supported yet: lock a version that has a wheel"
-                )
-            self._memo[locked.key] = self._install(locked, self.fetch(wheel), wheel.filename)
-        return self._memo[locked.key]  # type: ignore[return-value]
+        wheel = None if sdist else select_wheel(locked, self.version_info)
+        if wheel is None and locked.sdist is None:
+            raise PythonError(
+                f"{locked.name} {locked.version}: no locked wheel fits CPython "
+                f"{self.version} on this platform "
+                f"(wheels: {', '.join(w.filename for w in locked.wheels) or 'none'}) and "
+                "the lock has no sdist; lock it again allowing the sdist (no_binary)"
+            )
+        key = json.dumps(
+            [
+                locked.key,
+                wheel is None,
+                [d.out_path for d in build_inputs],
+                list(build_requires),
+                dict(env or {}),
+            ]
+        )
+        if key not in self._memo:
+            if wheel is not None:
+                self._memo[key] = self._install(locked, self.fetch(wheel), wheel.filename)
+            else:
+                built = self._build_sdist(locked, build_inputs, build_requires, env or {})
+                self._memo[key] = self._install(locked, built, "", built.runtime_inputs)
+        return self._memo[key]  # type: ignore[return-value]
 
-    def _install(self, locked: LockedDist, wheel: Derivation, filename: str) -> PythonDist:
+    def _build_sdist(
+        self,
+        locked: LockedDist,
+        build_inputs: Sequence[Derivation],
+        build_requires: Sequence[str],
+        env: Mapping[str, str],
+    ) -> StdenvDerivation:
+        assert locked.sdist is not None
+        headers = f"libpython{self.version}-dev"  # Python.h's pyconfig.h, in the sysroot
+        if headers not in self._pkgs.debian:
+            raise PythonError(
+                f"building {locked.name} from its sdist needs the Debian package {headers} "
+                "in declos.lock (with the stdenv toolchain); lock it"
+            )
+        build_env = self.with_packages(list(build_requires), name=f"{locked.name}-build-env")
+        return self._pkgs.stdenv.mk_derivation(
+            store_name(f"python{self.version}-{locked.name}-{locked.version}-wheel"),
+            src=self.fetch(locked.sdist),
+            build_inputs=[*build_inputs, self._pkgs.debian[headers]],
+            phases=("unpackPhase", "patchPhase", "installPhase"),
+            install_phase='"$buildEnv/bin/python" -c "$buildWheel"',
+            env={
+                "buildEnv": build_env.out_path,
+                "buildWheel": _BUILD_WHEEL,
+                "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+                **env,
+            },
+        )
+
+    def _install(
+        self,
+        locked: LockedDist,
+        wheel: Derivation,
+        filename: str,
+        runtime: Sequence[Derivation] = (),
+    ) -> PythonDist:
+        """Install `wheel`; `runtime` are the libraries a built extension links (a zipped
+        wheel hides its references, so they are named as inputs for the scan to find)."""
         drv = PythonDist(
             store_name(f"python{self.version}-{locked.name}-{locked.version}"),
             "builtin:python-wheel",
@@ -150,6 +224,7 @@ class Python:
                 "python": self.interpreter,
                 "pythonVersion": self.version,
             },
+            input_drvs=list(runtime),
             system=self._pkgs.system,
             store_dir=self._pkgs.store_dir,
             context=self._pkgs.context,
@@ -158,22 +233,27 @@ class Python:
         return drv
 
     def _resolve(self, packages: PackageList) -> list[PythonDist]:
+        """The given distributions and the locked closure of their dependencies; a
+        PythonDist given explicitly (built from its sdist, say) replaces the default
+        one of its name."""
         items = packages(self.pkgs) if callable(packages) else packages
         names: list[str] = []
-        extra: list[PythonDist] = []
+        given: dict[str, PythonDist] = {}
         for item in items:
             if isinstance(item, str):
                 names.append(item)
             elif isinstance(item, PythonDist):
-                if canonical_name(item.pname) in self.lock.dists:
+                key = canonical_name(item.pname)
+                given[key] = item
+                if key in self.lock.dists:
                     names.append(item.pname)
-                else:
-                    extra.append(item)
             else:
                 raise PythonError(
                     f"with_packages takes distribution names or python3.pkgs entries, not {item!r}"
                 )
-        return [*extra, *(self.dist(n) for n in self.lock.closure(names))]
+        closure = self.lock.closure(names)
+        extra = [d for k, d in given.items() if k not in closure]
+        return [*extra, *(given.get(k) or self.dist(k) for k in closure)]
 
     def with_packages(self, packages: PackageList, *, name: str | None = None) -> Derivation:
         """A virtual environment of `packages` and their locked dependencies (a list, or a
@@ -216,7 +296,6 @@ class Python:
                 "PATH": "/usr/bin:/bin",
                 "src": str(source),
                 "buildEnv": str(build_env),
-                "backend": project["backend"],
                 "buildWheel": _BUILD_WHEEL,
                 "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
             },

@@ -60,6 +60,7 @@ class StdenvDerivation(Derivation):
     _args: dict[str, Any]
     _function: Callable[..., Derivation] | None
     _function_args: dict[str, Any]
+    runtime_inputs: list[Derivation]  # build inputs' closures: the RUNPATH candidates
 
     def override(self, **changes: Any) -> Derivation:
         """Re-call the package function with other inputs (nixpkgs' `.override`); without a
@@ -164,6 +165,7 @@ class Stdenv:
             context=pkgs.context,
         )
         drv._stdenv, drv._args = self, args
+        drv.runtime_inputs = runtime
         drv._function, drv._function_args = None, {}
         return drv
 

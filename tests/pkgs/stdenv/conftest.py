@@ -16,8 +16,8 @@ from declos.pkgs.python.locking import lock_requirements
 from declos.pkgs.stdenv.stdenv import TOOLCHAIN
 from declos.store import Store
 
-DEBIAN = ("jq", "libjq-dev", "zlib1g-dev", *TOOLCHAIN)
-PYTHON = ("pyramid==2.0.2", "setuptools<81")
+DEBIAN = ("jq", "libjq-dev", "zlib1g-dev", "libyaml-dev", "libpython3.11-dev", *TOOLCHAIN)
+PYTHON = ("pyramid==2.0.2", "setuptools<81", "pyyaml==6.0.2", "wheel", "cython")
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,7 @@ def locks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with declos.lock and pylock.toml (copied into each test's project)."""
     d = tmp_path_factory.mktemp("locks")
     make_lock(open_archive(), DEBIAN, path=str(d / "declos.lock")).write(d / "declos.lock")
-    lock_requirements(list(PYTHON), only_binary=True).write(d / "pylock.toml")
+    lock_requirements(list(PYTHON), only_binary=True, no_binary=["pyyaml"]).write(d / "pylock.toml")
     return d
 
 

@@ -22,6 +22,7 @@ from declos.activation.closure import FileSystem, System, load
 from declos.activation.errors import ClosureError, MountError, RefusedError
 from declos.activation.etc_files import EtcManager, EtcPlan
 from declos.activation.etc_wants import wants_for
+from declos.activation.host_requires import requires_refusal
 from declos.activation.paths import Host
 from declos.activation.state import ActivationState
 from declos.activation.steps import scripts_refusal
@@ -142,6 +143,9 @@ def plan_activation(
     """The plan for activating `system`; raises an ActivationError if it must not run.
 
     `systemd` is the D-Bus connection on a live host (None under --root)."""
+    refused = requires_refusal(host, system.spec.host_requires)
+    if refused:
+        raise RefusedError(refused)
     state = ActivationState(host)
     warnings: list[str] = []
     problems: list[tuple[str, str]] = []

@@ -180,8 +180,11 @@ class SystemJson:
     tmpfiles: str | None
     firewall: bool
     variables: Mapping[str, str] = field(default_factory=dict)
+    # Debian package -> minimum installed version on the host (`hostRequires`).
+    host_requires: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        extra = {"hostRequires": dict(self.host_requires)} if self.host_requires else {}
         return {
             "format": FORMAT,
             "hostname": self.hostname,
@@ -203,6 +206,7 @@ class SystemJson:
             "boot": self.boot.to_json(),
             "activationScripts": [s.to_json() for s in self.activation_scripts],
             "tmpfiles": self.tmpfiles,
+            **extra,
         }
 
 
@@ -461,4 +465,21 @@ def parse_system_json(raw: object, where: str) -> SystemJson:
         tmpfiles=_get(top, "tmpfiles", str, where, "") or None,
         firewall=top.get("firewall") is not None,
         variables=dict(_obj(env.get("variables") or {}, f"{where}: environment.variables")),
+        host_requires=_host_requires(top.get("hostRequires") or {}, f"{where}: hostRequires"),
     )
+
+
+_DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.\-]*$")
+_DEB_VERSION = re.compile(r"^([0-9]+:)?[0-9][A-Za-z0-9.+~\-]*$")
+
+
+def _host_requires(raw: object, where: str) -> dict[str, str]:
+    """`{"libc6": "2.36-9+deb12u14"}`: Debian package names and minimum versions."""
+    out = {}
+    for name, version in _obj(raw, where).items():
+        if not _DEB_NAME.match(name) or not isinstance(version, str):
+            raise SchemaError(f"{where}: {name!r} is not a Debian package name with a version")
+        if not _DEB_VERSION.match(version):
+            raise SchemaError(f"{where}.{name}: {version!r} is not a Debian version")
+        out[name] = version
+    return out

@@ -7,7 +7,7 @@ so `declos eval` stays fast and works without a writable store.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,14 @@ class Pkgs:
                 lock = read_lock(path) if path.exists() else None
             self._debian = DebianSet(self, lock, recording=self._recording, hermetic=self._hermetic)
         return self._debian
+
+    def host_requires(self, closure: Callable[[], Iterable[str]]) -> dict[str, str]:
+        """Debian packages (name -> minimum version) the host of a system whose closure
+        is `closure()` must have installed; {} when no locked package was used (then
+        the closure is not even computed)."""
+        if self._debian is None or not self._debian.host_libc_paths:
+            return {}
+        return self._debian.host_requires(set(closure()))
 
     @property
     def deb(self) -> DebianSet:

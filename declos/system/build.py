@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +32,7 @@ from declos.system.memo import Memo
 from declos.system.names import check_names
 from declos.system.services import render_systemd
 from declos.system.sw import sw_derivation
-from declos.system.toplevel import SystemSpec, assemble
+from declos.system.toplevel import SystemSpec, assemble, candidates
 from declos.system.units import Unit
 from declos.system.users import render_users
 from declos.system.writer import StoreWriter
@@ -95,13 +95,16 @@ def build_from_values(
     config_json: str = "{}\n",
     check_firewall: bool = True,
     context: StringContext | None = None,
+    host_requires: Callable[[Callable[[], Iterable[str]]], dict[str, str]] | None = None,
 ) -> BuildResult:
     """Build TOP from option values keyed by dotted path (the shape `ev.value()` returns).
 
     An option missing from `values` is one the module library does not declare, and its
     part is left out (no units, no etc entries, ...); a present one must be complete.
     `context` is the evaluation's string context (its Pkgs'), through which strings that
-    mention package paths make those packages part of the closure.
+    mention package paths make those packages part of the closure. `host_requires`
+    maps TOP's closure (a function computing it, called only when needed) to the Debian packages its host must have (system.json
+    `hostRequires`, checked by the activator).
     """
     warnings = check_assertions(values)
     try:
@@ -121,6 +124,9 @@ def build_from_values(
         try:
             spec = _render(store, writer, values, config_json, check_firewall, sw_path, warnings)
             spec.activator = activator_job.result()
+            if host_requires is not None:
+                refs = sorted(candidates(spec, store.store_dir))
+                spec.host_requires = host_requires(lambda: store.closure(refs))
             path = assemble(store, spec, writer.memo)
         except ValueError as exc:
             raise SystemBuildError(str(exc), getattr(exc, "path", ())) from None
@@ -268,7 +274,11 @@ def build_system(
     config_json = config_json_of(ev)
     try:
         result = build_from_values(
-            store, values, config_json=config_json, context=_context_of(args["pkgs"])
+            store,
+            values,
+            config_json=config_json,
+            context=_context_of(args["pkgs"]),
+            host_requires=getattr(args["pkgs"], "host_requires", None),
         )
     except SystemBuildError as exc:
         sites = definition_sites(ev, exc.path) if exc.path else []

@@ -42,6 +42,8 @@ class SystemSpec:
     tmpfiles: str | None
     config_json: str
     extra_refs: set[str] = field(default_factory=set)
+    # Debian package -> minimum host version (the lock's base.libc6 in host-libc mode).
+    host_requires: dict[str, str] = field(default_factory=dict)
 
 
 def activate_script() -> str:
@@ -59,6 +61,7 @@ def activate_script() -> str:
 
 def system_json(spec: SystemSpec) -> dict[str, Any]:
     unit_names = sorted(u.name for u in spec.units if "/" not in u.name)
+    requires = {"hostRequires": dict(spec.host_requires)} if spec.host_requires else {}
     return {
         "format": FORMAT,
         "hostname": spec.hostname,
@@ -80,6 +83,7 @@ def system_json(spec: SystemSpec) -> dict[str, Any]:
         "boot": spec.boot,
         "activationScripts": spec.activation_scripts,
         "tmpfiles": spec.tmpfiles,
+        **requires,
     }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from declos.pkgs.debian.errors import DebianError
@@ -84,6 +84,8 @@ class DebianSet:
         self.recording = recording
         self.hermetic = hermetic
         self.recorded: set[str] = set()
+        # Output paths of the host-libc-mode packages made (activation checks libc6).
+        self.host_libc_paths: set[str] = set()
         self._memo: dict[str, Derivation] = {}
         self._dag: dict[str, list[str]] | None = None
 
@@ -175,7 +177,18 @@ class DebianSet:
         drv._attrs = attrs
         drv._deps = deps
         self._memo[key] = drv
+        if not herm and name not in libc_base:
+            self.host_libc_paths.add(drv.out_path)
         return drv
+
+    def host_requires(self, closure: Iterable[str]) -> dict[str, str]:
+        """What a system whose store closure is `closure` needs on its host: the lock's
+        libc6 when one of its packages runs on the host's libc (docs/packages.md)."""
+        if self.lock is None or not self.lock.libc_version:
+            return {}
+        if self.host_libc_paths.isdisjoint(closure):
+            return {}
+        return {LIBC_ROOT: self.lock.libc_version}
 
     def _plain(self, name: str, hermetic: bool) -> Derivation:
         return self.package(name, hermetic=hermetic)

@@ -119,6 +119,10 @@ def evaluate(
     with gc_paused(), output_to_stderr():
         rt = Runtime(special)
         ev = Evaluation(rt, collect(roots, rt.special, Path(rt.special["modules_path"]))).setup()
+        # The package set reads `pkgs.overlays` from this evaluation's config.
+        bind = getattr(type(rt.pkgs), "bind_config", None)
+        if bind is not None:
+            bind(rt.pkgs, ev.config)
         ev.run_pending()
         ev.check_declared()
         _check_assertions(ev)

@@ -17,10 +17,15 @@ from declos.config.errors import EvaluationError
 class LazyPkgs:
     """Forwards attribute and item access to `declos.pkgs.default_pkgs()`, called once."""
 
-    __slots__ = ("_pkgs",)
+    __slots__ = ("_config", "_pkgs")
 
     def __init__(self) -> None:
         self._pkgs: Any = None
+        self._config: Any = None
+
+    def bind_config(self, config: Any) -> None:
+        """Kept for the package set (its `pkgs.overlays`), handed over when it loads."""
+        self._config = config
 
     def _load(self) -> Any:
         if self._pkgs is None:
@@ -32,6 +37,8 @@ class LazyPkgs:
                     "Hint: declos.pkgs.default_pkgs() provides it; without it, modules cannot refer to packages."
                 ) from None
             self._pkgs = package_set.default_pkgs()
+            if self._config is not None:
+                self._pkgs.bind_config(self._config)
         return self._pkgs
 
     def __getattr__(self, name: str) -> Any:

@@ -17,11 +17,34 @@ from declos.pkgs.debian.packages import DebianSet
 from declos.pkgs.python.lockfile import PYLOCK_NAME
 from declos.pkgs.python.packages import Python
 from declos.pkgs.stdenv.stdenv import Stdenv
+from declos.pkgs.overlays import OverlayError, OverlayStack, attr_name
 from declos.store.derivation import DEFAULT_SYSTEM, Derivation, Source, StringContext
 from declos.store.location import store_dir as default_store_dir
 from declos.store.store import Store
 
 DEFAULT_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"
+_UNREAD, _READING, _READ = "unread", "reading", "read"
+
+
+class DebView:
+    """`pkgs.deb`: attribute and item access to the final set's packages, and `in`
+    (whether the lock pins a name or an overlay defines it)."""
+
+    __slots__ = ("_pkgs",)
+
+    def __init__(self, pkgs: Pkgs) -> None:
+        self._pkgs = pkgs
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._pkgs.package(attr_name(name))
+
+    def __getitem__(self, name: str) -> Any:
+        return self._pkgs.package(attr_name(name))
+
+    def __contains__(self, name: str) -> bool:
+        return self._pkgs.has_package(name)
 
 
 class Pkgs:
@@ -52,6 +75,10 @@ class Pkgs:
         self._python: Python | None = None
         self._recording = recording
         self._hermetic = hermetic
+        self._config: Any = None
+        self._state = _UNREAD
+        self._stack: OverlayStack | None = None
+        self._served: dict[str, str] = {}
         self.store_dir = (
             store.store_dir if store is not None else (store_dir or default_store_dir())
         )
@@ -85,8 +112,9 @@ class Pkgs:
         return self._debian.host_requires(set(closure()))
 
     @property
-    def deb(self) -> DebianSet:
-        return self.debian
+    def deb(self) -> DebView:
+        """`pkgs.deb.NAME`: the spelling for package names that clash with builders."""
+        return DebView(self)
 
     # -- Python (declos.pkgs.python), read from pylock.toml ---------------------------------
     @property
@@ -109,12 +137,72 @@ class Pkgs:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        return self.debian[name.replace("_", "-")]
+        return self.package(attr_name(name))
 
     def __getitem__(self, name: str) -> Any:
         if hasattr(type(self), name):
             return getattr(self, name)
-        return self.debian[name]
+        return self.package(attr_name(name))
+
+    # -- overlays and per-system settings (the `pkgs.*` options) -------------------------
+    def bind_config(self, config: Any) -> None:
+        """The evaluation's `config`: `pkgs.overlays` and `pkgs.hermetic` are read from it
+        when the first package is looked up (the evaluator calls this)."""
+        if self._config is None:
+            self._config = config
+
+    def package(self, name: str) -> Any:
+        """Package `name` of the final set: the overlays' if one defines it, else the lock's."""
+        if self._state == _READING:
+            # A module that runs while the evaluator looks for pkgs.overlays definitions:
+            # it gets the set without overlays, checked against the final set after.
+            value = self.debian[name]
+            self._served.setdefault(name, value.drv_path)
+            return value
+        if self._state == _UNREAD:
+            self._read_options()
+        if self._stack is None:
+            return self.debian[name]
+        return self._stack.final(name)
+
+    def has_package(self, name: str) -> bool:
+        if self._stack is not None and name in self._stack.names():
+            return True
+        return name in self.debian
+
+    def _read_options(self) -> None:
+        overlays: list[Any] = []
+        hermetic = False
+        config = self._config
+        self._state = _READING
+        try:
+            if config is not None and "pkgs" in config:
+                node = config.pkgs
+                overlays = list(node.overlays) if "overlays" in node else []
+                hermetic = bool(node.hermetic) if "hermetic" in node else False
+        finally:
+            self._state = _READ
+        if hermetic:
+            self.debian.hermetic = True
+        if overlays:
+            debian = self.debian
+            self._stack = OverlayStack(
+                overlays,
+                debian.__getitem__,
+                self,
+                lambda fn: setattr(debian, "resolve_dep", fn),
+            )
+            self._stack.compute()
+        for name, drv_path in sorted(self._served.items()):
+            if self.package(name).drv_path != drv_path:
+                raise OverlayError(
+                    f"pkgs.{name} was used by a module that ran while the evaluator was "
+                    "looking for pkgs.overlays / pkgs.hermetic definitions, so it saw the "
+                    "package set without them, and they change pkgs."
+                    f"{name}; define pkgs.overlays and pkgs.hermetic in a module that does "
+                    "not use pkgs (a plain dict module), or make that use lazy "
+                    "(lazy(lambda config: [pkgs.NAME]))"
+                )
 
     def derivation(
         self,

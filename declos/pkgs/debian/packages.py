@@ -86,6 +86,9 @@ class DebianSet:
         self.recorded: set[str] = set()
         # Output paths of the host-libc-mode packages made (activation checks libc6).
         self.host_libc_paths: set[str] = set()
+        # With pkgs.overlays: where dependencies come from (the final set, so an overlay
+        # replacing a library is what its dependents link); None: this set itself.
+        self.resolve_dep: Callable[[str], Any] | None = None
         self._memo: dict[str, Derivation] = {}
         self._dag: dict[str, list[str]] | None = None
 
@@ -135,7 +138,7 @@ class DebianSet:
         libc_base = [] if herm else self._libc_base()
         stop = set() if name in libc_base else lock.base_set(herm) - {name}
         dep_names = [d for d in closure(self.dag(), [name], stop=stop) if d != name]
-        deps = [self._plain(d, herm) for d in dep_names]
+        deps = [self._dep(name, d, herm) for d in dep_names]
         wrap = {**DEFAULT_WRAPPERS.get(name, {}), **attrs["wrappers"]}
         extra = [str(x) for x in attrs["runtime_dependencies"]]
         base_paths = (
@@ -192,6 +195,19 @@ class DebianSet:
 
     def _plain(self, name: str, hermetic: bool) -> Derivation:
         return self.package(name, hermetic=hermetic)
+
+    def _dep(self, user: str, name: str, hermetic: bool) -> Derivation:
+        """Dependency `name` of package `user`: through the overlays' final set when the
+        dependency is built in this set's mode, else the locked package itself."""
+        if self.resolve_dep is None or hermetic != self.hermetic:
+            return self._plain(name, hermetic)
+        dep = self.resolve_dep(name)
+        if not isinstance(dep, Derivation):
+            raise DebianError(
+                f"{name} is a dependency of {user} (declos.lock), but pkgs.overlays made it "
+                f"a {type(dep).__name__}, not a package"
+            )
+        return dep
 
     def _libc_base(self) -> list[str]:
         assert self.lock is not None

@@ -21,6 +21,7 @@ from declos.pkgs.debian.archive import atomic_write_bytes, cache_dir, download
 from declos.pkgs.debian.deb import extract, extract_control, read_deb
 from declos.pkgs.debian.errors import DebianError
 from declos.pkgs.debian.fixup import LD_SO, build_farm, fixup, library_names
+from declos.pkgs.debian.interpreters import fix_scripts
 from declos.pkgs.debian.layout import (
     add_top_links,
     link_into_deps,
@@ -28,6 +29,7 @@ from declos.pkgs.debian.layout import (
     relativise_symlinks,
 )
 from declos.pkgs.debian.sources import host_sources, mirror_for
+from declos.pkgs.debian.substitutions import apply_substitutions
 from declos.pkgs.debian.wrappers import write_wrappers
 from declos.store.build import builtin
 from declos.store.derivation import Derivation
@@ -106,15 +108,22 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
     )
     if not os.listdir(os.path.join(root, "declos-support/lib")):
         os.rmdir(os.path.join(root, "declos-support/lib"))
+    wrappers = json.loads(env.get("wrappers") or "{}")
+    scripts = fix_scripts(root, drv.outputs["out"], deps, set(wrappers))
     wrapped = write_wrappers(
         root,
         drv.outputs["out"],
-        json.loads(env.get("wrappers") or "{}"),
+        wrappers,
         json.loads(env.get("depNames") or "{}"),
         where,
         lambda p: _phys(p, drv.store_dir, physical_store),
     )
     add_top_links(root)  # a wrapper can make usr/bin where the .deb had none (gnupg)
+    subst = json.loads(env.get("substitutions") or "{}")
+    if subst:
+        apply_substitutions(
+            root, subst, drv.outputs["out"], json.loads(env.get("depNames") or "{}"), where
+        )
     _compile_python(root)
     support = {
         "package": env["pname"],
@@ -125,6 +134,8 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
         "ignored": report.ignored,
         "unresolved_plugins": report.optional,
         "wrapped": wrapped,
+        "perl_wrapped": scripts["perl"],
+        "python_scripts": scripts["python"],
     }
     with open(os.path.join(root, "declos-support/package.json"), "w") as f:
         json.dump(support, f, indent=1, sort_keys=True)

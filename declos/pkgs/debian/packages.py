@@ -20,15 +20,25 @@ from typing import TYPE_CHECKING, Any
 from declos.pkgs.debian.errors import DebianError
 from declos.pkgs.debian.lockfile import Lock, LockedPackage
 from declos.pkgs.debian.resolver import LIBC_ROOT, closure
-from declos.pkgs.debian.wrappers import DEFAULT_WRAPPERS
+from declos.pkgs.debian.wrappers import DEFAULT_SUBSTITUTIONS, DEFAULT_WRAPPERS
 from declos.store.derivation import Derivation
 
 if TYPE_CHECKING:
     from declos.pkgs.package_set import Pkgs
 
 _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9+\-._?=]")
+# Part of every package derivation: bumped when builtin:debian-package's output changes
+# for the same inputs (2: perl scripts wrapped, python scripts re-pointed), so a store
+# never keeps a package built by an older builder under the same path.
+BUILDER_VERSION = "2"
 # Attributes override_attrs may change (the rest of the derivation is derived from the lock).
-ATTRS = ("runtime_dependencies", "ignore_missing", "library_alternatives", "wrappers")
+ATTRS = (
+    "runtime_dependencies",
+    "ignore_missing",
+    "library_alternatives",
+    "wrappers",
+    "substitutions",
+)
 
 
 def store_name(text: str) -> str:
@@ -67,6 +77,36 @@ class DebPackage(Derivation):
                 f"known: {', '.join(ATTRS)}"
             )
         return self._set.package(self.pname, **self._inputs, **{**self._attrs, **changes})
+
+    def with_packages(self, packages: Iterable[Derivation]) -> Derivation:
+        """python3 with `packages` importable (nixpkgs' python3.withPackages): a tree whose
+        `bin/python3` (and `python3.11`) is the closure's interpreter beside a
+        `python3._pth` listing the standard library and the dist-packages of every
+        package given and of their closures."""
+        if self.pname != "python3":
+            raise DebianError(
+                f"with_packages is python3's (pkgs.python3.with_packages([...])), not {self.pname}'s"
+            )
+        trees: dict[str, Derivation] = {}
+        for p in [self, *packages]:
+            for d in p.profile_packages() if isinstance(p, DebPackage) else [p]:
+                trees.setdefault(d.out_path, d)
+        names = {getattr(d, "pname", ""): d.out_path for d in trees.values()}
+        if "python3.11-minimal" not in names:
+            raise DebianError("python3's closure has no python3.11-minimal (check declos.lock)")
+        stdlib = [names[n] for n in ("libpython3.11-minimal", "libpython3.11-stdlib") if n in names]
+        lines = [f"{p}/usr/lib/python3.11" for p in stdlib]
+        lines += [f"{p}/usr/lib/python3.11/lib-dynload" for p in stdlib]
+        lines += [
+            f"{d.out_path}/usr/lib/python3/dist-packages"
+            for d in trees.values()
+            if getattr(d, "pname", "").startswith("python3-") or not isinstance(d, DebPackage)
+        ]
+        pkgs = self._set.pkgs
+        pth = pkgs.write_text("python3._pth", "\n".join([*lines, "import site"]) + "\n")
+        python = f"{names['python3.11-minimal']}/usr/bin/python3.11"
+        links = {f"bin/{n}": python for n in ("python3", "python3.11")}
+        return pkgs.link_farm("python3-env", {**links, "bin/python3._pth": str(pth)})
 
     @property
     def locked(self) -> LockedPackage:
@@ -117,6 +157,7 @@ class DebianSet:
         ignore_missing: tuple[str, ...] | list[str] = (),
         library_alternatives: Mapping[str, str] | tuple[()] = (),
         wrappers: Mapping[str, Any] | tuple[()] = (),
+        substitutions: Mapping[str, str] | tuple[()] = (),
     ) -> DebPackage:
         herm = self.hermetic if hermetic is None else bool(hermetic)
         attrs: dict[str, Any] = {
@@ -124,6 +165,7 @@ class DebianSet:
             "ignore_missing": tuple(ignore_missing),
             "library_alternatives": dict(library_alternatives or {}),
             "wrappers": dict(wrappers or {}),
+            "substitutions": dict(substitutions or {}),
         }
         if self.recording:
             self.recorded.add(name)
@@ -140,11 +182,13 @@ class DebianSet:
         dep_names = [d for d in closure(self.dag(), [name], stop=stop) if d != name]
         deps = [self._dep(name, d, herm) for d in dep_names]
         wrap = {**DEFAULT_WRAPPERS.get(name, {}), **attrs["wrappers"]}
+        subst = {**DEFAULT_SUBSTITUTIONS.get(name, {}), **attrs["substitutions"]}
         extra = [str(x) for x in attrs["runtime_dependencies"]]
         base_paths = (
             [] if name in libc_base else [self._plain(b, False).out_path for b in libc_base]
         )
         env = {
+            "builderVersion": BUILDER_VERSION,
             "pname": name,
             "version": pkg.version,
             "deb": self.fetch(pkg).out_path,
@@ -157,8 +201,9 @@ class DebianSet:
             "depNames": json.dumps(
                 {n: d.out_path for n, d in zip(dep_names, deps, strict=True)}, sort_keys=True
             )
-            if wrap
+            if wrap or subst
             else "",
+            "substitutions": json.dumps(subst, sort_keys=True) if subst else "",
             "libraryAlternatives": json.dumps(attrs["library_alternatives"], sort_keys=True)
             if attrs["library_alternatives"]
             else "",

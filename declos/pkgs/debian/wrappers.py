@@ -68,6 +68,12 @@ DEFAULT_WRAPPERS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Built-in substitutions (docs/packages.md "Overrides"): absolute paths Debian's build
+# hard-codes into a package's text files, re-pointed at the dependency that ships them.
+DEFAULT_SUBSTITUTIONS: dict[str, dict[str, str]] = {
+    "python3-docutils": {"'/usr/share/docutils/'": "'@docutils-common@/usr/share/docutils/'"},
+}
+
 _PLACEHOLDER = re.compile(r"@([a-z0-9][a-z0-9+.\-]*)@")
 
 

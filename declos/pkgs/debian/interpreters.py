@@ -117,7 +117,7 @@ def fix_scripts(
     for rel, interp, args in found:
         k = kind(interp)
         if k == "perl" and perl_lib:
-            _wrap_perl(root, out, rel, perl_lib)
+            _wrap_perl(root, out, rel, perl_lib, interp, args)
             done["perl"].append(rel)
         elif k == "python":
             if python is None:
@@ -130,17 +130,22 @@ def fix_scripts(
     return done
 
 
-def _wrap_perl(root: str, out: str, rel: str, lib: list[str]) -> None:
+def _wrap_perl(root: str, out: str, rel: str, lib: list[str], interp: str, args: str) -> None:
+    """PERL5LIB wrapper; taint mode (-T/-t) ignores PERL5LIB, so such a script is run
+    as `perl FLAGS -I DIR... SCRIPT` instead (what nixpkgs does for taint scripts)."""
     path = os.path.join(root, rel)
     hidden = os.path.join(os.path.dirname(rel), f".{os.path.basename(rel)}-wrapped")
     os.rename(path, os.path.join(root, hidden))
-    joined = shlex.quote(":".join(lib))
+    script = shlex.quote(f"{out}/{hidden}")
+    flags = args.split()
+    if any(f.startswith("-") and ("T" in f or "t" in f) for f in flags):
+        includes = " ".join(f"-I{shlex.quote(d)}" for d in lib)
+        run = f"exec {shlex.quote(interp)} {' '.join(map(shlex.quote, flags))} {includes} {script}"
+    else:
+        joined = shlex.quote(":".join(lib))
+        run = f'export PERL5LIB={joined}"${{PERL5LIB:+:$PERL5LIB}}"\nexec -a "$0" {script}'
     with open(path, "w") as f:
-        f.write(
-            "#!/bin/bash\n"
-            f'export PERL5LIB={joined}"${{PERL5LIB:+:$PERL5LIB}}"\n'
-            f'exec -a "$0" {shlex.quote(f"{out}/{hidden}")} "$@"\n'
-        )
+        f.write(f'#!/bin/bash\n{run} "$@"\n')
     os.chmod(path, 0o755)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from declos.pkgs import Pkgs
+from declos.pkgs.debian.interpreters import fix_scripts
 from declos.pkgs.debian.locking import Archive, make_lock
 from declos.store import Store
 
@@ -104,3 +105,20 @@ def test_substitutions_repoint_hard_coded_paths(ipkgs: Pkgs, deb_store: Store) -
     unknown = ipkgs.cloc.override_attrs(lambda f, p: {"substitutions": {"/usr/bin": "@nope@"}})
     with pytest.raises(Exception, match="wrapper refers to @nope@, which is not in the closure"):
         deb_store.realise([unknown])
+
+
+@pytest.mark.parametrize("flags", ["-w", "-T"])
+def test_perl_wrapper_with_and_without_taint_mode(tmp_path: Path, flags: str) -> None:
+    """A script and a module in two trees (package, dependency), wrapped, run by the
+    host's perl; taint mode ignores PERL5LIB, so that wrapper passes -I instead."""
+    pkg, dep = tmp_path / "pkg", tmp_path / "dep"
+    (pkg / "usr/bin").mkdir(parents=True)
+    (dep / "usr/share/perl5").mkdir(parents=True)
+    (dep / "usr/share/perl5/Hi.pm").write_text("package Hi; sub x { ${^TAINT} } 1;\n")
+    script = pkg / "usr/bin/hi"
+    script.write_text(f"#!/usr/bin/perl {flags}\nuse Hi; print Hi::x(), qq(\\n);\n")
+    script.chmod(0o755)
+    done = fix_scripts(str(pkg), str(pkg), [(str(dep), str(dep))], set())
+    assert done == {"perl": ["usr/bin/hi"], "python": []}
+    proc = _run([str(script)])
+    assert (proc.returncode, proc.stdout) == (0, "1\n" if flags == "-T" else "0\n"), proc.stderr

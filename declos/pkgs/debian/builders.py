@@ -133,6 +133,7 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
         "patched": len(report.patched),
         "ignored": report.ignored,
         "unresolved_plugins": report.optional,
+        "dlopen_missing": report.dlopen_missing,
         "wrapped": wrapped,
         "perl_wrapped": scripts["perl"],
         "python_scripts": scripts["python"],

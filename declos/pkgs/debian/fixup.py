@@ -39,6 +39,8 @@ class FixupReport:
     missing: list[tuple[str, str]] = field(default_factory=list)
     optional: list[tuple[str, str]] = field(default_factory=list)
     ignored: list[tuple[str, str]] = field(default_factory=list)
+    # .note.dlopen libraries (not "required") that the closure does not have
+    dlopen_missing: list[tuple[str, str]] = field(default_factory=list)
 
 
 def patchelf_binary() -> str:
@@ -128,7 +130,10 @@ def fixup(
         rel = os.path.relpath(path, out_phys)
         origin = [r for r in info.runpath or info.rpath if "$ORIGIN" in r]
         uses_farm = False
-        for soname in info.needed:
+        # DT_NEEDED, then what .note.dlopen declares: a "required" dlopen library must
+        # resolve like a DT_NEEDED; the others are recorded when the closure lacks them.
+        wanted = [(s, "needed") for s in info.needed] + info.dlopen
+        for soname, priority in wanted:
             if "/" in soname:
                 continue
             if any(_origin_has(r, path, soname) for r in origin):
@@ -138,6 +143,8 @@ def fixup(
             elif soname not in base_names:
                 if any(fnmatch.fnmatch(soname, g) for g in ignore_missing):
                     report.ignored.append((rel, soname))
+                elif priority not in ("needed", "required"):
+                    report.dlopen_missing.append((rel, soname))
                 elif _is_plugin(rel, info.interpreter):
                     report.optional.append((rel, soname))
                 else:

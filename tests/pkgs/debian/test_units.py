@@ -126,3 +126,55 @@ def test_cycles_are_cut_within_components_only() -> None:
     comp = scc_ids(edges)
     assert comp["b"] == comp["c"] and len({comp["a"], comp["b"], comp["d"]}) == 3
     assert acyclic(edges) == {"a": ["b"], "b": [], "c": ["b", "d"], "d": []}
+
+
+def _deb(tmp: Path, members: list[tuple[str, str, bytes]]) -> Path:
+    """A .deb (ar: debian-binary, control.tar.gz, data.tar.xz) with data members
+    (name, kind "file"|"link"|"dir", content or link target)."""
+    import io
+    import tarfile
+
+    def tar(entries: list[tuple[str, str, bytes]], mode: str) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode=mode) as t:
+            for name, kind, data in entries:
+                info = tarfile.TarInfo(name)
+                if kind == "link":
+                    info.type, info.linkname = tarfile.SYMTYPE, data.decode()
+                    t.addfile(info)
+                elif kind == "dir":
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    t.addfile(info)
+                else:
+                    info.size, info.mode = len(data), 0o4755 if kind == "suid" else 0o644
+                    t.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    parts = [
+        ("debian-binary", b"2.0\n"),
+        ("control.tar.gz", tar([("./control", "file", b"Package: x\n")], "w:gz")),
+        ("data.tar.xz", tar(members, "w:xz")),
+    ]
+    out = b"!<arch>\n"
+    for name, data in parts:
+        out += f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode() + data
+        out += b"\n" if len(data) % 2 else b""
+    path = tmp / "x.deb"
+    path.write_bytes(out)
+    return path
+
+
+def test_deb_members_written_through_an_archive_symlink_are_refused(tmp_path: Path) -> None:
+    from declos.pkgs.debian.deb import extract, read_deb
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    deb = _deb(tmp_path, [("./a", "link", str(outside).encode()), ("./a/evil", "file", b"x")])
+    with pytest.raises(DebianError, match="'./a/evil' would be written through the symlink 'a'"):
+        extract(read_deb(str(deb))[1], str(tmp_path / "dest"), "x 1")
+    assert list(outside.iterdir()) == []
+    deb = _deb(tmp_path, [("./usr/bin", "dir", b""), ("./usr/bin/su", "suid", b"#!/bin/sh\n")])
+    got = extract(read_deb(str(deb))[1], str(tmp_path / "dest2"), "x 1")
+    assert got.setuid == {"usr/bin/su": 0o4755}
+    assert (tmp_path / "dest2/usr/bin/su").read_bytes() == b"#!/bin/sh\n"
+    assert not (tmp_path / "dest2/usr/bin/su").stat().st_mode & 0o4000

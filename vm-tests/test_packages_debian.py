@@ -45,9 +45,12 @@ DocumentRoot /tmp/httpd/www
 
 
 def _config(tmp: Path) -> Path:
+    # services.httpd without `package`: it defaults to pkgs.apache2 once the lock pins it
     (tmp / "debian-packages.py").write_text(
         "def config(config, pkgs, lib, options):\n"
-        f"    return {{'environment.systemPackages': [{', '.join(f'pkgs.{p}' for p in PACKAGES)}]}}\n"
+        f"    return {{'environment.systemPackages': [{', '.join(f'pkgs.{p}' for p in PACKAGES)}],\n"
+        "            'services.httpd': {'enable': True, 'adminAddr': 'a@example.org',\n"
+        "                               'documentRoot': '/srv/www', 'listenPort': 8080}}\n"
     )
     top = tmp / "debian.yaml"
     top.write_text(f"imports:\n  - {CONFIGS / 'gen1.yaml'}\n  - debian-packages.py\n")
@@ -61,6 +64,7 @@ def test_debian_packages_from_the_store(lab: SystemLab, tmp_path: Path) -> None:
     assert lock.returncode == 0, lock.stderr
     assert "+ gnupg " in lock.stdout and "+ apache2 " in lock.stdout
     store = lab.store
+    store_dir = store.store_dir
     try:
         top = build_system([str(config)], store=store).path
     finally:
@@ -70,6 +74,8 @@ def test_debian_packages_from_the_store(lab: SystemLab, tmp_path: Path) -> None:
     dpkg_before = m.succeed("dpkg -l | sha256sum")
     for program in ("wget", "git", "gpg", "tmux", "jq", "curl", "apache2"):
         assert m.execute(f"bash -lc 'command -v {program}'")[0] != 0, f"{program} on the image"
+    assert m.execute("test -e /usr/sbin/apache2")[0] != 0
+    m.succeed("mkdir -p /srv/www && echo 'the trivial page' > /srv/www/index.html")
 
     lab.push(gen1)
     assert lab.activate(gen1, "switch").status == 0
@@ -101,12 +107,19 @@ def test_debian_packages_from_the_store(lab: SystemLab, tmp_path: Path) -> None:
     page = lab.login_shell("curl -sS --retry 5 --retry-connrefused http://127.0.0.1:8081/")
     assert page == "served by store apache2\n"
     lab.login_shell("apache2 -f /tmp/httpd/httpd.conf -k stop")
+    # services.httpd: the unit runs the store's apache2 with a config pointing into it
+    exec_start = m.succeed("systemctl show -p ExecStart --value httpd")
+    assert f"path={store_dir}/" in exec_start and "-apache2-2.4" in exec_start, exec_start
+    assert m.succeed("systemctl is-active httpd").strip() == "active"
+    page = lab.login_shell("curl -sS --retry 5 --retry-connrefused http://127.0.0.1:8080/")
+    assert page == "the trivial page\n"
     m.succeed("tmux kill-server || true")
 
     assert m.succeed("dpkg -l | sha256sum") == dpkg_before
 
     run = lab.activate(gen1, "switch")
     assert run.status == 0, run.output
+    assert m.execute("systemctl is-active httpd")[0] != 0
     for program in ("wget", "git", "gpg", "tmux", "jq", "curl", "apache2"):
         assert m.execute(f"bash -lc 'command -v {program}'")[0] != 0, f"{program} after rollback"
 

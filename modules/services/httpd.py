@@ -97,7 +97,8 @@ def httpd_conf(cfg, prefix):
         "ServerName localhost",
         f"ErrorLog {cfg.logDir}/error.log",
         f'CustomLog {cfg.logDir}/access.log "%h %l %u %t \\"%r\\" %>s %b"',
-        "TypesConfig /etc/mime.types",
+        # the store's apache2 links etc/mime.types from its closure (media-types)
+        f"TypesConfig {prefix}/etc/mime.types",
         "DirectoryIndex index.html",
         "<Directory />",
         "    AllowOverride None",

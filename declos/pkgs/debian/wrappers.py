@@ -39,6 +39,8 @@ DEFAULT_WRAPPERS: dict[str, dict[str, Any]] = {
     "apache2": {
         "usr/sbin/apache2": {"link": "@apache2-bin@/usr/sbin/apache2"},
         "usr/lib/apache2/modules": {"link": "@apache2-bin@/usr/lib/apache2/modules"},
+        # services.httpd's TypesConfig (Debian's apache2 reads /etc/mime.types)
+        "etc/mime.types": {"link": "@media-types@/etc/mime.types"},
     },
     # Python finds its standard library under one prefix, which Debian splits over two
     # packages: the interpreter is copied next to a `._pth` file (CPython >= 3.11 reads

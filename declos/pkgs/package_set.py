@@ -14,10 +14,10 @@ from typing import Any
 import declos.pkgs.debian.builders  # noqa: F401  (registers the builtin:debian-* builders)
 from declos.pkgs.debian.lockfile import LOCK_NAME, read_lock
 from declos.pkgs.debian.packages import DebianSet
+from declos.pkgs.overlays import OverlayError, OverlayStack, attr_name
 from declos.pkgs.python.lockfile import PYLOCK_NAME
 from declos.pkgs.python.packages import Python
 from declos.pkgs.stdenv.stdenv import Stdenv
-from declos.pkgs.overlays import OverlayError, OverlayStack, attr_name
 from declos.store.derivation import DEFAULT_SYSTEM, Derivation, Source, StringContext
 from declos.store.location import store_dir as default_store_dir
 from declos.store.store import Store

@@ -85,7 +85,7 @@ class DebPackage(Derivation):
         package given and of their closures."""
         if self.pname != "python3":
             raise DebianError(
-                f"with_packages is python3's (pkgs.python3.with_packages([...])), not {self.pname}'s"
+                f"with_packages is python3's (pkgs.deb.python3.with_packages([...])), not {self.pname}'s"
             )
         trees: dict[str, Derivation] = {}
         for p in [self, *packages]:

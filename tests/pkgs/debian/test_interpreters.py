@@ -76,7 +76,7 @@ def test_python_scripts_run_the_closures_python(ipkgs: Pkgs, deb_store: Store) -
 
 
 def test_python3_with_packages_is_a_merged_environment(ipkgs: Pkgs, deb_store: Store) -> None:
-    env = ipkgs.python3.with_packages([ipkgs.python3_yaml, ipkgs.python3_docutils])
+    env = ipkgs.deb.python3.with_packages([ipkgs.python3_yaml, ipkgs.python3_docutils])
     deb_store.realise([env])
     code = "import yaml, docutils, sys; print(yaml.__with_libyaml__, yaml.__file__, docutils.__file__, sys.flags.isolated)"
     proc = _run([f"{env}/bin/python3", "-c", code])
@@ -87,7 +87,7 @@ def test_python3_with_packages_is_a_merged_environment(ipkgs: Pkgs, deb_store: S
     assert libyaml == "True" and isolated == "1"
     assert yaml_file.startswith(f"{ipkgs.python3_yaml}/usr/lib/python3/dist-packages/yaml/")
     assert docutils_file.startswith(str(ipkgs.python3_docutils))
-    plain = _run([f"{ipkgs.python3}/bin/python3", "-c", "import yaml"])
+    plain = _run([f"{ipkgs.deb.python3}/bin/python3", "-c", "import yaml"])
     assert "No module named 'yaml'" in plain.stderr
     with pytest.raises(Exception, match="with_packages is python3's"):
         ipkgs.cloc.with_packages([])

@@ -285,6 +285,8 @@ def _record(
         }
         if r.outcome in ("deployed", "unchanged"):
             attrs.update(status="up", toplevel=r.toplevel, generation=r.generation)
+        elif r.outcome == "reboot-required":  # activated; its kernel settings wait for a reboot
+            attrs.update(status=r.outcome, toplevel=r.toplevel, generation=r.generation)
         elif r.outcome in ("failed", "rolled-back"):
             attrs["status"] = r.outcome
         session.state.update_machine(session.deployment, name, **attrs)

@@ -33,7 +33,7 @@ from declos.deploy.manage import export, import_, info_rows
 from declos.deploy.pipeline import DeployOptions, DeployPlan, exit_code
 from declos.deploy.report import Reporter, reporter
 from declos.deploy.session import Selection, Session, check_network
-from declos.deploy.state import State, default_path
+from declos.deploy.state import State, default_path, state_url
 
 COMMANDS = (
     "create",
@@ -211,7 +211,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    if not default_path().exists():
+    if not state_url() and not default_path().exists():
         return 0  # no state file: no deployments (and none is created by looking)
     with _state() as state:
         for dep in state.deployments():
@@ -451,6 +451,9 @@ def cmd_forget_key(args: argparse.Namespace) -> int:
 def _state(create: bool = False, name: str | None = None) -> State:
     """The state database; only `create` and `import` may create it (others never write
     a state file into existence just by looking)."""
+    url = state_url()
+    if url:  # PostgreSQL: the database exists; its tables are created on first use
+        return State(url)
     path = default_path()
     if not create and not path.exists():
         what = f"no deployment named {name!r}" if name else "no deployment exists yet"

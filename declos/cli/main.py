@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "declos.cli.env",
     "declos.cli.shell",
     "declos.cli.deploy",
+    "declos.cli.machines",
 )
 
 COMMAND_OWNERS: dict[str, str] = {
@@ -77,6 +78,7 @@ COMMAND_OWNERS: dict[str, str] = {
         ),
         "declos.cli.deploy",
     ),
+    **dict.fromkeys(("start", "stop", "destroy"), "declos.cli.machines"),
 }
 
 # The library's domain errors: their message is written for the user (what is wrong,

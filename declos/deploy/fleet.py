@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from declos.deploy import evalcache, netgens
+from declos.deploy.backends import Creator, not_running, placed
 from declos.deploy.errors import SelectionError
 from declos.deploy.known_hosts import StateKnownHosts
 from declos.deploy.lock import deployment_lock
@@ -32,14 +33,17 @@ from declos.hosts import HostKeyPolicy, SSHHost
 def connect(
     session: Session, target: MachineTarget, announce: Callable[[str], None] | None = None
 ) -> Any:
-    """An SSH host for `target`, its host key checked against (or learnt into) the state."""
+    """An SSH host for `target`, its host key checked against (or learnt into) the state.
+
+    A machine a backend created had its host key recorded at creation: strict from the
+    first contact."""
     return SSHHost(
         target.host,
         target.port,
         target.user,
         key_file=target.key_file,
         known_hosts=StateKnownHosts(session.state, session.deployment, announce),
-        policy=HostKeyPolicy.ACCEPT_NEW,
+        policy=HostKeyPolicy.ACCEPT_NEW if target.target_env == "none" else HostKeyPolicy.STRICT,
         connect_timeout=10.0,
         name=target.name,
     )
@@ -63,14 +67,14 @@ def deploy(
         cache = evalcache.load(session.state, dep, key) if use_cache else None
         if cache is not None and cacheable(options) and on_plan is None:
             names = cached_selection(cache, selection)
-            if names is not None:
+            if names is not None and not _backend_down(session, cache, names):
                 with make_reporter(names) as reporter:
                     results = _probe_cached(session, cache, names, options, reporter)
                     stale = [n for n, r in results.items() if r.outcome == "stale"]
                     if stale:
                         full = _full(session, lambda: stale, options, reporter, None, cache, key)
                         results.update(full)
-                _record(session, {n: cache.target(n) for n in names if n not in stale}, results)
+                _record(session, _cached_targets(session, cache, names, stale), results)
                 return results
         with _recorder(session) as recorder:
             names = session.select(selection)  # loads the network: its files are inputs
@@ -85,6 +89,24 @@ def _recorder(session: Session) -> evalcache.InputRecorder:
         evalcache.ignored_roots([store.physical_store, store.physical_state]),
         evalcache.state_files(session.state.path),
     )
+
+
+def _backend_down(session: Session, cache: evalcache.EvalCache, names: Sequence[str]) -> bool:
+    """Whether a selected backend machine is not running (deleted, stopped): then the
+    full pipeline runs, which creates or starts it."""
+    recorded = session.state.machines(session.deployment)
+    return any(
+        not_running(cache.target(n), recorded.get(n, {}), session.deployment.name) is not None
+        for n in names
+    )
+
+
+def _cached_targets(
+    session: Session, cache: evalcache.EvalCache, names: Sequence[str], skip: Sequence[str] = ()
+) -> dict[str, MachineTarget]:
+    """The recorded targets, backend machines at their recorded addresses."""
+    recorded = session.state.machines(session.deployment)
+    return {n: placed(cache.target(n), recorded.get(n, {})) for n in names if n not in skip}
 
 
 def cacheable(options: DeployOptions) -> bool:
@@ -119,7 +141,7 @@ def _probe_cached(
     options: DeployOptions,
     reporter: Reporter,
 ) -> dict[str, MachineResult]:
-    targets = {n: cache.target(n) for n in names}
+    targets = _cached_targets(session, cache, names)
     plan = DeployPlan(session.deployment.name, options, targets)
     plan.toplevels = {n: cache.toplevel(n) for n in names}
     announce = _announcer(reporter)
@@ -156,9 +178,13 @@ def _full(
     built: dict[str, str] = {}
     texts: dict[str, dict[str, str | None]] = {}
     announce = _announcer(reporter)
-    deployer = Deployer(
-        plan, session.store, lambda t: connect(session, t, announce(t.name)), reporter, texts
-    )
+    creator = Creator(session.state, dep, reporter.line)
+
+    def reach(t: MachineTarget) -> Any:  # a deploy thread: wait for a created machine
+        plan.targets[t.name] = where = creator.place(t)
+        return connect(session, where, announce(t.name))
+
+    deployer = Deployer(plan, session.store, reach, reporter, texts)
     futures: list[Future[MachineResult]] = []
     with recorder:
         names = pick()
@@ -167,7 +193,10 @@ def _full(
         with ThreadPoolExecutor(max(1, len(names)), thread_name_prefix="declos-deploy") as pool:
 
             def evaluated(name: str, ev: Any) -> None:  # this thread: the evaluator's
-                plan.targets[name] = target_of(name, ev.value("deployment"))
+                values = ev.value("deployment")
+                plan.targets[name] = target_of(name, values)
+                if not options.build_only and on_plan is None:
+                    creator.submit(plan.targets[name], values)  # boots while it builds
                 keys = ev.value("deployment.keys")
                 texts[name] = {k: v.get("text") for k, v in keys.items()}
 
@@ -193,6 +222,7 @@ def _full(
             for f in futures:
                 r = f.result()
                 results[r.name] = r
+    creator.close()
     if options.build_only:
         for n, top in built.items():
             results[n] = MachineResult(n, "built", top, top)

@@ -14,6 +14,7 @@ from typing import Any
 
 from declos.deploy import keys as keys_mod
 from declos.deploy.activate import activate
+from declos.deploy.backends import not_running
 from declos.deploy.fleet import connect
 from declos.deploy.reboot import reboot_and_wait
 from declos.deploy.report import Reporter
@@ -45,11 +46,16 @@ def for_each(
     parallel: bool = True,
 ) -> dict[str, MachineReport]:
     targets = session.targets(names)
+    recorded = session.state.machines(session.deployment)
 
     def one(name: str) -> MachineReport:
         def log(line: str) -> None:
             reporter.line(name, line)
 
+        down = not_running(targets[name], recorded.get(name, {}), session.deployment.name)
+        if down is not None:
+            log(down)
+            return MachineReport(name, False, [down])
         host = None
         try:
             host = connect(session, targets[name], log)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from declos.deploy.backends import live_status
 from declos.deploy.errors import StateError
 from declos.deploy.state import Deployment, State
 
@@ -61,12 +62,17 @@ def info_rows(
             status = str(a.get("status", "new"))
         host = d.get("targetHost") or a.get("host") or name
         port = d.get("targetPort") or a.get("port") or 22
+        env = str(d.get("targetEnv") or a.get("backend") or "none")
+        live = live_status(env, a)  # a created VM: the hypervisor's word, its forwarded port
+        if live is not None and status != "obsolete":
+            status = live
+            host, port = a.get("host") or host, a.get("port") or port
         when = a.get("lastDeploy")
         rows.append(
             InfoRow(
                 name,
                 status,
-                str(d.get("targetEnv") or a.get("backend") or "none"),
+                env,
                 f"{host}:{port}",
                 _generation(a.get("generation")),
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)) if when else "-",

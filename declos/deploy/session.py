@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import declos.store
+from declos.deploy.backends import placed
 from declos.deploy.state import Deployment, State
 from declos.deploy.targets import MachineTarget, select, target_of
 
@@ -72,7 +73,19 @@ class Session:
         return self._evaluation
 
     def targets(self, names: Sequence[str]) -> dict[str, MachineTarget]:
-        return {n: target_of(n, self.evaluation.evaluation(n).value("deployment")) for n in names}
+        """Each machine's target; a machine a backend created is at its recorded address."""
+        recorded = self.state.machines(self.deployment)
+        return {
+            n: placed(
+                target_of(n, self.evaluation.evaluation(n).value("deployment")),
+                recorded.get(n, {}),
+            )
+            for n in names
+        }
+
+    def deployment_values(self, names: Sequence[str]) -> dict[str, Any]:
+        """Each machine's evaluated `deployment.*` (what backends read)."""
+        return {n: self.evaluation.evaluation(n).value("deployment") for n in names}
 
     def select(self, sel: Selection) -> list[str]:
         names = sorted(self.network.machines)

@@ -1,6 +1,7 @@
 """The deployment state: one embedded SQLite file (NixOps' statefile, with locks and host keys).
 
-Default `~/.declos/deployments.db`, `$DECLOS_STATE` moves it. The file is created 0600
+Default `~/.declos/deployments.db`, `$DECLOS_STATE` moves it (a `postgresql://` URL puts
+it in a PostgreSQL database a team shares: declos/deploy/state_postgres.py). The file is created 0600
 before SQLite opens it (its -wal/-shm files inherit that mode), journals in WAL mode and
 commits every change in its own transaction, so a `kill -9` at any moment leaves either
 the old or the new row, never half of one. The schema is versioned: `MIGRATIONS[i]`
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from declos.deploy.errors import DeploymentExists, NoSuchDeployment, StateError
+from declos.deploy.state_postgres import PgConnection, is_url, redacted
 
 SCHEMA_VERSION = 1
 
@@ -93,6 +95,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def state_url() -> str | None:
+    """`$DECLOS_STATE` when it is a PostgreSQL URL (a state shared by a team)."""
+    env = os.environ.get("DECLOS_STATE", "")
+    return env if is_url(env) else None
+
+
 def default_path() -> Path:
     """`$DECLOS_STATE`, else `~/.declos/deployments.db`."""
     env = os.environ.get("DECLOS_STATE")
@@ -132,9 +140,23 @@ class HostKey:
 class State:
     """An open state database. One per process; not shared between threads without `lock`."""
 
+    db: Any  # sqlite3.Connection, or PgConnection (the same slice of its interface)
+
     def __init__(self, path: Path | str | None = None, *, timeout: float = 30.0) -> None:
-        self.path = Path(path) if path is not None else default_path()
         self._mutex = threading.RLock()
+        url = str(path) if path is not None else (state_url() or "")
+        if is_url(url):  # a shared PostgreSQL database (declos/deploy/state_postgres.py)
+            self.path = Path(redacted(url))
+            self.location = redacted(url)
+            pg = PgConnection(url, timeout)
+            self.db = pg
+            try:
+                self._migrate()
+            except pg.errors as exc:
+                raise StateError(f"{self.location}: {str(exc).strip()}") from None
+            return
+        self.path = Path(path) if path is not None else default_path()
+        self.location = str(self.path)
         _create_private(self.path)
         try:
             self.db = sqlite3.connect(
@@ -186,7 +208,7 @@ class State:
         return int(self.rows("select version from schema_version")[0][0])
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Any]:
         """`begin immediate` … commit (rollback on any exception): one atomic change.
 
         Deploy workers share this connection; the mutex keeps their transactions apart."""

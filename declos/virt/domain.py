@@ -58,6 +58,10 @@ class DomainSpec:
     workdir: Path
     lan_nics: list[LanNic] = field(default_factory=list)
     uplink_mac: str = UPLINK_MAC
+    # Extra TCP forwards (host port on 127.0.0.1, guest port) besides SSH's.
+    forwards: list[tuple[int, int]] = field(default_factory=list)
+    domain_type: str = "qemu"  # libvirt's <domain type>: qemu (TCG) or kvm
+    extra_devices_xml: str = ""  # libvirt only: appended inside <devices>
 
     @staticmethod
     def default_cmdline(extra: str = "") -> str:

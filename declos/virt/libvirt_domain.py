@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -52,7 +53,7 @@ def domain_xml(spec: DomainSpec) -> str:
             f"<serial>{escape(disk.serial)}</serial>{ro}</disk>"
         )
     qemu_args = "".join(f"<qemu:arg value={quoteattr(arg)}/>" for arg in netdev_args(spec))
-    return f"""<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+    return f"""<domain type={quoteattr(spec.domain_type)} xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>{escape(spec.name)}</name>
   <memory unit='MiB'>{spec.memory_mib}</memory>
   <vcpu>{spec.vcpus}</vcpu>
@@ -75,10 +76,23 @@ def domain_xml(spec: DomainSpec) -> str:
     <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
+    {spec.extra_devices_xml}
   </devices>
   <qemu:commandline>{qemu_args}</qemu:commandline>
 </domain>
 """
+
+
+STATE_NAMES = {
+    0: "no state",
+    1: "running",
+    2: "blocked",
+    3: "paused",
+    4: "shutting down",
+    5: "shut off",
+    6: "crashed",
+    7: "suspended",
+}
 
 
 class LibvirtDomain(Domain):
@@ -87,6 +101,39 @@ class LibvirtDomain(Domain):
     def __init__(self, spec: DomainSpec, conn: Any | None = None) -> None:
         self.spec = spec
         self._conn = conn
+        self._attached = False
+
+    @classmethod
+    def attach(cls, name: str, console_log: Path, conn: Any | None = None) -> LibvirtDomain:
+        """A handle on an already defined domain, for start/stop/undefine/state.
+
+        It carries no disks or kernel, so it never defines a domain: `start()` of a
+        domain that vanished raises VirtError instead of defining an empty one."""
+        spec = DomainSpec(
+            name=name,
+            memory_mib=0,
+            vcpus=0,
+            kernel=Path("/nonexistent"),
+            initrd=Path("/nonexistent"),
+            cmdline="",
+            disks=[],
+            ssh_port=0,
+            console_log=console_log,
+            workdir=console_log.parent,
+        )
+        domain = cls(spec, conn)
+        domain._attached = True
+        return domain
+
+    def exists(self) -> bool:
+        return self._lookup() is not None
+
+    def state_name(self) -> str:
+        """libvirt's state of the domain in words ('running', 'shut off', ...), or 'missing'."""
+        dom = self._lookup()
+        if dom is None:
+            return "missing"
+        return STATE_NAMES.get(int(dom.state()[0]), "unknown")
 
     @property
     def conn(self) -> Any:
@@ -111,6 +158,8 @@ class LibvirtDomain(Domain):
     def define(self) -> Any:
         """Define (or redefine) the persistent domain from the spec."""
         libvirt = _libvirt()
+        if self._attached:
+            raise VirtError(f"{self.spec.name}: the domain does not exist (it was undefined)")
         try:
             return self.conn.defineXML(domain_xml(self.spec))
         except libvirt.libvirtError as exc:

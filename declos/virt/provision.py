@@ -33,6 +33,10 @@ class VmRequest:
     lan_addresses: list[str] = field(default_factory=list)  # "192.168.1.2/24", per NIC
     hosts: dict[str, str] = field(default_factory=dict)
     runner: str = "libvirt"
+    forwards: list[tuple[int, int]] = field(default_factory=list)  # (127.0.0.1 port, guest port)
+    domain_type: str = "qemu"
+    extra_devices_xml: str = ""
+    uri: str | None = None  # libvirt connection URI (None: qemu:///system)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,9 @@ def provision(image: BaseImage, request: VmRequest) -> ProvisionedVm:
         console_log=request.console_log,
         workdir=wd,
         lan_nics=list(request.lan_nics),
+        forwards=list(request.forwards),
+        domain_type=request.domain_type,
+        extra_devices_xml=request.extra_devices_xml,
     )
     domain: Domain
     if request.runner == "qemu":
@@ -88,9 +95,10 @@ def provision(image: BaseImage, request: VmRequest) -> ProvisionedVm:
 
         domain = QemuDomain(spec)
     else:
-        from declos.virt.libvirt_domain import LibvirtDomain
+        from declos.virt.libvirt_domain import LibvirtDomain, open_connection
 
-        libvirt_domain = LibvirtDomain(spec)
+        conn = open_connection(request.uri) if request.uri else None
+        libvirt_domain = LibvirtDomain(spec, conn)
         libvirt_domain.define()
         domain = libvirt_domain
     return ProvisionedVm(

@@ -29,9 +29,10 @@ def netdev_args(spec: DomainSpec, pci_base: int = 0x10) -> list[str]:
 
     Explicit PCI slots keep libvirt from placing its own devices on top of them.
     """
+    fwd = "".join(f",hostfwd=tcp:127.0.0.1:{h}-:{g}" for h, g in spec.forwards)
     args = [
         "-netdev",
-        f"user,id=uplink,restrict=on,hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22",
+        f"user,id=uplink,restrict=on,hostfwd=tcp:127.0.0.1:{spec.ssh_port}-:22{fwd}",
         "-device",
         f"virtio-net-pci,netdev=uplink,id=uplinknic,mac={spec.uplink_mac},"
         f"bus=pci.0,addr={pci_base:#x}",

@@ -162,6 +162,30 @@ options = {
                 None,
                 "Port on 127.0.0.1 forwarded to the VM's SSH port (null: pick one).",
             ),
+            "forwardPorts": Option(
+                types.list_of(
+                    types.submodule(
+                        {
+                            "guestPort": Option(types.port, description="TCP port in the VM."),
+                            "hostPort": Option(
+                                types.null_or(types.port),
+                                None,
+                                "Port on 127.0.0.1 (null: a free one, recorded in the state).",
+                            ),
+                        }
+                    )
+                ),
+                [],
+                "TCP ports of the VM forwarded to 127.0.0.1 (besides SSH's); `declos export` "
+                "shows the host ports (machine attribute `libvirt.forwards`).",
+                example=[{"guestPort": 80}],
+            ),
+            "bootTimeout": Option(
+                types.ints.positive,
+                600,
+                "Seconds `deploy`/`start` wait for the VM's SSH before failing with the last "
+                "console lines.",
+            ),
             "networks": Option(
                 types.list_of(types.str),
                 [],

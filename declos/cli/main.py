@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "declos.cli.shell",
     "declos.cli.deploy",
     "declos.cli.machines",
+    "declos.cli.generate_config",
 )
 
 COMMAND_OWNERS: dict[str, str] = {
@@ -79,6 +80,7 @@ COMMAND_OWNERS: dict[str, str] = {
         "declos.cli.deploy",
     ),
     **dict.fromkeys(("start", "stop", "destroy"), "declos.cli.machines"),
+    "generate-config": "declos.cli.generate_config",
 }
 
 # The library's domain errors: their message is written for the user (what is wrong,

@@ -206,6 +206,12 @@ options = {
             "vmFlags": Option(
                 types.list_of(types.str), [], "Extra flags passed to `VBoxManage modifyvm`."
             ),
+            "bootTimeout": Option(
+                types.ints.positive,
+                600,
+                "Seconds `deploy`/`start` wait for the guest's IP report and SSH before failing "
+                "with the last VBox.log lines.",
+            ),
             "disks": Option(
                 types.attrs_of(
                     types.submodule(

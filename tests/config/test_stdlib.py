@@ -200,7 +200,12 @@ def test_stdlib_type_errors_point_at_the_user_file(tmp_path: Path) -> None:
 
 
 # Network files (top-level keys are machine names) are evaluated in tests/deploy.
-NETWORK_FILES = {"trivial.yaml", "trivial-none.yaml"}
+NETWORK_FILES = {
+    "trivial.yaml",
+    "trivial-none.yaml",
+    "trivial-libvirt.yaml",
+    "trivial-virtualbox.yaml",
+}
 
 
 @pytest.mark.parametrize(

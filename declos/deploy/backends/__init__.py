@@ -18,6 +18,7 @@ from typing import Any
 
 from declos.deploy.backends.base import Backend, BackendError, MachineContext, Placement
 from declos.deploy.backends.libvirt import LibvirtBackend
+from declos.deploy.backends.virtualbox import VirtualBoxBackend
 from declos.deploy.state import Deployment, State
 from declos.deploy.targets import MachineTarget
 from declos.hosts import HostError
@@ -35,7 +36,7 @@ __all__ = [
     "placed",
 ]
 
-BACKENDS: dict[str, Backend] = {b.target_env: b for b in (LibvirtBackend(),)}
+BACKENDS: dict[str, Backend] = {b.target_env: b for b in (LibvirtBackend(), VirtualBoxBackend())}
 
 
 def backend_for(target_env: str) -> Backend | None:

@@ -10,13 +10,10 @@ ever hold it at once), and a holder on another machine blocks `declos deploy`.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -28,54 +25,23 @@ from declos.deploy.errors import DeploymentExists, LockHeld
 from declos.deploy.lock import deployment_lock
 from declos.deploy.state import State
 from declos.deploy.state_postgres import redacted, translate
-
-
-def _bindir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    assert found, "PostgreSQL is not installed (apt package postgresql, in run's TEST_APT)"
-    return Path(found[-1]).parent
-
-
-def _as_postgres(*argv: str) -> None:
-    subprocess.run(["runuser", "-u", "postgres", "--", *argv], check=True, capture_output=True)
+from declos.testing.postgres import PostgresServer
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Path]:
-    """A PostgreSQL cluster on a unix socket; yields the socket directory."""
-    top = Path(tempfile.mkdtemp(prefix="declos-pg-"))
-    top.chmod(0o755)
-    shutil.chown(top, "postgres", "postgres")
-    bindir = _bindir()
-    data, sock = top / "data", top / "sock"
-    _as_postgres("mkdir", str(sock))
-    _as_postgres(
-        str(bindir / "initdb"), "-D", str(data), "-U", "declos", "--auth=trust", "-E", "UTF8"
-    )
-    opts = f"-c listen_addresses='' -k {sock} -c fsync=off"
-    _as_postgres(
-        str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(top / "log"), "-w", "start"
-    )
-    try:
-        yield sock
-    finally:
-        _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(top, ignore_errors=True)
+def server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster on a unix socket only (declos.testing.postgres)."""
+    with PostgresServer() as pg:
+        yield pg
 
 
 _COUNTER = iter(range(1_000_000))
 
 
 @pytest.fixture
-def url(server: Path) -> str:
+def url(server: PostgresServer) -> str:
     """A fresh, empty database for one test."""
-    import psycopg
-
-    name = f"t{os.getpid()}_{next(_COUNTER)}"
-    admin = f"postgresql:///postgres?host={server}&user=declos"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"create database {name}".encode())
-    return f"postgresql:///{name}?host={server}&user=declos"
+    return server.create_database(f"t{os.getpid()}_{next(_COUNTER)}")
 
 
 def declos(

@@ -152,3 +152,26 @@ def test_lifecycle_verbs_on_machines_not_created(tmp_path: Path) -> None:
         ("web", "not created", "libvirt"),
     ]
     assert "Traceback" not in r.stderr
+
+
+def test_deploy_reports_a_machine_its_backend_cannot_create(tmp_path: Path) -> None:
+    """The pipeline's seam: the machine is evaluated and built, its creation is refused
+    (before anything is made), so it alone is `failed` with the backend's message; the
+    existing host next to it is still attempted (and fails to connect: nobody listens)."""
+    (tmp_path / "net.yaml").write_text(
+        "vm:\n  deployment.targetEnv: libvirt\n  deployment.libvirt.headless: false\n"
+        "old:\n  deployment.targetHost: 127.0.0.1\n  deployment.targetPort: 9\n"
+    )
+    assert declos(tmp_path, "create", "-d", "d", "net.yaml").returncode == 0
+    r = declos(tmp_path, "deploy", "-d", "d", "--store-root", str(tmp_path / "store"), "--json")
+    assert r.returncode == 3, r.stderr
+    out = json.loads(r.stdout)
+    assert out["vm"]["outcome"] == "failed"
+    assert out["vm"]["message"] == (
+        "machine 'vm': deployment.libvirt.headless = false is not supported: declos VMs have "
+        "a serial console only (see the console with the log in the machine's directory)"
+    )
+    assert out["vm"]["toplevel"].startswith("/declos/store/")  # it was built first
+    assert out["old"]["outcome"] == "failed"
+    assert not (tmp_path / "vms").exists()
+    assert "Traceback" not in r.stderr

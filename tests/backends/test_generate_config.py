@@ -37,6 +37,8 @@ TREE = {
         "Package: nginx\nStatus: install ok installed\n"
     ),
     "var/lib/apt/extended_states": "Package: libc6\nArchitecture: amd64\nAuto-Installed: 1\n",
+    "etc/systemd/system/multi-user.target.wants/nginx.service": "",
+    "etc/systemd/system/sockets.target.wants/ssh.socket": "",
 }
 
 HARDWARE = """\
@@ -115,6 +117,8 @@ def test_generate_config_from_a_root_tree(tmp_path: Path) -> None:
         },
     }
     assert config.endswith(
+        "\n# Enabled systemd services (declare the ones you want declos to manage):\n"
+        "#   nginx.service\n"
         "\n# Manually installed Debian packages (`environment.systemPackages` candidates):\n"
         "#   nginx\n#   openssh-server\n"
     )

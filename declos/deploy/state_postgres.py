@@ -126,14 +126,18 @@ class PgConnection:
         lowered = sql.strip().lower()
         if lowered.startswith("pragma "):
             return PgCursor([], 0, None)
-        if lowered == "begin immediate":
-            self.conn.execute("begin")
-            self.conn.execute("select pg_advisory_xact_lock(%s)", (ADVISORY_KEY,))
+        if lowered == "begin immediate":  # both in one round trip
+            self.conn.execute(f"begin; select pg_advisory_xact_lock({ADVISORY_KEY})".encode())
             return PgCursor([], 0, None)
         cur = self.conn.execute(translate(sql).encode(), tuple(args))
         rows = cur.fetchall() if cur.description is not None else []
         lastrowid = int(rows[0][0]) if lowered.startswith("insert into machines") and rows else None
         return PgCursor(rows, cur.rowcount, lastrowid)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows, sent as one batch (psycopg's pipeline)."""
+        with self.conn.cursor() as cur:
+            cur.executemany(translate(sql).encode(), [tuple(r) for r in rows])
 
     def close(self) -> None:
         self.conn.close()

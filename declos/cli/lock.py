@@ -61,15 +61,17 @@ def cmd_lock(args: argparse.Namespace) -> int:
     try:
         old = read_lock(path) if os.path.exists(path) else None
         roots = set(args.packages)
+        recommends: set[str] = set()
         if args.config:
-            roots |= _packages_used(args.config, bare=args.bare)
+            used, recommends = _packages_used(args.config, bare=args.bare)
+            roots |= used
         if old is not None:
             roots |= set(old.roots)
         update: bool | list[str] = False
         if args.update is not None:
             update = list(args.update) if args.update else True
         archive = open_archive()
-        lock = make_lock(archive, roots, old=old, update=update, path=path)
+        lock = make_lock(archive, roots, old=old, update=update, path=path, recommends=recommends)
         lock.write(path)
     except DebianError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -85,8 +87,9 @@ def cmd_lock(args: argparse.Namespace) -> int:
     return 0
 
 
-def _packages_used(config_files: list[str], *, bare: bool) -> set[str]:
-    """Evaluate with a recording package set: every `pkgs.NAME` the build would read."""
+def _packages_used(config_files: list[str], *, bare: bool) -> tuple[set[str], set[str]]:
+    """Evaluate with a recording package set: every `pkgs.NAME` the build would read, and
+    those used with their Recommends."""
 
     pkgs = Pkgs(recording=True)
     try:
@@ -94,7 +97,7 @@ def _packages_used(config_files: list[str], *, bare: bool) -> set[str]:
         read_values(ev)
     except EvaluationError as exc:
         raise DebianError(str(exc)) from None
-    return set(pkgs.debian.recorded)
+    return set(pkgs.debian.recorded), set(pkgs.debian.recorded_recommends)
 
 
 def _changes(old: Any, new: Any) -> list[str]:

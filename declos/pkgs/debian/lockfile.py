@@ -40,6 +40,7 @@ class LockedPackage:
     sha256: str
     depends: tuple[str, ...] = ()
     essential: bool = False
+    recommends: tuple[str, ...] = ()  # chosen for Recommends (recommends roots' closures)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +52,7 @@ class LockedPackage:
             "sha256": self.sha256,
             "depends": list(self.depends),
             **({"essential": True} if self.essential else {}),
+            **({"recommends": list(self.recommends)} if self.recommends else {}),
         }
 
 
@@ -75,6 +77,7 @@ class Lock:
     roots: tuple[str, ...] = ()
     packages: dict[str, LockedPackage] = field(default_factory=dict)
     path: str = LOCK_NAME
+    recommends_roots: tuple[str, ...] = ()  # roots locked with their Recommends
 
     # -- queries ------------------------------------------------------------------------
     @property
@@ -89,7 +92,10 @@ class Lock:
             base |= set(closure(self.edges(), [LIBC_ROOT], stop=self.essential))
         return base
 
-    def edges(self) -> dict[str, list[str]]:
+    def edges(self, *, recommends: bool = False) -> dict[str, list[str]]:
+        """Dependency edges; with `recommends`, the Recommends edges too."""
+        if recommends:
+            return {n: [*p.depends, *p.recommends] for n, p in self.packages.items()}
         return {n: list(p.depends) for n, p in self.packages.items()}
 
     def get(self, name: str) -> LockedPackage:
@@ -142,6 +148,9 @@ class Lock:
             ],
             "base": {"essential": sorted(self.essential), "libc6": self.libc_version},
             "roots": sorted(self.roots),
+            **(
+                {"recommends_roots": sorted(self.recommends_roots)} if self.recommends_roots else {}
+            ),
             "packages": {n: self.packages[n].to_json() for n in sorted(self.packages)},
         }
         return json.dumps(data, indent=1, sort_keys=False) + "\n"
@@ -203,6 +212,7 @@ def _from_json(data: Any, p: str) -> Lock:
                 str(e["sha256"]),
                 tuple(str(d) for d in e.get("depends", [])),
                 bool(e.get("essential", False)),
+                tuple(str(d) for d in e.get("recommends", [])),
             )
             if not _SHA256.match(pkg.sha256):
                 raise bad(f"package {name}: sha256 {pkg.sha256!r} is not 64 hex digits")
@@ -217,13 +227,17 @@ def _from_json(data: Any, p: str) -> Lock:
             roots=tuple(str(x) for x in data.get("roots", [])),
             packages=packages,
             path=p,
+            recommends_roots=tuple(str(x) for x in data.get("recommends_roots", [])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise bad(f"malformed entry ({type(exc).__name__}: {exc})") from None
     for name, pkg in packages.items():
-        for d in pkg.depends:
+        for d in (*pkg.depends, *pkg.recommends):
             if d not in packages and d not in lock.essential:
                 raise bad(f"package {name} depends on {d}, which the lock does not contain")
+    for r in lock.recommends_roots:
+        if r not in packages:
+            raise bad(f"recommends_roots names {r}, which the lock does not contain")
     return lock
 
 

@@ -58,9 +58,12 @@ def make_lock(
     old: Lock | None = None,
     update: bool | Collection[str] = False,
     path: str = "declos.lock",
+    recommends: Iterable[str] = (),
 ) -> Lock:
-    """Resolve `roots` (plus libc6) into a Lock; old versions stay unless updated."""
-    roots = sorted(set(roots))
+    """Resolve `roots` (plus libc6) into a Lock; old versions stay unless updated.
+    `recommends` names roots locked with their Recommends (`override(recommends=True)`)."""
+    rec_roots = sorted(set(recommends) | set(old.recommends_roots if old else ()))
+    roots = sorted(set(roots) | set(rec_roots))
     if not roots:
         raise DebianError(
             "no Debian package to lock: the configuration uses none and none was named "
@@ -71,7 +74,7 @@ def make_lock(
         moving = set(update) if update else set()
         index.prefer({n: p.version for n, p in old.packages.items() if n not in moving})
     essential = index.essential()
-    res = resolve(index, [*roots, LIBC_ROOT], base=essential)
+    res = resolve(index, [*roots, LIBC_ROOT], base=essential, recommends=rec_roots)
     packages = {
         n: LockedPackage(
             n,
@@ -83,6 +86,7 @@ def make_lock(
             c.sha256,
             tuple(res.edges.get(n, [])),
             c.essential,
+            tuple(res.recommends.get(n, [])),
         )
         for n, c in res.packages.items()
         if n not in essential
@@ -97,4 +101,6 @@ def make_lock(
         )
         for s, r in archive.suites
     ]
-    return Lock(archive.arch, suites, tuple(essential), tuple(roots), packages, path)
+    return Lock(
+        archive.arch, suites, tuple(essential), tuple(roots), packages, path, tuple(rec_roots)
+    )

@@ -74,12 +74,20 @@ def prepare_apt_dir(
 
 
 def apt_closures(
-    suites: Sequence[tuple[AptSource, Release]], roots: Sequence[str], arch: str = "amd64"
+    suites: Sequence[tuple[AptSource, Release]],
+    roots: Sequence[str],
+    arch: str = "amd64",
+    *,
+    recommends: bool = False,
 ) -> dict[str, set[str]]:
-    """For each root, the set of package names `apt-get install -s ROOT` would install."""
+    """For each root, the set of package names `apt-get install -s ROOT` would install
+    (with APT::Install-Recommends=true when `recommends`)."""
     result: dict[str, set[str]] = {}
     with tempfile.TemporaryDirectory(prefix="declos-apt-") as tmp:
         opts = prepare_apt_dir(tmp, suites, arch)
+        if recommends:
+            opts = [o for o in opts if not o.startswith("APT::Install-Recommends=")]
+            opts.append("APT::Install-Recommends=true")
         argv_opts = [a for o in opts for a in ("-o", o)]
         conf = os.path.join(tmp, "apt.conf")
         with open(conf, "w"):

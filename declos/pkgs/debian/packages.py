@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from declos.pkgs.debian.errors import DebianError
+from declos.pkgs.debian.errors import DebianError, NotInLock
 from declos.pkgs.debian.lockfile import Lock, LockedPackage
 from declos.pkgs.debian.resolver import LIBC_ROOT, closure
 from declos.pkgs.debian.wrappers import DEFAULT_SUBSTITUTIONS, DEFAULT_WRAPPERS
@@ -124,13 +124,14 @@ class DebianSet:
         self.recording = recording
         self.hermetic = hermetic
         self.recorded: set[str] = set()
+        self.recorded_recommends: set[str] = set()
         # Output paths of the host-libc-mode packages made (activation checks libc6).
         self.host_libc_paths: set[str] = set()
         # With pkgs.overlays: where dependencies come from (the final set, so an overlay
         # replacing a library is what its dependents link); None: this set itself.
         self.resolve_dep: Callable[[str], Any] | None = None
         self._memo: dict[str, Derivation] = {}
-        self._dag: dict[str, list[str]] | None = None
+        self._dags: dict[bool, dict[str, list[str]]] = {}
 
     def __getattr__(self, attr: str) -> DebPackage:
         if attr.startswith("_"):
@@ -153,6 +154,7 @@ class DebianSet:
         name: str,
         *,
         hermetic: bool | None = None,
+        recommends: bool = False,
         runtime_dependencies: tuple[Any, ...] | list[Any] = (),
         ignore_missing: tuple[str, ...] | list[str] = (),
         library_alternatives: Mapping[str, str] | tuple[()] = (),
@@ -169,7 +171,9 @@ class DebianSet:
         }
         if self.recording:
             self.recorded.add(name)
-            return self._placeholder(name, herm, attrs)
+            if recommends:
+                self.recorded_recommends.add(name)
+            return self._placeholder(name, herm, attrs, recommends)
         if self.lock is None:
             raise DebianError(
                 f"Debian package {name!r} was used but there is no declos.lock next to the "
@@ -177,9 +181,14 @@ class DebianSet:
             )
         lock = self.lock
         pkg = lock.get(name)
+        if recommends and name not in lock.recommends_roots:
+            raise NotInLock(
+                f"{name} is used with its Recommends (override(recommends=True)) but "
+                f"{lock.path} has no Recommends for it; run `declos lock` to add them"
+            )
         libc_base = [] if herm else self._libc_base()
         stop = set() if name in libc_base else lock.base_set(herm) - {name}
-        dep_names = [d for d in closure(self.dag(), [name], stop=stop) if d != name]
+        dep_names = [d for d in closure(self.dag(recommends), [name], stop=stop) if d != name]
         deps = [self._dep(name, d, herm) for d in dep_names]
         wrap = {**DEFAULT_WRAPPERS.get(name, {}), **attrs["wrappers"]}
         subst = {**DEFAULT_SUBSTITUTIONS.get(name, {}), **attrs["substitutions"]}
@@ -221,7 +230,7 @@ class DebianSet:
             context=self.pkgs.context,
         )
         drv.pname, drv.deb_version, drv._set = name, pkg.version, self
-        drv._inputs = {"hermetic": herm}
+        drv._inputs = {"hermetic": herm, "recommends": bool(recommends)}
         drv._attrs = attrs
         drv._deps = deps
         self._memo[key] = drv
@@ -277,7 +286,9 @@ class DebianSet:
             )
         return self._memo[key]
 
-    def _placeholder(self, name: str, hermetic: bool, attrs: dict[str, Any]) -> DebPackage:
+    def _placeholder(
+        self, name: str, hermetic: bool, attrs: dict[str, Any], recommends: bool = False
+    ) -> DebPackage:
         drv = DebPackage(
             store_name(f"{name}-unlocked"),
             "builtin:write-text",
@@ -287,16 +298,17 @@ class DebianSet:
             context=self.pkgs.context,
         )
         drv.pname, drv.deb_version, drv._set = name, "", self
-        drv._inputs, drv._attrs = {"hermetic": hermetic}, attrs
+        drv._inputs, drv._attrs = {"hermetic": hermetic, "recommends": recommends}, attrs
         drv._deps = []
         return drv
 
-    def dag(self) -> dict[str, list[str]]:
-        """The lock's edges with cycles cut inside each strongly connected component."""
-        if self._dag is None:
+    def dag(self, recommends: bool = False) -> dict[str, list[str]]:
+        """The lock's edges (with Recommends edges: for closures of packages used with
+        their Recommends) with cycles cut inside each strongly connected component."""
+        if recommends not in self._dags:
             assert self.lock is not None
-            self._dag = acyclic(self.lock.edges())
-        return self._dag
+            self._dags[recommends] = acyclic(self.lock.edges(recommends=recommends))
+        return self._dags[recommends]
 
 
 def acyclic(edges: dict[str, list[str]]) -> dict[str, list[str]]:

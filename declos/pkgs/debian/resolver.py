@@ -33,6 +33,8 @@ class Resolution:
     packages: dict[str, Candidate] = field(default_factory=dict)
     edges: dict[str, list[str]] = field(default_factory=dict)
     base: set[str] = field(default_factory=set)
+    # the packages chosen for Recommends (only of packages whose Recommends were followed)
+    recommends: dict[str, list[str]] = field(default_factory=dict)
 
 
 def resolve(
@@ -42,7 +44,13 @@ def resolve(
     base: Collection[str] = (),
     recommends: Collection[str] = (),
 ) -> Resolution:
-    """The closure of `roots`; `base` packages count as installed (their deps are not walked)."""
+    """The closure of `roots`; `base` packages count as installed (their deps are not walked).
+
+    The Recommends of the roots named in `recommends` are followed too, and so are those
+    of every package they bring in (apt's APT::Install-Recommends=true for them); a
+    Recommends nothing satisfies is skipped, as apt does. Recommends picks are kept
+    apart (`Resolution.recommends`), so a package's plain closure does not include them.
+    """
     roots = list(dict.fromkeys(roots))
     for r in roots:
         if index.candidate(r) is None:
@@ -52,6 +60,8 @@ def resolve(
             )
     res = Resolution(base=set(base))
     installed = _provided_by(index, base)
+    follow = set(recommends)
+    done: set[str] = set()
     todo = deque(roots)
     for r in roots:
         res.packages[r] = index.candidate(r)  # type: ignore[assignment]
@@ -60,20 +70,33 @@ def resolve(
         cand = res.packages[name]
         required = cand.relations()
         chosen: list[str] = []
-        for group in cand.relations(recommends=name in recommends):
+        recommended: list[str] = []
+        again = name in done  # its Depends were walked; only its Recommends are new
+        groups = cand.relations(recommends=name in follow)
+        for group in [g for g in groups if g not in required] if again else groups:
             pick = _choose(index, group, res, installed)
+            needed = group in required
             if pick is None:
-                if group not in required:
+                if not needed:
                     continue  # an unsatisfiable Recommends is skipped, as apt does
                 alts = " | ".join(str(a) for a in group)
                 raise DebianError(f"{name} {cand.version}: dependency {alts} cannot be satisfied")
-            if pick.name != name and pick.name not in chosen:
-                chosen.append(pick.name)
+            picks = chosen if needed else recommended
+            if pick.name != name and pick.name not in picks:
+                picks.append(pick.name)
+            if name in follow and pick.name not in follow and pick.name not in res.base:
+                follow.add(pick.name)
+                if pick.name in done:
+                    todo.append(pick.name)  # walked without its Recommends: once more
             if pick.name not in res.packages:
                 res.packages[pick.name] = pick
                 if pick.name not in res.base:
                     todo.append(pick.name)
-        res.edges[name] = chosen
+        if not again:
+            res.edges[name] = chosen
+        if name in follow:
+            res.recommends[name] = recommended
+        done.add(name)
     return res
 
 

@@ -9,8 +9,7 @@ error; and nothing outside the target, TMPDIR, state and store directories chang
 
 The examples run in-process through `declos.cli.main.main` (fast); a handful run
 through the real `declos` binary as a smoke test. DECLOS_HYPOTHESIS_EXAMPLES sets the
-number of in-process examples (default 200); DECLOS_HYPOTHESIS_ALL=1 also generates
-examples that hit the KNOWN_OPEN bugs.
+number of in-process examples (default 200).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from typing import Any
 import pytest
 import yaml
 from hardening.corpus import snapshot
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from declos.cli.main import main
@@ -105,7 +104,10 @@ DEFINITIONS: list[tuple[str, st.SearchStrategy[Any]]] = [
                     "uid": st.integers(-1, 2**33),
                     "extraGroups": st.lists(TEXT, max_size=2),
                     "hashedPassword": TEXT,
+                    "hashedPasswordFile": TEXT,
                     "shell": TEXT,
+                    "name": TEXT,
+                    "group": TEXT,
                 }
             ),
             max_size=2,
@@ -115,7 +117,13 @@ DEFINITIONS: list[tuple[str, st.SearchStrategy[Any]]] = [
         "users.groups",
         st.dictionaries(
             NAME,
-            _attrs({"gid": st.integers(-1, 2**33), "members": st.lists(TEXT, max_size=2)}),
+            _attrs(
+                {
+                    "gid": st.integers(-1, 2**33),
+                    "members": st.lists(TEXT, max_size=2),
+                    "name": TEXT,
+                }
+            ),
             max_size=2,
         ),
     ),
@@ -135,16 +143,43 @@ DEFINITIONS: list[tuple[str, st.SearchStrategy[Any]]] = [
                     "wantedBy": st.lists(TEXT, max_size=2),
                     "environment": st.dictionaries(NAME, TEXT, max_size=2),
                     "serviceConfig": st.dictionaries(NAME, TEXT, max_size=2),
+                    "unitConfig": st.dictionaries(
+                        NAME, TEXT | st.lists(TEXT, max_size=2), max_size=2
+                    ),
+                    "startAt": TEXT | st.lists(TEXT, max_size=2),
                 }
             ),
             max_size=2,
         ),
     ),
     ("system.activationScripts", st.dictionaries(NAME, TEXT, max_size=2)),
+    (
+        "networking.firewall",
+        _attrs(
+            {
+                "interfaces": st.dictionaries(
+                    NAME,
+                    _attrs({"allowedTCPPorts": st.lists(st.integers(0, 65535), max_size=2)}),
+                    max_size=2,
+                ),
+                "trustedInterfaces": st.lists(TEXT, max_size=2),
+            }
+        ),
+    ),
+    ("boot.loader.grub.device", TEXT),
     ("time.timeZone", TEXT | st.none()),
     (
         "services.httpd",
-        _attrs({"enable": st.booleans(), "user": TEXT, "listenPort": st.integers(-1, 70000)}),
+        _attrs(
+            {
+                "enable": st.booleans(),
+                "user": TEXT,
+                "listenPort": st.integers(-1, 70000),
+                "adminAddr": TEXT,
+                "logDir": TEXT,
+                "documentRoot": TEXT,
+            }
+        ),
     ),
     (
         "fileSystems",
@@ -232,20 +267,6 @@ def check_outcome(rc: int, out: str, err: str, store: Path) -> None:
         assert len(errors) == 1, err
 
 
-# Bugs other engineers are fixing, with the corpus case that flips when they are fixed;
-# examples that hit them are skipped (assume) so the property keeps testing the rest.
-# Delete an entry when its case passes.
-KNOWN_OPEN: dict[str, re.Pattern[str]] = {}
-
-
-def known_open(files: dict[str, str]) -> bool:
-    """True when `files` may hit a KNOWN_OPEN bug (DECLOS_HYPOTHESIS_ALL=1: never)."""
-    if os.environ.get("DECLOS_HYPOTHESIS_ALL") == "1":
-        return False
-    text = "\n".join(files.values())
-    return any(pattern.search(text) for pattern in KNOWN_OPEN.values())
-
-
 def run_tree(files: dict[str, str], runner: str) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="declos-prop-") as tmp,
@@ -299,7 +320,6 @@ def run_tree(files: dict[str, str], runner: str) -> None:
 )
 @given(module_tree())
 def test_random_module_trees_in_process(files: dict[str, str]) -> None:
-    assume(not known_open(files))
     run_tree(files, "in-process")
 
 
@@ -309,7 +329,6 @@ def test_random_module_trees_in_process(files: dict[str, str]) -> None:
 )
 @given(module_tree())
 def test_random_module_trees_through_the_binary(files: dict[str, str]) -> None:
-    assume(not known_open(files))
     run_tree(files, "binary")
 
 

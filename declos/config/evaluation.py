@@ -181,7 +181,13 @@ class Evaluation:
         finally:
             rt.stack.pop()
             rt.module_depth -= 1
-        routed = route(self, module, {} if result is None else result)
+        if result is None:
+            raise EvaluationError(
+                f"{module.where_self()}: the config function of `{module.display()}' returned "
+                "None; it must return a dict of definitions (a forgotten `return'?).\n"
+                "Hint: return {} to define nothing."
+            )
+        routed = route(self, module, result)
         if frame.assumed:
             for slot, _ in routed:
                 if slot in frame.assumed:

@@ -7,6 +7,7 @@ format is one more loader here.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -28,26 +29,53 @@ DIRECTORY_ENTRIES = ("default.yaml", "default.py", "module-list.yaml")
 
 
 def load_module(path: Path, imported_from: str | None = None) -> Module:
-    """Load a module file by its suffix (see `LOADERS`), or a directory's default module."""
-    origin = f" (imported from `{imported_from}')" if imported_from else ""
-    if not path.exists():
+    """Load a module file by its suffix (see `LOADERS`), or a directory's default module.
+
+    `imported_from` is the importing module's file:line; errors about the imported path
+    start with it. Only regular files are read: a FIFO or device would block or never end.
+    """
+    where = f"{imported_from}: " if imported_from else ""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
         raise EvaluationError(
-            f"The module file `{display_path(path)}' does not exist{origin}.\nHint: check the path."
-        )
-    if path.is_dir():
+            f"{where}The module file `{display_path(path)}' does not exist.\n"
+            "Hint: check the path (imports are relative to the importing file)."
+        ) from None
+    if stat.S_ISDIR(mode):
         for candidate in DIRECTORY_ENTRIES:
             if (path / candidate).is_file():
                 return load_module(path / candidate, imported_from)
         raise EvaluationError(
-            f"The module directory `{display_path(path)}' has no default.yaml or default.py."
+            f"{where}The module directory `{display_path(path)}' has no "
+            f"{', '.join(DIRECTORY_ENTRIES[:-1])} or {DIRECTORY_ENTRIES[-1]}.\n"
+            "Hint: import a module file of the directory, or add a default.yaml to it."
+        )
+    if not stat.S_ISREG(mode):
+        raise EvaluationError(
+            f"{where}`{display_path(path)}' is not a regular file (a {_file_kind(mode)}); "
+            "it was not read.\nHint: modules are .yaml, .yml or .py files."
         )
     loader = LOADERS.get(path.suffix)
     if loader is None:
         raise EvaluationError(
-            f"`{display_path(path)}' is not a module file: modules are .yaml, .yml or .py files"
-            f"{origin}."
+            f"{where}`{display_path(path)}' is not a module file: modules are .yaml, .yml or .py "
+            f"files."
         )
     return loader(path)
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular, non-directory file is, in words."""
+    for test, name in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
 
 
 def collect(
@@ -102,8 +130,8 @@ class _Collector:
             module = load_module(Path(ident) if Path(item).exists() else Path(item), imported_from)
         self.loaded[ident] = module
         self.children[id(module)] = []
-        for imp in self._imports(module):
-            self.children[id(module)].append(self.load(imp, module.display()))
+        for i, imp in enumerate(self._imports(module)):
+            self.children[id(module)].append(self.load(imp, module.import_site(i)))
         return module
 
     def _imports(self, module: Module) -> list[Module | Path]:

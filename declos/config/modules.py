@@ -99,6 +99,15 @@ class Module:
         line = self.locate("config", path)
         return f"{self.display()}:{line}" if line else self.display()
 
+    def import_site(self, index: int) -> str:
+        """file:line of the `index`-th entry of this module's `imports` (for errors about
+        the imported path; found only when needed)."""
+        line = self.locate_import(index)
+        return f"{self.display()}:{line}" if line else self.display()
+
+    def locate_import(self, index: int) -> int | None:
+        return self.line
+
     def where_self(self) -> str:
         line = self.locate("config", ())
         return f"{self.display()}:{line}" if line else self.display()

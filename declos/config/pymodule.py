@@ -60,16 +60,31 @@ class PythonModule(Module):
         found = self._find("config", path)
         return found is not None and found[0] == len(path)
 
-    def _find(self, section: str, path: Sequence[str]) -> tuple[int, int] | None:
-        """(path parts matched, line) of the best match of `path` in the `section` source."""
+    def locate_import(self, index: int) -> int | None:
+        tree = self._parsed()
+        top = _section_node(tree, "imports") if tree else None
+        if top is None:
+            return self.line
+        value = getattr(top, "value", None)
+        if isinstance(value, ast.List | ast.Tuple) and index < len(value.elts):
+            return value.elts[index].lineno
+        return top.lineno
+
+    def _parsed(self) -> ast.Module | None:
+        """The source's AST, parsed again on first use (errors and line look-ups only)."""
         if self._tree is None:
             try:
                 self._tree = ast.parse(self.path.read_text(encoding="utf-8"))
             except (OSError, SyntaxError, ValueError):
                 self._tree = False
-        if not self._tree:
+        return self._tree or None
+
+    def _find(self, section: str, path: Sequence[str]) -> tuple[int, int] | None:
+        """(path parts matched, line) of the best match of `path` in the `section` source."""
+        tree = self._parsed()
+        if tree is None:
             return None
-        top = _section_node(self._tree, section)
+        top = _section_node(tree, section)
         if top is None:
             return None
         best = (0, top.lineno)

@@ -49,7 +49,8 @@ class YamlModule(Module):
         self.path = path
         self._nodes: Any = None
 
-    def locate(self, section: str, path: Sequence[str]) -> int | None:
+    def _root(self) -> Any:
+        """The file's node tree, composed again on first use (errors only)."""
         if self._nodes is None:
             try:
                 self._nodes = (
@@ -57,7 +58,21 @@ class YamlModule(Module):
                 )
             except (OSError, yaml.YAMLError):
                 self._nodes = False
-        root = self._nodes
+        return self._nodes
+
+    def locate_import(self, index: int) -> int | None:
+        root = self._root()
+        if not isinstance(root, yaml.MappingNode):
+            return None
+        for k, v in root.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == "imports":
+                if isinstance(v, yaml.SequenceNode) and index < len(v.value):
+                    return _line(v.value[index])
+                return _line(k)
+        return None
+
+    def locate(self, section: str, path: Sequence[str]) -> int | None:
+        root = self._root()
         if not isinstance(root, yaml.MappingNode):
             return None
         body = _section(root, section)

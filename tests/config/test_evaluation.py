@@ -310,7 +310,7 @@ def test_nested_and_dotted_keys_merge(modules: Any) -> None:
         ("options:\n  a: 5\n", "d.yaml:2: expected an option declaration at option path `a`"),
         (
             "imports: [missing.yaml]\n",
-            "The module file `missing.yaml' does not exist (imported from `d.yaml')",
+            "d.yaml:1: The module file `missing.yaml' does not exist.",
         ),
         ("config: {}\nfoo: 1\n", "d.yaml:2: Module `d.yaml' has an unsupported attribute `foo'"),
         ("- 1\n", "d.yaml:1: a YAML module must be a mapping"),

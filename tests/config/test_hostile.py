@@ -4,6 +4,7 @@ with the file and line, never a traceback or polluted stdout."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +234,28 @@ def test_nesting_up_to_the_bound_evaluates_and_prints(modules: Any) -> None:
     for _ in range(98):
         value = value[0]
     assert value == 1
+
+
+def test_a_fifo_module_is_refused_without_reading_it(modules: Any, eval_error: Any) -> None:
+    files = modules(main__yaml="imports:\n  - other.yaml\n  - pipe.yaml\n", other__yaml="{}\n")
+    os.mkfifo("pipe.yaml")
+    assert eval_error(files).startswith(
+        "main.yaml:3: `pipe.yaml' is not a regular file (a FIFO); it was not read."
+    )
+
+
+def test_import_errors_name_the_import_entry(modules: Any, eval_error: Any) -> None:
+    files = modules(main__py="imports = [\n    'a.yaml',\n    'gone.yaml',\n]\n", a__yaml="{}\n")
+    assert eval_error(files).startswith("main.py:3: The module file `gone.yaml' does not exist.")
+    os.mkdir("sub")
+    files = modules(d__yaml="imports: [a.yaml, sub]\n")
+    assert eval_error(files).startswith(
+        "d.yaml:1: The module directory `sub' has no default.yaml, default.py or module-list.yaml."
+    )
+
+
+def test_config_function_returning_none_is_an_error(modules: Any, eval_error: Any) -> None:
+    files = modules(p__py="# forgot it\n\ndef config(config, **_):\n    x = {'a': 1}\n")
+    assert eval_error(files).startswith(
+        "p.py:3: the config function of `p.py' returned None; it must return a dict"
+    )

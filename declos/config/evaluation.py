@@ -291,7 +291,9 @@ class Evaluation:
         self, typ: Any, loc: Sequence[str], defs: Sequence[tuple[Any, Module]]
     ) -> Any:
         name = loc[-1] if loc else None
-        modules: list[Any] = list(typ.modules_for(name))
+        file, line = typ.where
+        site = Module(file, f"{file}#lazy-spec", line=line)
+        modules: list[Any] = typ.modules_for(name, lambda spec: self.resolve_lazy(spec, site, loc))
         modules += [self._definition_module(typ, v, m) for v, m in defs]
         special = {**self.special, **typ.special_args}
         child = Evaluation(self.rt, collect(modules, special), tuple(loc), name, special)

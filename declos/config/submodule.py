@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from declos.config.locations import display_path
 from declos.config.messages import Definition
 from declos.config.modules import InlineModule, Module
+from declos.config.properties import Lazy
 from declos.config.typesys import NOUN_COMPOSITE, AttrsOf, OptionType, phrase
 from declos.config.values import AttrDict
 
@@ -43,12 +45,22 @@ class Submodule(OptionType):
     def check(self, value: Any) -> bool:
         return isinstance(value, Mapping) or callable(value)
 
-    def modules_for(self, name: str | None) -> list[Module]:
-        """The declaring modules of one instance (`name` is its attribute name)."""
-        out = []
+    def modules_for(
+        self, name: str | None, resolve: Callable[[Lazy], Any] | None = None
+    ) -> list[Any]:
+        """The declaring modules of one instance (`name` is its attribute name). A `lazy`
+        spec (e.g. `lazy(lambda config: config.default)`, a deferred module option) is
+        computed by `resolve` in the evaluation that declares the submodule option."""
+        out: list[Any] = []
         file, line = self.where
         for i, spec in enumerate(self.specs):
-            if isinstance(spec, Module):
+            if isinstance(spec, Lazy):
+                if resolve is None:
+                    continue
+                spec = resolve(spec)
+                if isinstance(spec, str):
+                    spec = Path(file).parent / spec
+            if isinstance(spec, Module | Path):
                 out.append(spec)
             elif isinstance(spec, Mapping):
                 cached = self._cache.get(i)

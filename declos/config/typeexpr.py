@@ -46,6 +46,21 @@ def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
             )
         return types.submodule(sub_module)
 
+    def attr_tag_type() -> Any:
+        """`attr_tag` in YAML: the tags are the declaration's `options:` (one level)."""
+        if sub_module is None:
+            raise EvaluationError(
+                f"{where}: `attr_tag' in {expr!r} needs its tags as options under `options:' in this declaration."
+            )
+        tags = {}
+        for path, option in sub_module.options:
+            if len(path) != 1:
+                raise EvaluationError(
+                    f"{where}: the tags of `attr_tag' are single names, not `{'.'.join(path)}'."
+                )
+            tags[path[0]] = option
+        return types.attr_tag(tags)
+
     def ev(node: ast.AST) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
@@ -56,6 +71,8 @@ def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
         if isinstance(node, ast.Name):
             if node.id == "submodule":
                 return _Deferred(submodule_type)
+            if node.id == "attr_tag":
+                return _Deferred(attr_tag_type)
             if node.id in ("None", "True", "False"):
                 return {"None": None, "True": True, "False": False}[node.id]
             value = getattr(types, node.id, None)

@@ -14,7 +14,10 @@ from types import SimpleNamespace as _NS
 from typing import Any as _Any
 
 from declos.config import typesys as _t
+from declos.config.deferred import DeferredModule as _DeferredModule
 from declos.config.submodule import Submodule as _Submodule
+from declos.config.tagged import AttrList as _AttrList
+from declos.config.tagged import AttrTag as _AttrTag
 from declos.store.location import is_store_path as _is_store_path
 
 
@@ -175,6 +178,33 @@ external_path = _t.Scalar(
     "absolute path not in the Nix store",
     lambda v: isinstance(v, _builtins.str) and v.startswith("/") and not _is_store_path(v),
 )
+
+deferred_module = _DeferredModule()
+"""NixOS `deferredModule`: definitions are modules; the value is a module importing them all."""
+
+
+def deferred_module_with(static_modules: _Sequence[_Any] = ()) -> _DeferredModule:
+    """NixOS `deferredModuleWith { staticModules }`: the static modules come first."""
+    return _DeferredModule(static_modules)
+
+
+def attr_tag(tags: _Any) -> _AttrTag:
+    """NixOS `attrTag`: `{TAG: value}` with one of the tags, each an `Option` of its own."""
+    return _AttrTag(tags)
+
+
+def attr_list_of(elem: _t.OptionType) -> _AttrList:
+    """NixOS `attrListOf`: an ordered list of single-key attribute sets (`mk_order` works)."""
+    return _AttrList(elem)
+
+
+def attr_list_with(
+    elem: _t.OptionType,
+    as_attrs: _builtins.bool = False,
+    merge_attr_values: _Callable[[_builtins.str, list[_Any]], _Any] | None = None,
+) -> _AttrList:
+    """NixOS `attrListWith`: with `as_attrs`, the value is key -> merge_attr_values(key, values)."""
+    return _AttrList(elem, as_attrs, merge_attr_values)
 
 
 OptionType = _t.OptionType

@@ -114,7 +114,9 @@ def merge_declaration(slot: Slot, option: Option, module: Module) -> None:
     )
     if merged is None or clash:
         raise EvaluationError(
-            f"The option `{show_path(slot.path)}' in `{option.where()}' is already declared in `{first.where()}'.\n"
+            # NixOS's wording and order: the earlier declaration is "in", the later one
+            # "already declared in" (lib/tests/modules.sh lines 290 and 400).
+            f"The option `{show_path(slot.path)}' in `{first.where()}' is already declared in `{option.where()}'.\n"
             "Hint: declare an option once; a second declaration may only add sub-options or enum values, "
             "and not a second default, example, description or apply."
         )

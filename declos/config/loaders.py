@@ -16,6 +16,7 @@ from typing import Any
 from declos.config.errors import EvaluationError
 from declos.config.locations import display_path
 from declos.config.modules import InlineModule, Module, parameter_names
+from declos.config.properties import Property
 from declos.config.pymodule import load_python_module
 from declos.config.yamlmodule import load_yaml_module
 
@@ -144,7 +145,7 @@ class _Collector:
                 out.append(item)
             elif isinstance(item, str):
                 out.append(Path(module.file).parent / item)
-            elif isinstance(item, Mapping):
+            elif isinstance(item, Mapping | Property):
                 # An anonymous module: `<parent key>:anon-<n>` unless it has a `key` (NixOS).
                 out.append(
                     InlineModule.from_spec(item, module.file, module.line, f"{module.key}:anon-{i}")

@@ -19,8 +19,12 @@ Definition = tuple[Any, Any]
 """(value, module): the module is a `Site` (a `declos.config.modules.Module`)."""
 
 
+_PLACEHOLDERS = frozenset({"<name>", "*", "<function body>"})
+"""Path parts NixOS's showOption prints unquoted."""
+
+
 def show_path(path: Sequence[str]) -> str:
-    return ".".join(quote_name(p) if p not in ("<name>", "*") else p for p in path)
+    return ".".join(quote_name(p) if p not in _PLACEHOLDERS else p for p in path)
 
 
 def show_defs(defs: Iterable[Definition], path: Sequence[str]) -> str:

@@ -238,11 +238,25 @@ class InlineModule(Module):
                 line=line,
                 disabled=spec.get("disabled_modules") or (),
             )
-        if isinstance(spec, Mapping):
+        if isinstance(spec, Mapping) and _holds_options(spec):
             return cls(file, key, options=list(flatten_options(spec, f"{file}:{line}")), line=line)
+        if isinstance(spec, Mapping | Property):
+            # NixOS: an attribute set without options/config (or an mkIf, mkMerge, ...)
+            # is the shorthand for its config.
+            return cls(file, key, config=spec, line=line)
         raise EvaluationError(
             f"In `{file}:{line}': a submodule must be a dict of options or a module dict, not {spec!r}."
         )
+
+
+def _holds_options(spec: Mapping[Any, Any]) -> bool:
+    """Whether a dict declares options (an `Option` somewhere in its nested dicts)."""
+    for value in spec.values():
+        if isinstance(value, Option) or isinstance(value, OptionType):
+            return True
+        if isinstance(value, Mapping) and _holds_options(value):
+            return True
+    return False
 
 
 def parameter_names(fn: Callable[..., Any]) -> tuple[str, ...] | None:

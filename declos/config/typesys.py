@@ -278,8 +278,21 @@ class Anything(OptionType):
             return out
         if len(defs) == 1:
             return deep_resolve(ev, loc, defs[0][0], defs[0][1])
+        if kinds == {"function"}:
+            return self._merged_function(ev, loc, defs)
         resolved = [(deep_resolve(ev, loc, v, m), m) for v, m in defs]
         return merge_equal(loc, resolved)
+
+    def _merged_function(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        """NixOS: functions merge into one that calls each and merges the results as
+        `anything` (at `LOC.<function body>`)."""
+        body = (*loc, "<function body>")
+
+        def merged(*args: Any, **kwargs: Any) -> Any:
+            results = [(fn(*args, **kwargs), module) for fn, module in defs]
+            return merge_definitions(ev, body, self, results)
+
+        return merged
 
 
 def _kind(value: Any) -> str:

@@ -328,7 +328,7 @@ def test_declaration_errors(modules: Any, eval_error: Any) -> None:
         a__yaml="options:\n  x: {type: int, default: 1}\n",
         b__yaml="options:\n  x: {type: int, default: 2}\n",
     )
-    assert "The option `x' in `b.yaml:2' is already declared in `a.yaml:2'." in eval_error(files)
+    assert "The option `x' in `a.yaml:2' is already declared in `b.yaml:2'." in eval_error(files)
     files = modules(
         a__yaml="options:\n  x: {type: int, default: 1}\n", b__yaml="options:\n  x: {type: int}\n"
     )

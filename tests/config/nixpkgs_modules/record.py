@@ -10,6 +10,7 @@ Exit status 1 when Nix disagrees with a recorded answer.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,8 @@ def main() -> int:
             if isinstance(want, str):
                 want = want.replace("NIXDIR", str(directory))
             agree = ok and json.loads(out) == want
+        elif "nix_pattern" in check:  # modules.sh's own regex (grep -P)
+            agree = not ok and re.search(check["nix_pattern"], out) is not None
         else:
             agree = not ok and check["nix_error"] in out
         print(("ok  " if agree else "DIFF") + f" modules.sh:{check['line']} {check['attr']}")

@@ -35,13 +35,14 @@ def _expected(check: dict[str, Any]) -> Any:
 def test_check(check: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(HERE / "modules")
     spec = check["declos"]
+    special = {"modules_path": str(HERE / "modules")}  # default.nix: specialArgs.modulesPath
     if "nix" in check:
-        value = evaluate(spec["files"], bare=True).value(spec["query"])
+        value = evaluate(spec["files"], bare=True, special_args=special).value(spec["query"])
         for key in spec.get("drop", ()):
             value.pop(key)
         assert value == _expected(check)
     else:
         with pytest.raises(EvaluationError) as info:
-            evaluate(spec["files"], bare=True).value(spec["query"])
+            evaluate(spec["files"], bare=True, special_args=special).value(spec["query"])
         for fragment in check["error"]:
             assert fragment in str(info.value), str(info.value)

@@ -1,0 +1,3 @@
+from declos.config import mk_if
+
+imports = [mk_if(True, {"enable": True})]

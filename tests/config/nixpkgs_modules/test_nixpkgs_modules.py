@@ -3,7 +3,8 @@
 checks.yaml lists each check with its modules.sh line, the original modules, and real
 Nix's answer on them (recorded and re-checkable with record.py); the declos translations
 of the original modules are in modules/. A file name in Nix's answer
-(`NIXDIR/x.nix`) stands for the translation with the same stem.
+(`NIXDIR/x.nix`) stands for the translation with the same stem, a directory
+(`NIXDIR/d`) for the same directory of the translations.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def _expected(check: dict[str, Any]) -> Any:
     if isinstance(want, str):
         stems = {Path(f).stem: f for f in check["declos"]["files"]}
         want = re.sub(r"NIXDIR/([\w.-]+)\.nix", lambda m: stems[m.group(1)], want)
+        want = want.replace("NIXDIR", str(HERE / "modules"))  # a directory (`./.`)
     return want
 
 
@@ -46,3 +48,18 @@ def test_check(check: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
             evaluate(spec["files"], bare=True, special_args=special).value(spec["query"])
         for fragment in check["error"]:
             assert fragment in str(info.value), str(info.value)
+
+
+def test_every_check_is_translated_or_skipped_with_a_reason() -> None:
+    """The yardstick count is exact: inventory = translated + skipped, nothing twice."""
+    inventory = {c["line"]: c for c in yaml.safe_load((HERE / "inventory.yaml").read_text())}
+    translated = [c["line"] for c in CHECKS]
+    skipped = [n for e in yaml.safe_load((HERE / "skipped.yaml").read_text()) for n in e["lines"]]
+    assert len(inventory) == 407
+    assert len(set(translated)) == len(translated)
+    assert len(set(skipped)) == len(skipped)
+    assert not set(translated) & set(skipped)
+    assert set(translated) | set(skipped) == set(inventory)
+    for check in CHECKS:  # the recorded modules and attribute are the script's
+        assert check["nix_modules"] == inventory[check["line"]]["modules"], check["line"]
+        assert check["attr"] == inventory[check["line"]]["attr"], check["line"]

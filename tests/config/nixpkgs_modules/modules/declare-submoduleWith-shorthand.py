@@ -1,0 +1,8 @@
+from declos.config import Option, types
+
+_SUB = {"options": {"config": Option(types.bool, False)}}
+options = {
+    "submodule": Option(
+        types.submodule_with(modules=[_SUB], shorthand_only_defines_config=True), default={}
+    )
+}

@@ -1,0 +1,3 @@
+from declos.config import Option
+
+config = {"wrong1": Option(), "nest": {"wrong2": Option()}}

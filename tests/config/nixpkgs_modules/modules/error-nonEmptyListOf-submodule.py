@@ -1,0 +1,3 @@
+from declos.config import Option, types
+
+options = {"bad": Option(types.non_empty_list_of(types.submodule({})), default=[])}

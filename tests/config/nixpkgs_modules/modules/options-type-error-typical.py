@@ -1,0 +1,3 @@
+from declos.config import types
+
+options = {"result": types.str}

@@ -1,0 +1,3 @@
+from declos.config import mk_if
+
+config = mk_if(True, True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePath
 from types import FrameType
 from typing import Any
 
@@ -294,7 +295,12 @@ class Evaluation:
         file, line = typ.where
         site = Module(file, f"{file}#lazy-spec", line=line)
         modules: list[Any] = typ.modules_for(name, lambda spec: self.resolve_lazy(spec, site, loc))
-        modules += [self._definition_module(typ, v, m) for v, m in defs]
+        modules += [
+            Path(m.file).parent / v
+            if isinstance(v, PurePath)
+            else self._definition_module(typ, v, m)
+            for v, m in defs
+        ]
         special = {**self.special, **typ.special_args}
         child = Evaluation(self.rt, collect(modules, special), tuple(loc), name, special)
         child.setup()

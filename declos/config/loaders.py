@@ -193,6 +193,8 @@ class _Collector:
                     f"needs a `key', got {entry!r}."
                 )
             return str(entry["key"])
+        if isinstance(entry, int) and not isinstance(entry, bool):
+            return str(entry)  # a key written as a number (NixOS: toString)
         if not isinstance(entry, str | Path):
             raise EvaluationError(
                 f"In module `{module.display()}': disabled_modules entries are paths or "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from declos.config.locations import display_path
@@ -43,7 +43,9 @@ class Submodule(OptionType):
         self._cache: dict[int, Module] = {}
 
     def check(self, value: Any) -> bool:
-        return isinstance(value, Mapping) or callable(value)
+        """A dict, a function module, or a module file (a `pathlib.Path`, as NixOS takes a
+        path: plain strings stay values, not files)."""
+        return isinstance(value, Mapping | PurePath) or callable(value)
 
     def modules_for(
         self, name: str | None, resolve: Callable[[Lazy], Any] | None = None

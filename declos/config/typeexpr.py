@@ -36,81 +36,95 @@ def _parse_type(expr: Any, sub_module: Any, where: str) -> Any:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
         raise EvaluationError(f"{where}: invalid type expression {expr!r}: {exc.msg}.") from None
-
-    def submodule_type(*args: Any) -> Any:
-        if args:
-            return types.submodule(*args)
-        if sub_module is None:
-            raise EvaluationError(
-                f"{where}: `submodule' in {expr!r} needs the sub-options under `options:' in this declaration."
-            )
-        return types.submodule(sub_module)
-
-    def attr_tag_type() -> Any:
-        """`attr_tag` in YAML: the tags are the declaration's `options:` (one level)."""
-        if sub_module is None:
-            raise EvaluationError(
-                f"{where}: `attr_tag' in {expr!r} needs its tags as options under `options:' in this declaration."
-            )
-        tags = {}
-        for path, option in sub_module.options:
-            if len(path) != 1:
-                raise EvaluationError(
-                    f"{where}: the tags of `attr_tag' are single names, not `{'.'.join(path)}'."
-                )
-            tags[path[0]] = option
-        return types.attr_tag(tags)
-
-    def ev(node: ast.AST) -> Any:
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.List | ast.Tuple):
-            return [ev(e) for e in node.elts]
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -ev(node.operand)
-        if isinstance(node, ast.Name):
-            if node.id == "submodule":
-                return _Deferred(submodule_type)
-            if node.id == "attr_tag":
-                return _Deferred(attr_tag_type)
-            if node.id in ("None", "True", "False"):
-                return {"None": None, "True": True, "False": False}[node.id]
-            value = getattr(types, node.id, None)
-            if value is None or node.id.startswith("_"):
-                raise EvaluationError(
-                    f"{where}: unknown type `{node.id}' in {expr!r}.\nHint: see the types table in docs/modules.md."
-                )
-            return value
-        if isinstance(node, ast.Attribute):
-            base = ev(node.value)
-            value = getattr(base, node.attr, None)
-            if value is None or node.attr.startswith("_"):
-                raise EvaluationError(f"{where}: unknown type `{node.attr}' in {expr!r}.")
-            return value
-        if isinstance(node, ast.Call):
-            fn = ev(node.func)
-            args = [_finish(ev(a)) for a in node.args]
-            kwargs = {k.arg: _finish(ev(k.value)) for k in node.keywords if k.arg}
-            if isinstance(fn, _Deferred):
-                return fn.fn(*args, **kwargs)
-            if not callable(fn):
-                raise EvaluationError(
-                    f"{where}: `{ast.unparse(node.func)}' in {expr!r} takes no arguments."
-                )
-            try:
-                return fn(*args, **kwargs)
-            except (TypeError, ValueError) as exc:
-                raise EvaluationError(
-                    f"{where}: invalid type expression {expr!r}: {exc}."
-                ) from None
-        raise EvaluationError(f"{where}: unsupported syntax in type expression {expr!r}.")
-
-    result = _finish(ev(tree.body))
+    result = _finish(_Parser(expr, sub_module, where).ev(tree.body))
     if not isinstance(result, OptionType):
         raise EvaluationError(
             f"{where}: {expr!r} is not a type (did you forget the arguments, e.g. `list_of(str)`?)."
         )
     return result
+
+
+class _Parser:
+    """Evaluates one type expression's AST: names and attributes of `types`, calls, literals."""
+
+    def __init__(self, expr: str, sub_module: Any, where: str) -> None:
+        self.expr = expr
+        self.sub_module = sub_module
+        self.where = where
+
+    def submodule_type(self, *args: Any) -> Any:
+        if args:
+            return types.submodule(*args)
+        if self.sub_module is None:
+            raise EvaluationError(
+                f"{self.where}: `submodule' in {self.expr!r} needs the sub-options under `options:' in this declaration."
+            )
+        return types.submodule(self.sub_module)
+
+    def attr_tag_type(self) -> Any:
+        """`attr_tag` in YAML: the tags are the declaration's `options:` (one level)."""
+        if self.sub_module is None:
+            raise EvaluationError(
+                f"{self.where}: `attr_tag' in {self.expr!r} needs its tags as options under `options:' in this declaration."
+            )
+        tags = {}
+        for path, option in self.sub_module.options:
+            if len(path) != 1:
+                raise EvaluationError(
+                    f"{self.where}: the tags of `attr_tag' are single names, not `{'.'.join(path)}'."
+                )
+            tags[path[0]] = option
+        return types.attr_tag(tags)
+
+    def ev(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.List | ast.Tuple):
+            return [self.ev(e) for e in node.elts]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -self.ev(node.operand)
+        if isinstance(node, ast.Name):
+            return self.name(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.ev(node.value)
+            value = getattr(base, node.attr, None)
+            if value is None or node.attr.startswith("_"):
+                raise EvaluationError(f"{self.where}: unknown type `{node.attr}' in {self.expr!r}.")
+            return value
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        raise EvaluationError(f"{self.where}: unsupported syntax in type expression {self.expr!r}.")
+
+    def name(self, name: str) -> Any:
+        if name == "submodule":
+            return _Deferred(self.submodule_type)
+        if name == "attr_tag":
+            return _Deferred(self.attr_tag_type)
+        if name in ("None", "True", "False"):
+            return {"None": None, "True": True, "False": False}[name]
+        value = getattr(types, name, None)
+        if value is None or name.startswith("_"):
+            raise EvaluationError(
+                f"{self.where}: unknown type `{name}' in {self.expr!r}.\nHint: see the types table in docs/modules.md."
+            )
+        return value
+
+    def call(self, node: ast.Call) -> Any:
+        fn = self.ev(node.func)
+        args = [_finish(self.ev(a)) for a in node.args]
+        kwargs = {k.arg: _finish(self.ev(k.value)) for k in node.keywords if k.arg}
+        if isinstance(fn, _Deferred):
+            return fn.fn(*args, **kwargs)
+        if not callable(fn):
+            raise EvaluationError(
+                f"{self.where}: `{ast.unparse(node.func)}' in {self.expr!r} takes no arguments."
+            )
+        try:
+            return fn(*args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            raise EvaluationError(
+                f"{self.where}: invalid type expression {self.expr!r}: {exc}."
+            ) from None
 
 
 class _Deferred:

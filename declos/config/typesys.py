@@ -557,11 +557,12 @@ class FunctionTo(OptionType):
 
     def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
         elem = self.elem
+        body = (*loc, "<function body>")  # NixOS's location of the results
 
         def merged(*args: Any, **kwargs: Any) -> Any:
             results = [(fn(*args, **kwargs), module) for fn, module in defs]
-            value = merge_definitions(ev, loc, elem, results)
-            return elem.empty_value(ev, loc) if value is ABSENT else value
+            value = merge_definitions(ev, body, elem, results)
+            return elem.empty_value(ev, body) if value is ABSENT else value
 
         return merged
 

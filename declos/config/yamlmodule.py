@@ -179,15 +179,61 @@ def load_yaml_module(path: Path) -> YamlModule:
 WRAPPER_TAGS = ("!if", "!override", "!order", "!default", "!force", "!before", "!after", "!merge")
 
 
+class _TopLevel:
+    """What the top-level keys of a YAML module file say, gathered key by key."""
+
+    def __init__(self) -> None:
+        self.imports: list[Any] = []
+        self.key: Any = None
+        self.disabled: list[Any] = []
+        self.options: list[tuple[tuple[str, ...], Option]] = []
+        self.freeform: Any = None
+        self.explicit_config: Any = None
+        self.pairs: list[tuple[Any, int, Any]] = []
+        """Shorthand definitions: (name, line, value)."""
+
+    def read(self, builder: Builder, path: Path, name: Any, line: int) -> None:
+        """Consume the value of the top-level key `name` (at `line`)."""
+        display = builder.display
+        if name == "imports":
+            self.imports = _imports(builder.value(), path, display, line)
+        elif name == "key":
+            self.key = builder.value()
+        elif name == "disabled_modules":
+            self.disabled = builder.value()
+            if not isinstance(self.disabled, list):
+                raise EvaluationError(
+                    f"{display}:{line}: `disabled_modules' must be a list of module paths or {{key: ...}}."
+                )
+        elif name == "options":
+            self.options = _options(builder, builder.marked(), (), line)
+        elif name == "freeform_type":
+            self.freeform = parse_type(builder.value(), None, f"{display}:{line}")
+        elif name == "config":
+            value = builder.value()
+            self.explicit_config = {} if value is None else value
+        elif not isinstance(name, str):
+            raise EvaluationError(f"{display}:{line}: option names must be strings, not {name!r}.")
+        else:
+            self.pairs.append((name, line, builder.value()))
+
+    def config(self, display: str) -> Any:
+        """The module's definitions: the explicit `config`, or the shorthand keys (not both)."""
+        if (self.explicit_config is not None or self.options) and self.pairs:
+            name, line, _ = self.pairs[0]
+            others = ", ".join(n for n, _, _ in self.pairs)
+            raise EvaluationError(
+                f"{display}:{line}: Module `{display}' has an unsupported attribute `{name}'. This is caused by introducing "
+                "a top-level `config' or `options' attribute. Add configuration attributes immediately on the top "
+                f"level instead, or move all of them (namely: {others}) into the explicit `config' attribute."
+            )
+        if self.explicit_config is not None:
+            return self.explicit_config
+        return {name: value for name, _, value in self.pairs}
+
+
 def _module_from_root(builder: Builder, path: Path) -> YamlModule:
-    display = builder.display
-    imports: list[Any] = []
-    key: Any = None
-    disabled: list[Any] = []
-    options: list[tuple[tuple[str, ...], Option]] = []
-    freeform = None
-    explicit_config: Any = None
-    pairs: list[tuple[Any, int, Any]] = []
+    top = _TopLevel()
     lines: dict[Any, int] = {}
     while True:
         key_event = builder.get()
@@ -199,53 +245,16 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
             if name in lines:
                 raise builder.duplicate(key_event, name, lines[name])
             lines[name] = line
-        if name == "imports":
-            imports = _imports(builder.value(), path, display, line)
-        elif name == "key":
-            key = builder.value()
-        elif name == "disabled_modules":
-            disabled = builder.value()
-            if not isinstance(disabled, list):
-                raise EvaluationError(
-                    f"{display}:{line}: `disabled_modules' must be a list of module paths or {{key: ...}}."
-                )
-        elif name == "options":
-            options = _options(builder, builder.marked(), (), line)
-        elif name == "freeform_type":
-            freeform = parse_type(builder.value(), None, f"{display}:{line}")
-        elif name == "config":
-            explicit_config = builder.value()
-            if explicit_config is None:
-                explicit_config = {}
-        else:
-            if not isinstance(name, str):
-                raise EvaluationError(
-                    f"{display}:{line}: option names must be strings, not {name!r}."
-                )
-            pairs.append((name, line, builder.value()))
-    explicit = explicit_config is not None or bool(options)
-    if explicit and pairs:
-        name, line, _ = pairs[0]
-        others = ", ".join(n for n, _, _ in pairs)
-        raise EvaluationError(
-            f"{display}:{line}: Module `{display}' has an unsupported attribute `{name}'. This is caused by introducing "
-            "a top-level `config' or `options' attribute. Add configuration attributes immediately on the top "
-            f"level instead, or move all of them (namely: {others}) into the explicit `config' attribute."
-        )
-    config = (
-        explicit_config
-        if explicit_config is not None
-        else {name: value for name, _, value in pairs}
-    )
+        top.read(builder, path, name, line)
     return YamlModule(
         path,
-        key,
-        imports=imports,
-        options=options,
-        config=config,
-        freeform=freeform,
+        top.key,
+        imports=top.imports,
+        options=top.options,
+        config=top.config(builder.display),
+        freeform=top.freeform,
         line=1,
-        disabled=disabled,
+        disabled=top.disabled,
     )
 
 

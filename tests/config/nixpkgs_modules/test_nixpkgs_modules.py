@@ -3,8 +3,7 @@
 checks.yaml lists each check with its modules.sh line, the original modules, and real
 Nix's answer on them (recorded and re-checkable with record.py); the declos translations
 of the original modules are in modules/. A file name in Nix's answer
-(`NIXDIR/x.nix`) stands for the translation with the same stem, a directory
-(`NIXDIR/d`) for the same directory of the translations.
+(`NIXDIR/x.nix`) stands for the translation with the same stem.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ def _expected(check: dict[str, Any]) -> Any:
     if isinstance(want, str):
         stems = {Path(f).stem: f for f in check["declos"]["files"]}
         want = re.sub(r"NIXDIR/([\w.-]+)\.nix", lambda m: stems[m.group(1)], want)
-        want = want.replace("NIXDIR", str(HERE / "modules"))  # a directory (`./.`)
     return want
 
 

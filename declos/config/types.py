@@ -110,6 +110,15 @@ def lazy_attrs_of(elem: _t.OptionType) -> _t.AttrsOf:
     return _t.AttrsOf(elem, lazy=True)
 
 
+def attrs_with(
+    elem: _t.OptionType, lazy: _builtins.bool = False, placeholder: _builtins.str = "name"
+) -> _t.AttrsOf:
+    """NixOS `attrsWith { elemType, lazy, placeholder }`: attrs_of / lazy_attrs_of with the
+    attribute's name in documentation paths (`<placeholder>`); declarations merge only
+    with the same laziness and placeholder."""
+    return _t.AttrsOf(elem, lazy=lazy, placeholder=placeholder)
+
+
 def either(left: _t.OptionType, right: _t.OptionType) -> _t.Either:
     return _t.Either(left, right)
 

@@ -369,9 +369,11 @@ class NonEmptyListOf(ListOf):
 class AttrsOf(OptionType):
     name = "attrsOf"
 
-    def __init__(self, elem: OptionType, lazy: bool = False) -> None:
+    def __init__(self, elem: OptionType, lazy: bool = False, placeholder: str = "name") -> None:
         self.elem = elem
         self.lazy = lazy
+        self.placeholder = placeholder
+        """The name of an attribute in option paths of the docs (`<name>`)."""
         prefix = "lazy attribute set" if lazy else "attribute set"
         self.description = f"{prefix} of {phrase(elem, NOUN_COMPOSITE)}"
         self.description_class = "composite"
@@ -409,16 +411,19 @@ class AttrsOf(OptionType):
         return AttrDict()
 
     def type_merge(self, other: OptionType) -> OptionType | None:
-        if isinstance(other, AttrsOf) and other.lazy == self.lazy:
+        if (
+            isinstance(other, AttrsOf)
+            and other.lazy == self.lazy
+            and other.placeholder == self.placeholder
+        ):
             elem = self.elem.type_merge(other.elem)
-            return AttrsOf(elem, self.lazy) if elem is not None else None
+            return AttrsOf(elem, self.lazy, self.placeholder) if elem is not None else None
         return None
 
     def sub_options(self) -> tuple[str, Any] | None:
         inner = self.elem.sub_options() if not self.elem.nested else ("", self.elem)
-        return (
-            ("<name>" + ("." + inner[0] if inner and inner[0] else ""), inner[1]) if inner else None
-        )
+        name = f"<{self.placeholder}>"
+        return (name + ("." + inner[0] if inner and inner[0] else ""), inner[1]) if inner else None
 
 
 class NullOr(OptionType):

@@ -48,8 +48,12 @@ def resolve(
 
     The Recommends of the roots named in `recommends` are followed too, and so are those
     of every package they bring in (apt's APT::Install-Recommends=true for them); a
-    Recommends nothing satisfies is skipped, as apt does. Recommends picks are kept
-    apart (`Resolution.recommends`), so a package's plain closure does not include them.
+    Recommends nothing satisfies is skipped, as apt does. Recommends wait until every
+    Depends known so far is walked, so an alternative selected for a Depends satisfies
+    a Recommends group before its first alternative is pulled in (sysstat's
+    `systemd | cron` in postgresql's closure, where another relation selects cron).
+    Recommends picks are kept apart (`Resolution.recommends`), so a package's plain
+    closure does not include them.
     """
     roots = list(dict.fromkeys(roots))
     for r in roots:
@@ -60,44 +64,67 @@ def resolve(
             )
     res = Resolution(base=set(base))
     installed = _provided_by(index, base)
-    follow = set(recommends)
+    follow: set[str] = set()
     done: set[str] = set()
     todo = deque(roots)
+    later: deque[tuple[str, list[Rel]]] = deque()
+
+    def follow_recommends(name: str) -> None:
+        """From now on `name`'s Recommends count (queued behind every Depends)."""
+        if name in follow or name in res.base:
+            return
+        follow.add(name)
+        res.recommends.setdefault(name, [])
+        if name in done:
+            _queue_recommends(res.packages[name], later)
+
     for r in roots:
         res.packages[r] = index.candidate(r)  # type: ignore[assignment]
-    while todo:
+    for r in recommends:
+        follow_recommends(r)
+    while todo or later:
+        if not todo:
+            name, group = later.popleft()
+            pick = _choose(index, group, res, installed)
+            if pick is None:
+                continue  # an unsatisfiable Recommends is skipped, as apt does
+            if pick.name != name and pick.name not in res.recommends[name]:
+                res.recommends[name].append(pick.name)
+            _select(res, pick, todo)
+            follow_recommends(pick.name)
+            continue
         name = todo.popleft()
         cand = res.packages[name]
-        required = cand.relations()
         chosen: list[str] = []
-        recommended: list[str] = []
-        again = name in done  # its Depends were walked; only its Recommends are new
-        groups = cand.relations(recommends=name in follow)
-        for group in [g for g in groups if g not in required] if again else groups:
+        for group in cand.relations():
             pick = _choose(index, group, res, installed)
-            needed = group in required
             if pick is None:
-                if not needed:
-                    continue  # an unsatisfiable Recommends is skipped, as apt does
                 alts = " | ".join(str(a) for a in group)
                 raise DebianError(f"{name} {cand.version}: dependency {alts} cannot be satisfied")
-            picks = chosen if needed else recommended
-            if pick.name != name and pick.name not in picks:
-                picks.append(pick.name)
-            if name in follow and pick.name not in follow and pick.name not in res.base:
-                follow.add(pick.name)
-                if pick.name in done:
-                    todo.append(pick.name)  # walked without its Recommends: once more
-            if pick.name not in res.packages:
-                res.packages[pick.name] = pick
-                if pick.name not in res.base:
-                    todo.append(pick.name)
-        if not again:
-            res.edges[name] = chosen
-        if name in follow:
-            res.recommends[name] = recommended
+            if pick.name != name and pick.name not in chosen:
+                chosen.append(pick.name)
+            _select(res, pick, todo)
+            if name in follow:
+                follow_recommends(pick.name)
+        res.edges[name] = chosen
         done.add(name)
+        if name in follow:
+            _queue_recommends(cand, later)
     return res
+
+
+def _select(res: Resolution, pick: Candidate, todo: deque[str]) -> None:
+    if pick.name not in res.packages:
+        res.packages[pick.name] = pick
+        if pick.name not in res.base:
+            todo.append(pick.name)
+
+
+def _queue_recommends(cand: Candidate, later: deque[tuple[str, list[Rel]]]) -> None:
+    required = cand.relations()
+    for group in cand.relations(recommends=True):
+        if group not in required:
+            later.append((cand.name, group))
 
 
 def closure(

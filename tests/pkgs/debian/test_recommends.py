@@ -17,7 +17,7 @@ from declos.pkgs.debian.oracle import apt_closures
 from declos.pkgs.debian.resolver import resolve
 from declos.store import Store
 
-ROOTS = ("tmux", "jq", "git")
+ROOTS = ("tmux", "jq", "git", "postgresql")
 
 
 def test_resolver_with_recommends_matches_apt(archive: Archive) -> None:

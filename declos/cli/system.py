@@ -114,7 +114,12 @@ def _build(args: argparse.Namespace) -> tuple[Store, str] | None:
             store = Store.open(root=root)
             special = parse_special_args(args.arg, args.argstr)
             result = build_system(
-                files, store=store, root=root, bare=args.bare, special_args=special
+                files,
+                store=store,
+                root=root,
+                bare=args.bare,
+                special_args=special,
+                progress=lambda line: print(line, file=sys.stderr, flush=True),
             )
     except (EvaluationError, SystemBuildError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)

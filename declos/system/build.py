@@ -96,6 +96,7 @@ def build_from_values(
     check_firewall: bool = True,
     context: StringContext | None = None,
     host_requires: Callable[[Callable[[], Iterable[str]]], dict[str, str]] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build TOP from option values keyed by dotted path (the shape `ev.value()` returns).
 
@@ -104,7 +105,8 @@ def build_from_values(
     `context` is the evaluation's string context (its Pkgs'), through which strings that
     mention package paths make those packages part of the closure. `host_requires`
     maps TOP's closure (a function computing it, called only when needed) to the Debian packages its host must have (system.json
-    `hostRequires`, checked by the activator).
+    `hostRequires`, checked by the activator). `progress` hears what a long build is
+    doing (a line now and then, for stderr).
     """
     warnings = check_assertions(values)
     try:
@@ -122,7 +124,9 @@ def build_from_values(
         realise_inputs(store, dict(values), extra=extra, context=context)
         sw_path = str(sw) if sw is not None else extra[0].out_path
         try:
-            spec = _render(store, writer, values, config_json, check_firewall, sw_path, warnings)
+            spec = _render(
+                store, writer, values, config_json, check_firewall, sw_path, warnings, progress
+            )
             spec.activator = activator_job.result()
             if host_requires is not None:
                 refs = sorted(candidates(spec, store.store_dir))
@@ -143,6 +147,7 @@ def _render(
     check_firewall: bool,
     sw: str,
     warnings: list[str],
+    progress: Callable[[str], None] | None = None,
 ) -> SystemSpec:
     """Every part of TOP except the activator (which is built beside it); warnings about
     what it rendered are appended to `warnings`."""
@@ -156,7 +161,10 @@ def _render(
     if firewall_text is not None and check_firewall:
         _check_firewall_once(store, firewall_text)
     etc = render_etc(
-        writer, get("environment.etc", {}), lambda src: _add_etc_source(store, src, warnings)
+        writer,
+        get("environment.etc", {}),
+        lambda src: _add_etc_source(store, src, warnings),
+        progress,
     )
     grub = get("boot.loader.grub")
     boot = (
@@ -252,6 +260,7 @@ def build_system(
     root: str | None = None,
     special_args: Mapping[str, Any] | None = None,
     bare: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Evaluate `config_files` (paths, or dict modules) and build their system closure;
     returns TOP and warnings.
@@ -279,6 +288,7 @@ def build_system(
             config_json=config_json,
             context=_context_of(args["pkgs"]),
             host_requires=getattr(args["pkgs"], "host_requires", None),
+            progress=progress,
         )
     except SystemBuildError as exc:
         sites = definition_sites(ev, exc.path) if exc.path else []

@@ -33,6 +33,9 @@ def normalise_target(target: str, where: str, name: str = "") -> str:
     return "/".join(parts)
 
 
+PROGRESS_EVERY = 2000
+
+
 def store_name(name: str) -> str:
     """NixOS names a `text` entry's file "etc-" + name with '/' replaced by '-'."""
     cleaned = re.sub(r"[^0-9a-zA-Z+\-._?=]", "_", name.replace("/", "-"))
@@ -43,10 +46,15 @@ def render_etc(
     writer: Writer,
     etc: Mapping[str, Mapping[str, Any]],
     add_file: Callable[[str], str],
+    progress: Callable[[str], None] | None = None,
 ) -> list[EtcEntry]:
-    """Entries sorted by target; `add_file(path)` puts a non-store `source` into the store."""
+    """Entries sorted by target; `add_file(path)` puts a non-store `source` into the store.
+    `progress` hears a line every PROGRESS_EVERY entries (a large /etc takes minutes)."""
     by_target: dict[str, EtcEntry] = {}
-    for name in sorted(etc):
+    names = sorted(etc)
+    for index, name in enumerate(names, 1):
+        if progress is not None and index % PROGRESS_EVERY == 0:
+            progress(f"environment.etc: {index} of {len(names)} entries")
         definition = etc[name]
         if not definition["enable"]:
             continue

@@ -87,6 +87,16 @@ def test_profile_script(value) -> None:
     )
 
 
+def test_a_large_etc_reports_progress(writer, value, monkeypatch) -> None:
+    monkeypatch.setattr("declos.system.etc.PROGRESS_EVERY", 2)
+    config = {f"many/e{i}.conf": {"text": str(i)} for i in range(5)}
+    merged = value("environment.etc", {"environment.etc": config})
+    entries = {name: merged[name] for name in config}
+    lines: list[str] = []
+    render_etc(writer, entries, str, lines.append)
+    assert lines == ["environment.etc: 2 of 5 entries", "environment.etc: 4 of 5 entries"]
+
+
 def test_users_defaults_and_groups(value) -> None:
     out = render_users(
         value(

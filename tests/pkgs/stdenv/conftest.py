@@ -16,7 +16,16 @@ from declos.pkgs.python.locking import lock_requirements
 from declos.pkgs.stdenv.stdenv import TOOLCHAIN
 from declos.store import Store
 
-DEBIAN = ("jq", "libjq-dev", "zlib1g-dev", "libyaml-dev", "libpython3.11-dev", *TOOLCHAIN)
+DEBIAN = (
+    "jq",
+    "libjq-dev",
+    "zlib1g-dev",
+    "libyaml-dev",
+    "libpython3.11-dev",
+    "libssl-dev",
+    "libpcre2-dev",
+    *TOOLCHAIN,
+)
 PYTHON = ("pyramid==2.0.2", "setuptools<81", "pyyaml==6.0.2", "wheel", "cython")
 
 

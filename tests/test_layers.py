@@ -53,9 +53,6 @@ LOCAL_CROSSING: dict[str, int] = {
     "declos/cli/store.py": 2,  # hosts: `store dump` stays import-light (timed against nix-store --dump)
     "declos/cli/shell.py": 2,  # pkgs, store: a cached `declos shell` never imports them (goal 100 ms)
     "declos/config/pkgsproxy.py": 1,  # config (by name, for startup time)
-    "declos/system/build.py": 5,  # services
-    "declos/system/inputs.py": 1,  # services
-    "declos/system/sw.py": 1,  # services
     "declos/testing/driver.py": 1,  # hosts (testing)
 }
 

@@ -18,8 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from declos.config import evaluate
+from declos.config.errors import MissingAttributeError
+from declos.pkgs import Pkgs
 from declos.pkgs.debian.lockfile import lock_path_for
+from declos.store import Store
 from declos.store.derivation import StringContext
+from declos.store.paths import make_text_path
 from declos.system.activation_scripts import render_activation_scripts
 from declos.system.activator import build_activator
 from declos.system.boot import render_boot
@@ -231,8 +236,6 @@ def _tmpfiles(etc: list[EtcEntry]) -> str | None:
 
 def _check_firewall_once(store: Any, text: str) -> None:
     """`nft --check` the ruleset unless this exact text was checked before (it is a store path)."""
-    from declos.store.paths import make_text_path
-
     path = make_text_path("firewall.nft", text.encode(), [], store.store_dir)
     if store.is_valid(path):
         return
@@ -242,8 +245,6 @@ def _check_firewall_once(store: Any, text: str) -> None:
 
 def read_values(ev: Any, paths: Sequence[str] = OPTION_PATHS) -> dict[str, Any]:
     """Option values by dotted path; options the module library does not declare are absent."""
-    from declos.config.errors import MissingAttributeError
-
     values: dict[str, Any] = {}
     for dotted in paths:
         try:
@@ -269,11 +270,7 @@ def build_system(
     included) and SystemBuildError for everything the builder rejects; in both cases
     nothing reaches the store's profiles. `bare` leaves out the standard module library.
     """
-    from declos.config import evaluate
-
     if store is None:
-        from declos.store import Store
-
         store = Store.open(root=root)
     args = dict(special_args or {})
     if "pkgs" not in args:
@@ -323,8 +320,6 @@ def _root_warnings(values: Mapping[str, Any]) -> list[str]:
 
 
 def _default_pkgs(store: Any, config_files: Sequence[Any] = ()) -> Any:
-    from declos.pkgs import Pkgs
-
     # Debian packages come from declos.lock beside the first configuration file.
     files = [os.fspath(f) for f in config_files if isinstance(f, str | os.PathLike)]
     return Pkgs(store, lock=lock_path_for(files) if files else None)

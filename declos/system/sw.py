@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from declos.pkgs import Pkgs
+
 NAME = "system-path"
 
 
 def sw_derivation(store: Any, packages: list[Any]) -> Any:
-    from declos.pkgs import Pkgs
-
     return Pkgs(store).symlink_join(NAME, packages)

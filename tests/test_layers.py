@@ -53,7 +53,6 @@ LOCAL_CROSSING: dict[str, int] = {
     "declos/cli/store.py": 2,  # hosts: `store dump` stays import-light (timed against nix-store --dump)
     "declos/cli/shell.py": 2,  # pkgs, store: a cached `declos shell` never imports them (goal 100 ms)
     "declos/config/pkgsproxy.py": 1,  # config (by name, for startup time)
-    "declos/testing/driver.py": 1,  # hosts (testing)
 }
 
 

@@ -21,6 +21,7 @@ from declos.testing.machine import Machine
 from declos.testing.network import Lans
 from declos.testing.spec import MachineSpec
 from declos.virt.image import BaseImage, ImageRecipe, ensure_image
+from declos.virt.libvirt_domain import reap_stale
 from declos.virt.provision import VmRequest, provision
 
 DOMAIN_PREFIX = "declos-t"
@@ -123,8 +124,6 @@ class Driver:
     def _reap_stale(self) -> None:
         if self._reaped:
             return
-        from declos.virt.libvirt_domain import reap_stale
-
         self._reaped = True
         for name in reap_stale(DOMAIN_PREFIX, _owner_alive):
             self.log.line(f"removed stale domain {name} of a dead session")

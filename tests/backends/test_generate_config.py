@@ -115,7 +115,11 @@ def test_generate_config_from_a_root_tree(tmp_path: Path) -> None:
                 "openssh.authorizedKeys.keys": [KEY],
             }
         },
+        # nothing filters packets on the tree's host, and its sshd (ssh.socket) stays reachable
+        "networking.firewall.enable": False,
+        "networking.firewall.allowedTCPPorts": [22],
     }
+    assert "# The host filters no packets now, so declos's firewall stays off;" in config
     assert config.endswith(
         "\n# Enabled systemd services (declare the ones you want declos to manage):\n"
         "#   nginx.service\n"
@@ -155,3 +159,23 @@ def test_show_hardware_config_prints_and_writes_nothing(tmp_path: Path) -> None:
     r = declos(tmp_path, "generate-config", "--root", str(tmp_path / "missing"))
     assert r.returncode == 1
     assert r.stderr == f"error: --root {tmp_path / 'missing'}: not a directory\n"
+
+
+def test_generate_config_keeps_sshd_ports_and_an_existing_firewall(tmp_path: Path) -> None:
+    """Switching to an adopted configuration must not lock the deployer out: declos's
+    firewall is on by default, so sshd's ports are opened; a host that already runs
+    nftables keeps a firewall (no `enable: false`)."""
+    tree = dict(TREE)
+    del tree["etc/systemd/system/sockets.target.wants/ssh.socket"]
+    tree["etc/systemd/system/multi-user.target.wants/ssh.service"] = ""
+    tree["etc/systemd/system/sysinit.target.wants/nftables.service"] = ""
+    tree["etc/ssh/sshd_config"] = "# Port 22\nPort 2222\n  port 2200\nPort 99999\n"
+    root = tmp_path / "tree"
+    for rel, text in tree.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    r = declos(tmp_path, "generate-config", "--root", str(root))
+    assert r.returncode == 0, r.stderr
+    config = yaml.safe_load((root / "etc/declos/configuration.yaml").read_text())
+    assert config["networking.firewall.allowedTCPPorts"] == [2200, 2222]
+    assert "networking.firewall.enable" not in config

@@ -17,48 +17,33 @@ deployer key, console log); `destroy` removes that directory and the domain.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from declos.deploy.backends.base import Backend, BackendError, MachineContext, Placement
+from declos.deploy.backends.base import BackendError, MachineContext, Placement
+from declos.deploy.backends.local_vm import LOOPBACK, LocalVmBackend, free_port, vm_root
 from declos.hosts.ssh import banner_ready
 from declos.virt.errors import VirtError
 from declos.virt.image import BaseImage, ensure_image
 from declos.virt.libvirt_domain import URI, LibvirtDomain, open_connection
 from declos.virt.provision import VmRequest, provision
 
-LOOPBACK = "127.0.0.1"
 DEFAULT_BOOT_TIMEOUT = 600  # seconds; TCG on a loaded 2-core host can take minutes
 CONSOLE_LINES = 20
-
-
-def vm_root() -> Path:
-    """`$DECLOS_VM_DIR`, else `$XDG_DATA_HOME/declos/vms` (~/.local/share/declos/vms)."""
-    explicit = os.environ.get("DECLOS_VM_DIR")
-    if explicit:
-        return Path(explicit)
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
-    return Path(data) / "declos" / "vms"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
 
 
 def domain_name(deployment_uuid: str, machine: str) -> str:
     return f"declos-{deployment_uuid[:8]}-{machine}"
 
 
-class LibvirtBackend(Backend):
+class LibvirtBackend(LocalVmBackend):
     target_env = "libvirt"
+    prefix = "libvirt"
+    id_attr = "libvirt.domain"
+    noun = "domain"
 
     # -- where ------------------------------------------------------------------------
 
@@ -148,49 +133,23 @@ class LibvirtBackend(Backend):
     def destroy(self, ctx: MachineContext) -> str:
         attrs = ctx.attrs
         if not attrs.get("libvirt.domain"):
-            raise BackendError(f"machine {ctx.name!r} was never created: nothing to destroy")
+            raise self._never_created(ctx)
         dom = self._handle(attrs)
         try:
             dom.undefine()  # powers it off first when it runs
         except VirtError as exc:
             raise BackendError(str(exc)) from exc
         self._remove_files(ctx, attrs)
-        others = [m for m in ctx.state.machines(ctx.deployment) if m != ctx.name]
-        ctx.state.forget_machines(ctx.deployment, others)
+        self._forget(ctx)
         return f"destroyed {attrs['libvirt.domain']} and removed {attrs['libvirt.dir']}"
 
     # -- helpers ----------------------------------------------------------------------
-
-    def _created(self, ctx: MachineContext) -> dict[str, Any]:
-        attrs = ctx.attrs
-        if not attrs.get("libvirt.domain"):
-            raise BackendError(
-                f"machine {ctx.name!r} has not been created yet; "
-                f"`declos deploy -d {ctx.deployment.name}` creates it"
-            )
-        return attrs
-
-    def _missing(self, ctx: MachineContext, attrs: Mapping[str, Any]) -> str:
-        return (
-            f"domain {attrs['libvirt.domain']} of machine {ctx.name!r} is missing (deleted "
-            f"outside declos); `declos deploy -d {ctx.deployment.name}` creates it anew"
-        )
 
     def _power_on(self, dom: LibvirtDomain) -> None:
         try:
             dom.start()
         except VirtError as exc:
             raise BackendError(str(exc)) from exc
-
-    def _remove_files(self, ctx: MachineContext, attrs: Mapping[str, Any]) -> None:
-        port = attrs.get("libvirt.sshPort")
-        if port:
-            ctx.state.forget_host_keys(ctx.deployment, LOOPBACK, int(port))
-        directory = Path(attrs["libvirt.dir"])
-        shutil.rmtree(directory, ignore_errors=True)
-        parent = directory.parent
-        if parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
 
     def _image(self, ctx: MachineContext, v: Mapping[str, Any]) -> BaseImage:
         base = v.get("baseImage")

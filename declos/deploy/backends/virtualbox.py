@@ -34,8 +34,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from declos.deploy.backends.base import Backend, BackendError, MachineContext, Placement
-from declos.deploy.backends.libvirt import LOOPBACK, free_port, vm_root
+from declos.deploy.backends.base import BackendError, MachineContext, Placement
+from declos.deploy.backends.local_vm import LOOPBACK, LocalVmBackend, free_port, vm_root
 from declos.hosts.ssh import banner_ready
 from declos.virt.ssh_keys import KeyPair
 
@@ -100,8 +100,11 @@ class VBox:
         return "\n".join(lines) or "(no VBox.log output)"
 
 
-class VirtualBoxBackend(Backend):
+class VirtualBoxBackend(LocalVmBackend):
     target_env = "virtualbox"
+    prefix = "virtualbox"
+    id_attr = "virtualbox.vmId"
+    noun = "VM"
 
     def placement(self, attrs: Mapping[str, Any]) -> Placement | None:
         if not attrs.get("virtualbox.vmId"):
@@ -180,7 +183,7 @@ class VirtualBoxBackend(Backend):
     def destroy(self, ctx: MachineContext) -> str:
         attrs = ctx.attrs
         if not attrs.get("virtualbox.vmId"):
-            raise BackendError(f"machine {ctx.name!r} was never created: nothing to destroy")
+            raise self._never_created(ctx)
         vm = str(attrs["virtualbox.vmId"])
         vbox = VBox(ctx.name)
         state = self.status(attrs)
@@ -194,35 +197,10 @@ class VirtualBoxBackend(Backend):
         if state != "missing":
             vbox("unregistervm", vm, "--delete")
         self._remove_files(ctx, attrs)
-        others = [m for m in ctx.state.machines(ctx.deployment) if m != ctx.name]
-        ctx.state.forget_machines(ctx.deployment, others)
+        self._forget(ctx)
         return f"destroyed {vm} and removed {attrs['virtualbox.dir']}"
 
     # -- helpers ----------------------------------------------------------------------
-
-    def _created(self, ctx: MachineContext) -> dict[str, Any]:
-        attrs = ctx.attrs
-        if not attrs.get("virtualbox.vmId"):
-            raise BackendError(
-                f"machine {ctx.name!r} has not been created yet; "
-                f"`declos deploy -d {ctx.deployment.name}` creates it"
-            )
-        return attrs
-
-    def _missing(self, ctx: MachineContext, attrs: Mapping[str, Any]) -> str:
-        return (
-            f"VM {attrs['virtualbox.vmId']} of machine {ctx.name!r} is missing (deleted "
-            f"outside declos); `declos deploy -d {ctx.deployment.name}` creates it anew"
-        )
-
-    def _remove_files(self, ctx: MachineContext, attrs: Mapping[str, Any]) -> None:
-        port = attrs.get("virtualbox.sshPort")
-        if port:
-            ctx.state.forget_host_keys(ctx.deployment, LOOPBACK, int(port))
-        directory = Path(attrs["virtualbox.dir"])
-        shutil.rmtree(directory, ignore_errors=True)
-        if directory.parent.is_dir() and not any(directory.parent.iterdir()):
-            directory.parent.rmdir()
 
     def _disks(self, ctx: MachineContext, v: Mapping[str, Any]) -> list[tuple[str, int, int, str]]:
         """(name, port, size MiB, base image) per disk, in port order; checked."""

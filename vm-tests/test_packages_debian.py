@@ -46,11 +46,12 @@ DocumentRoot /tmp/httpd/www
 
 def _config(tmp: Path) -> Path:
     # services.httpd without `package`: it defaults to pkgs.apache2 once the lock pins it
+    # (port 8480: the lab's common.yaml runs a test server on 8080)
     (tmp / "debian-packages.py").write_text(
         "def config(config, pkgs, lib, options):\n"
         f"    return {{'environment.systemPackages': [{', '.join(f'pkgs.{p}' for p in PACKAGES)}],\n"
         "            'services.httpd': {'enable': True, 'adminAddr': 'a@example.org',\n"
-        "                               'documentRoot': '/srv/www', 'listenPort': 8080}}\n"
+        "                               'documentRoot': '/srv/www', 'listenPort': 8480}}\n"
     )
     top = tmp / "debian.yaml"
     top.write_text(f"imports:\n  - {CONFIGS / 'gen1.yaml'}\n  - debian-packages.py\n")
@@ -111,7 +112,7 @@ def test_debian_packages_from_the_store(lab: SystemLab, tmp_path: Path) -> None:
     exec_start = m.succeed("systemctl show -p ExecStart --value httpd")
     assert f"path={store_dir}/" in exec_start and "-apache2-2.4" in exec_start, exec_start
     assert m.succeed("systemctl is-active httpd").strip() == "active"
-    page = lab.login_shell("curl -sS --retry 5 --retry-connrefused http://127.0.0.1:8080/")
+    page = lab.login_shell("curl -sS --retry 5 --retry-connrefused http://127.0.0.1:8480/")
     assert page == "the trivial page\n"
     m.succeed("tmux kill-server || true")
 

@@ -351,6 +351,10 @@ class Machine:
                         return True, "ActiveState=active"
                     if state != "inactive":
                         return False, f"ActiveState={state}"
+                if state == "inactive" and self._booting():
+                    # During boot a target can be seen inactive with its job not yet
+                    # (or no longer) listed, just before it activates.
+                    return False, "ActiveState=inactive (the system is still starting)"
                 if state == "failed" or state == "inactive" and self._no_job(unit):
                     _s, status, _e = self._run(
                         f"systemctl --no-pager status {shlex.quote(unit)}; journalctl "
@@ -366,6 +370,10 @@ class Machine:
                 return state == "active", f"ActiveState={state}"
 
             self._retry(f"unit {unit} to become active", check, timeout)
+
+    def _booting(self) -> bool:
+        _s, out, _e = self._run("systemctl is-system-running", 60)
+        return out.strip() in ("initializing", "starting")
 
     def _no_job(self, unit: str) -> bool:
         _s, out, _e = self._run(f"systemctl list-jobs --no-legend {shlex.quote(unit)}", 60)

@@ -74,6 +74,9 @@ def test_firewall_that_cuts_ssh_is_rolled_back(fresh_guest: Machine, tmp_path: P
     assert re.search(r"no confirmation (possible )?within 12 s", r.stdout), r.stdout
 
     # The guest rolled back by itself: SSH is reachable again, generation "open" is current.
+    # The deployer may give up (exit 4) before the target has finished re-activating the
+    # previous closure; the target writes its result only after that.
+    guest.wait_until_succeeds("grep -q '^rolled-back' /run/declos/deploy/*/result", timeout=120)
     guest.wait_until_succeeds("test -e /run/declos/current-system", timeout=60)
     assert guest.succeed("readlink /run/declos/current-system") == good
     assert guest.succeed("cat /etc/declos-generation") == "open\n"

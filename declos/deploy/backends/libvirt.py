@@ -48,7 +48,7 @@ class LibvirtBackend(LocalVmBackend):
     # -- where ------------------------------------------------------------------------
 
     def placement(self, attrs: Mapping[str, Any]) -> Placement | None:
-        if not attrs.get("libvirt.domain"):
+        if not attrs.get(self.id_attr):
             return None
         forwards = {int(g): int(h) for g, h in (attrs.get("libvirt.forwards") or {}).items()}
         return Placement(

@@ -107,7 +107,7 @@ class VirtualBoxBackend(LocalVmBackend):
     noun = "VM"
 
     def placement(self, attrs: Mapping[str, Any]) -> Placement | None:
-        if not attrs.get("virtualbox.vmId"):
+        if not attrs.get(self.id_attr):
             return None
         key = str(Path(attrs["virtualbox.dir"]) / "id_ed25519")
         return Placement(LOOPBACK, int(attrs["virtualbox.sshPort"]), key, {})

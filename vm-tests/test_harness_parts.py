@@ -14,12 +14,14 @@ import paramiko
 import pytest
 
 from declos.config import evaluate
+from declos.testing.log import ActionLog
+from declos.testing.machine import Machine
 from declos.testing.spec import MachineSpec
 from declos.virt import guest_files
 from declos.virt.domain import DiskSpec, DomainSpec, LanNic
 from declos.virt.image import ImageRecipe, find_cached, host_apt_sources
 from declos.virt.libvirt_domain import domain_xml
-from declos.virt.qemu import qemu_argv
+from declos.virt.qemu import QemuDomain, qemu_argv
 from declos.virt.seed import LanAddress, Seed
 from declos.virt.ssh_keys import KeyPair, known_hosts_line
 from declos.virt.vde import VdeRelay, VdeSwitch
@@ -258,3 +260,33 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except (FileNotFoundError, IndexError):
         return "Z"
+
+
+def test_hang_since_reports_only_kernel_stalls_printed_after_the_mark(tmp_path: Path) -> None:
+    """The guest-hang check that lets a fixture start over (vm-tests/system_support.py):
+    it must see a stall printed after the mark, and nothing older or unrelated."""
+    spec = _spec(tmp_path)
+    old = "[    1.000000] watchdog: BUG: soft lockup - CPU#0 stuck for 30s! [x:1]"
+    spec.console_log.write_text(old + "\n")
+    machine = Machine(
+        MachineSpec("web"),
+        QemuDomain(spec),
+        spec.ssh_port,
+        tmp_path / "id",
+        tmp_path / "known_hosts",
+        [],
+        ActionLog(),
+    )
+    mark = machine.console_mark()
+    assert machine.hang_since(mark) is None
+    with open(spec.console_log, "a") as handle:
+        handle.write("[    2.000000] systemd[1]: Started sshd.service.\r\n")
+    assert machine.hang_since(mark) is None
+    with open(spec.console_log, "a") as handle:
+        handle.write(
+            "[  284.610763] watchdog: BUG: soft lockup - CPU#0 stuck for 187s! [sshd:281]\r\n"
+        )
+    assert machine.hang_since(mark) == (
+        "[  284.610763] watchdog: BUG: soft lockup - CPU#0 stuck for 187s! [sshd:281]"
+    )
+    assert machine.hang_since(0) == old

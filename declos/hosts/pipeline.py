@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from declos.hosts.base import ActivationOutcome, Host
+from declos.hosts.base import ACTIVATION_TIMEOUT, ActivationOutcome, Host
 from declos.store.copy import CopyStats
 
 if TYPE_CHECKING:
@@ -34,8 +34,10 @@ def push_and_activate(
     args: Sequence[str] = (),
     compress: bool = False,
     progress: Callable[[str], None] | None = None,
+    timeout: float = ACTIVATION_TIMEOUT,
 ) -> Pushed:
     """Copy TOPLEVEL's closure to `host` (only missing paths), then run
-    TOPLEVEL/activate ACTION there. The activation's exit code is reported, not raised."""
+    TOPLEVEL/activate ACTION there. The activation's exit code is reported, not raised;
+    `timeout` bounds the activation, so a target that stops answering cannot hang the caller."""
     copy = host.copy_closure_to(store, [toplevel], compress=compress, progress=progress)
-    return Pushed(copy, host.activate(toplevel, action, args=args))
+    return Pushed(copy, host.activate(toplevel, action, args=args, timeout=timeout))

@@ -35,7 +35,7 @@ from declos.testing.errors import CommandFailed, MachineError, WaitTimeout
 from declos.testing.log import ActionLog
 from declos.testing.network import Membership
 from declos.testing.spec import MachineSpec
-from declos.virt.domain import Domain
+from declos.virt.domain import Domain, clean_console_line
 
 if TYPE_CHECKING:
     from testinfra.host import Host as TestinfraHost
@@ -44,6 +44,9 @@ BOOT_TIMEOUT = 300.0
 WAIT_TIMEOUT = 300.0
 COMMAND_TIMEOUT = 600.0
 CONSOLE_LINES = 40
+# What a guest kernel prints when its CPUs stopped making progress (seen under TCG after a
+# snapshot restore: both vCPUs stalled for minutes, SSH dead). Such a guest does not recover.
+HANG_MARKERS = ("soft lockup - CPU#", "self-detected stall on CPU", "rcu_preempt kthread starved")
 
 
 class VMHost(SSHHost):
@@ -133,6 +136,29 @@ class Machine:
             return self.domain.spec.console_log.read_text(errors="replace").replace("\r", "")
         except FileNotFoundError:
             return ""
+
+    def console_mark(self) -> int:
+        """A position in the console log, for `hang_since`: the log outlives snapshot restores."""
+        try:
+            return self.domain.spec.console_log.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def hang_since(self, mark: int) -> str | None:
+        """The first guest-kernel hang report printed after `mark`, or None.
+
+        Lets a fixture tell a hung guest (start over from a snapshot) from a failure of the
+        code under test (which must fail the test)."""
+        try:
+            with open(self.domain.spec.console_log, "rb") as handle:
+                handle.seek(mark)
+                text = handle.read().decode(errors="replace")
+        except FileNotFoundError:
+            return None
+        for line in text.splitlines():
+            if any(marker in line for marker in HANG_MARKERS):
+                return clean_console_line(line)
+        return None
 
     def _diagnose(self, message: str) -> str:
         state = "running" if self.domain.is_running() else "not running"

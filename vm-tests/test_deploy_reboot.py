@@ -24,6 +24,7 @@ LOGICAL = """\
 defaults:
   networking.hostName: guest
   services.openssh.enable: false
+  networking.firewall.allowedTCPPorts: [22]
 guest:
   environment.etc.declos-generation.text: "{label}\\n"
 """

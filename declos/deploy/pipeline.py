@@ -22,7 +22,7 @@ from typing import Any
 from declos.deploy import keys as keys_mod
 from declos.deploy.activate import activate, reboot_needed, rollback
 from declos.deploy.health import run_checks
-from declos.deploy.reboot import reboot_and_wait
+from declos.deploy.reboot import reboot_and_wait, wait_for_boot_activation
 from declos.deploy.report import Reporter
 from declos.deploy.targets import MachineTarget
 from declos.hosts import HostError, HostKeyMismatch
@@ -256,7 +256,11 @@ class Deployer:
         if not reboot_and_wait(host, log):
             result.outcome, result.message = "failed", "did not come back after the reboot"
             return False
-        running = self._probe(host)[0]
+        running = wait_for_boot_activation(host, log)
+        if running is None:
+            result.outcome = "failed"
+            result.message = "rebooted, but the boot-time activation did not finish"
+            return False
         if self.plan.options.action != "test" and running != top:
             result.outcome = "failed"
             result.message = f"after the reboot the machine runs {running or 'no declos system'}"

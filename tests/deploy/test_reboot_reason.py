@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from declos.deploy.agent import _reboot_reason_of, reboot_reason
+from declos.deploy.reboot import boot_activation_done
 
 BOOT = {"kernel": None, "initrd": None, "kernelParams": ["quiet"], "isContainer": False}
 RUNNING = "6.1.0-27-amd64"
@@ -64,3 +65,14 @@ def test_booted_generation_is_read_from_the_command_line(tmp_path: Path) -> None
     got = _reboot_reason_of(str(new), str(profile), str(cmdline))
     assert got == "kernel parameters +nosmt"
     assert _reboot_reason_of(str(old), str(profile), str(cmdline)) is None
+
+
+def test_the_deployer_waits_for_the_boot_time_activation_not_just_ssh() -> None:
+    """sshd answers before declos-boot.service (Before=multi-user.target) has run."""
+    assert not boot_activation_done("inactive", "starting")  # its job is still queued
+    assert not boot_activation_done("activating", "starting")
+    assert not boot_activation_done("activating", "running")
+    assert boot_activation_done("active", "starting")
+    assert boot_activation_done("failed", "starting")
+    assert boot_activation_done("inactive", "degraded")  # boot over, the unit never ran
+    assert boot_activation_done("inactive", "running")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from pathlib import PurePath
 from typing import Any, Protocol, runtime_checkable
 
 _BARE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_'-]*$")
@@ -58,6 +59,8 @@ def render_atom(value: Any) -> str:
     out_path = getattr(value, "out_path", None)
     if isinstance(out_path, str):
         return json.dumps(out_path)
+    if isinstance(value, PurePath):
+        return str(value)  # a path value, unquoted as Nix shows its path literals
     if callable(value):
         return "«lambda»"
     return f"«{type(value).__name__}»"

@@ -18,18 +18,12 @@ from declos.config.deferred import DeferredModule as _DeferredModule
 from declos.config.submodule import Submodule as _Submodule
 from declos.config.tagged import AttrList as _AttrList
 from declos.config.tagged import AttrTag as _AttrTag
-from declos.store.location import is_store_path as _is_store_path
-
-
-def _is_path(v: _Any) -> _builtins.bool:
-    return isinstance(v, _builtins.str) and v.startswith("/")
-
 
 BOOL = _t.Scalar("bool", "boolean", lambda v: isinstance(v, _builtins.bool))
 INT = _t.Scalar("int", "signed integer", _t._is_int)
 FLOAT = _t.Scalar("float", "floating point number", lambda v: isinstance(v, _builtins.float))
 STR = _t.Scalar("str", "string", _t._is_str)
-PATH = _t.Scalar("path", "absolute path", _is_path)
+PATH = _t.PathWith(absolute=True)
 
 bool = BOOL  # noqa: A001 - the NixOS/Python type names are the API
 int = INT  # noqa: A001
@@ -179,14 +173,19 @@ def function_to(elem: _t.OptionType) -> _t.FunctionTo:
     return _t.FunctionTo(elem)
 
 
-path_in_store = _t.Scalar(
-    "path", "path in the Nix store", lambda v: isinstance(v, _builtins.str) and _is_store_path(v)
-)
-external_path = _t.Scalar(
-    "path",
-    "absolute path not in the Nix store",
-    lambda v: isinstance(v, _builtins.str) and v.startswith("/") and not _is_store_path(v),
-)
+path_in_store = _t.PathWith(in_store=True)
+"""NixOS `pathInStore`: a path below an entry of the store (declos's store directory)."""
+external_path = _t.PathWith(in_store=False, absolute=True)
+"""NixOS `externalPath`: an absolute path outside the store."""
+
+
+def path_with(
+    in_store: _builtins.bool | None = None, absolute: _builtins.bool | None = None
+) -> _t.PathWith:
+    """NixOS `pathWith { inStore, absolute }`: None leaves that side open; declarations
+    merge only with the same parameters. `in_store=True, absolute=False` is an error."""
+    return _t.PathWith(in_store, absolute)
+
 
 deferred_module = _DeferredModule()
 """NixOS `deferredModule`: definitions are modules; the value is a module importing them all."""

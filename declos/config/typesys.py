@@ -1,14 +1,13 @@
 """Option types: each has a check, a merge and an empty value, as in NixOS `lib/types.nix`.
 
-`declos.config.types` exposes instances of these classes under their Python names
-(`types.str`, `types.list_of(...)`); this module keeps the classes, so it can use the
-builtins `str`, `int` and `bool` that `types` shadows.
+This module holds the composite types (lists, attribute sets, either, ...) and re-exports
+the protocol (`typebase`) and the leaf types (`scalars`), so `typesys.X` names every type
+class. `declos.config.types` exposes instances under their Python names (`types.str`,
+`types.list_of(...)`); the classes live apart because those names shadow the builtins.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,47 +24,30 @@ from declos.config.merge import (
 )
 from declos.config.messages import Definition, show_defs, show_path
 from declos.config.properties import Lazy, Property
-from declos.config.render import render_atom
+from declos.config.scalars import (
+    BoolByOr,
+    Enum,
+    IntRange,
+    Package,
+    PathWith,
+    Raw,
+    Scalar,
+    SeparatedString,
+    StrMatching,
+    _is_int,
+    _is_str,
+    ints_between,
+)
+from declos.config.typebase import (
+    NOUN,
+    NOUN_COMPOSITE,
+    NOUN_CONJUNCTION,
+    NOUN_CONJUNCTION_COMPOSITE,
+    OptionType,
+    phrase,
+)
 from declos.config.usercode import USER_FAILURES
 from declos.config.values import AttrDict, LazyAttrs, deep_resolve
-from declos.store.location import is_store_path
-
-
-class OptionType:
-    """Base: a named type with a shallow check, a merge and (maybe) an empty value."""
-
-    name = "unspecified"
-    description = "unspecified value"
-    description_class: str | None = None
-    """NixOS `descriptionClass`: "noun", "conjunction", "composite", "nonRestrictiveClause"
-    or None; it decides the brackets when the type is named inside another one."""
-    nested = False
-    """True for submodules: they accept option declarations below them."""
-
-    def check(self, value: Any) -> bool:
-        return True
-
-    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
-        return merge_equal(loc, defs)
-
-    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
-        return ABSENT
-
-    def type_merge(self, other: OptionType) -> OptionType | None:
-        """The type two declarations of one option share, or None (NixOS `typeMerge`)."""
-        if type(other) is type(self) and self._params() == other._params():
-            return self
-        return None
-
-    def _params(self) -> tuple[Any, ...]:
-        return ()
-
-    def sub_options(self) -> tuple[str, Any] | None:
-        """(placeholder, submodule type) for option docs, e.g. ("<name>", sub)."""
-        return None
-
-    def __repr__(self) -> str:
-        return f"<type {self.description}>"
 
 
 class Unspecified(OptionType):
@@ -97,138 +79,6 @@ class Unspecified(OptionType):
             f"Cannot merge definitions of `{show_path(loc)}'. Definition values:{show_defs(defs, loc)}\n"
             "Hint: give the option a type, or define it only once."
         )
-
-
-class Scalar(OptionType):
-    """A type whose equal-priority definitions must all be equal."""
-
-    def __init__(
-        self,
-        name: str,
-        description: str,
-        check: Callable[[Any], bool],
-        description_class: str | None = "noun",
-    ) -> None:
-        self.name = name
-        self.description = description
-        self.description_class = description_class
-        self._check = check
-
-    def check(self, value: Any) -> bool:
-        return self._check(value)
-
-    def _params(self) -> tuple[Any, ...]:
-        return (self.name, self.description)
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_str(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-class IntRange(Scalar):
-    def __init__(
-        self, lo: int | None, hi: int | None, description: str, description_class: str = "noun"
-    ) -> None:
-        def check(v: Any) -> bool:
-            return _is_int(v) and (lo is None or v >= lo) and (hi is None or v <= hi)
-
-        super().__init__("intBetween", description, check, description_class)
-        self.lo, self.hi = lo, hi
-
-    def _params(self) -> tuple[Any, ...]:
-        return (self.lo, self.hi)
-
-
-def ints_between(lo: int, hi: int) -> IntRange:
-    return IntRange(lo, hi, f"integer between {lo} and {hi} (both inclusive)")
-
-
-class Enum(Scalar):
-    def __init__(self, values: Sequence[Any]) -> None:
-        self.values = list(values)
-        if not self.values:
-            description = "impossible (empty enum)"
-        elif len(self.values) == 1:
-            description = f"value {_show_atom(self.values[0])} (singular enum)"
-        else:
-            description = "one of " + ", ".join(_show_atom(v) for v in self.values)
-        klass = "noun" if len(self.values) < 2 else "conjunction"
-        super().__init__("enum", description, self._member, klass)
-
-    def _member(self, v: Any) -> bool:
-        return any(v == x and type(v) is type(x) for x in self.values)
-
-    def type_merge(self, other: OptionType) -> OptionType | None:
-        if isinstance(other, Enum):
-            return Enum(self.values + [v for v in other.values if v not in self.values])
-        return None
-
-
-def _show_atom(v: Any) -> str:
-    return render_atom(v)
-
-
-class StrMatching(Scalar):
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        compiled = re.compile(pattern)
-        super().__init__(
-            "strMatching",
-            f"string matching the pattern {pattern}",
-            lambda v: isinstance(v, str) and compiled.fullmatch(v) is not None,
-        )
-
-    def _params(self) -> tuple[Any, ...]:
-        return (self.pattern,)
-
-
-class SeparatedString(OptionType):
-    """Strings joined with a separator in definition order (`lines`, `commas`)."""
-
-    name = "separatedString"
-
-    def __init__(self, sep: str) -> None:
-        self.sep = sep
-        self.description = f"strings concatenated with {json.dumps(sep)}"
-        self.description_class = "noun"
-
-    def check(self, value: Any) -> bool:
-        return isinstance(value, str)
-
-    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
-        return self.sep.join(v for v, _ in defs)
-
-    def _params(self) -> tuple[Any, ...]:
-        return (self.sep,)
-
-
-class Package(OptionType):
-    name = "package"
-    description = "package"
-    description_class = "noun"
-
-    def check(self, value: Any) -> bool:
-        if isinstance(getattr(value, "out_path", None), str):
-            return True
-        if isinstance(value, str):
-            return is_store_path(value)
-        return False
-
-    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
-        return merge_one(loc, defs)
-
-
-class Raw(OptionType):
-    name = "raw"
-    description = "raw value"
-    description_class = "noun"
-
-    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
-        return merge_one(loc, defs)
 
 
 class Attrs(OptionType):
@@ -613,31 +463,14 @@ class CoercedTo(OptionType):
         return None
 
 
-class BoolByOr(OptionType):
-    name = "boolByOr"
-    description = "boolean (merged using or)"
-    description_class = "noun"
-
-    def check(self, value: Any) -> bool:
-        return isinstance(value, bool)
-
-    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
-        return any(v for v, _ in defs)
-
-
-NOUN = frozenset({"noun"})
-NOUN_COMPOSITE = frozenset({"noun", "composite"})
-NOUN_CONJUNCTION = frozenset({"noun", "conjunction"})
-NOUN_CONJUNCTION_COMPOSITE = frozenset({"noun", "conjunction", "composite"})
-
-
-def phrase(t: OptionType, bare: frozenset[str]) -> str:
-    """NixOS `optionDescriptionPhrase`: `t`'s description, in brackets unless its class is
-    one of `bare` (so `list of (null or string)`, `null or signed integer or string`)."""
-    return t.description if t.description_class in bare else f"({t.description})"
-
-
 __all__ = [
+    "NOUN",
+    "NOUN_COMPOSITE",
+    "NOUN_CONJUNCTION",
+    "NOUN_CONJUNCTION_COMPOSITE",
+    "phrase",
+    "_is_int",
+    "_is_str",
     "AttrsOf",
     "Attrs",
     "Anything",
@@ -651,6 +484,7 @@ __all__ = [
     "NullOr",
     "OptionType",
     "Package",
+    "PathWith",
     "Raw",
     "Scalar",
     "SeparatedString",

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).parent
+NIX_STORE = "/nix/store"  # builtins.storeDir of Debian's nix-bin; STOREDIR in checks.yaml
 
 
 def nix(directory: Path, modules: list[str], attr: str) -> tuple[bool, str]:
@@ -53,7 +54,7 @@ def main() -> int:
         if "nix" in check:
             want = check["nix"]
             if isinstance(want, str):
-                want = want.replace("NIXDIR", str(directory))
+                want = want.replace("NIXDIR", str(directory)).replace("STOREDIR", NIX_STORE)
             agree = ok and json.loads(out) == want
         elif "nix_pattern" in check:  # modules.sh's own regex (grep -P)
             agree = not ok and re.search(check["nix_pattern"], out) is not None

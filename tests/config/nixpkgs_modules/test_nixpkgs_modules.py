@@ -3,7 +3,8 @@
 checks.yaml lists each check with its modules.sh line, the original modules, and real
 Nix's answer on them (recorded and re-checkable with record.py); the declos translations
 of the original modules are in modules/. A file name in Nix's answer
-(`NIXDIR/x.nix`) stands for the translation with the same stem.
+(`NIXDIR/x.nix`) stands for the translation with the same stem; `STOREDIR` stands for
+the store directory (Nix's `builtins.storeDir`, declos's `store_dir()`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from declos.common.paths import store_dir
 from declos.config import EvaluationError, evaluate
 
 HERE = Path(__file__).parent
@@ -26,6 +28,7 @@ def _expected(check: dict[str, Any]) -> Any:
     if isinstance(want, str):
         stems = {Path(f).stem: f for f in check["declos"]["files"]}
         want = re.sub(r"NIXDIR/([\w.-]+)\.nix", lambda m: stems[m.group(1)], want)
+        want = want.replace("STOREDIR", store_dir())
     return want
 
 
@@ -45,7 +48,7 @@ def test_check(check: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(EvaluationError) as info:
             evaluate(spec["files"], bare=True, special_args=special).value(spec["query"])
         for fragment in check["error"]:
-            assert fragment in str(info.value), str(info.value)
+            assert fragment.replace("STOREDIR", store_dir()) in str(info.value), str(info.value)
 
 
 def test_every_check_is_translated_or_skipped_with_a_reason() -> None:

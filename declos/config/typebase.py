@@ -1,0 +1,62 @@
+"""The option type protocol (NixOS `mkOptionType`) and the bracket rule of descriptions.
+
+Every option type derives from `OptionType`; `phrase` is how a type names another one
+inside its own description.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from declos.config.merge import ABSENT, merge_equal
+from declos.config.messages import Definition
+
+
+class OptionType:
+    """Base: a named type with a shallow check, a merge and (maybe) an empty value."""
+
+    name = "unspecified"
+    description = "unspecified value"
+    description_class: str | None = None
+    """NixOS `descriptionClass`: "noun", "conjunction", "composite", "nonRestrictiveClause"
+    or None; it decides the brackets when the type is named inside another one."""
+    nested = False
+    """True for submodules: they accept option declarations below them."""
+
+    def check(self, value: Any) -> bool:
+        return True
+
+    def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        return merge_equal(loc, defs)
+
+    def empty_value(self, ev: Any, loc: Sequence[str]) -> Any:
+        return ABSENT
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        """The type two declarations of one option share, or None (NixOS `typeMerge`)."""
+        if type(other) is type(self) and self._params() == other._params():
+            return self
+        return None
+
+    def _params(self) -> tuple[Any, ...]:
+        return ()
+
+    def sub_options(self) -> tuple[str, Any] | None:
+        """(placeholder, submodule type) for option docs, e.g. ("<name>", sub)."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<type {self.description}>"
+
+
+NOUN = frozenset({"noun"})
+NOUN_COMPOSITE = frozenset({"noun", "composite"})
+NOUN_CONJUNCTION = frozenset({"noun", "conjunction"})
+NOUN_CONJUNCTION_COMPOSITE = frozenset({"noun", "conjunction", "composite"})
+
+
+def phrase(t: OptionType, bare: frozenset[str]) -> str:
+    """NixOS `optionDescriptionPhrase`: `t`'s description, in brackets unless its class is
+    one of `bare` (so `list of (null or string)`, `null or signed integer or string`)."""
+    return t.description if t.description_class in bare else f"({t.description})"

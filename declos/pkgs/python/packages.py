@@ -23,6 +23,7 @@ from declos.pkgs.python import builders as _builders  # noqa: F401  (registers b
 from declos.pkgs.python.errors import PythonError
 from declos.pkgs.python.lockfile import Artifact, LockedDist, PyLock, canonical_name, read_pylock
 from declos.pkgs.python.project import read_project, requirement_name
+from declos.pkgs.python.recording import RecordingLock
 from declos.pkgs.python.wheels import select_wheel
 from declos.pkgs.stdenv.stdenv import StdenvDerivation
 from declos.store.derivation import Derivation, Source
@@ -36,7 +37,7 @@ _VERSION = re.compile(r"python(\d+)\.(\d+)$")
 # PEP 517 without isolation, in the source directory: the backend (and its in-tree
 # `backend-path`) as pyproject.toml names it, setuptools' legacy backend without one.
 _BUILD_WHEEL = (
-    "import importlib, os, sys, tomllib\n"
+    "import importlib, json, os, sys, tomllib\n"
     "system = {}\n"
     "if os.path.exists('pyproject.toml'):\n"
     "    with open('pyproject.toml', 'rb') as f:\n"
@@ -48,7 +49,8 @@ _BUILD_WHEEL = (
     "for part in filter(None, obj.split('.')):\n"
     "    backend = getattr(backend, part)\n"
     "os.makedirs(os.environ['out'], exist_ok=True)\n"
-    "print('built', backend.build_wheel(os.environ['out']))\n"
+    "settings = json.loads(os.environ.get('configSettings') or 'null')\n"
+    "print('built', backend.build_wheel(os.environ['out'], settings))\n"
 )
 DEFAULT_BUILD_REQUIRES = ("setuptools", "wheel")
 
@@ -82,7 +84,12 @@ class Python:
     """The interpreter plus the distributions of one pylock.toml, for one evaluation."""
 
     def __init__(
-        self, pkgs: Pkgs, lock_path: str | Path | None, interpreter: str = DEFAULT_INTERPRETER
+        self,
+        pkgs: Pkgs,
+        lock_path: str | Path | None,
+        interpreter: str = DEFAULT_INTERPRETER,
+        *,
+        recording: bool = False,
     ) -> None:
         m = _VERSION.search(interpreter)
         if m is None:
@@ -92,7 +99,7 @@ class Python:
         self.version_info = (int(m.group(1)), int(m.group(2)))
         self._pkgs = pkgs
         self._lock_path = Path(lock_path) if lock_path else None
-        self._lock: PyLock | None = None
+        self._lock: PyLock | None = RecordingLock() if recording else None
         self._memo: dict[str, Derivation] = {}
         self.pkgs = PythonPackages(self)
 
@@ -142,13 +149,17 @@ class Python:
         build_inputs: Sequence[Derivation] = (),
         build_requires: Sequence[str] = DEFAULT_BUILD_REQUIRES,
         env: Mapping[str, str] | None = None,
+        config_settings: Mapping[str, str | Sequence[str]] | None = None,
     ) -> PythonDist:
         """The store path of locked distribution `name`: installed from its best wheel, or
         (`sdist=True`, or no wheel fits) built from its sdist in the sandbox with the
         stdenv toolchain, `build_inputs` (Debian -dev packages from the store) and the
         locked `build_requires` (its build backend: the lock cannot know it, as uv2nix's
-        overrides cannot)."""
+        overrides cannot); `config_settings` go to the backend's `build_wheel` (PEP 517,
+        pip's `-C KEY=VALUE`)."""
         locked = self.lock.get(name.replace("_", "-"))
+        if sdist and isinstance(self.lock, RecordingLock):
+            self.lock.sdists.add(locked.key)
         wheel = None if sdist else select_wheel(locked, self.version_info)
         if wheel is None and locked.sdist is None:
             raise PythonError(
@@ -164,13 +175,17 @@ class Python:
                 [d.out_path for d in build_inputs],
                 list(build_requires),
                 dict(env or {}),
+                _settings(config_settings),
             ]
         )
         if key not in self._memo:
             if wheel is not None:
                 self._memo[key] = self._install(locked, self.fetch(wheel), wheel.filename)
             else:
-                built = self._build_sdist(locked, build_inputs, build_requires, env or {})
+                settings = _settings(config_settings)
+                built = self._build_sdist(
+                    locked, build_inputs, build_requires, {**(env or {}), **settings}
+                )
                 self._memo[key] = self._install(locked, built, "", built.runtime_inputs)
         return self._memo[key]  # type: ignore[return-value]
 
@@ -284,6 +299,9 @@ class Python:
         dependencies: its console scripts run from the store, no PYTHONPATH needed."""
         source = src if isinstance(src, Source) else self._pkgs.path(src)
         project = read_project(Path(source.src))
+        if isinstance(self.lock, RecordingLock):
+            for requirement in [*project["dependencies"], *project["build_requires"]]:
+                self.lock.require(requirement)
         pname, version = project["name"], project["version"]
         build_env = self.with_packages(
             [requirement_name(r) for r in project["build_requires"]], name=f"{pname}-build-env"
@@ -306,6 +324,20 @@ class Python:
         app = self._install(locked, wheel, "")
         deps = self._resolve([requirement_name(r) for r in project["dependencies"]])
         return self.env([app, *deps], name or f"{pname}-{version}")
+
+
+def _settings(config_settings: Mapping[str, str | Sequence[str]] | None) -> dict[str, str]:
+    """The `configSettings` variable of a wheel build (JSON of the PEP 517 dict), or none."""
+    if not config_settings:
+        return {}
+    for key, value in config_settings.items():
+        values = [value] if isinstance(value, str) else list(value)
+        if not isinstance(key, str) or not all(isinstance(v, str) for v in values):
+            raise PythonError(
+                f"config_settings: {key!r}: keys are strings and values strings or lists of "
+                "strings (PEP 517)"
+            )
+    return {"configSettings": json.dumps(dict(config_settings), sort_keys=True)}
 
 
 _WHEEL_SCRIPT = (

@@ -24,9 +24,12 @@ DEBIAN = (
     "libpython3.11-dev",
     "libssl-dev",
     "libpcre2-dev",
+    "libjpeg62-turbo-dev",
+    "libfreetype-dev",
     *TOOLCHAIN,
 )
-PYTHON = ("pyramid==2.0.2", "setuptools<81", "pyyaml==6.0.2", "wheel", "cython")
+PYTHON = ("pyramid==2.0.2", "setuptools<81", "pyyaml==6.0.2", "wheel", "cython", "pillow==11.3.0")
+SDIST_ONLY = ["pyyaml", "pillow"]
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +37,7 @@ def locks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with declos.lock and pylock.toml (copied into each test's project)."""
     d = tmp_path_factory.mktemp("locks")
     make_lock(open_archive(), DEBIAN, path=str(d / "declos.lock")).write(d / "declos.lock")
-    lock_requirements(list(PYTHON), only_binary=True, no_binary=["pyyaml"]).write(d / "pylock.toml")
+    lock_requirements(list(PYTHON), only_binary=True, no_binary=SDIST_ONLY).write(d / "pylock.toml")
     return d
 
 

@@ -12,6 +12,10 @@ from declos.pkgs import Pkgs
 from declos.pkgs.debian.errors import DebianError
 from declos.pkgs.debian.lockfile import lock_path_for, read_lock
 from declos.pkgs.debian.locking import make_lock, open_archive
+from declos.pkgs.python.errors import PythonError
+from declos.pkgs.python.lockfile import PYLOCK_NAME
+from declos.pkgs.python.locking import lock_changes, update_pylock
+from declos.pkgs.python.recording import RecordingLock
 from declos.system.build import read_values
 
 
@@ -62,34 +66,49 @@ def cmd_lock(args: argparse.Namespace) -> int:
         old = read_lock(path) if os.path.exists(path) else None
         roots = set(args.packages)
         recommends: set[str] = set()
+        python: RecordingLock | None = None
         if args.config:
-            used, recommends = _packages_used(args.config, bare=args.bare)
+            used, recommends, python = _packages_used(args.config, bare=args.bare)
             roots |= used
         if old is not None:
             roots |= set(old.roots)
         update: bool | list[str] = False
         if args.update is not None:
             update = list(args.update) if args.update else True
-        archive = open_archive()
-        lock = make_lock(archive, roots, old=old, update=update, path=path, recommends=recommends)
-        lock.write(path)
-    except DebianError as exc:
+        lock = None
+        if roots or python is None:  # a configuration may use Python distributions only
+            archive = open_archive()
+            lock = make_lock(
+                archive, roots, old=old, update=update, path=path, recommends=recommends
+            )
+        pylock = os.path.join(os.path.dirname(path), PYLOCK_NAME)
+        py = update_pylock(pylock, python, update)  # pkgs/python/locking.py (build engineer)
+    except (DebianError, PythonError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    changed = _changes(old, lock)
+    if lock is not None:
+        lock.write(path)
+    if py is not None and py[1] is not py[0]:
+        py[1].write(pylock)
+    changed = (_changes(old, lock) if lock else []) + (lock_changes(*py) if py else [])
     for line in changed:
         print(line)
-    print(
-        f"{path}: {len(lock.packages)} packages for {len(lock.roots)} roots "
-        f"({len(changed)} changed) from {', '.join(s.suite for s in lock.suites)}",
-        file=sys.stderr,
-    )
+    if lock is not None:
+        print(
+            f"{path}: {len(lock.packages)} packages for {len(lock.roots)} roots "
+            f"({len(changed)} changed) from {', '.join(s.suite for s in lock.suites)}",
+            file=sys.stderr,
+        )
+    if py is not None:
+        print(f"{pylock}: {len(py[1].dists)} Python distributions", file=sys.stderr)
     return 0
 
 
-def _packages_used(config_files: list[str], *, bare: bool) -> tuple[set[str], set[str]]:
-    """Evaluate with a recording package set: every `pkgs.NAME` the build would read, and
-    those used with their Recommends."""
+def _packages_used(
+    config_files: list[str], *, bare: bool
+) -> tuple[set[str], set[str], RecordingLock | None]:
+    """Evaluate with a recording package set: every `pkgs.NAME` the build would read,
+    those used with their Recommends, and the Python distributions asked for."""
 
     pkgs = Pkgs(recording=True)
     try:
@@ -97,7 +116,9 @@ def _packages_used(config_files: list[str], *, bare: bool) -> tuple[set[str], se
         read_values(ev)
     except EvaluationError as exc:
         raise DebianError(str(exc)) from None
-    return set(pkgs.debian.recorded), set(pkgs.debian.recorded_recommends)
+    recorded = pkgs.python3.lock
+    python = recorded if isinstance(recorded, RecordingLock) and recorded.requirements else None
+    return set(pkgs.debian.recorded), set(pkgs.debian.recorded_recommends), python
 
 
 def _changes(old: Any, new: Any) -> list[str]:

@@ -126,7 +126,7 @@ class Pkgs:
             if lock is None:
                 base = Path(self._lock_path).parent if self._lock_path else Path.cwd()
                 lock = base / PYLOCK_NAME
-            self._python = Python(self, lock)
+            self._python = Python(self, lock, recording=self._recording)
         return self._python
 
     @property

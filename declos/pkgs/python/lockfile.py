@@ -62,6 +62,9 @@ class PyLock:
     requires_python: str | None = None
     created_by: str = "declos"
     path: str = PYLOCK_NAME
+    # The requirements the lock was made for (`[tool.declos] roots`): `declos lock`
+    # locks them again with the configuration's, so nothing named once is dropped.
+    roots: tuple[str, ...] = ()
 
     def get(self, name: str) -> LockedDist:
         key = canonical_name(name)
@@ -123,6 +126,7 @@ def loads(text: str, where: str = PYLOCK_NAME) -> PyLock:
         requires_python=_opt_str(data.get("requires-python")),
         created_by=str(data.get("created-by", "")),
         path=where,
+        roots=_roots(data, text, where),
     )
     for i, raw in enumerate(packages):
         dist = _parse_dist(raw, i, text, where)
@@ -135,6 +139,18 @@ def loads(text: str, where: str = PYLOCK_NAME) -> PyLock:
             continue  # several marker-guarded entries: the first one serves this host
         lock.dists[dist.key] = dist
     return lock
+
+
+def _roots(data: dict[str, object], text: str, where: str) -> tuple[str, ...]:
+    tool = data.get("tool")
+    ours = tool.get("declos") if isinstance(tool, dict) else None
+    roots = ours.get("roots", []) if isinstance(ours, dict) else []
+    if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
+        raise PythonError(
+            f"{where}:{_line_of(text, 'roots')}: [tool.declos] roots must be a list of "
+            "requirement strings"
+        )
+    return tuple(roots)
 
 
 def _opt_str(value: object) -> str | None:
@@ -226,4 +242,6 @@ def dumps(lock: PyLock) -> str:
             out.append("wheels = [")
             out += [f"  {_artifact_table(w)}," for w in d.wheels]
             out.append("]")
+    if lock.roots:
+        out += ["", "[tool.declos]", f"roots = [{', '.join(_s(r) for r in lock.roots)}]"]
     return "\n".join(out) + "\n"

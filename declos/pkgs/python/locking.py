@@ -23,8 +23,9 @@ from packaging.markers import Marker, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 
 from declos.pkgs.python.errors import PythonError
-from declos.pkgs.python.lockfile import Artifact, LockedDist, PyLock, canonical_name
-from declos.pkgs.python.project import read_project
+from declos.pkgs.python.lockfile import Artifact, LockedDist, PyLock, canonical_name, read_pylock
+from declos.pkgs.python.project import read_project, requirement_name
+from declos.pkgs.python.recording import RecordingLock
 
 
 def project_requirements(project: str | Path) -> list[str]:
@@ -39,11 +40,13 @@ def lock_requirements(
     path: str = "pylock.toml",
     only_binary: bool = False,
     no_binary: Sequence[str] = (),
+    constraints: Sequence[str] = (),
     python: str = sys.executable,
 ) -> PyLock:
     """Resolve `requirements` with pip (wheels preferred; the sdist for `no_binary`
-    names, to be built in the sandbox) and return the lock."""
-    for r in requirements:
+    names, to be built in the sandbox; `constraints` as pip's `-c`, for versions to
+    keep) and return the lock."""
+    for r in [*requirements, *constraints]:
         try:
             Requirement(r)
         except InvalidRequirement as exc:
@@ -52,6 +55,10 @@ def lock_requirements(
         report = os.path.join(tmp, "report.json")
         argv = [python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
         argv += ["--report", report]
+        if constraints:
+            with open(os.path.join(tmp, "constraints.txt"), "w", encoding="utf-8") as f:
+                f.write("".join(f"{c}\n" for c in constraints))
+            argv += ["-c", os.path.join(tmp, "constraints.txt")]
         argv += ["--only-binary=:all:"] if only_binary else ["--prefer-binary"]
         argv += [f"--no-binary={name}" for name in no_binary]
         proc = subprocess.run(
@@ -62,7 +69,100 @@ def lock_requirements(
             raise PythonError(f"pip could not resolve {' '.join(requirements)}:\n{tail}")
         with open(report, encoding="utf-8") as f:
             data = json.load(f)
-    return import_pip_report(data, path=path)
+    lock = import_pip_report(data, path=path)
+    lock.roots = tuple(requirements)
+    return lock
+
+
+def relock(
+    requirements: Sequence[str],
+    *,
+    old: PyLock | None,
+    update: bool | Sequence[str] = False,
+    sdists: Sequence[str] = (),
+    path: str = "pylock.toml",
+    python: str = sys.executable,
+) -> PyLock:
+    """`declos lock` for Python: `requirements` plus the old lock's roots, resolved again;
+    every version the old lock pins stays (a pip constraint) unless `update` names it
+    (True: none stays); what the old lock had only as an sdist, and `sdists`, stay sdists."""
+    merged: dict[str, str] = {}
+    for r in [*(old.roots if old else ()), *requirements]:
+        key = canonical_name(requirement_name(r))
+        if key not in merged or requirement_name(r) != r.strip():
+            merged[key] = r  # a later requirement wins, unless it is a bare name
+    moving = {canonical_name(n) for n in update} if not isinstance(update, bool) else set()
+    pinned = (
+        []
+        if old is None or update is True
+        else [f"{d.name}=={d.version}" for k, d in sorted(old.dists.items()) if k not in moving]
+    )
+    keep_sdist = {k for k, d in (old.dists.items() if old else ()) if not d.wheels}
+    no_binary = sorted(keep_sdist | {canonical_name(n) for n in sdists})
+    if not merged:
+        return PyLock(path=path)
+    try:
+        return lock_requirements(
+            sorted(merged.values()),
+            path=path,
+            no_binary=no_binary,
+            constraints=pinned,
+            python=python,
+        )
+    except PythonError as exc:
+        if not pinned:
+            raise
+        raise PythonError(
+            f"{exc}\n(the versions {path} already pins are kept; `declos lock --update NAME` "
+            "lets NAME move)"
+        ) from None
+
+
+def update_pylock(
+    path: str | Path,
+    recorded: RecordingLock | None,
+    update: bool | Sequence[str] = False,
+    *,
+    python: str = sys.executable,
+) -> tuple[PyLock | None, PyLock] | None:
+    """What `declos lock` does for Python: (old, new) lock for `path` given what the
+    configuration's evaluation recorded, or None when there is nothing to lock (no
+    Python used and no pylock.toml). An unchanged request with nothing to update
+    returns the old lock as it is, without asking the index."""
+    where = Path(path)
+    old = read_pylock(where) if where.exists() else None
+    wanted = list(recorded.requirements.values()) if recorded is not None else []
+    sdists = sorted(recorded.sdists) if recorded is not None else []
+    if old is None and not wanted:
+        return None
+    if old is not None and not update:
+        sdist_moves = [n for n in sdists if n in old.dists and old.dists[n].wheels]
+        if not sdist_moves and all(_locked_as_asked(old, r) for r in wanted):
+            return old, old
+    new = relock(wanted, old=old, update=update, sdists=sdists, path=str(where), python=python)
+    return old, new
+
+
+def _locked_as_asked(lock: PyLock, requirement: str) -> bool:
+    """A bare name the lock has, or a requirement it was made for word for word."""
+    name = requirement_name(requirement)
+    if canonical_name(name) not in lock.dists:
+        return False
+    return name == requirement.strip() or requirement in lock.roots
+
+
+def lock_changes(old: PyLock | None, new: PyLock) -> list[str]:
+    """`+ NAME VERSION`, `~ NAME OLD -> NEW`, `- NAME VERSION` lines, sorted by name."""
+    before = {k: d.version for k, d in old.dists.items()} if old is not None else {}
+    lines = []
+    for key, dist in sorted(new.dists.items()):
+        if key not in before:
+            lines.append(f"+ {dist.name} {dist.version} (python)")
+        elif before[key] != dist.version:
+            lines.append(f"~ {dist.name} {before[key]} -> {dist.version} (python)")
+    for key in sorted(set(before) - set(new.dists)):
+        lines.append(f"- {key} {before[key]} (python)")
+    return lines
 
 
 def read_pip_report(path: str | Path) -> PyLock:

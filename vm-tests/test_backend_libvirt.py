@@ -13,15 +13,14 @@ empty.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from declos.testing.plugin import run_declos
 from declos.virt.libvirt_domain import open_connection
 
 pytestmark = pytest.mark.vm
@@ -30,19 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run(tmp: Path, *args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
-    env = dict(
-        os.environ,
-        DECLOS_STATE=str(tmp / "state.db"),
-        DECLOS_VM_DIR=str(tmp / "vms"),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=timeout,
-    )
+    env = {"DECLOS_STATE": str(tmp / "state.db"), "DECLOS_VM_DIR": str(tmp / "vms")}
+    return run_declos(tmp, *args, env=env, timeout=timeout)
 
 
 def machine(tmp: Path) -> dict[str, object]:

@@ -10,15 +10,14 @@ exits 0 there). Afterwards SSH works again and the first generation is current.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from declos.testing import Machine
+from declos.testing.plugin import run_declos
 
 pytestmark = pytest.mark.vm
 
@@ -35,15 +34,7 @@ guest:
 
 
 def deploy(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DECLOS_STATE=str(tmp / "state.db"))
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=600,
-    )
+    return run_declos(tmp, *args, env={"DECLOS_STATE": str(tmp / "state.db")}, timeout=600)
 
 
 def test_firewall_that_cuts_ssh_is_rolled_back(fresh_guest: Machine, tmp_path: Path) -> None:

@@ -15,12 +15,19 @@ Fixtures:
 
 Tests using any of them are marked ``vm``. When a test fails, the last lines of the
 serial console of every machine it used are added to the report.
+
+``run_declos(cwd, *args, env=..., stdin=..., timeout=...)`` runs the declos command line
+of this interpreter as a separate process (tests/ and vm-tests/ share it).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,6 +47,7 @@ __all__ = [
     "pytest_collection_modifyitems",
     "pytest_runtest_setup",
     "pytest_runtest_makereport",
+    "run_declos",
 ]
 
 GUEST_SPEC = MachineSpec("guest", memory=1024, vcpus=2, lans=(1,), runner="libvirt")
@@ -130,6 +138,26 @@ def machines_fixture(*specs: MachineSpec, scope: str = "module") -> Any:
                 vm_driver.destroy(machine)
 
     return _machines
+
+
+def run_declos(
+    cwd: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m declos ARGS` in `cwd`, with this process's environment plus `env`, as a
+    user runs it; text stdout and stderr are captured, the exit code is not checked."""
+    return subprocess.run(
+        [sys.executable, "-m", "declos", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        input=stdin,
+        timeout=timeout,
+    )
 
 
 _VM_FIXTURES = {"vm_driver", "vm_machines", "guest", "fresh_guest", "_shared_guest"}

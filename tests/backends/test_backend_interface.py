@@ -7,9 +7,7 @@ VM is made, the lifecycle verbs on machines that do not exist, and the libvirt X
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,21 +16,15 @@ from declos.deploy.backends import BackendError, MachineContext, backend_for, pl
 from declos.deploy.backends.libvirt import LibvirtBackend, domain_name
 from declos.deploy.state import State
 from declos.deploy.targets import target_of
+from declos.testing.plugin import run_declos
 from declos.virt.domain import DomainSpec
 from declos.virt.libvirt_domain import domain_xml
 from declos.virt.qemu import netdev_args
 
 
 def declos(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DECLOS_STATE=str(tmp / "state.db"), DECLOS_VM_DIR=str(tmp / "vms"))
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=300,
-    )
+    env = {"DECLOS_STATE": str(tmp / "state.db"), "DECLOS_VM_DIR": str(tmp / "vms")}
+    return run_declos(tmp, *args, env=env)
 
 
 def test_placed_target_takes_the_recorded_forwarded_port_and_key() -> None:

@@ -4,12 +4,12 @@ configuration evaluates with declos's own modules."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+
+from declos.testing.plugin import run_declos
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHlG0xT4bTgP8zUvPz8c2Tg5JQ2Y3cUq2n8aL7w2D0bM bob@laptop"
 
@@ -71,15 +71,7 @@ def make_tree(root: Path) -> Path:
 
 
 def declos(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DECLOS_STATE=str(cwd / "state.db"))
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
+    return run_declos(cwd, *args, env={"DECLOS_STATE": str(cwd / "state.db")})
 
 
 def test_generate_config_from_a_root_tree(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from declos.deploy.errors import DeploymentExists, LockHeld
 from declos.deploy.lock import deployment_lock
 from declos.deploy.state import State
 from declos.deploy.state_postgres import redacted, translate
+from declos.testing.plugin import run_declos
 from declos.testing.postgres import PostgresServer
 
 
@@ -47,16 +48,7 @@ def url(server: PostgresServer) -> str:
 def declos(
     tmp: Path, state: str, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DECLOS_STATE=state)
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        input=stdin,
-        timeout=300,
-    )
+    return run_declos(tmp, *args, env={"DECLOS_STATE": state}, stdin=stdin)
 
 
 def test_translation_of_the_sqlite_dialect() -> None:

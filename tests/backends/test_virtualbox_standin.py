@@ -22,6 +22,7 @@ from declos.deploy.backends import BackendError, MachineContext
 from declos.deploy.backends.virtualbox import VirtualBoxBackend
 from declos.deploy.session import Session
 from declos.deploy.state import State
+from declos.testing.plugin import run_declos
 
 STANDIN = Path(__file__).with_name("vboxmanage_standin.py")
 
@@ -60,13 +61,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def declos(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp,
-        timeout=300,
-    )
+    return run_declos(tmp, *args)
 
 
 def bring_up(tmp: Path) -> tuple[str, list[str]]:

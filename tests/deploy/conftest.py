@@ -16,6 +16,7 @@ import yaml
 
 from declos.config import evaluate
 from declos.testing import nspawn
+from declos.testing.plugin import run_declos
 
 NAMES = [f"c{i:02d}" for i in range(10)]
 
@@ -87,14 +88,7 @@ class Deployer:
         return dict(os.environ, DECLOS_STATE=str(self.state))
 
     def run(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "declos", *args],
-            capture_output=True,
-            text=True,
-            env=self.env(),
-            cwd=self.workdir,
-            timeout=timeout,
-        )
+        return run_declos(self.workdir, *args, env=self.env(), timeout=timeout)
 
     def deploy(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         return self.run("deploy", "--store-root", str(self.store_root), *args, timeout=timeout)

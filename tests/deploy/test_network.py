@@ -16,6 +16,7 @@ from declos.deploy.errors import NetworkError, SelectionError
 from declos.deploy.evaluate import NetworkEvaluation
 from declos.deploy.network import load_network
 from declos.deploy.targets import select, target_of
+from declos.testing.plugin import run_declos
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,16 +112,8 @@ def test_selection_globs_tags_include_exclude() -> None:
 
 
 def declos(tmp: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DECLOS_STATE=str(tmp / "state.db"))
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        input=stdin,
-        timeout=60,
-    )
+    env = {"DECLOS_STATE": str(tmp / "state.db")}
+    return run_declos(tmp, *args, env=env, stdin=stdin, timeout=60)
 
 
 def test_cli_create_info_show_option_export_import(tmp_path: Path) -> None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from declos.testing.plugin import run_declos
 
 MODULES = Path(__file__).resolve().parents[2] / "modules"
 CONFIG = f"""\
@@ -40,13 +41,7 @@ def root(tmp_path: Path) -> str:
 
 
 def declos(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_declos(work, *args, timeout=120)
 
 
 def build(work: Path, root: str, *extra: str) -> str:

@@ -4,10 +4,11 @@ in `declos eval` and `declos build` alike, before anything reaches the store."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from declos.testing.plugin import run_declos
 
 REPO = Path(__file__).resolve().parents[2]
 MESSAGE = (
@@ -18,13 +19,7 @@ MESSAGE = (
 
 
 def declos(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_declos(cwd, *args, timeout=120)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import subprocess
 
 from declos.system.inputs import realise_inputs
 from declos.system.services import render_systemd
+from declos.testing.driver import free_port
 
 
 def text_of(source) -> str:
@@ -129,18 +130,12 @@ def test_httpd_module(writer, evaluated, store) -> None:
     )
 
 
-def test_httpd_config_serves_the_document_root(tmp_path, value) -> None:
+def test_httpd_config_serves_the_document_root(tmp_path, value, serve_and_fetch) -> None:
     """Debian's apache2 (apache2-bin) runs our generated config and serves documentRoot."""
-    import socket
-    import time
-    import urllib.request
-
     www = tmp_path / "www"
     www.mkdir()
     (www / "index.html").write_text("hello from declos\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     etc = value(
         "environment.etc",
         {
@@ -167,26 +162,8 @@ def test_httpd_config_serves_the_document_root(tmp_path, value) -> None:
     )
     assert check.returncode == 0 and "Syntax OK" in check.stderr, check.stderr
     allow_traverse(tmp_path)
-    server = subprocess.Popen(
-        ["/usr/sbin/apache2", "-X", "-f", str(path)], stderr=subprocess.PIPE, text=True
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                body = (
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read().decode()
-                )
-                break
-            except OSError as exc:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    log = server.stderr.read() if server.poll() is not None else ""
-                    raise AssertionError(f"apache2 did not serve: {exc} {log}") from exc
-                time.sleep(0.1)
-        assert body == "hello from declos\n"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    body = serve_and_fetch(["/usr/sbin/apache2", "-X", "-f", str(path)], port, timeout=10)
+    assert body == "hello from declos\n"
 
 
 def allow_traverse(path) -> None:

@@ -4,27 +4,19 @@ pserve from the store with no PYTHONPATH, and that command answers HTTP."""
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from declos.pkgs.python.lockfile import PyLock
 from declos.store import Store
 from declos.system.build import build_system
+from declos.testing.driver import free_port
 
 HERE = Path(__file__).parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_pyramid_service_runs_pserve_from_the_store(
-    pylock: PyLock, py_store: Store, tmp_path: Path
+    pylock: PyLock, py_store: Store, tmp_path: Path, serve_and_fetch: Callable[..., str]
 ) -> None:
     site = tmp_path / "site"
     site.mkdir()
@@ -40,17 +32,5 @@ def test_pyramid_service_runs_pserve_from_the_store(
     assert pserve.endswith("-hello-app-1.0/bin/pserve")
     assert ini.endswith("-myproject-production.ini")
     assert "User=myuser" in unit and "PYTHONPATH" not in unit
-    proc = subprocess.Popen([pserve, ini], env={}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        body = ""
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                    body = r.read().decode()
-                break
-            except OSError:
-                time.sleep(0.2)
-        assert body == "hello from declos"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    body = serve_and_fetch([pserve, ini], port, env={})
+    assert body == "hello from declos"

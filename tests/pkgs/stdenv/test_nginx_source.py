@@ -5,15 +5,14 @@ its OpenSSL input gives another package."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from declos.pkgs import Pkgs
 from declos.pkgs.debian.sources import host_sources
+from declos.testing.driver import free_port
 
 TARBALL = "pool/main/n/nginx/nginx_1.22.1.orig.tar.gz"
 SHA256 = "9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31"
@@ -31,7 +30,9 @@ def nginx(stdenv: Any, fetchurl: Any, libssl_dev: Any, zlib1g_dev: Any, libpcre2
     )
 
 
-def test_nginx_from_source_serves_and_overrides(build_pkgs: Pkgs, tmp_path: Path) -> None:
+def test_nginx_from_source_serves_and_overrides(
+    build_pkgs: Pkgs, tmp_path: Path, serve_and_fetch: Callable[..., str]
+) -> None:
     drv = build_pkgs.stdenv.call_package(nginx)
     [out] = build_pkgs.realise(drv)
     version = subprocess.run([f"{out}/sbin/nginx", "-V"], env={}, capture_output=True, text=True)
@@ -44,32 +45,16 @@ def test_nginx_from_source_serves_and_overrides(build_pkgs: Pkgs, tmp_path: Path
     libssl3 = build_pkgs.debian["libssl3"].out_path
     ldd = subprocess.run(["ldd", f"{out}/sbin/nginx"], capture_output=True, text=True).stdout
     assert f"libssl.so.3 => {libssl3}/{T}/libssl.so.3 " in ldd
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     (tmp_path / "logs").mkdir()
     (tmp_path / "nginx.conf").write_text(
         "daemon off; error_log stderr; pid nginx.pid; events {}\n"
         f"http {{ access_log off; server {{ listen 127.0.0.1:{port}; "
         "location / { return 200 'nginx from source\\n'; } } }\n"
     )
-    proc = subprocess.Popen(
-        [f"{out}/sbin/nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-        env={},
-    )
-    try:
-        body = ""
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                    body = r.read().decode()
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert body == "nginx from source\n"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    nginx_argv = [f"{out}/sbin/nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
+    body = serve_and_fetch(nginx_argv, port, env={})
+    assert body == "nginx from source\n"
     other = drv.override(libssl_dev=build_pkgs.debian.package("libssl-dev", hermetic=True))  # type: ignore[attr-defined]
     hermetic_ssl = build_pkgs.debian.package("libssl3", hermetic=True).out_path
     assert other.out_path != out

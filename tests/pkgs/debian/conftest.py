@@ -8,11 +8,12 @@ built programs run directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from declos.config import Evaluation, evaluate
 from declos.pkgs import Pkgs
 from declos.pkgs.debian.lockfile import Lock
 from declos.pkgs.debian.locking import Archive, make_lock, open_archive
@@ -59,3 +60,21 @@ def deb_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def deb_pkgs(deb_store: Store, corpus_lock: Lock) -> Pkgs:
     return Pkgs(deb_store, lock=Path(corpus_lock.path))
+
+
+@pytest.fixture
+def eval_files(
+    tmp_path: Path, corpus_lock: Lock, deb_store: Store
+) -> Callable[[dict[str, str]], tuple[Evaluation, Pkgs]]:
+    """`eval_files({name: text, ...})`: write the modules into the test's directory and
+    evaluate them with a fresh package set over the corpus lock as `pkgs`; returns the
+    evaluation and that package set (the one the modules' overlays apply to)."""
+
+    def run(files: dict[str, str]) -> tuple[Evaluation, Pkgs]:
+        for name, text in files.items():
+            (tmp_path / name).write_text(text)
+        pkgs = Pkgs(deb_store, lock=corpus_lock.path)
+        ev = evaluate([str(tmp_path / n) for n in files], special_args={"pkgs": pkgs})
+        return ev, pkgs
+
+    return run

@@ -5,11 +5,11 @@ links the overridden libonig5)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from declos.config import EvaluationError, evaluate
+from declos.config import EvaluationError
 from declos.pkgs import Pkgs
 from declos.pkgs.debian.lockfile import Lock
 from declos.store import Store
@@ -28,12 +28,8 @@ config = {"pkgs": {"overlays": [add_hello, greeting, onig]}}
 """
 
 
-def _eval(tmp: Path, lock: Lock, store: Store, files: dict[str, str]) -> tuple[object, Pkgs]:
-    for name, text in files.items():
-        (tmp / name).write_text(text)
-    pkgs = Pkgs(store, lock=lock.path)
-    ev = evaluate([str(tmp / n) for n in files], special_args={"pkgs": pkgs})
-    return ev, pkgs
+# the `eval_files` fixture (conftest.py): write {name: text} and evaluate those modules
+EvalFiles = Callable[[dict[str, str]], tuple[object, Pkgs]]
 
 
 def _packages(ev: object) -> list[object]:
@@ -41,12 +37,9 @@ def _packages(ev: object) -> list[object]:
 
 
 def test_overlays_add_packages_and_dependents_see_overrides(
-    tmp_path: Path, corpus_lock: Lock, deb_store: Store
+    eval_files: EvalFiles, corpus_lock: Lock, deb_store: Store
 ) -> None:
-    ev, pkgs = _eval(
-        tmp_path,
-        corpus_lock,
-        deb_store,
+    ev, pkgs = eval_files(
         {
             "overlays.py": OVERLAY_MODULE,
             "machine.py": "def config(config, pkgs):\n"
@@ -71,12 +64,9 @@ def test_overlays_add_packages_and_dependents_see_overrides(
 
 
 def test_without_overlays_paths_are_unchanged(
-    tmp_path: Path, corpus_lock: Lock, deb_store: Store
+    eval_files: EvalFiles, corpus_lock: Lock, deb_store: Store
 ) -> None:
-    ev, _ = _eval(
-        tmp_path,
-        corpus_lock,
-        deb_store,
+    ev, _ = eval_files(
         {
             "machine.py": "def config(config, pkgs):\n    return {'environment.systemPackages': [pkgs.jq]}\n"
         },
@@ -85,12 +75,9 @@ def test_without_overlays_paths_are_unchanged(
 
 
 def test_pkgs_hermetic_builds_every_debian_package_hermetic(
-    tmp_path: Path, corpus_lock: Lock, deb_store: Store
+    eval_files: EvalFiles, corpus_lock: Lock, deb_store: Store
 ) -> None:
-    ev, _ = _eval(
-        tmp_path,
-        corpus_lock,
-        deb_store,
+    ev, _ = eval_files(
         {
             "hermetic.py": "config = {'pkgs': {'hermetic': True}}\n",
             "machine.py": "def config(config, pkgs):\n"
@@ -103,16 +90,11 @@ def test_pkgs_hermetic_builds_every_debian_package_hermetic(
     assert jq.out_path == plain.jq.override(hermetic=True).out_path  # type: ignore[attr-defined]
 
 
-def test_an_overlay_seen_too_late_is_an_error_not_a_wrong_package(
-    tmp_path: Path, corpus_lock: Lock, deb_store: Store
-) -> None:
+def test_an_overlay_seen_too_late_is_an_error_not_a_wrong_package(eval_files: EvalFiles) -> None:
     # a.py uses pkgs first; looking for pkgs.overlays runs b.py, which uses pkgs.jq
     # eagerly while the overlays are not known yet; c.py's overlay changes jq.
     with pytest.raises(EvaluationError) as err:
-        _eval(
-            tmp_path,
-            corpus_lock,
-            deb_store,
+        eval_files(
             {
                 "a.py": "def config(config, pkgs):\n"
                 "    return {'environment.systemPackages': [pkgs.curl]}\n",
@@ -128,21 +110,15 @@ def test_an_overlay_seen_too_late_is_an_error_not_a_wrong_package(
     assert "lazy(lambda config: [pkgs.NAME])" in text
 
 
-def test_bad_overlays_are_reported(tmp_path: Path, corpus_lock: Lock, deb_store: Store) -> None:
+def test_bad_overlays_are_reported(eval_files: EvalFiles) -> None:
     machine = "def config(config, pkgs):\n    return {'environment.systemPackages': [pkgs.jq]}\n"
     with pytest.raises(EvaluationError) as err:
-        _eval(
-            tmp_path,
-            corpus_lock,
-            deb_store,
+        eval_files(
             {"o.py": "config = {'pkgs': {'overlays': ['jq']}}\n", "machine.py": machine},
         )
     assert "pkgs.overlays" in str(err.value) and "o.py" in str(err.value)
     with pytest.raises(EvaluationError) as err:
-        _eval(
-            tmp_path,
-            corpus_lock,
-            deb_store,
+        eval_files(
             {
                 "o.py": "config = {'pkgs': {'overlays': [lambda final, prev: [prev.jq]]}}\n",
                 "machine.py": machine,

@@ -9,14 +9,13 @@ tests/deploy/test_reboot_reason.py and, without a reboot, in the container fleet
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from declos.testing import Machine
+from declos.testing.plugin import run_declos
 
 pytestmark = pytest.mark.vm
 
@@ -31,15 +30,7 @@ guest:
 
 
 def declos(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DECLOS_STATE=str(tmp / "state.db"))
-    return subprocess.run(
-        [sys.executable, "-m", "declos", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=900,
-    )
+    return run_declos(tmp, *args, env={"DECLOS_STATE": str(tmp / "state.db")}, timeout=900)
 
 
 def test_boot_with_allow_reboot_comes_up_in_the_new_configuration(

@@ -14,6 +14,7 @@ import paramiko
 import pytest
 
 from declos.config import evaluate
+from declos.testing.errors import GuestHang, MachineError
 from declos.testing.log import ActionLog
 from declos.testing.machine import Machine
 from declos.testing.spec import MachineSpec
@@ -25,6 +26,8 @@ from declos.virt.qemu import QemuDomain, qemu_argv
 from declos.virt.seed import LanAddress, Seed
 from declos.virt.ssh_keys import KeyPair, known_hosts_line
 from declos.virt.vde import VdeRelay, VdeSwitch
+
+pytest_plugins = ("pytester",)
 
 
 def _spec(tmp: Path) -> DomainSpec:
@@ -290,3 +293,47 @@ def test_hang_since_reports_only_kernel_stalls_printed_after_the_mark(tmp_path: 
         "[  284.610763] watchdog: BUG: soft lockup - CPU#0 stuck for 187s! [sshd:281]"
     )
     assert machine.hang_since(0) == old
+    machine._since = machine.console_mark()  # as after a restore: older stalls do not count
+    assert not isinstance(machine._hang_or(MachineError("lost")), GuestHang)
+    machine._since = mark
+    hang = machine._hang_or(MachineError("sys: connection lost"))
+    assert isinstance(hang, GuestHang)
+    assert str(hang) == (
+        "web: the guest kernel hung: [  284.610763] watchdog: BUG: soft lockup - CPU#0 stuck "
+        "for 187s! [sshd:281]\nsys: connection lost"
+    )
+
+
+def test_a_vm_test_ended_by_a_guest_hang_runs_once_more_and_nothing_else_does(
+    pytester: pytest.Pytester,
+) -> None:
+    """The plugin marks VM tests to re-run once on GuestHang only (pytest-rerunfailures):
+    a hang followed by a pass passes; any other failure fails at once."""
+    pytester.makeconftest(
+        "from declos.testing.plugin import *  # noqa: F401,F403\n"
+        "import pytest\n"
+        "@pytest.fixture\n"
+        "def vm_driver():\n"
+        "    return None\n"
+    )
+    pytester.makepyfile(
+        test_inner=f"""
+from pathlib import Path
+from declos.testing.errors import GuestHang, MachineError
+
+COUNT = Path({str(pytester.path / "count")!r})
+
+def test_hangs_then_passes(vm_driver):
+    runs = int(COUNT.read_text()) if COUNT.exists() else 0
+    COUNT.write_text(str(runs + 1))
+    if runs == 0:
+        raise GuestHang("sys: the guest kernel hung: watchdog: BUG: soft lockup - CPU#0")
+
+def test_other_failure_is_not_rerun(vm_driver):
+    raise MachineError("sys: SSH did not come up within 300 s")
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-q")
+    outcomes = result.parseoutcomes()
+    assert (outcomes.get("passed"), outcomes.get("failed"), outcomes.get("rerun")) == (1, 1, 1)
+    assert (pytester.path / "count").read_text() == "2"

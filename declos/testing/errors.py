@@ -15,6 +15,15 @@ class WaitTimeout(MachineError):
     """A wait_* ran out of time."""
 
 
+class GuestHang(MachineError):
+    """The guest kernel reported stalled CPUs (soft lockup, RCU stall) and stopped answering.
+
+    Seen under TCG, mostly right after a snapshot restore: the emulator's trouble, not the
+    code under test's. The plugin re-runs a VM test once when this ended it (and only this),
+    after the test's fixtures brought the machine back from a snapshot or a fresh boot.
+    """
+
+
 class CommandFailed(AssertionError):
     """succeed() saw a non-zero exit, or fail() saw zero: a test assertion."""
 

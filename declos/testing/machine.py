@@ -31,7 +31,7 @@ from declos.hosts import (
 )
 from declos.hosts.base import DEFAULT_TIMEOUT
 from declos.hosts.ssh import SSHChannel, banner_ready
-from declos.testing.errors import CommandFailed, MachineError, WaitTimeout
+from declos.testing.errors import CommandFailed, GuestHang, MachineError, WaitTimeout
 from declos.testing.log import ActionLog
 from declos.testing.network import Membership
 from declos.testing.spec import MachineSpec
@@ -106,6 +106,7 @@ class Machine:
         )
         self._testinfra: TestinfraHost | None = None
         self.snapshots: set[str] = set()
+        self._since = 0  # console position at the last boot or restore, for hang checks
 
     # ---- facts -----------------------------------------------------------------------
     @property
@@ -160,6 +161,14 @@ class Machine:
                 return clean_console_line(line)
         return None
 
+    def _hang_or(self, error: MachineError) -> MachineError:
+        """`error`, or a GuestHang carrying it when the kernel reported stalled CPUs since
+        the last boot or restore: a lost connection then says why it was lost."""
+        hang = self.hang_since(self._since)
+        if hang is None:
+            return error
+        return GuestHang(f"{self.name}: the guest kernel hung: {hang}\n{error}")
+
     def _diagnose(self, message: str) -> str:
         state = "running" if self.domain.is_running() else "not running"
         return (
@@ -177,6 +186,7 @@ class Machine:
         with self.log.nested(f"{self.name}: starting ({self.spec.runner})"):
             self._activate(self)
             if not self.domain.is_running():
+                self._since = self.console_mark()
                 self.domain.start()
 
     def wait_for_ssh(self, timeout: float = BOOT_TIMEOUT) -> None:
@@ -202,9 +212,11 @@ class Machine:
                     except HostUnreachable as exc:  # booting: sshd or the key not there yet
                         last_error = f"{type(exc).__name__}: {exc}"
                 time.sleep(1.0)
-            raise WaitTimeout(
-                self._diagnose(
-                    f"SSH did not come up within {timeout:.0f} s (last error: {last_error})"
+            raise self._hang_or(
+                WaitTimeout(
+                    self._diagnose(
+                        f"SSH did not come up within {timeout:.0f} s (last error: {last_error})"
+                    )
                 )
             )
 
@@ -277,12 +289,14 @@ class Machine:
             r = self.host.run(["bash", "-c", command], timeout=timeout, check=False)
         except CommandTimeout as exc:
             self.host.close()  # the command may still hold the channel; start afresh
-            raise MachineError(
-                self._diagnose(f"command {command!r} did not finish within {timeout} s")
+            raise self._hang_or(
+                MachineError(
+                    self._diagnose(f"command {command!r} did not finish within {timeout} s")
+                )
             ) from exc
         except HostUnreachable as exc:
-            raise MachineError(
-                self._diagnose(f"connection lost while running {command!r}: {exc}")
+            raise self._hang_or(
+                MachineError(self._diagnose(f"connection lost while running {command!r}: {exc}"))
             ) from exc
         return r.returncode, r.text, r.stderr.decode(errors="replace")
 
@@ -498,6 +512,7 @@ class Machine:
             self.host.close()
             if not self.domain.is_running():
                 raise MachineError(self._diagnose("cannot restore a snapshot of a stopped VM"))
+            self._since = self.console_mark()
             self.domain.load_snapshot(name)
             self.wait_for_ssh(timeout)
             # The guest clock resumes at the snapshot's time; bring it to now.

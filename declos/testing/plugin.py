@@ -167,6 +167,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _VM_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.vm)
+            # One more run when a hung guest kernel (GuestHang), and nothing else, ended it.
+            item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=["GuestHang"]))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -19,6 +19,7 @@ from declos.config.lib import mk_enable_option
 from declos.config.loaders import collect
 from declos.config.modules import InlineModule, Module
 from declos.config.option import Option, literal_expression
+from declos.config.packageoption import mk_package_option
 from declos.config.properties import (
     lazy,
     mk_after,
@@ -55,6 +56,7 @@ __all__ = [
     "mk_if",
     "mk_merge",
     "mk_order",
+    "mk_package_option",
     "mk_override",
     "mk_alias_option_module",
     "mk_changed_option_module",

@@ -12,6 +12,7 @@ from typing import Any
 
 from declos.config import types
 from declos.config.option import Option, literal_expression
+from declos.config.packageoption import mk_package_option
 from declos.config.properties import (
     lazy,
     mk_after,
@@ -30,6 +31,7 @@ from declos.config.renames import (
     mk_removed_option_module,
     mk_renamed_option_module,
 )
+from declos.config.render import escape_nix_identifier, show_attr_path
 
 
 def mk_enable_option(name: str) -> Option:
@@ -59,6 +61,7 @@ LIB = SimpleNamespace(
     Option=Option,
     mk_option=Option,
     mk_enable_option=mk_enable_option,
+    mk_package_option=mk_package_option,
     literal_expression=literal_expression,
     mk_default=mk_default,
     mk_force=mk_force,
@@ -78,4 +81,6 @@ LIB = SimpleNamespace(
     optionals=optionals,
     optional_string=optional_string,
     concat_strings_sep=concat_strings_sep,
+    show_attr_path=show_attr_path,
+    escape_nix_identifier=escape_nix_identifier,
 )

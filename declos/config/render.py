@@ -21,6 +21,31 @@ def quote_name(name: str) -> str:
     return name if _BARE_NAME.match(name) else json.dumps(name)
 
 
+_NIX_KEYWORDS = frozenset(
+    ("assert", "else", "if", "in", "inherit", "let", "or", "rec", "then", "with")
+)
+
+
+def escape_nix_identifier(name: str) -> str:
+    """NixOS `lib.strings.escapeNixIdentifier`: bare when an identifier and not a keyword,
+    else a JSON string with `$` escaped (`"123"`, `"with\\"quote"`)."""
+    if _BARE_NAME.fullmatch(name) and name not in _NIX_KEYWORDS:
+        return name
+    return escape_nix_string(name)
+
+
+def escape_nix_string(text: str) -> str:
+    """NixOS `lib.strings.escapeNixString`: a JSON string with `$` escaped."""
+    return json.dumps(text, ensure_ascii=False).replace("$", "\\$")
+
+
+def show_attr_path(path: Any) -> str:
+    """NixOS `lib.showAttrPath`: `pkgs."123".hello`-style text for a list of names."""
+    return (
+        ".".join(escape_nix_identifier(str(p)) for p in path) if path else "<root attribute path>"
+    )
+
+
 def render(value: Any, indent: int = 0) -> str:
     """Multi-line Nix-like text for `value` (derivations print as their store path)."""
     pad = "  " * indent

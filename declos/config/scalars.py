@@ -14,7 +14,7 @@ from typing import Any
 
 from declos.config.merge import merge_equal, merge_one
 from declos.config.messages import Definition
-from declos.config.render import render_atom
+from declos.config.render import escape_nix_string, render_atom
 from declos.config.typebase import OptionType
 from declos.store.location import is_store_path, store_dir
 
@@ -97,7 +97,7 @@ class StrMatching(Scalar):
         self.pattern = pattern
         compiled = re.compile(pattern)
         super().__init__(
-            "strMatching",
+            f"strMatching {escape_nix_string(pattern)}",
             f"string matching the pattern {pattern}",
             lambda v: isinstance(v, str) and compiled.fullmatch(v) is not None,
         )

@@ -11,6 +11,8 @@ from typing import Any
 
 from declos.config.errors import MissingAttributeError
 from declos.config.messages import did_you_mean, show_path
+from declos.config.optioninfo import OptionInfo
+from declos.config.slot import Slot
 
 
 class ConfigView(Mapping):
@@ -72,7 +74,8 @@ class ConfigView(Mapping):
 
 
 class OptionsView(Mapping):
-    """`options`: the declared option tree (slots at the leaves), never forcing values."""
+    """`options`: the declared option tree, never forcing values; a declared option reads
+    as its NixOS option attribute set (`OptionInfo`: type, description, default, ...)."""
 
     __slots__ = ("_node", "_prefix")
 
@@ -86,7 +89,9 @@ class OptionsView(Mapping):
             raise MissingAttributeError(
                 f"The option `{show_path((*self._prefix, name))}' does not exist."
             )
-        return OptionsView(child, (*self._prefix, name)) if isinstance(child, dict) else child
+        if isinstance(child, dict):
+            return OptionsView(child, (*self._prefix, name))
+        return OptionInfo(child) if isinstance(child, Slot) else child
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):

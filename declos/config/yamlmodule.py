@@ -17,6 +17,7 @@ from declos.config.errors import EvaluationError
 from declos.config.locations import display_path, split_key
 from declos.config.modules import Module
 from declos.config.option import NO_VALUE, Option
+from declos.config.packageoption import SAME_AS_NAME, mk_package_option
 from declos.config.renames import from_import_entry
 from declos.config.typeexpr import parse_type
 from declos.config.usercode import check_text
@@ -35,6 +36,9 @@ OPTION_KEYS = {
     "visible",
     "options",
 }
+PACKAGE_KEYS = {"package", "nullable", "extra_description", "pkgs_text"}
+"""`package: NAME` declares NixOS's `mkPackageOption pkgs NAME {...}` (with these keys,
+`default` and `example` as mk_package_option takes them)."""
 
 
 def _line(node: yaml.Node) -> int:
@@ -279,6 +283,8 @@ def _is_declaration(value: Marked) -> bool:
     keys = [k for k, _, _ in value]
     if "type" in keys:
         return True
+    if any(k == "package" and not isinstance(v, Marked) for k, _, v in value):
+        return True  # `package: NAME` (a mapping there is an option named `package')
     return (
         bool(keys)
         and all(k in OPTION_KEYS for k in keys)
@@ -320,6 +326,52 @@ def path_of(builder: Builder) -> Path:
     return builder.loader_path
 
 
+def _package_declaration(
+    builder: Builder, values: dict[str, Any], path: tuple[str, ...], line: int
+) -> Option:
+    """`package: NAME` (or an attribute path list): NixOS `mkPackageOption pkgs NAME`."""
+    where = f"{builder.display}:{line}"
+    if "package" not in values:
+        extra = ", ".join(sorted(PACKAGE_KEYS & set(values)))
+        raise EvaluationError(
+            f"{where}: {extra} only go with `package: NAME' (a package option) in the declaration of `{'.'.join(path)}'."
+        )
+    wrong = sorted(set(values) - PACKAGE_KEYS - {"default", "example", "internal", "visible"})
+    if wrong:
+        raise EvaluationError(
+            f"{where}: a package option (`package:') takes no {', '.join(wrong)}: its type, "
+            "description and default text follow from the package name (NixOS mkPackageOption)."
+        )
+    for key in ("package", "default", "example"):
+        value = values.get(key)
+        if key in values and not _is_name_or_path(value, key != "package"):
+            raise EvaluationError(
+                f"{where}: `{key}' of a package option must be a package name or a list of names "
+                f"(an attribute path in pkgs){', or null' if key != 'package' else ''}, not {value!r}."
+            )
+    option = mk_package_option(
+        None,
+        values["package"],
+        nullable=bool(values.get("nullable", False)),
+        default=values.get("default", SAME_AS_NAME),
+        example=values.get("example"),
+        extra_description=str(values.get("extra_description", "")),
+        pkgs_text=str(values.get("pkgs_text", "pkgs")),
+        _where=(str(builder.loader_path), line),
+    )
+    option.internal = bool(values.get("internal", False))
+    option.visible = values.get("visible", True)
+    return option
+
+
+def _is_name_or_path(value: Any, nullable: bool) -> bool:
+    if value is None:
+        return nullable
+    if isinstance(value, str):
+        return value != ""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+
+
 def _declaration(builder: Builder, fields: Marked, path: tuple[str, ...], line: int) -> Option:
     values: dict[str, Any] = {}
     sub = None
@@ -329,14 +381,17 @@ def _declaration(builder: Builder, fields: Marked, path: tuple[str, ...], line: 
                 path_of(builder), options=_options(builder, value, (), sub_line), line=sub_line
             )
             sub.key = f"{path_of(builder)}#{'.'.join(path)}"
-        elif key in OPTION_KEYS:
+        elif key in OPTION_KEYS or key in PACKAGE_KEYS:
             values[key] = unmark(value) if isinstance(value, Marked) else value
         else:
-            unknown = sorted(str(k) for k, _, _ in fields if k not in OPTION_KEYS)
+            known = OPTION_KEYS | PACKAGE_KEYS
+            unknown = sorted(str(k) for k, _, _ in fields if k not in known)
             raise EvaluationError(
                 f"{builder.display}:{line}: unknown declaration key(s) {', '.join(unknown)} for option "
-                f"`{'.'.join(path)}'. Known: {', '.join(sorted(OPTION_KEYS))}."
+                f"`{'.'.join(path)}'. Known: {', '.join(sorted(known))}."
             )
+    if "package" in values or PACKAGE_KEYS & set(values):
+        return _package_declaration(builder, values, path, line)
     typ = parse_type(values["type"], sub, f"{builder.display}:{line}") if "type" in values else None
     return Option(
         typ,

@@ -10,6 +10,7 @@ the store directory (Nix's `builtins.storeDir`, declos's `store_dir()`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ import pytest
 import yaml
 
 from declos.common.paths import store_dir
-from declos.config import EvaluationError, evaluate
+from declos.config import Evaluation, EvaluationError, evaluate
+from declos.config.values import to_plain
 
 HERE = Path(__file__).parent
 CHECKS = yaml.safe_load((HERE / "checks.yaml").read_text())
@@ -32,6 +34,15 @@ def _expected(check: dict[str, Any]) -> Any:
     return want
 
 
+def _read_options(ev: Evaluation, query: str) -> Any:
+    """NixOS `options.QUERY`: through `ev.options` (an option reads as its attribute set;
+    its `type` is a type object, read by attribute)."""
+    value: Any = ev.options
+    for part in query.split("."):
+        value = value[part] if isinstance(value, Mapping) else getattr(value, part)
+    return to_plain(value)
+
+
 @pytest.mark.parametrize(
     "check", CHECKS, ids=[f"modules.sh:{c['line']}-{c['attr']}" for c in CHECKS]
 )
@@ -40,13 +51,15 @@ def test_check(check: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     spec = check["declos"]
     special = {"modules_path": str(HERE / "modules")}  # default.nix: specialArgs.modulesPath
     if "nix" in check:
-        value = evaluate(spec["files"], bare=True, special_args=special).value(spec["query"])
+        ev = evaluate(spec["files"], bare=True, special_args=special)
+        value = _read_options(ev, spec["options"]) if "options" in spec else ev.value(spec["query"])
         for key in spec.get("drop", ()):
             value.pop(key)
         assert value == _expected(check)
     else:
         with pytest.raises(EvaluationError) as info:
-            evaluate(spec["files"], bare=True, special_args=special).value(spec["query"])
+            ev = evaluate(spec["files"], bare=True, special_args=special)
+            _read_options(ev, spec["options"]) if "options" in spec else ev.value(spec["query"])
         for fragment in check["error"]:
             assert fragment.replace("STOREDIR", store_dir()) in str(info.value), str(info.value)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from declos.config import types
 from declos.config.errors import EvaluationError
+from declos.config.evalmodules import EvalResult
 from declos.config.evaluation import Evaluation
-from declos.config.lib import mk_enable_option
+from declos.config.lib import LIB, mk_enable_option
 from declos.config.loaders import collect
 from declos.config.modules import InlineModule, Module
 from declos.config.option import Option, literal_expression
@@ -52,6 +54,7 @@ __all__ = [
     "mk_before",
     "mk_default",
     "mk_enable_option",
+    "eval_modules",
     "mk_force",
     "mk_if",
     "mk_merge",
@@ -92,13 +95,15 @@ def evaluate(
     *,
     bare: bool = False,
     special_args: Mapping[str, Any] | None = None,
+    class_: str | None = None,
 ) -> Evaluation:
     """Evaluate `paths` as one module set; raises EvaluationError with a full message.
 
     `special_args` are given to every module function by name and are the only values
     an `imports` function may use (NixOS `specialArgs`); `modules_path` (the standard
     library's directory, against which `disabled_modules` entries are resolved) is
-    added unless given.
+    added unless given. `class_` is NixOS's `class`: a module whose `_class` is another
+    class is refused; module functions (and `imports` functions) receive it as `_class`.
     """
     roots: list[Module | Path] = [_CORE]
     library = stdlib_entry().parent
@@ -119,8 +124,12 @@ def evaluate(
         else:
             roots.append(Path(item))
     with gc_paused(), output_to_stderr():
-        rt = Runtime(special)
-        ev = Evaluation(rt, collect(roots, rt.special, Path(rt.special["modules_path"]))).setup()
+        rt = Runtime(special, FULL_LIB)
+        library_path = Path(rt.special["modules_path"])
+        modules = collect(roots, {**rt.special, "_class": class_}, library_path, class_)
+        ev = Evaluation(rt, modules)
+        ev.module_class = class_
+        ev.setup()
         # The package set reads `pkgs.overlays` from this evaluation's config.
         bind = getattr(type(rt.pkgs), "bind_config", None)
         if bind is not None:
@@ -129,6 +138,25 @@ def evaluate(
         ev.check_declared()
         _check_assertions(ev)
     return ev
+
+
+def eval_modules(
+    modules: Sequence[str | os.PathLike[str] | Mapping[str, Any] | Module],
+    *,
+    class_: str | None = None,
+    special_args: Mapping[str, Any] | None = None,
+) -> EvalResult:
+    """NixOS `lib.evalModules { modules; class; specialArgs; }` from inside a module (as
+    `lib.eval_modules`): a separate bare evaluation (no standard library), run when the
+    result's `config` or `options` is first read; its `class` is `class_`."""
+    items = list(modules)
+    return EvalResult(
+        lambda: evaluate(items, bare=True, special_args=special_args, class_=class_), class_
+    )
+
+
+FULL_LIB = SimpleNamespace(**vars(LIB), eval_modules=eval_modules)
+"""`lib` as module functions receive it: the helpers, plus `eval_modules`."""
 
 
 def _check_assertions(ev: Evaluation) -> None:

@@ -17,7 +17,12 @@ from typing import Any
 
 from declos.config.errors import EvaluationError
 from declos.config.messages import Definition, show_path
-from declos.config.modules import MODULE_ATTRS, InlineModule, Module, flatten_options
+from declos.config.modules import (
+    MODULE_ATTRS,
+    InlineModule,
+    Module,
+    fill_from_module_dict,
+)
 from declos.config.option import Option
 from declos.config.properties import Property
 from declos.config.typesys import OptionType
@@ -68,7 +73,7 @@ def module_of_definition(value: Any, origin: Module, loc: Sequence[str], scope: 
         and set(value) & set(MODULE_ATTRS)
         and not any(isinstance(v, Option) for v in value.values())
     ):
-        _fill_from_module_dict(module, value, origin)
+        fill_from_module_dict(module, value, origin)
     elif isinstance(value, Mapping):
         module.config = value
     else:
@@ -77,24 +82,6 @@ def module_of_definition(value: Any, origin: Module, loc: Sequence[str], scope: 
             f"not {value!r}."
         )
     return module
-
-
-def _fill_from_module_dict(module: Module, spec: Mapping[str, Any], origin: Module) -> None:
-    """The module-dict form (`imports`/`options`/`config`/...) of a definition."""
-    unknown = set(spec) - set(MODULE_ATTRS)
-    if unknown:
-        raise EvaluationError(
-            f"Module `{module.display()}' has unsupported attribute(s) "
-            f"{', '.join(sorted(map(str, unknown)))}.\nHint: move them under `config'."
-        )
-    base = Path(origin.file).parent
-    module.imports = [base / i if isinstance(i, str) else i for i in spec.get("imports") or ()]
-    module.options = list(flatten_options(spec.get("options") or {}, module.display()))
-    module.config = spec.get("config") or {}
-    module.freeform = spec.get("freeform_type")
-    module.disabled = list(spec.get("disabled_modules") or ())
-    if spec.get("key") is not None:
-        module.key = str(spec["key"])
 
 
 class DeferredModule(OptionType):

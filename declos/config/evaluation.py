@@ -29,13 +29,14 @@ from declos.config.locations import display_path, split_path
 from declos.config.merge import NoValueError
 from declos.config.messages import did_you_mean, show_path
 from declos.config.modules import (
+    MODULE_ATTRS,
     NOT_RUN,
     RAN,
     RUNNING,
     DerivedModule,
     Module,
     call_module_function,
-    flatten_options,
+    fill_from_module_dict,
 )
 from declos.config.option import Option
 from declos.config.properties import Lazy
@@ -96,6 +97,8 @@ class Evaluation:
         self.pending_left = 0
         self.config = ConfigView(self, self.tree, prefix)
         self.options = OptionsView(self.tree, prefix)
+        self.module_class: str | None = None
+        """NixOS `class`: every module's `_class` must be it (or unset); modules get it as `_class`."""
         self.warnings: list[str] = []
         self.undeclared: list[EvaluationError] = []
         """Definitions of options that do not exist (an error unless `_module.check` is false)."""
@@ -211,6 +214,7 @@ class Evaluation:
             lib=self.rt.lib,
             options=self.options,
             name=self.name,
+            _class=self.module_class,
         )
         return args
 
@@ -302,7 +306,10 @@ class Evaluation:
             for v, m in defs
         ]
         special = {**self.special, **typ.special_args}
-        child = Evaluation(self.rt, collect(modules, special), tuple(loc), name, special)
+        imports_args = {**special, "_class": typ.module_class}
+        collected = collect(modules, imports_args, module_class=typ.module_class)
+        child = Evaluation(self.rt, collected, tuple(loc), name, special)
+        child.module_class = typ.module_class
         child.setup()
         child.run_pending()
         child.check_declared()
@@ -316,10 +323,10 @@ class Evaluation:
         if (
             not typ.shorthand_only_defines_config
             and isinstance(value, Mapping)
-            and {"options", "config"} & set(value)
+            and {"options", "config", "imports", "_class"} & set(value)
+            and set(value) <= set(MODULE_ATTRS)
         ):
-            derived.config = value.get("config") or {}
-            derived.options = list(flatten_options(value.get("options") or {}, module.display()))
+            fill_from_module_dict(derived, value, module)
         return derived
 
     def force_all(self) -> AttrDict:

@@ -15,7 +15,7 @@ from typing import Any
 
 from declos.config.errors import EvaluationError
 from declos.config.locations import display_path
-from declos.config.modules import InlineModule, Module, parameter_names
+from declos.config.modules import InlineModule, Module, check_class, parameter_names
 from declos.config.properties import Property
 from declos.config.pymodule import load_python_module
 from declos.config.yamlmodule import load_yaml_module
@@ -83,10 +83,12 @@ def collect(
     roots: Sequence[Module | Path],
     special_args: Mapping[str, Any] | None = None,
     library: Path | None = None,
+    module_class: str | None = None,
 ) -> list[Module]:
     """All modules, each once (by key: a file's real path, or its explicit `key`),
     depth-first: a module, then its imports in order; `disabled_modules` removes a module
-    and whatever is reachable only through it (NixOS `disabledModules`)."""
+    and whatever is reachable only through it (NixOS `disabledModules`). With
+    `module_class`, a module whose `_class` is another one is an error (NixOS `class`)."""
     loader = _Collector(special_args or {}, library)
     for root in roots:
         loader.load(root, None)
@@ -104,6 +106,7 @@ def collect(
 
     for root in roots:
         visit(loader.loaded[_ident(root)])
+    check_class(out, module_class)
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from declos.config.errors import EvaluationError
@@ -18,10 +19,20 @@ from declos.config.locations import display_path, split_key
 from declos.config.messages import show_path
 from declos.config.option import Option
 from declos.config.properties import Property
+from declos.config.render import escape_nix_string
 from declos.config.typesys import OptionType
 
 NOT_RUN, RUNNING, RAN = 0, 1, 2
-MODULE_ATTRS = ("imports", "options", "config", "freeform_type", "key", "disabled_modules")
+MODULE_ATTRS = (
+    "imports",
+    "options",
+    "config",
+    "freeform_type",
+    "key",
+    "disabled_modules",
+    "_class",
+    "_file",
+)
 """The attributes a module (Python file, YAML file, module dict) may have."""
 _ATTRS_TEXT = ", ".join(f"`{a}'" for a in MODULE_ATTRS)
 _DEFINITIONS = itertools.count()
@@ -50,6 +61,8 @@ class Module:
     """Base: declarations (`options`), definitions (`config`) and imports of one module."""
 
     kind = "inline"
+    module_class: str | None = None
+    """NixOS `_class`: the kind of evaluation this module is for ("nixos", ...); None: any."""
 
     def __init__(
         self,
@@ -227,8 +240,9 @@ class InlineModule(Module):
                     f"Module `{file}:{line}' has unsupported attribute(s) {', '.join(sorted(map(str, unknown)))}.\n"
                     f"Hint: a module dict has only {_ATTRS_TEXT}."
                 )
+            file = str(spec.get("_file") or file)
             options = list(flatten_options(spec.get("options") or {}, f"{file}:{line}"))
-            return cls(
+            module = cls(
                 file,
                 str(spec.get("key") or key),
                 imports=list(spec.get("imports") or ()),
@@ -238,6 +252,8 @@ class InlineModule(Module):
                 line=line,
                 disabled=spec.get("disabled_modules") or (),
             )
+            module.module_class = module_class_of(spec.get("_class"), file)
+            return module
         if isinstance(spec, Mapping) and _holds_options(spec):
             return cls(file, key, options=list(flatten_options(spec, f"{file}:{line}")), line=line)
         if isinstance(spec, Mapping | Property):
@@ -247,6 +263,52 @@ class InlineModule(Module):
         raise EvaluationError(
             f"In `{file}:{line}': a submodule must be a dict of options or a module dict, not {spec!r}."
         )
+
+
+def fill_from_module_dict(module: Module, spec: Mapping[str, Any], origin: Module) -> None:
+    """Fill `module` from the module-dict form (`imports`/`options`/`config`/...) of a
+    definition made in `origin` (a deferred module's, or a submodule_with's)."""
+    unknown = set(spec) - set(MODULE_ATTRS)
+    if unknown:
+        raise EvaluationError(
+            f"Module `{module.display()}' has unsupported attribute(s) "
+            f"{', '.join(sorted(map(str, unknown)))}.\nHint: move them under `config'."
+        )
+    base = Path(origin.file).parent
+    module.imports = [base / i if isinstance(i, str) else i for i in spec.get("imports") or ()]
+    module.options = list(flatten_options(spec.get("options") or {}, module.display()))
+    module.config = spec.get("config") or {}
+    module.freeform = spec.get("freeform_type")
+    module.disabled = list(spec.get("disabled_modules") or ())
+    module.module_class = module_class_of(spec.get("_class"), module.file)
+    if spec.get("key") is not None:
+        module.key = str(spec["key"])
+
+
+def module_class_of(value: Any, where: str) -> str | None:
+    """A module's `_class` (a string, or None for a module of any class)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise EvaluationError(
+        f"In module `{display_path(where)}': `_class' must be a string (e.g. \"nixos\"), not {value!r}."
+    )
+
+
+def check_class(modules: Sequence[Module], expected: str | None) -> None:
+    """NixOS's class check: with an expected class, every module's `_class` is it or unset."""
+    if expected is None:
+        return
+    for module in modules:
+        if module.module_class is not None and module.module_class != expected:
+            found, want = escape_nix_string(module.module_class), escape_nix_string(expected)
+            raise EvaluationError(
+                f"The module `{module.display()}` (class: {found}) cannot be imported into a module "
+                f"evaluation that expects class {want}.\n\nHelp:\n"
+                "- Ensure that you are importing the correct module.\n"
+                f"- Verify that the module's `_class`, {found} matches the expected `class` {want}.\n"
+                "- If you are using a custom class, make sure it is correctly defined and used "
+                "consistently across your modules."
+            )
 
 
 def _holds_options(spec: Mapping[Any, Any]) -> bool:

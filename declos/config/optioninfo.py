@@ -28,7 +28,17 @@ class OptionInfo(Mapping):
 
     __slots__ = ("_slot", "_keys")
 
-    _STATIC = ("_type", "loc", "type", "declarations", "readOnly", "internal", "visible", "value")
+    _STATIC = (
+        "_type",
+        "loc",
+        "type",
+        "declarations",
+        "files",
+        "readOnly",
+        "internal",
+        "visible",
+        "value",
+    )
 
     def __init__(self, slot: Any) -> None:
         self._slot = slot
@@ -67,6 +77,10 @@ class OptionInfo(Mapping):
             return slot.type
         if key == "declarations":
             return list(dict.fromkeys(option.where() for option, _ in slot.decls))
+        if key == "files":  # the files that define it, each once (all modules run first)
+            if slot.ev.pending_left:
+                slot.ev.run_pending()
+            return list(dict.fromkeys(module.display() for _, module in slot.defs))
         if key == "readOnly":
             return slot.read_only
         if key == "internal":

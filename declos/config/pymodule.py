@@ -18,7 +18,7 @@ from typing import Any
 
 from declos.config.errors import EvaluationError
 from declos.config.locations import display_path, split_key
-from declos.config.modules import Module, flatten_options
+from declos.config.modules import Module, flatten_options, module_class_of
 from declos.config.properties import Property
 from declos.config.usercode import USER_FAILURES, check_text, output_to_stderr, user_code_error
 
@@ -182,7 +182,7 @@ def load_python_module(path: Path) -> PythonModule:
             f"In module `{display}': `config' must be a dict or a function config(config, pkgs, lib, options)."
         )
     line = getattr(getattr(config, "__code__", None), "co_firstlineno", None)
-    return PythonModule(
+    module = PythonModule(
         path,
         imports=[path.parent / p if isinstance(p, str | Path) else p for p in imports],
         options=list(flatten_options(options, display)),
@@ -192,3 +192,5 @@ def load_python_module(path: Path) -> PythonModule:
         disabled=disabled,
         key=attrs.get("key"),
     )
+    module.module_class = module_class_of(attrs.get("_class"), str(path))
+    return module

@@ -147,9 +147,7 @@ def _merged(
         def warnings() -> list[str]:
             out = []
             for s in defined():
-                files = " and ".join(
-                    dict.fromkeys(f"`{m.display()}'" for _, m in _at(options, s).defs)
-                )
+                files = " and ".join(f"`{f}'" for f in _at(options, s).files)
                 out.append(
                     f"The option `{show_path(s)}' defined in {files} has been changed to "
                     f"`{show_path(target)}' that has a different type. Please read "

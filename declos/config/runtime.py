@@ -15,10 +15,10 @@ from declos.config.slot import ModuleFrame, OptionFrame
 class Runtime:
     """The evaluation stack, `pkgs`, `lib` and the special args of one `evaluate()` call."""
 
-    def __init__(self, special_args: Mapping[str, Any] | None) -> None:
+    def __init__(self, special_args: Mapping[str, Any] | None, lib: Any = None) -> None:
         self.special = dict(special_args or {})
         self.pkgs = self.special.pop("pkgs", None) or LazyPkgs()
-        self.lib = self.special.pop("lib", None) or LIB
+        self.lib = self.special.pop("lib", None) or lib or LIB
         self.stack: list[ModuleFrame | OptionFrame] = []
         self.module_depth = 0
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
+from declos.config.errors import EvaluationError
 from declos.config.locations import display_path
 from declos.config.messages import Definition
 from declos.config.modules import InlineModule, Module
@@ -28,8 +29,11 @@ class Submodule(OptionType):
         _where: tuple[str, int | None] | None = None,
         special_args: Mapping[str, Any] | None = None,
         shorthand_only_defines_config: bool = True,
+        module_class: str | None = None,
     ) -> None:
         self.specs = list(specs)
+        self.module_class = module_class
+        """NixOS `submoduleWith { class }`: the class its modules must have (or not set)."""
         self.special_args = dict(special_args or {})
         self.shorthand_only_defines_config = shorthand_only_defines_config
         self.explicit_description = description
@@ -93,6 +97,12 @@ class Submodule(OptionType):
 
     def type_merge(self, other: OptionType) -> OptionType | None:
         if isinstance(other, Submodule):
+            mine, theirs = self.module_class, other.module_class
+            if mine is not None and theirs is not None and mine != theirs:
+                raise EvaluationError(
+                    "A submoduleWith option is declared multiple times with conflicting class "
+                    f'values "{theirs}" and "{mine}".'
+                )
             return Submodule(
                 *self.specs,
                 *other.specs,
@@ -100,6 +110,7 @@ class Submodule(OptionType):
                 _where=self.where,
                 special_args={**self.special_args, **other.special_args},
                 shorthand_only_defines_config=self.shorthand_only_defines_config,
+                module_class=mine if mine is not None else theirs,
             )
         return None
 
@@ -111,6 +122,7 @@ class Submodule(OptionType):
             _where=self.where,
             special_args=self.special_args,
             shorthand_only_defines_config=self.shorthand_only_defines_config,
+            module_class=self.module_class,
         )
 
     def sub_options(self) -> tuple[str, Any] | None:

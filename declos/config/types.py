@@ -145,15 +145,19 @@ def submodule_with(
     special_args: _Any = None,
     shorthand_only_defines_config: _builtins.bool = False,
     description: _builtins.str | None = None,
+    class_: _builtins.str | None = None,
 ) -> _Submodule:
     """NixOS `submoduleWith`: `modules` are the submodule's modules; `special_args` are
     given to its module functions; with `shorthand_only_defines_config`, a definition is
-    always the instance's config (a key named `config` or `options` is an option name)."""
+    always the instance's config (a key named `config` or `options` is an option name).
+    `class_` (NixOS `class`): every module of an instance must have this `_class` or none;
+    its module functions receive it as `_class`."""
     return _Submodule(
         *modules,
         description=description,
         special_args=special_args,
         shorthand_only_defines_config=shorthand_only_defines_config,
+        module_class=class_,
     )
 
 

@@ -15,7 +15,7 @@ import yaml
 
 from declos.config.errors import EvaluationError
 from declos.config.locations import display_path, split_key
-from declos.config.modules import Module
+from declos.config.modules import Module, module_class_of
 from declos.config.option import NO_VALUE, Option
 from declos.config.packageoption import SAME_AS_NAME, mk_package_option
 from declos.config.renames import from_import_entry
@@ -24,7 +24,15 @@ from declos.config.usercode import check_text
 from declos.config.yamlbuild import Builder, Marked, unmark
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-MODULE_KEYS = {"imports", "options", "config", "freeform_type", "key", "disabled_modules"}
+MODULE_KEYS = {
+    "imports",
+    "options",
+    "config",
+    "freeform_type",
+    "key",
+    "disabled_modules",
+    "_class",
+}
 OPTION_KEYS = {
     "type",
     "default",
@@ -189,6 +197,7 @@ class _TopLevel:
     def __init__(self) -> None:
         self.imports: list[Any] = []
         self.key: Any = None
+        self.module_class: str | None = None
         self.disabled: list[Any] = []
         self.options: list[tuple[tuple[str, ...], Option]] = []
         self.freeform: Any = None
@@ -203,6 +212,8 @@ class _TopLevel:
             self.imports = _imports(builder.value(), path, display, line)
         elif name == "key":
             self.key = builder.value()
+        elif name == "_class":
+            self.module_class = module_class_of(builder.value(), f"{display}:{line}")
         elif name == "disabled_modules":
             self.disabled = builder.value()
             if not isinstance(self.disabled, list):
@@ -250,7 +261,7 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
                 raise builder.duplicate(key_event, name, lines[name])
             lines[name] = line
         top.read(builder, path, name, line)
-    return YamlModule(
+    module = YamlModule(
         path,
         top.key,
         imports=top.imports,
@@ -260,6 +271,8 @@ def _module_from_root(builder: Builder, path: Path) -> YamlModule:
         line=1,
         disabled=top.disabled,
     )
+    module.module_class = top.module_class
+    return module
 
 
 def _imports(value: Any, path: Path, display: str, line: int) -> list[Any]:

@@ -39,7 +39,17 @@ def test_python_declaration_and_its_options_view(modules: Any) -> None:
     assert q.type.description == "null or package"
     assert q.defaultText.text == "pkgs.gnu.hello"
     assert sorted(p) == sorted(
-        ["_type", "loc", "type", "declarations", "readOnly", "internal", "visible", "value"]
+        [
+            "_type",
+            "loc",
+            "type",
+            "declarations",
+            "files",
+            "readOnly",
+            "internal",
+            "visible",
+            "value",
+        ]
         + ["description", "default", "defaultText", "example"]
     )
 
@@ -95,6 +105,7 @@ def test_yaml_package_declarations(modules: Any) -> None:
     assert ev.options.q.description == "The hello package to use. Or none."
     assert ev.options.q.example.text == "pkgs.hello"
     assert ev.options.r.default is None
+    assert (ev.options.r.files, ev.options.p.files) == (["a.yaml"], [])
     assert ev.options.p.declarations == ["a.yaml:2"]
 
 
@@ -144,5 +155,5 @@ def test_reading_an_undeclared_attribute_of_an_option(modules: Any) -> None:
         _ = evaluate(files, bare=True).options.p.default
     assert str(info.value) == (
         "attribute `default' missing in option `p' (have: _type, loc, type, declarations, "
-        "readOnly, internal, visible, value)"
+        "files, readOnly, internal, visible, value)"
     )

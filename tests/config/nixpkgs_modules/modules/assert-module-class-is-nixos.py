@@ -1,0 +1,3 @@
+def config(_class):
+    assert _class == "nixos"
+    return {}

@@ -16,6 +16,7 @@ from declos.config.messages import Definition, show_defs, show_path
 from declos.config.properties import (
     DEFAULT_ORDER,
     DEFAULT_PRIORITY,
+    DefinitionAt,
     If,
     Lazy,
     Merge,
@@ -65,9 +66,38 @@ def discharge(ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> list[D
     return out
 
 
+class DefinitionSite:
+    """The site of an `mk_definition`: messages show the file it names; its lazy values
+    still see the configuration the defining module saw. (Shaped like a `Module` for
+    the merge and its messages: this layer sits below the module classes.)"""
+
+    kind = "definition"
+    line = None
+
+    def __init__(self, origin: Any, file: str) -> None:
+        self.origin = origin
+        self.file = file
+        self.key = f"{origin.key}#definition:{file}"
+        self.scope = origin.scope
+
+    def display(self) -> str:
+        return self.file
+
+    def where(self, path: Sequence[str]) -> str:
+        return self.file
+
+    def locate(self, section: str, path: Sequence[str]) -> int | None:
+        return None
+
+
 def _expand(ev: Any, loc: Sequence[str], value: Any, module: Any, out: list[Definition]) -> None:
     while isinstance(value, Property):
-        if isinstance(value, Lazy):
+        if isinstance(value, DefinitionAt):
+            if module.kind == "declaration":
+                break  # NixOS: an option default is not unwrapped (a known limitation)
+            module = DefinitionSite(module, value.file)
+            value = value.value
+        elif isinstance(value, Lazy):
             value = ev.resolve_lazy(value, module, loc)
         elif isinstance(value, Merge):
             for item in value.contents:

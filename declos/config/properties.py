@@ -113,6 +113,31 @@ class Lazy(Property):
         return "«lazy»"
 
 
+class DefinitionAt(Property):
+    """A definition that says which file made it (NixOS `mkDefinition { file, value }`):
+    messages name `file` instead of the defining module. Unwrapped in definitions and
+    in `mk_merge`; as in NixOS, not in an option's `default`."""
+
+    __slots__ = ("file", "value")
+
+    def __init__(self, file: str, value: Any) -> None:
+        self.file = file
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"mk_definition(file={self.file!r}, value={self.value!r})"
+
+    def written(self, show: Callable[[Any], str]) -> str:
+        return f"mk_definition {{ file = {show(self.file)}; value = {show(self.value)}; }}"
+
+
+def mk_definition(file: str, value: Any) -> DefinitionAt:
+    """NixOS `mkDefinition { file, value }`."""
+    if not isinstance(file, str):
+        raise TypeError(f"mk_definition: `file' must be a string, not {file!r}")
+    return DefinitionAt(file, value)
+
+
 def mk_override(priority: int, value: Any) -> Override:
     return Override(priority, value)
 

@@ -25,7 +25,7 @@ from yaml.events import (
 from yaml.resolver import Resolver
 
 from declos.config.errors import EvaluationError
-from declos.config.properties import If, Merge, Order, Override
+from declos.config.properties import DefinitionAt, If, Merge, Order, Override
 from declos.config.templates import Template
 
 _RESOLVERS = Resolver.yaml_implicit_resolvers
@@ -41,6 +41,7 @@ _FIELDS = {
     "!override": ("priority", "value"),
     "!order": ("priority", "value"),
     "!if": ("condition", "value"),
+    "!definition": ("file", "value"),
 }
 _NUMERIC = frozenset("-+0123456789.")
 """First characters of plain scalars that may be numbers or timestamps (regex-resolved);
@@ -51,7 +52,7 @@ _WORDS: dict[str, Any] = {
     **dict.fromkeys(["~", "null", "Null", "NULL", ""], None),
 }
 _NOT_A_WORD: Any = object()
-KNOWN_TAGS = "!default !force !override !before !after !order !if !merge !path"
+KNOWN_TAGS = "!default !force !override !before !after !order !if !merge !path !definition"
 MAX_NESTING = 100
 """Mappings and lists inside each other; deeper input would exhaust Python's recursion
 in later steps (routing, merging, printing), and no configuration needs it."""
@@ -297,6 +298,12 @@ class Builder:
                     f"`!if' needs a condition that is true/false or an expression, not {cond!r}.",
                 )
             return If(cond, value["value"])
+        if tag == "!definition":
+            if not isinstance(value["file"], str):
+                raise self.fail(
+                    event, f"`!definition' needs a string `file', not {value['file']!r}."
+                )
+            return DefinitionAt(value["file"], value["value"])
         priority = value["priority"]
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise self.fail(event, f"`{tag}' needs an integer priority, not {priority!r}.")

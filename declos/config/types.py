@@ -15,6 +15,8 @@ from typing import Any as _Any
 
 from declos.config import typesys as _t
 from declos.config.deferred import DeferredModule as _DeferredModule
+from declos.config.metatypes import OptionDeclaration as _OptionDeclaration
+from declos.config.metatypes import OptionTypeType as _OptionTypeType
 from declos.config.submodule import Submodule as _Submodule
 from declos.config.tagged import AttrList as _AttrList
 from declos.config.tagged import AttrTag as _AttrTag
@@ -190,6 +192,11 @@ def path_with(
     merge only with the same parameters. `in_store=True, absolute=False` is an error."""
     return _t.PathWith(in_store, absolute)
 
+
+option_declaration = _OptionDeclaration()
+"""NixOS `optionDeclaration`: values are `Option` declarations."""
+option_type = _OptionTypeType()
+"""NixOS `optionType`: values are types; several definitions merge like declarations."""
 
 deferred_module = _DeferredModule()
 """NixOS `deferredModule`: definitions are modules; the value is a module importing them all."""

@@ -215,6 +215,7 @@ class Evaluation:
             options=self.options,
             name=self.name,
             _class=self.module_class,
+            _prefix=list(self.prefix),
         )
         return args
 

@@ -296,6 +296,12 @@ class Evaluation:
     def submodule_value(
         self, typ: Any, loc: Sequence[str], defs: Sequence[tuple[Any, Module]]
     ) -> Any:
+        return self.submodule_evaluation(typ, loc, defs).force_all()
+
+    def submodule_evaluation(
+        self, typ: Any, loc: Sequence[str], defs: Sequence[tuple[Any, Module]]
+    ) -> Evaluation:
+        """The nested evaluation of one submodule instance (its modules run, checked)."""
         name = loc[-1] if loc else None
         file, line = typ.where
         site = Module(file, f"{file}#lazy-spec", line=line)
@@ -314,7 +320,7 @@ class Evaluation:
         child.setup()
         child.run_pending()
         child.check_declared()
-        return child.force_all()
+        return child
 
     def _definition_module(self, typ: Any, value: Any, module: Module) -> Module:
         """A definition of a submodule option as a module of the instance: its config, or

@@ -156,6 +156,14 @@ def sort_orders(ev: Any, loc: Sequence[str], defs: list[Definition]) -> list[Def
     return discharge(ev, loc, [(v.content if isinstance(v, Order) else v, m) for v, m in ordered])
 
 
+def live_definitions(ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> list[Definition]:
+    """The definitions that count: conditions and merges expanded, the highest priority
+    kept, orders applied (what the type's merge receives)."""
+    live = discharge(ev, loc, defs)
+    _, live = filter_priorities(ev, loc, live)
+    return sort_orders(ev, loc, live)
+
+
 def merge_definitions(
     ev: Any, loc: Sequence[str], typ: OptionType, defs: Sequence[Definition]
 ) -> Any:
@@ -165,12 +173,7 @@ def merge_definitions(
         if isinstance(value, Property):
             simple = False
             break
-    if simple:
-        live: list[Definition] = list(defs)
-    else:
-        live = discharge(ev, loc, defs)
-        _, live = filter_priorities(ev, loc, live)
-        live = sort_orders(ev, loc, live)
+    live = list(defs) if simple else live_definitions(ev, loc, defs)
     if not live:
         return ABSENT
     check_definitions(loc, typ, live)

@@ -12,9 +12,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from declos.config.errors import MissingAttributeError
+from declos.config.modules import DeclarationSite
 from declos.config.option import NO_VALUE
-from declos.config.properties import Lazy
+from declos.config.properties import Lazy, mk_option_default
 from declos.config.render import LiteralExpression
+from declos.config.valuemeta import value_meta
 from declos.config.values import AttrDict
 
 
@@ -38,6 +40,7 @@ class OptionInfo(Mapping):
         "internal",
         "visible",
         "value",
+        "valueMeta",
     )
 
     def __init__(self, slot: Any) -> None:
@@ -89,6 +92,8 @@ class OptionInfo(Mapping):
             return next((o.visible for o, _ in slot.decls if o.visible is not True), True)
         if key == "value":
             return slot.ev.force(slot)
+        if key == "valueMeta":
+            return value_meta(slot.ev, slot.path, slot.type, self._definitions())
         if key == "defaultText":
             return literal(self._declared("default_text"))
         value = self._declared(key)
@@ -98,6 +103,17 @@ class OptionInfo(Mapping):
         if key == "example" and isinstance(value, LiteralExpression):
             return literal(value)
         return value
+
+    def _definitions(self) -> list[Any]:
+        """The option's definitions (all modules run), its default first as NixOS does."""
+        slot = self._slot
+        if slot.ev.pending_left:
+            slot.ev.run_pending()
+        option = slot.default_option
+        default = (
+            [] if option is None else [(mk_option_default(option.default), DeclarationSite(option))]
+        )
+        return default + list(slot.defs)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):

@@ -1,0 +1,51 @@
+"""`options.X.valueMeta`: what NixOS's merge (v2) reports besides the value.
+
+For an attribute set of T, `{attrs = {NAME = <T's metadata>}}`; for a list of T,
+`{list = [<T's metadata per element>]}`; for a submodule, `{configuration = <the
+instance's evaluation: config, options>}`; `{}` for the other types. Computed when read
+(it evaluates the instances again), so evaluations that never read it pay nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from declos.config.evalmodules import EvalResult
+from declos.config.merge import live_definitions
+from declos.config.messages import Definition
+from declos.config.properties import Property
+from declos.config.submodule import Submodule
+from declos.config.typesys import AttrsOf, ListOf
+from declos.config.values import AttrDict
+
+
+def value_meta(ev: Any, loc: Sequence[str], typ: Any, defs: Sequence[Definition]) -> AttrDict:
+    """The metadata of one option (or element) of type `typ` with definitions `defs`."""
+    live = (
+        live_definitions(ev, loc, defs)
+        if any(isinstance(v, Property) for v, _ in defs)
+        else list(defs)
+    )
+    if isinstance(typ, Submodule):
+        child = ev.submodule_evaluation(typ, loc, live)
+        return AttrDict(configuration=EvalResult(lambda: child, typ.module_class))
+    if isinstance(typ, AttrsOf):
+        keyed: dict[str, list[Definition]] = {}
+        for value, module in live:
+            for key, item in value.items():
+                keyed.setdefault(key, []).append((item, module))
+        attrs = AttrDict()
+        for key, kdefs in keyed.items():
+            if live_definitions(ev, (*loc, key), kdefs):
+                attrs[key] = value_meta(ev, (*loc, key), typ.elem, kdefs)
+        return AttrDict(attrs=attrs)
+    if isinstance(typ, ListOf):
+        items = []
+        for i, (value, module) in enumerate(live, 1):
+            for j, item in enumerate(value, 1):
+                at = (*loc, f"[definition {i}-entry {j}]")
+                if live_definitions(ev, at, [(item, module)]):
+                    items.append(value_meta(ev, at, typ.elem, [(item, module)]))
+        return AttrDict(list=items)
+    return AttrDict()

@@ -36,6 +36,7 @@ from declos.config.properties import (
     mk_override,
 )
 from declos.config.renames import (
+    do_rename,
     mk_alias_option_module,
     mk_changed_option_module,
     mk_merged_option_module,
@@ -70,6 +71,7 @@ __all__ = [
     "mk_merged_option_module",
     "mk_removed_option_module",
     "mk_renamed_option_module",
+    "do_rename",
     "stdlib_entry",
     "types",
 ]

@@ -375,7 +375,10 @@ class Evaluation:
                     node = child
                 elif isinstance(child, RedirectNode):
                     target = self.follow(child)
-                    return self._lookup([*target[len(self.prefix) :], *parts[i + 1 :]])
+                    use = child.redirect.use
+                    if use is None:
+                        return self._lookup([*target[len(self.prefix) :], *parts[i + 1 :]])
+                    value, in_tree = use(self._lookup(list(target[len(self.prefix) :]))), False
                 elif self.in_freeform(parts[: i + 1]):
                     value, in_tree = self.freeform_at(parts[: i + 1]), False
                 else:

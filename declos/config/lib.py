@@ -27,6 +27,7 @@ from declos.config.properties import (
     mk_override,
 )
 from declos.config.renames import (
+    do_rename,
     mk_alias_option_module,
     mk_changed_option_module,
     mk_merged_option_module,
@@ -77,6 +78,7 @@ LIB = SimpleNamespace(
     mk_option_default=mk_option_default,
     lazy=lazy,
     mk_renamed_option_module=mk_renamed_option_module,
+    do_rename=do_rename,
     mk_alias_option_module=mk_alias_option_module,
     mk_removed_option_module=mk_removed_option_module,
     mk_changed_option_module=mk_changed_option_module,

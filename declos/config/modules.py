@@ -46,15 +46,26 @@ class Redirect:
     `source` are routed to `target` with their own priorities and their own file:line.
     """
 
-    __slots__ = ("source", "target", "kind", "message")
+    __slots__ = ("source", "target", "kind", "message", "condition", "use")
 
     def __init__(
-        self, source: Sequence[str], target: Sequence[str], kind: str, message: str = ""
+        self,
+        source: Sequence[str],
+        target: Sequence[str],
+        kind: str,
+        message: str = "",
+        condition: Any = None,
+        use: Callable[[Any], Any] | None = None,
     ) -> None:
         self.source = tuple(source)
         self.target = tuple(target)
         self.kind = kind
         self.message = message
+        self.condition = condition
+        """NixOS doRename's `condition`: definitions reach `target` only when it holds
+        (a bool, or a `lazy` of the configuration); None: always."""
+        self.use = use
+        """NixOS doRename's `use`: applied to the target's value when `source` is read."""
 
 
 class Module:

@@ -46,6 +46,38 @@ def mk_removed_option_module(path: Path, replacement_instructions: str) -> Modul
     return _redirect_module(redirect, _caller())
 
 
+def do_rename(
+    from_: Path,
+    to: Path,
+    *,
+    visible: bool = False,
+    warn: bool = False,
+    use: Callable[[Any], Any] | None = None,
+    with_priority: bool = True,
+    condition: Any = True,
+) -> Module:
+    """NixOS `doRename { from, to, visible, warn, use, withPriority, condition }`, the
+    generic form of the renames above: definitions of `from_` go to `to` (with their
+    priorities) when `condition` holds (a bool, or `lazy(lambda config: ...)`), with
+    NixOS's renamed warning if `warn`; reading `from_` reads `use(value of to)`.
+
+    `visible` is accepted for NixOS's signature: declos's option documentation lists
+    declared options only, never renamed paths. `with_priority=False` (NixOS's
+    `mkAliasAndWrapDefinitions`, which merges the old definitions into one of normal
+    priority) is not supported: definitions always keep their priorities."""
+    del visible
+    if not with_priority:
+        raise ValueError(
+            "do_rename: with_priority=False is not supported (declos keeps the priority of "
+            "each renamed definition)"
+        )
+    kind = "renamed" if warn else "alias"
+    redirect = Redirect(
+        _parts(from_), _parts(to), kind, condition=None if condition is True else condition, use=use
+    )
+    return _redirect_module(redirect, _caller())
+
+
 def mk_changed_option_module(source: Path, target: Path, change_fn: Callable[[Any], Any]) -> Module:
     """`source` became `target` with another type: `change_fn(config)` computes the new value."""
     return _merged([_parts(source)], _parts(target), lambda config: change_fn(config), _caller())
@@ -83,8 +115,10 @@ def from_import_entry(entry: Mapping[str, Any], where: tuple[str, int]) -> Modul
 
 
 def _parts(path: Path) -> tuple[str, ...]:
+    """A path as names (a list may hold "", an attribute named by the empty string)."""
     parts = tuple(split_path(path)) if isinstance(path, str) else tuple(path)
-    if not parts or not all(isinstance(p, str) and p for p in parts):
+    named = all(isinstance(p, str) and (p or not isinstance(path, str)) for p in parts)
+    if not parts or not named:
         raise EvaluationError(f"an option path must be a non-empty list of names, not {path!r}.")
     return parts
 

@@ -130,6 +130,8 @@ def _route_redirect(
     if redirect.kind == "removed":
         return
     site = RedirectedSite(module, ev.prefix + redirect.source, ev.prefix + redirect.target)
+    if redirect.condition is not None:  # NixOS: mkIf condition around the definitions
+        wraps = (*wraps, If(redirect.condition, None))
     _route_into(ev, site, _nest(value, redirect.target), ev.tree, (), wraps, out)
 
 

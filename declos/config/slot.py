@@ -88,6 +88,11 @@ class RedirectNode:
     def is_defined(self) -> bool:
         return bool(self.uses)
 
+    @property
+    def isDefined(self) -> bool:  # noqa: N802 - NixOS's name, read as options.X.isDefined
+        """Whether any module defines the old path (NixOS `options.X.isDefined`)."""
+        return bool(self.uses)
+
     def files(self) -> str:
         """NixOS `showFiles`: "`a.yaml' and `b.py'" (each file once)."""
         files = list(dict.fromkeys(m.display() for m, _ in self.uses))

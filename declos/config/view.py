@@ -31,7 +31,9 @@ class ConfigView(Mapping):
             if isinstance(child, dict):
                 return ConfigView(self._ev, child, (*self._prefix, name))
             if hasattr(child, "redirect"):
-                return self._ev.lookup_view(self._ev.follow(child))
+                view = self._ev.lookup_view(self._ev.follow(child))
+                use = child.redirect.use
+                return view if use is None else use(view)
             return self._ev.force(child)
         rel = (*self._prefix[len(self._ev.prefix) :], name)
         if self._ev.freeform_slot is not None and self._ev.in_freeform(rel):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from declos.hosts import CommandFailed, HostError, HostKeyMismatch
+from declos.hosts.errors import CommandFailed, HostError, HostKeyMismatch
 
 AGENT_SOURCE = Path(__file__).with_name("agent.py").read_bytes()
 AGENT_PATH = f"/run/declos/deploy/agent-{hashlib.sha256(AGENT_SOURCE).hexdigest()[:16]}.py"

@@ -18,16 +18,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import declos.hosts
 from declos.deploy import evalcache, netgens
 from declos.deploy.backends import Creator, not_running, placed
 from declos.deploy.errors import SelectionError
-from declos.deploy.known_hosts import StateKnownHosts
 from declos.deploy.lock import deployment_lock
+from declos.deploy.openssh import OpenSSHProbe
 from declos.deploy.pipeline import Deployer, DeployOptions, DeployPlan, MachineResult
 from declos.deploy.report import Reporter
 from declos.deploy.session import Selection, Session
 from declos.deploy.targets import MachineTarget, select, target_of
-from declos.hosts import HostKeyPolicy, SSHHost
 
 
 def connect(
@@ -36,14 +36,18 @@ def connect(
     """An SSH host for `target`, its host key checked against (or learnt into) the state.
 
     A machine a backend created had its host key recorded at creation: strict from the
-    first contact."""
-    return SSHHost(
+    first contact. (paramiko is imported here, on first use: a cached no-op never needs
+    it.)"""
+    from declos.deploy.known_hosts import StateKnownHosts
+
+    policy = declos.hosts.HostKeyPolicy
+    return declos.hosts.SSHHost(
         target.host,
         target.port,
         target.user,
         key_file=target.key_file,
         known_hosts=StateKnownHosts(session.state, session.deployment, announce),
-        policy=HostKeyPolicy.ACCEPT_NEW if target.target_env == "none" else HostKeyPolicy.STRICT,
+        policy=policy.ACCEPT_NEW if target.target_env == "none" else policy.STRICT,
         connect_timeout=10.0,
         name=target.name,
     )
@@ -144,11 +148,10 @@ def _probe_cached(
     targets = _cached_targets(session, cache, names)
     plan = DeployPlan(session.deployment.name, options, targets)
     plan.toplevels = {n: cache.toplevel(n) for n in names}
-    announce = _announcer(reporter)
     deployer = Deployer(
         plan,
         None,
-        lambda t: connect(session, t, announce(t.name)),
+        lambda t: OpenSSHProbe(session.state, session.deployment, t),
         reporter,
         {},
         probe_only=True,

@@ -20,7 +20,7 @@ from declos.deploy.reboot import reboot_and_wait
 from declos.deploy.report import Reporter
 from declos.deploy.session import Session
 from declos.deploy.targets import MachineTarget
-from declos.hosts import HostError
+from declos.hosts.errors import HostError
 from declos.store.errors import StoreError
 
 PROFILE = "/declos/var/profiles/system"

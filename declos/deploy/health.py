@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from declos.deploy.targets import HealthCheck
-from declos.hosts import HostError
+from declos.hosts.errors import HostError
 
 
 def run_checks(

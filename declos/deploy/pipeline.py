@@ -25,7 +25,7 @@ from declos.deploy.health import run_checks
 from declos.deploy.reboot import reboot_and_wait, wait_for_boot_activation
 from declos.deploy.report import Reporter
 from declos.deploy.targets import MachineTarget
-from declos.hosts import HostError, HostKeyMismatch
+from declos.hosts.errors import HostError, HostKeyMismatch
 from declos.store.errors import StoreError
 
 EXIT_OK, EXIT_USAGE, EXIT_BUILD, EXIT_FAILED, EXIT_ROLLED_BACK = 0, 1, 2, 3, 4
@@ -151,8 +151,11 @@ class Deployer:
                 f"`declos forget-host-key -d {self.plan.deployment} {name}` and deploy again"
             )
         except (HostError, StoreError, keys_mod.KeySourceError) as exc:
-            # One machine's failure (unreachable, copy refused, a key source) is its own.
+            # One machine's failure (unreachable, copy refused, a key source) is its own;
+            # a probe-only pass leaves it to the full pipeline, which reports it.
             result.outcome, result.message = "failed", str(exc)
+            if self.probe_only:
+                result.outcome = "stale"
         finally:
             if host is not None:
                 host.close()
@@ -176,6 +179,9 @@ class Deployer:
                 result.message += " (inputs unchanged since the last deploy: not evaluated)"
             result.generation = profile_link
             if reboot and o.action == "switch":
+                if self.probe_only and o.allow_reboot:
+                    result.outcome = "stale"  # rebooting needs the full SSH host
+                    return
                 self._pending_reboot(host, name, top, reboot, result, log)
             return
         if self.probe_only:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from declos.hosts import HostError
+from declos.hosts.errors import HostError
 
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
 BOOT_UNIT = "declos-boot.service"

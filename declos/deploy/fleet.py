@@ -22,6 +22,7 @@ import declos.hosts
 from declos.deploy import evalcache, netgens
 from declos.deploy.backends import Creator, not_running, placed
 from declos.deploy.errors import SelectionError
+from declos.deploy.known_hosts import StateKnownHosts
 from declos.deploy.lock import deployment_lock
 from declos.deploy.openssh import OpenSSHProbe
 from declos.deploy.pipeline import Deployer, DeployOptions, DeployPlan, MachineResult
@@ -36,10 +37,8 @@ def connect(
     """An SSH host for `target`, its host key checked against (or learnt into) the state.
 
     A machine a backend created had its host key recorded at creation: strict from the
-    first contact. (paramiko is imported here, on first use: a cached no-op never needs
-    it.)"""
-    from declos.deploy.known_hosts import StateKnownHosts
-
+    first contact. (`declos.hosts.SSHHost` loads paramiko on first use: a cached no-op
+    that probes with OpenSSH never needs it.)"""
     policy = declos.hosts.HostKeyPolicy
     return declos.hosts.SSHHost(
         target.host,

@@ -5,24 +5,22 @@ one deployment. First contact learns the key and prints its fingerprint (for `no
 targets the user can compare it); after that the key is checked strictly, and a changed
 key is `HostKeyMismatch`, which the deployer reports with the command that accepts the
 new key (`declos forget-host-key -d NAME MACHINE`).
+
+paramiko is loaded through declos.hosts' exports on first use: a no-op redeploy that
+probes with OpenSSH (declos.deploy.openssh) never imports it.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import paramiko
-
+import declos.hosts
 from declos.deploy.state import Deployment, State
 
-
-def fingerprint(key: paramiko.PKey) -> str:
-    """OpenSSH's SHA256 fingerprint, as `ssh-keygen -lf` prints it."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+if TYPE_CHECKING:
+    import paramiko
 
 
 class StateKnownHosts:
@@ -39,18 +37,12 @@ class StateKnownHosts:
         self.announce = announce or (lambda line: print(line, file=sys.stderr))
 
     def lookup(self, host: str, port: int) -> list[paramiko.PKey]:
-        keys = []
-        for row in self.state.host_keys(self.deployment, host, port):
-            try:
-                keys.append(
-                    paramiko.PKey.from_type_string(row.key_type, base64.b64decode(row.key_base64))
-                )
-            except (paramiko.SSHException, ValueError):
-                continue
-        return keys
+        rows = self.state.host_keys(self.deployment, host, port)
+        keys = [declos.hosts.key_from_entry(row.key_type, row.key_base64) for row in rows]
+        return [k for k in keys if k is not None]
 
     def learn(self, host: str, port: int, key: paramiko.PKey) -> None:
         self.state.learn_host_key(self.deployment, host, port, key.get_name(), key.get_base64())
         self.announce(
-            f"{host}:{port}: first contact, learnt host key {key.get_name()} {fingerprint(key)}"
+            f"{host}:{port}: first contact, learnt host key {key.get_name()} {declos.hosts.fingerprint(key)}"
         )

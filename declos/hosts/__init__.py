@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         MemoryKnownHosts,
         OpenSSHKnownHosts,
         fingerprint,
+        key_from_entry,
     )
     from declos.hosts.local import LocalHost
     from declos.hosts.ssh import SSHHost, ssh_host_from_url
@@ -50,6 +51,7 @@ _EXPORTS = {
     "MemoryKnownHosts": "declos.hosts.known_hosts",
     "OpenSSHKnownHosts": "declos.hosts.known_hosts",
     "fingerprint": "declos.hosts.known_hosts",
+    "key_from_entry": "declos.hosts.known_hosts",
     "LocalHost": "declos.hosts.local",
     "SSHHost": "declos.hosts.ssh",
     "ssh_host_from_url": "declos.hosts.ssh",
@@ -76,6 +78,7 @@ __all__ = [
     "SSHHost",
     "UnknownHostKey",
     "fingerprint",
+    "key_from_entry",
     "ssh_host_from_url",
 ]
 

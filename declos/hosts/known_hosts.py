@@ -45,6 +45,14 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
+def key_from_entry(key_type: str, key_base64: str) -> paramiko.PKey | None:
+    """The key of a known_hosts entry's type and base64 fields (None if unreadable)."""
+    try:
+        return paramiko.PKey.from_type_string(key_type, base64.b64decode(key_base64))
+    except (paramiko.SSHException, ValueError):
+        return None
+
+
 def entry_name(host: str, port: int) -> str:
     """The known_hosts host field: `host` on port 22, `[host]:port` otherwise."""
     return host if port == 22 else f"[{host}]:{port}"

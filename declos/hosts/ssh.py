@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import paramiko
 
+from declos.hosts.banner import banner_ready as banner_ready  # where it lived before
 from declos.hosts.base import DEFAULT_TIMEOUT, CommandResult, Host, command_line
 from declos.hosts.errors import (
     AuthenticationFailed,
@@ -50,19 +51,6 @@ LOG_CHANNEL = "declos.hosts.ssh.transport"
 logging.getLogger(LOG_CHANNEL).addHandler(logging.NullHandler())
 # Host-key algorithms that a recorded key of a given type can be presented with.
 _KEY_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")}
-
-
-def banner_ready(host: str, port: int, timeout: float = 3.0) -> bool:
-    """True when something answers an SSH banner on host:port.
-
-    A port forwarded by QEMU accepts TCP before the guest listens, so a plain connect
-    proves nothing: wait for the banner."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            return sock.recv(8).startswith(b"SSH-")
-    except OSError:
-        return False
 
 
 class SSHChannel:

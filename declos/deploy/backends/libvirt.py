@@ -25,7 +25,7 @@ from typing import Any
 
 from declos.deploy.backends.base import BackendError, MachineContext, Placement
 from declos.deploy.backends.local_vm import LOOPBACK, LocalVmBackend, free_port, vm_root
-from declos.hosts.ssh import banner_ready
+from declos.hosts.banner import banner_ready
 from declos.virt.errors import VirtError
 from declos.virt.image import BaseImage, ensure_image
 from declos.virt.libvirt_domain import URI, LibvirtDomain, open_connection

@@ -36,7 +36,7 @@ from typing import Any
 
 from declos.deploy.backends.base import BackendError, MachineContext, Placement
 from declos.deploy.backends.local_vm import LOOPBACK, LocalVmBackend, free_port, vm_root
-from declos.hosts.ssh import banner_ready
+from declos.hosts.banner import banner_ready
 from declos.virt.ssh_keys import KeyPair
 
 DEFAULT_BOOT_TIMEOUT = 600

@@ -1,6 +1,6 @@
 """Fleet deployment speed, side by side with pyinfra on the same containers, in one run.
 
-    .venv/bin/python bench/deploy.py [--hosts 50] [--copy-mb 64]
+    .venv/bin/python bench/deploy.py [--hosts 50] [--copy-mb 64] [--figures trivial,fleet,copy]
 
 Boots N systemd-nspawn containers (declos.testing.nspawn; a rootfs with apache2-bin so
 the trivial web server can run) and prints:
@@ -8,7 +8,9 @@ the trivial web server can run) and prints:
 1. `declos deploy -d trivial` (machines/trivial.yaml + a physical file) no-op redeploy to
    one host, median of 5, process start included (goal <= 1 s; NixOps' manual: 3.7 s).
    Containers share this host's network, so a third file moves Apache to a free port and
-   turns the firewall off (an nftables ruleset would apply to this host).
+   turns the firewall off (an nftables ruleset would apply to this host). Anchors in the
+   same run, alternating with declos's runs: one `ssh HOST true` to the same container
+   (the floor of any SSH deploy tool) and `python3 -c pass` (interpreter start).
 2. The N-host fleet: first deploy and no-op redeploy of the same change (an /etc file, a
    unit file, the unit restarted when either changed) by `declos deploy` and by pyinfra
    (installed into its own venv under ~/.cache/declos, never the product's deps), with the
@@ -147,14 +149,25 @@ def trivial_noop(fleet: nspawn.Fleet, work: Path, env: dict[str, str]) -> None:
     if first[2] != 0:
         print(f"trivial first deploy failed ({first[2]}):\n{first[3]}")
         return
-    runs, cpu = [], []
+    c = fleet["c00"]
+    kh = d / "known_hosts"
+    kh.write_text(f"[127.0.0.1]:{c.port} ssh-ed25519 {c.host_key.get_base64()}\n")
+    ssh = ["ssh", "-p", str(c.port), "-i", str(fleet.client_key_file), "-o", "BatchMode=yes"]
+    ssh += ["-o", f"UserKnownHostsFile={kh}", "-o", "StrictHostKeyChecking=yes"]
+    ssh += ["root@127.0.0.1", "true"]
+    runs, cpu, sshs, pys = [], [], [], []
     for _ in range(5):
         runs.append(timed(declos(d, "deploy", "-d", "trivial", *store), env, d)[0])
         cpu.append(CPU[sys.executable])
+        sshs.append(timed(ssh, env, d)[0])
+        pys.append(timed([sys.executable, "-c", "pass"], env, d)[0])
+    wall, floor, start = (statistics.median(x) for x in (runs, sshs, pys))
     print(
-        f"trivial no-op redeploy, 1 host: {statistics.median(runs):.2f} s wall, "
+        f"trivial no-op redeploy, 1 host: {wall:.2f} s wall, "
         f"{statistics.median(cpu):.2f} s CPU, median of 5 (goal <= 1 s; NixOps 3.7 s); "
-        f"runs {', '.join(f'{x:.2f}' for x in runs)}; {load()}"
+        f"runs {', '.join(f'{x:.2f}' for x in runs)}; anchors: ssh true {floor:.2f} s "
+        f"(ratio {wall / floor:.2f}x), python -c pass {start:.2f} s (ratio "
+        f"{wall / start:.2f}x); {load()}"
     )
 
 
@@ -296,7 +309,15 @@ def main() -> int:
     )
     ap.add_argument("--hosts", type=int, default=50)
     ap.add_argument("--copy-mb", type=int, default=64)
+    ap.add_argument(
+        "--figures",
+        default="trivial,fleet,copy",
+        help="comma-separated subset of trivial,fleet,copy (default: all)",
+    )
     args = ap.parse_args()
+    figures = set(args.figures.split(","))
+    if not figures <= {"trivial", "fleet", "copy"}:
+        ap.error(f"--figures: unknown {', '.join(sorted(figures - {'trivial', 'fleet', 'copy'}))}")
     why = nspawn.available()
     if why:
         print(f"bench/deploy.py: {why}", file=sys.stderr)
@@ -314,9 +335,12 @@ def main() -> int:
     try:
         fleet.start()
         print(f"{args.hosts} containers booted in {time.perf_counter() - t:.1f} s")
-        trivial_noop(fleet, work, env)
-        fleet_figures(fleet, names, work, env)
-        copy_figures(fleet, work, args.copy_mb)
+        if "trivial" in figures:
+            trivial_noop(fleet, work, env)
+        if "fleet" in figures:
+            fleet_figures(fleet, names, work, env)
+        if "copy" in figures:
+            copy_figures(fleet, work, args.copy_mb)
     finally:
         fleet.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -8,7 +8,9 @@ Both runners produce the same virtual hardware, so a guest cannot tell them apar
 virtio disk 0 is the overlay (`/dev/vda`, root), the seed disk has serial `declos-seed`,
 extra disks follow with serials `extra0`, `extra1`, ...; NIC 0 is QEMU user networking
 with one `hostfwd` from 127.0.0.1:ssh_port to the guest's port 22; LAN NICs are stream
-netdevs to VDE relays, each with a QOM id `lanN` (used to cut the link).
+netdevs to VDE relays (the test harness's LANs, which live as long as the test process)
+or UDP multicast groups on 127.0.0.1 (a deployment's LANs, which need no process at all
+and outlive `declos deploy`), each with a QOM id `lanN` (used to cut the link).
 """
 
 from __future__ import annotations
@@ -35,11 +37,19 @@ class DiskSpec:
 
 @dataclass(frozen=True)
 class LanNic:
-    """A NIC on a VDE LAN, reached through the relay socket `socket`."""
+    """A NIC on a LAN: a VDE relay's unix `socket`, or a multicast `group` ("239.255.A.B:PORT")
+    that every member joins on 127.0.0.1 (QEMU's `-netdev socket,mcast=`)."""
 
     nic_id: str  # QOM id inside QEMU, "lan0", "lan1", ...
     mac: str
-    socket: Path
+    socket: Path | None = None
+    group: str = ""
+
+    def netdev(self) -> str:
+        """The `-netdev` value of this NIC's backend (id `<nic_id>-net`)."""
+        if self.group:
+            return f"socket,id={self.nic_id}-net,mcast={self.group},localaddr=127.0.0.1"
+        return f"stream,id={self.nic_id}-net,server=off,addr.type=unix,addr.path={self.socket}"
 
 
 @dataclass
@@ -62,6 +72,7 @@ class DomainSpec:
     forwards: list[tuple[int, int]] = field(default_factory=list)
     domain_type: str = "qemu"  # libvirt's <domain type>: qemu (TCG) or kvm
     extra_devices_xml: str = ""  # libvirt only: appended inside <devices>
+    graphics: bool = False  # a VGA card and a VNC display on 127.0.0.1 (headless: none)
 
     @staticmethod
     def default_cmdline(extra: str = "") -> str:

@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
 from declos.virt.daemons import ensure_libvirtd
@@ -41,6 +42,15 @@ def open_connection(uri: str = URI) -> Any:
         raise VirtError(f"cannot connect to {uri}: {exc}") from exc
 
 
+# A display for a person: VNC on the loopback only (a port libvirt picks from 5900 up);
+# reach it from elsewhere through an SSH tunnel, never by listening on a network.
+GRAPHICS_XML = (
+    "<graphics type='vnc' autoport='yes' listen='127.0.0.1'>"
+    "<listen type='address' address='127.0.0.1'/></graphics>"
+    "<video><model type='vga'/></video>"
+)
+
+
 def domain_xml(spec: DomainSpec) -> str:
     """The libvirt XML for `spec` (the same virtual hardware as qemu_argv)."""
     disks = []
@@ -53,6 +63,7 @@ def domain_xml(spec: DomainSpec) -> str:
             f"<serial>{escape(disk.serial)}</serial>{ro}</disk>"
         )
     qemu_args = "".join(f"<qemu:arg value={quoteattr(arg)}/>" for arg in netdev_args(spec))
+    graphics = GRAPHICS_XML if spec.graphics else ""
     return f"""<domain type={quoteattr(spec.domain_type)} xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>{escape(spec.name)}</name>
   <memory unit='MiB'>{spec.memory_mib}</memory>
@@ -76,7 +87,7 @@ def domain_xml(spec: DomainSpec) -> str:
     <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
-    {spec.extra_devices_xml}
+    {graphics}{spec.extra_devices_xml}
   </devices>
   <qemu:commandline>{qemu_args}</qemu:commandline>
 </domain>
@@ -124,6 +135,18 @@ class LibvirtDomain(Domain):
         domain = cls(spec, conn)
         domain._attached = True
         return domain
+
+    def display(self) -> str | None:
+        """`vnc://127.0.0.1:PORT` of a running domain with a display, else None."""
+        dom = self._lookup()
+        if dom is None or not dom.isActive():
+            return None
+        root = ElementTree.fromstring(dom.XMLDesc(0))
+        for graphics in root.iterfind("./devices/graphics[@type='vnc']"):
+            port = int(graphics.get("port") or -1)
+            if port > 0:
+                return f"vnc://{graphics.get('listen') or '127.0.0.1'}:{port}"
+        return None
 
     def exists(self) -> bool:
         return self._lookup() is not None

@@ -37,6 +37,8 @@ class VmRequest:
     domain_type: str = "qemu"
     extra_devices_xml: str = ""
     uri: str | None = None  # libvirt connection URI (None: qemu:///system)
+    disk_gib: int | None = None  # root disk size (None: the base image's)
+    graphics: bool = False  # VNC display on 127.0.0.1
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def provision(image: BaseImage, request: VmRequest) -> ProvisionedVm:
     """Create the VM's files and its (defined, stopped) domain."""
     wd = request.workdir
     wd.mkdir(parents=True, exist_ok=True)
-    disks = [DiskSpec(create_overlay(image.disk, wd / "root.qcow2"), "root")]
+    disks = [DiskSpec(create_overlay(image.disk, wd / "root.qcow2", request.disk_gib), "root")]
     client_key = KeyPair.generate(f"declos@{request.hostname}")
     client_key.write(wd / "id_ed25519")
     host_key = KeyPair.generate(f"root@{request.hostname}")
@@ -88,6 +90,7 @@ def provision(image: BaseImage, request: VmRequest) -> ProvisionedVm:
         forwards=list(request.forwards),
         domain_type=request.domain_type,
         extra_devices_xml=request.extra_devices_xml,
+        graphics=request.graphics,
     )
     domain: Domain
     if request.runner == "qemu":

@@ -40,7 +40,7 @@ def netdev_args(spec: DomainSpec, pci_base: int = 0x10) -> list[str]:
     for index, nic in enumerate(spec.lan_nics, start=1):
         args += [
             "-netdev",
-            f"stream,id={nic.nic_id}-net,server=off,addr.type=unix,addr.path={nic.socket}",
+            nic.netdev(),
             "-device",
             f"virtio-net-pci,netdev={nic.nic_id}-net,id={nic.nic_id},mac={nic.mac},"
             f"bus=pci.0,addr={pci_base + index:#x}",
@@ -94,6 +94,9 @@ def qemu_argv(spec: DomainSpec, qmp_socket: Path, pidfile: Path) -> list[str]:
         "-pidfile",
         str(pidfile),
     ]
+    if spec.graphics:  # VNC on the loopback, the first free display from :0
+        argv[argv.index("-vga") + 1] = "std"
+        argv += ["-vnc", "127.0.0.1:0,to=99"]
     for index, disk in enumerate(spec.disks):
         argv += _drive_args(index, disk)
     return argv + netdev_args(spec)

@@ -146,12 +146,20 @@ options = {
             "memorySize": Option(types.ints.positive, 1024, "Memory of the VM in MiB."),
             "vcpu": Option(types.ints.positive, 1, "Number of virtual CPUs."),
             "headless": Option(
-                types.bool, True, "Whether the VM runs without a graphical console."
+                types.bool,
+                True,
+                "Whether the VM runs without a graphical console; false adds a VNC display "
+                "on 127.0.0.1 (machine attribute `libvirt.display`).",
             ),
             "domainType": Option(
                 types.enum(["kvm", "qemu"]), "qemu", "libvirt domain type (`qemu` = TCG emulation)."
             ),
-            "baseImageSize": Option(types.ints.positive, 10, "Size of the VM's disk in GiB."),
+            "baseImageSize": Option(
+                types.ints.positive,
+                10,
+                "Size of the VM's disk in GiB (at least the base image's); the root "
+                "filesystem is grown to it right after the first boot.",
+            ),
             "baseImage": Option(
                 types.null_or(types.str),
                 None,
@@ -188,8 +196,11 @@ options = {
             ),
             "networks": Option(
                 types.list_of(types.str),
-                [],
-                "VDE switch sockets the VM is connected to (besides its SSH port forward).",
+                ["default"],
+                "Private LANs of the deployment the VM is plugged into (besides its SSH port "
+                "forward): machines naming the same LAN share it, other deployments never "
+                "see it. Addresses 192.168.K.N/24 inside the VMs (machine attribute "
+                "`libvirt.lans`); `[]`: no LAN.",
             ),
             "extraDevicesXML": Option(
                 types.lines, "", "Extra XML inside the domain's `<devices>`."

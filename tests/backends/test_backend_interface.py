@@ -58,8 +58,8 @@ def test_backend_registry() -> None:
 @pytest.mark.parametrize(
     ("values", "fragment"),
     [
-        ({"headless": False}, "deployment.libvirt.headless = false is not supported"),
-        ({"networks": ["/tmp/sw"]}, "deployment.libvirt.networks is not supported yet"),
+        ({"networks": ["/tmp/sw"]}, "deployment.libvirt.networks: '/tmp/sw' is not a LAN"),
+        ({"baseImageSize": 0}, "deployment.libvirt.baseImageSize = 0: a size in GiB, 1 to"),
         ({"baseImage": "/nonexistent/img"}, "is not a declos image directory (no manifest.json"),
     ],
 )
@@ -151,7 +151,7 @@ def test_deploy_reports_a_machine_its_backend_cannot_create(tmp_path: Path) -> N
     (before anything is made), so it alone is `failed` with the backend's message; the
     existing host next to it is still attempted (and fails to connect: nobody listens)."""
     (tmp_path / "net.yaml").write_text(
-        "vm:\n  deployment.targetEnv: libvirt\n  deployment.libvirt.headless: false\n"
+        "vm:\n  deployment.targetEnv: libvirt\n  deployment.libvirt.networks: [lan, lan]\n"
         "old:\n  deployment.targetHost: 127.0.0.1\n  deployment.targetPort: 9\n"
     )
     assert declos(tmp_path, "create", "-d", "d", "net.yaml").returncode == 0
@@ -159,9 +159,8 @@ def test_deploy_reports_a_machine_its_backend_cannot_create(tmp_path: Path) -> N
     assert r.returncode == 3, r.stderr
     out = json.loads(r.stdout)
     assert out["vm"]["outcome"] == "failed"
-    assert out["vm"]["message"] == (
-        "machine 'vm': deployment.libvirt.headless = false is not supported: declos VMs have "
-        "a serial console only (see the console with the log in the machine's directory)"
+    assert (
+        out["vm"]["message"] == "machine 'vm': deployment.libvirt.networks: 'lan' is listed twice"
     )
     assert out["vm"]["toplevel"].startswith("/declos/store/")  # it was built first
     assert out["old"]["outcome"] == "failed"

@@ -9,7 +9,11 @@ NixOps' libvirtd backend with its users' complaints fixed (docs/backends.md):
 - SSH is reached through a port forwarded on 127.0.0.1 (no libvirt network, no DHCP
   lease to wait for), and the wait has a timeout whose error quotes the console;
 - `stop` is an ACPI shutdown with a timeout before the hard power-off (NixOps' stop was
-  `virDomainDestroy`, a pulled plug).
+  `virDomainDestroy`, a pulled plug);
+- the machines of a deployment share private LANs (`networks`, declos/deploy/backends/
+  lans.py): multicast groups on 127.0.0.1 that need no process, never a libvirt network;
+- `baseImageSize` grows the overlay, and the root filesystem is grown over SSH right after
+  the first boot; `headless: false` adds a VNC display on 127.0.0.1.
 
 Files of a machine live in `vm_root()/<deployment uuid>/<machine>/` (overlay, seed disk,
 deployer key, console log); `destroy` removes that directory and the domain.
@@ -23,9 +27,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import declos.hosts
 from declos.deploy.backends.base import BackendError, MachineContext, Placement
+from declos.deploy.backends.lans import LanBook, addresses, check_names
 from declos.deploy.backends.local_vm import LOOPBACK, LocalVmBackend, free_port, vm_root
+from declos.deploy.known_hosts import StateKnownHosts
 from declos.hosts.banner import banner_ready
+from declos.virt.disks import GIB, virtual_size
 from declos.virt.errors import VirtError
 from declos.virt.image import BaseImage, ensure_image
 from declos.virt.libvirt_domain import URI, LibvirtDomain, open_connection
@@ -44,6 +52,9 @@ class LibvirtBackend(LocalVmBackend):
     prefix = "libvirt"
     id_attr = "libvirt.domain"
     noun = "domain"
+
+    def __init__(self) -> None:
+        self.lans = LanBook()
 
     # -- where ------------------------------------------------------------------------
 
@@ -88,9 +99,10 @@ class LibvirtBackend(LocalVmBackend):
                 )
                 self._remove_files(ctx, attrs)
             else:
+                self._note_changed_lans(ctx, attrs)
                 if state != "running":
                     ctx.log(f"domain {attrs['libvirt.domain']} is {state}: starting it")
-                    self._power_on(dom)
+                    self._power_on(ctx, dom)
                 self._wait_for_ssh(ctx, dom, placement.port)
                 return placement
         return self._create(ctx)
@@ -105,7 +117,7 @@ class LibvirtBackend(LocalVmBackend):
         if state == "running":
             return f"{attrs['libvirt.domain']} is already running"
         t0 = time.monotonic()
-        self._power_on(dom)
+        self._power_on(ctx, dom)
         self._wait_for_ssh(ctx, dom, port)
         ctx.record(status="up" if attrs.get("toplevel") else "created")
         return (
@@ -140,16 +152,65 @@ class LibvirtBackend(LocalVmBackend):
         except VirtError as exc:
             raise BackendError(str(exc)) from exc
         self._remove_files(ctx, attrs)
+        self.lans.leave(ctx.state, ctx.deployment, ctx.name)
         self._forget(ctx)
         return f"destroyed {attrs['libvirt.domain']} and removed {attrs['libvirt.dir']}"
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _power_on(self, dom: LibvirtDomain) -> None:
+    def _power_on(self, ctx: MachineContext, dom: LibvirtDomain) -> None:
+        """Start the domain; a display's address (libvirt picks its port at each start)
+        goes into the machine attribute `libvirt.display`."""
         try:
             dom.start()
         except VirtError as exc:
             raise BackendError(str(exc)) from exc
+        display = dom.display()
+        if display:
+            ctx.record(**{"libvirt.display": display})
+            ctx.log(f"display (VNC) on {display}")
+
+    def _note_changed_lans(self, ctx: MachineContext, attrs: Mapping[str, Any]) -> None:
+        """A created VM keeps its NICs: say so when `networks` no longer matches them."""
+        v = ctx.values.get("libvirt")
+        if not v:
+            return
+        wanted = check_names(ctx.name, v.get("networks") or [])
+        have = list(attrs.get("libvirt.lans") or {})
+        if sorted(wanted) != sorted(have):
+            ctx.log(
+                f"deployment.libvirt.networks is {wanted} but the VM was created on {have}; "
+                f"it keeps its NICs until `declos destroy --confirm -d {ctx.deployment.name}` "
+                "and the next deploy create it again"
+            )
+
+    def _grow_root(self, ctx: MachineContext, port: int, key_file: Path) -> None:
+        """Grow the root filesystem (ext4 on /dev/vda, the whole overlay) to a disk that
+        `baseImageSize` made larger than the base image: online, right after first boot."""
+        host = declos.hosts.SSHHost(  # attribute access: paramiko loads only here
+            LOOPBACK,
+            port,
+            "root",
+            key_file=str(key_file),
+            known_hosts=StateKnownHosts(ctx.state, ctx.deployment),
+            policy=declos.hosts.HostKeyPolicy.STRICT,
+            connect_timeout=10.0,
+            name=ctx.name,
+        )
+        try:
+            with host:
+                result = host.run(["resize2fs", "/dev/vda"], timeout=300, check=False)
+        except declos.hosts.HostError as exc:
+            ctx.log(f"could not grow the root filesystem: {exc}")
+            return
+        if result.returncode != 0:
+            ctx.log(
+                "could not grow the root filesystem to deployment.libvirt.baseImageSize "
+                f"(resize2fs /dev/vda exited {result.returncode}: "
+                f"{result.stderr.decode(errors='replace').strip()})"
+            )
+            return
+        ctx.log(f"grew the root filesystem to {ctx.attrs.get('libvirt.diskGiB')} GiB")
 
     def _image(self, ctx: MachineContext, v: Mapping[str, Any]) -> BaseImage:
         base = v.get("baseImage")
@@ -160,7 +221,13 @@ class LibvirtBackend(LocalVmBackend):
                     f"machine {ctx.name!r}: deployment.libvirt.baseImage {base!r} is not a "
                     "declos image directory (no manifest.json; build one with declos.virt.image)"
                 )
-            return BaseImage.load(Path(base))
+            try:
+                return BaseImage.load(Path(base))
+            except (OSError, ValueError, KeyError) as exc:
+                raise BackendError(
+                    f"machine {ctx.name!r}: deployment.libvirt.baseImage {base!r}: unreadable "
+                    f"manifest.json ({exc!r})"
+                ) from None
         try:
             return ensure_image(log=ctx.log)
         except VirtError as exc:
@@ -168,21 +235,26 @@ class LibvirtBackend(LocalVmBackend):
 
     def _check_options(self, ctx: MachineContext, v: Mapping[str, Any]) -> None:
         where = f"machine {ctx.name!r}: deployment.libvirt"
-        if not v.get("headless", True):
-            raise BackendError(
-                f"{where}.headless = false is not supported: declos VMs have a serial "
-                "console only (see the console with the log in the machine's directory)"
-            )
-        if v.get("networks"):
-            raise BackendError(
-                f"{where}.networks is not supported yet: machines of a libvirt deployment "
-                "get no shared LAN (docs/backends.md); remove the option"
-            )
+        size = v.get("baseImageSize")
+        if size is not None and (not isinstance(size, int) or size < 1 or size > 65536):
+            raise BackendError(f"{where}.baseImageSize = {size!r}: a size in GiB, 1 to 65536")
 
     def _create(self, ctx: MachineContext) -> Placement:
         v = ctx.values.get("libvirt") or {}
         self._check_options(ctx, v)
+        lans = check_names(ctx.name, v.get("networks") or [])
         image = self._image(ctx, v)
+        try:
+            base_bytes = virtual_size(image.disk)
+        except VirtError as exc:
+            raise BackendError(f"machine {ctx.name!r}: base image: {exc}") from exc
+        disk_gib = v.get("baseImageSize")
+        if disk_gib and disk_gib * GIB < base_bytes:
+            raise BackendError(
+                f"machine {ctx.name!r}: deployment.libvirt.baseImageSize = {disk_gib} is smaller "
+                f"than the base image's disk ({base_bytes / GIB:g} GiB); give at least "
+                f"{-(-base_bytes // GIB)}"
+            )
         directory = vm_root() / ctx.deployment.uuid / ctx.name
         directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if directory.exists():
@@ -194,6 +266,7 @@ class LibvirtBackend(LocalVmBackend):
             for f in v.get("forwardPorts") or []
         }
         name = domain_name(ctx.deployment.uuid, ctx.name)
+        seats = self.lans.join(ctx.state, ctx.deployment, ctx.name, lans)
         request = VmRequest(
             hostname=ctx.name,
             domain_name=name,
@@ -206,12 +279,17 @@ class LibvirtBackend(LocalVmBackend):
             domain_type=str(v.get("domainType", "qemu")),
             extra_devices_xml=str(v.get("extraDevicesXML") or ""),
             uri=str(v.get("URI") or URI),
+            lan_nics=[seat.nic(index) for index, seat in enumerate(seats)],
+            lan_addresses=[f"{seat.address}/24" for seat in seats],
+            disk_gib=int(disk_gib) if disk_gib else None,
+            graphics=not v.get("headless", True),
         )
         t0 = time.monotonic()
         try:
             vm = provision(image, request)
         except VirtError as exc:
             shutil.rmtree(directory, ignore_errors=True)
+            self.lans.leave(ctx.state, ctx.deployment, ctx.name)
             raise BackendError(f"machine {ctx.name!r}: {exc}") from exc
         key_type, key_b64 = vm.host_public_key.split()[:2]
         ctx.state.learn_host_key(ctx.deployment, LOOPBACK, ssh_port, key_type, key_b64)
@@ -227,16 +305,23 @@ class LibvirtBackend(LocalVmBackend):
                 "libvirt.forwards": {str(g): h for g, h in forwards.items()},
                 "libvirt.uri": request.uri,
                 "libvirt.created": time.time(),
+                "libvirt.lans": addresses(seats),
+                "libvirt.diskGiB": request.disk_gib or base_bytes / GIB,
             },
         )
         ctx.log(
             f"created domain {name} (overlay on {image.key}), SSH on {LOOPBACK}:{ssh_port}, "
             f"host key {key_type} recorded before first contact"
         )
+        on_lans = ", ".join(f"{s.lan} {s.address}" for s in seats)
+        if on_lans:
+            ctx.log(f"on LAN {on_lans}")
         dom = self._handle(ctx.attrs)
-        self._power_on(dom)
+        self._power_on(ctx, dom)
         self._wait_for_ssh(ctx, dom, ssh_port, int(v.get("bootTimeout") or DEFAULT_BOOT_TIMEOUT))
         ctx.log(f"SSH answered {time.monotonic() - t0:.1f} s after creation")
+        if request.disk_gib and request.disk_gib * GIB > base_bytes:
+            self._grow_root(ctx, ssh_port, directory / "id_ed25519")
         placement = self.placement(ctx.attrs)
         assert placement is not None
         return placement

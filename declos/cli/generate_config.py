@@ -1,5 +1,5 @@
 """`declos generate-config`: write configuration.yaml and hardware-configuration.yaml for
-an existing host (this one, `--root DIR`, or `--target ssh://[user@]host[:port]`).
+an existing host (this one, `--root DIR`, or `--target [ssh://][user@]host[:port]`).
 
 Parsing and printing only; the work is declos.deploy.backends.adopt.
 """
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     where.add_argument(
         "--root", metavar="DIR", help="an installed tree (files only, no live facts)"
     )
-    where.add_argument("--target", metavar="ssh://[USER@]HOST[:PORT]", help="a host over SSH")
+    where.add_argument("--target", metavar="[ssh://][USER@]HOST[:PORT]", help="a host over SSH")
     p.add_argument("-i", "--identity", metavar="KEY", help="SSH private key for --target")
     p.add_argument(
         "--known-hosts", metavar="FILE", help="known_hosts for --target (strict; default ~/.ssh)"
@@ -58,9 +58,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_generate_config(args: argparse.Namespace) -> int:
     host: Host
     if args.target:
-        host = ssh_host_from_url(
-            args.target, key_file=args.identity, known_hosts_file=args.known_hosts
-        )
+        url = args.target if "://" in args.target else f"ssh://{args.target}"  # user@host
+        host = ssh_host_from_url(url, key_file=args.identity, known_hosts_file=args.known_hosts)
         origin, default_dir = args.target, Path.cwd()
         src = Source(host)
     else:

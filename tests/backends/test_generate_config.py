@@ -151,6 +151,12 @@ def test_show_hardware_config_prints_and_writes_nothing(tmp_path: Path) -> None:
     r = declos(tmp_path, "generate-config", "--root", str(tmp_path / "missing"))
     assert r.returncode == 1
     assert r.stderr == f"error: --root {tmp_path / 'missing'}: not a directory\n"
+    # --target takes user@host[:port] as the issue spells it (ssh:// is optional); nobody
+    # listens on port 9, so it is the connection that fails, not the address.
+    r = declos(tmp_path, "generate-config", "--target", "alice@127.0.0.1:9")
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == "error: cannot connect to 127.0.0.1:9: [Errno 111] Connection refused\n"
+    assert not list(tmp_path.glob("*.yaml"))
 
 
 def test_generate_config_keeps_sshd_ports_and_an_existing_firewall(tmp_path: Path) -> None:

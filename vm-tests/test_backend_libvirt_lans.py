@@ -11,6 +11,9 @@ groups on 127.0.0.1: no relay process keeps them alive):
   10 GiB (the default), grown from the 4 GiB base image;
 - `destroy --confirm` of both leaves no domain, no VM directory, no QEMU on the groups
   and no LAN in the state.
+
+Three TCG VMs boot at once on a shared 2-core host: the boot timeout is 1500 s, not the
+default 600 s (under load 11 one boot alone took 450-630 s last session).
 """
 
 from __future__ import annotations
@@ -34,12 +37,12 @@ a1:
   networking.hostName: a1
   services.openssh.enable: true
   deployment.targetEnv: libvirt
-  deployment.libvirt: {memorySize: 768, headless: false, baseImageSize: 6}
+  deployment.libvirt: {memorySize: 512, headless: false, baseImageSize: 6, bootTimeout: 1500}
 a2:
   networking.hostName: a2
   services.openssh.enable: true
   deployment.targetEnv: libvirt
-  deployment.libvirt.memorySize: 768
+  deployment.libvirt: {memorySize: 512, bootTimeout: 1500}
 """
 
 NETWORK_B = """\
@@ -47,7 +50,7 @@ b1:
   networking.hostName: b1
   services.openssh.enable: true
   deployment.targetEnv: libvirt
-  deployment.libvirt.memorySize: 768
+  deployment.libvirt: {memorySize: 512, bootTimeout: 1500}
 """
 
 
@@ -95,58 +98,73 @@ def test_a_deployments_machines_share_a_lan_another_deployment_does_not(tmp_path
         uuids.append(r.stdout.strip().split()[-1])
     prefixes = [f"declos-{u[:8]}-" for u in uuids]
 
-    t0 = time.monotonic()
-    deploys = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "declos", "deploy", "-d", name, "--store-root", str(tmp / "st")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env(tmp),
-            cwd=tmp,
-        )
-        for name in ("A", "B")
-    }
-    outputs = {name: p.communicate(timeout=1500) for name, p in deploys.items()}
-    elapsed = time.monotonic() - t0
-    for name, p in deploys.items():
-        assert p.returncode == 0, f"deploy {name}:\n" + "".join(outputs[name])
-    assert "a1> on LAN default 192.168.1.1" in outputs["A"][1]
-    assert "a2> on LAN default 192.168.1.2" in outputs["A"][1]
-    assert "b1> on LAN default 192.168.1.1" in outputs["B"][1]
-    assert "a1> grew the root filesystem to 6 GiB" in outputs["A"][1]
+    try:
+        t0 = time.monotonic()
+        deploys = {
+            name: subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "declos",
+                    "deploy",
+                    "-d",
+                    name,
+                    "--store-root",
+                    str(tmp / "st"),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env(tmp),
+                cwd=tmp,
+            )
+            for name in ("A", "B")
+        }
+        outputs = {name: p.communicate(timeout=2400) for name, p in deploys.items()}
+        elapsed = time.monotonic() - t0
+        for name, p in deploys.items():
+            assert p.returncode == 0, f"deploy {name}:\n" + "".join(outputs[name])
+        assert "a1> on LAN default 192.168.1.1" in outputs["A"][1]
+        assert "a2> on LAN default 192.168.1.2" in outputs["A"][1]
+        assert "b1> on LAN default 192.168.1.1" in outputs["B"][1]
+        assert "a1> grew the root filesystem to 6 GiB" in outputs["A"][1]
 
-    a, b = exported(tmp, "A"), exported(tmp, "B")
-    machines_a = dict(a["machines"])  # type: ignore[call-overload]
-    assert machines_a["a1"]["libvirt.lans"] == {"default": "192.168.1.1"}
-    assert machines_a["a2"]["libvirt.lans"] == {"default": "192.168.1.2"}
-    assert dict(b["machines"])["b1"]["libvirt.lans"] == {"default": "192.168.1.1"}  # type: ignore[call-overload]
-    lan_a = dict(a["attrs"])["libvirt.lans"]["default"]  # type: ignore[call-overload]
-    lan_b = dict(b["attrs"])["libvirt.lans"]["default"]  # type: ignore[call-overload]
-    assert lan_a["members"] == {"a1": 1, "a2": 2} and lan_b["members"] == {"b1": 1}
-    assert (lan_a["group"], lan_a["port"]) != (lan_b["group"], lan_b["port"])
-    assert lan_a["group"].startswith("239.255.") and lan_b["group"].startswith("239.255.")
+        a, b = exported(tmp, "A"), exported(tmp, "B")
+        machines_a = dict(a["machines"])  # type: ignore[call-overload]
+        assert machines_a["a1"]["libvirt.lans"] == {"default": "192.168.1.1"}
+        assert machines_a["a2"]["libvirt.lans"] == {"default": "192.168.1.2"}
+        assert dict(b["machines"])["b1"]["libvirt.lans"] == {"default": "192.168.1.1"}  # type: ignore[call-overload]
+        lan_a = dict(a["attrs"])["libvirt.lans"]["default"]  # type: ignore[call-overload]
+        lan_b = dict(b["attrs"])["libvirt.lans"]["default"]  # type: ignore[call-overload]
+        assert lan_a["members"] == {"a1": 1, "a2": 2} and lan_b["members"] == {"b1": 1}
+        assert (lan_a["group"], lan_a["port"]) != (lan_b["group"], lan_b["port"])
+        assert lan_a["group"].startswith("239.255.") and lan_b["group"].startswith("239.255.")
 
-    # Every declos process has exited: the LAN is the QEMUs' multicast sockets alone.
-    r = run(tmp, "ssh", "-d", "A", "a1", "ping", "-c", "3", "-W", "5", "192.168.1.2")
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert " 0% packet loss" in r.stdout
-    r = run(tmp, "ssh", "-d", "B", "b1", "ping", "-c", "3", "-W", "2", "192.168.1.2")
-    assert r.returncode == 1, r.stdout + r.stderr
-    assert "100% packet loss" in r.stdout
-    r = run(tmp, "ssh", "-d", "B", "b1", "ip", "neigh", "show", "192.168.1.2")
-    assert "lladdr" not in r.stdout, r.stdout  # no answer to its ARP requests either
+        # Every declos process has exited: the LAN is the QEMUs' multicast sockets alone.
+        r = run(tmp, "ssh", "-d", "A", "a1", "ping", "-c", "3", "-W", "5", "192.168.1.2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert " 0% packet loss" in r.stdout
+        r = run(tmp, "ssh", "-d", "B", "b1", "ping", "-c", "3", "-W", "2", "192.168.1.2")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "100% packet loss" in r.stdout
+        r = run(tmp, "ssh", "-d", "B", "b1", "ip", "neigh", "show", "192.168.1.2")
+        assert "lladdr" not in r.stdout, r.stdout  # no answer to its ARP requests either
 
-    # a1's display: VNC on the loopback.
-    display = str(machines_a["a1"]["libvirt.display"])
-    assert display.startswith("vnc://127.0.0.1:"), display
-    with socket.create_connection(("127.0.0.1", int(display.rsplit(":", 1)[1])), 10) as vnc:
-        assert vnc.recv(12) == b"RFB 003.008\n"
-    assert "libvirt.display" not in machines_a["a2"]  # headless by default
+        # a1's display: VNC on the loopback.
+        display = str(machines_a["a1"]["libvirt.display"])
+        assert display.startswith("vnc://127.0.0.1:"), display
+        with socket.create_connection(("127.0.0.1", int(display.rsplit(":", 1)[1])), 10) as vnc:
+            assert vnc.recv(12) == b"RFB 003.008\n"
+        assert "libvirt.display" not in machines_a["a2"]  # headless by default
 
-    gib = 1 << 30
-    assert 5.5 * gib < root_size(tmp, "A", "a1") <= 6 * gib
-    assert 9.5 * gib < root_size(tmp, "A", "a2") <= 10 * gib
+        gib = 1 << 30
+        assert 5.5 * gib < root_size(tmp, "A", "a1") <= 6 * gib
+        assert 9.5 * gib < root_size(tmp, "A", "a2") <= 10 * gib
+
+    finally:  # a failed run must not leave three VMs running on a shared host
+        if domains(prefixes):
+            for name in ("A", "B"):
+                run(tmp, "destroy", "-d", name, "--confirm")
 
     for name in ("A", "B"):
         r = run(tmp, "destroy", "-d", name, "--confirm")

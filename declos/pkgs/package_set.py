@@ -79,6 +79,7 @@ class Pkgs:
         self._state = _UNREAD
         self._stack: OverlayStack | None = None
         self._served: dict[str, str] = {}
+        self._fixed: dict[str, Derivation] = {}
         self.store_dir = (
             store.store_dir if store is not None else (store_dir or default_store_dir())
         )
@@ -273,6 +274,34 @@ class Pkgs:
         return self.derivation(name, "/bin/bash", ["-e", "-c", 'eval "$buildCommand"'], full)
 
     # -- fetchers (fixed-output: may use the network, hash verified) ---------------------
+    def fixed_output(
+        self,
+        name: str,
+        builder: str,
+        env: Mapping[str, str],
+        sha256: str,
+        *,
+        recursive: bool = False,
+    ) -> Derivation:
+        """A fixed-output derivation: `builder` may use the network, its output must hash
+        to `sha256` (the file itself, or its NAR when `recursive`). One per distinct
+        (name, builder, env, hash) in this set: the Debian `.deb` fetch, the Python
+        wheel/sdist fetch and `fetchurl` all come here, so a file used by many packages
+        is one derivation object, made once."""
+        key = json.dumps([name, builder, sorted(env.items()), sha256, recursive])
+        drv = self._fixed.get(key)
+        if drv is None:
+            drv = self._fixed[key] = self.derivation(
+                name,
+                builder,
+                (),
+                env,
+                output_hash=sha256,
+                output_hash_algo="sha256",
+                output_hash_mode="recursive" if recursive else "flat",
+            )
+        return drv
+
     def fetchurl(
         self, url: str, sha256: str, *, name: str | None = None, executable: bool = False
     ) -> Derivation:
@@ -280,15 +309,7 @@ class Pkgs:
         env = {"url": url}
         if executable:
             env["executable"] = "1"
-        return self.derivation(
-            name,
-            "builtin:fetchurl",
-            (),
-            env,
-            output_hash=sha256,
-            output_hash_algo="sha256",
-            output_hash_mode="recursive" if executable else "flat",
-        )
+        return self.fixed_output(name, "builtin:fetchurl", env, sha256, recursive=executable)
 
     def realise(self, *drvs: Derivation) -> list[str]:
         return self.store.realise(list(drvs))

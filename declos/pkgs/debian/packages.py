@@ -270,21 +270,13 @@ class DebianSet:
         return closure(self.lock.edges(), [LIBC_ROOT], stop=set(self.lock.essential))
 
     def fetch(self, pkg: LockedPackage) -> Derivation:
-        key = "fetch:" + pkg.sha256
-        if key not in self._memo:
-            self._memo[key] = Derivation(
-                store_name(pkg.filename.rsplit("/", 1)[-1]),
-                "builtin:debian-fetch",
-                (),
-                {"filename": pkg.filename, "suite": pkg.suite, "sha256": pkg.sha256},
-                output_hash=pkg.sha256,
-                output_hash_algo="sha256",
-                output_hash_mode="flat",
-                system=self.pkgs.system,
-                store_dir=self.pkgs.store_dir,
-                context=self.pkgs.context,
-            )
-        return self._memo[key]
+        """The `.deb` as a fixed-output fetch (hash from the lock, mirror from the host)."""
+        return self.pkgs.fixed_output(
+            store_name(pkg.filename.rsplit("/", 1)[-1]),
+            "builtin:debian-fetch",
+            {"filename": pkg.filename, "suite": pkg.suite, "sha256": pkg.sha256},
+            pkg.sha256,
+        )
 
     def _placeholder(
         self, name: str, hermetic: bool, attrs: dict[str, Any], recommends: bool = False

@@ -125,21 +125,12 @@ class Python:
 
     # -- derivations ----------------------------------------------------------------------
     def fetch(self, art: Artifact) -> Derivation:
-        key = "fetch:" + art.sha256
-        if key not in self._memo:
-            self._memo[key] = Derivation(
-                store_name(art.filename),
-                "builtin:python-fetch",
-                (),
-                {"url": art.url, "sha256": art.sha256, "filename": art.filename},
-                output_hash=art.sha256,
-                output_hash_algo="sha256",
-                output_hash_mode="flat",
-                system=self._pkgs.system,
-                store_dir=self._pkgs.store_dir,
-                context=self._pkgs.context,
-            )
-        return self._memo[key]
+        return self._pkgs.fixed_output(
+            store_name(art.filename),
+            "builtin:python-fetch",
+            {"url": art.url, "sha256": art.sha256, "filename": art.filename},
+            art.sha256,
+        )
 
     def dist(
         self,

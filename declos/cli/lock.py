@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from declos.config import EvaluationError, evaluate
 from declos.pkgs import Pkgs
 from declos.pkgs.debian.errors import DebianError
-from declos.pkgs.debian.lockfile import lock_path_for, read_lock
+from declos.pkgs.debian.lockfile import Lock, LockedPackage, lock_path_for, read_lock
 from declos.pkgs.debian.locking import make_lock, open_archive
+from declos.pkgs.debian.sources import host_sources
 from declos.pkgs.python.errors import PythonError
 from declos.pkgs.python.lockfile import PYLOCK_NAME
 from declos.pkgs.python.locking import lock_changes, update_pylock
@@ -65,21 +68,28 @@ def cmd_lock(args: argparse.Namespace) -> int:
     try:
         old = read_lock(path) if os.path.exists(path) else None
         roots = set(args.packages)
-        recommends: set[str] = set()
-        python: RecordingLock | None = None
+        used = UsedPackages()
         if args.config:
-            used, recommends, python = _packages_used(args.config, bare=args.bare)
-            roots |= used
+            used = _packages_used(args.config, bare=args.bare)
+            roots |= used.names
         if old is not None:
             roots |= set(old.roots)
         update: bool | list[str] = False
         if args.update is not None:
             update = list(args.update) if args.update else True
         lock = None
-        if roots or python is None:  # a configuration may use Python distributions only
+        python = used.python
+        if roots or used.targets or python is None:  # a configuration may use Python only
             archive = open_archive()
             lock = make_lock(
-                archive, roots, old=old, update=update, path=path, recommends=recommends
+                archive,
+                roots,
+                old=old,
+                update=update,
+                path=path,
+                recommends=used.recommends,
+                targets=used.targets,
+                target_recommends=used.target_recommends,
             )
         pylock = os.path.join(os.path.dirname(path), PYLOCK_NAME)
         py = update_pylock(pylock, python, update)  # pkgs/python/locking.py (build engineer)
@@ -95,8 +105,12 @@ def cmd_lock(args: argparse.Namespace) -> int:
         print(line)
     if lock is not None:
         print(
-            f"{path}: {len(lock.packages)} packages for {len(lock.roots)} roots "
-            f"({len(changed)} changed) from {', '.join(s.suite for s in lock.suites)}",
+            f"{path}: {len(lock.packages)} packages for {len(lock.roots)} roots"
+            + "".join(
+                f", {len(t.packages)} for {len(t.roots)} from {s}"
+                for s, t in sorted(lock.targets.items())
+            )
+            + f" ({len(changed)} changed) from {', '.join(s.suite for s in lock.suites)}",
             file=sys.stderr,
         )
     if py is not None:
@@ -104,13 +118,25 @@ def cmd_lock(args: argparse.Namespace) -> int:
     return 0
 
 
-def _packages_used(
-    config_files: list[str], *, bare: bool
-) -> tuple[set[str], set[str], RecordingLock | None]:
+@dataclass
+class UsedPackages:
+    """What evaluating the configuration with a recording package set found."""
+
+    names: set[str] = field(default_factory=set)
+    recommends: set[str] = field(default_factory=set)  # override(recommends=True)
+    targets: dict[str, set[str]] = field(default_factory=dict)  # override(suite=S)
+    target_recommends: dict[str, set[str]] = field(default_factory=dict)
+    python: RecordingLock | None = None  # the Python distributions asked for
+
+
+def _packages_used(config_files: list[str], *, bare: bool) -> UsedPackages:
     """Evaluate with a recording package set: every `pkgs.NAME` the build would read,
-    those used with their Recommends, and the Python distributions asked for."""
+    those used with their Recommends, those used from another suite (checked against
+    the host's apt sources while evaluating, so an error names the line), and the
+    Python distributions asked for."""
 
     pkgs = Pkgs(recording=True)
+    pkgs.debian.available_suites = [s.suite for s in host_sources()]
     try:
         ev = evaluate(list(config_files), special_args={"pkgs": pkgs}, bare=bare)
         read_values(ev)
@@ -118,19 +144,38 @@ def _packages_used(
         raise DebianError(str(exc)) from None
     recorded = pkgs.python3.lock
     python = recorded if isinstance(recorded, RecordingLock) and recorded.requirements else None
-    return set(pkgs.debian.recorded), set(pkgs.debian.recorded_recommends), python
+    deb = pkgs.debian
+    return UsedPackages(
+        set(deb.recorded),
+        set(deb.recorded_recommends),
+        dict(deb.recorded_targets),
+        dict(deb.recorded_target_recommends),
+        python,
+    )
 
 
-def _changes(old: Any, new: Any) -> list[str]:
-    before = {n: p.version for n, p in old.packages.items()} if old is not None else {}
+def _changes(old: Lock | None, new: Lock) -> list[str]:
+    lines = _changed(old.packages if old else {}, new.packages, "")
+    suites = sorted(set(new.targets) | set(old.targets if old else {}))
+    for suite in suites:
+        before = old.targets[suite].packages if old and suite in old.targets else {}
+        after = new.targets[suite].packages if suite in new.targets else {}
+        lines += _changed(before, after, f" ({suite})")
+    return lines
+
+
+def _changed(
+    old: Mapping[str, LockedPackage], new: Mapping[str, LockedPackage], tag: str
+) -> list[str]:
+    before = {n: p.version for n, p in old.items()}
     lines = []
-    for name, pkg in sorted(new.packages.items()):
+    for name, pkg in sorted(new.items()):
         if name not in before:
-            lines.append(f"+ {name} {pkg.version}")
+            lines.append(f"+ {name} {pkg.version}{tag}")
         elif before[name] != pkg.version:
-            lines.append(f"~ {name} {before[name]} -> {pkg.version}")
-    for name in sorted(set(before) - set(new.packages)):
-        lines.append(f"- {name} {before[name]}")
+            lines.append(f"~ {name} {before[name]} -> {pkg.version}{tag}")
+    for name in sorted(set(before) - set(new)):
+        lines.append(f"- {name} {before[name]}{tag}")
     return lines
 
 

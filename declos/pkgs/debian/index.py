@@ -4,10 +4,13 @@ Several suites are merged the way apt merges them with default pins: for each na
 highest version wins, and on equal versions the suite listed first (security before
 updates before the release) wins. A previous lock's versions are preferred while the
 archive still has them, so re-locking does not move anything that was not asked to move.
+A view with a *target suite* (`targeting`) is apt's `-t SUITE` (that suite pinned at
+990): a name the target suite has takes its version from there, whatever the others have.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -73,6 +76,17 @@ class PackageIndex:
                         self._virtual.setdefault(v, []).append(r[0])
         self._best: dict[str, Candidate | None] = {}
         self._providers: dict[str, list[tuple[Candidate, str]]] = {}
+        self.target = ""
+
+    def targeting(self, suite: str, prefer: Mapping[str, str] | None = None) -> PackageIndex:
+        """A view of the same records with `suite` as apt's target release (`-t suite`):
+        candidates come from it when it has the name; `prefer` pins as `prefer()` does."""
+        view = copy.copy(self)
+        view.target = suite
+        view._prefer = dict(prefer or {})
+        view._best = {}
+        view._providers = {}
+        return view
 
     @property
     def versions(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
@@ -96,6 +110,8 @@ class PackageIndex:
             return self._best[name]
         entries = self._raw.get(name)
         best: tuple[tuple[str, ...], str] | None = None
+        if entries and self.target:
+            entries = [e for e in entries if e[1] == self.target] or entries
         if entries:
             best = entries[0]
             for e in entries[1:]:

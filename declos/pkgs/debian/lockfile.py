@@ -4,7 +4,9 @@ Evaluation and builds read only this file: which suites were used (with the hash
 their verified InRelease), the base the closures assume (Essential set + libc6 version),
 and for every package of every closure its version, architecture, pool file name,
 size, SHA-256 and the packages chosen for its dependencies (edges). No host names: the
-fetcher joins a file name with a mirror from the host's apt sources.
+fetcher joins a file name with a mirror from the host's apt sources. Packages used from
+another suite (`pkg.override(suite=S)`) are a separate selection per suite (`targets`),
+resolved on top of the same base, so both versions live side by side.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,17 @@ class LockedSuite:
 
 
 @dataclass
+class TargetSelection:
+    """Packages resolved with one suite as apt's target release (`apt-get -t SUITE`):
+    the roots used with `override(suite=SUITE)` and their closures. The base (Essential
+    set and libc6's closure) is the main selection's, so it is not repeated here."""
+
+    roots: tuple[str, ...] = ()
+    packages: dict[str, LockedPackage] = field(default_factory=dict)
+    recommends_roots: tuple[str, ...] = ()
+
+
+@dataclass
 class Lock:
     """The whole lock file, as data."""
 
@@ -78,6 +91,9 @@ class Lock:
     packages: dict[str, LockedPackage] = field(default_factory=dict)
     path: str = LOCK_NAME
     recommends_roots: tuple[str, ...] = ()  # roots locked with their Recommends
+    targets: dict[str, TargetSelection] = field(default_factory=dict)  # suite -> selection
+    target_suite: str = ""  # set on the view `for_suite` returns
+    _views: dict[str, Lock] = field(default_factory=dict, repr=False, compare=False)
 
     # -- queries ------------------------------------------------------------------------
     @property
@@ -98,8 +114,53 @@ class Lock:
             return {n: [*p.depends, *p.recommends] for n, p in self.packages.items()}
         return {n: list(p.depends) for n, p in self.packages.items()}
 
+    def libc_base(self) -> list[str]:
+        """libc6's closure minus Essential: what host-libc packages take from the host."""
+        if LIBC_ROOT not in self.packages:
+            return []
+        return closure(self.edges(), [LIBC_ROOT], stop=set(self.essential))
+
+    def for_suite(self, suite: str | None) -> Lock:
+        """The lock as seen by packages used with `override(suite=SUITE)`: that suite's
+        selection plus the main selection's libc6 closure (the shared base); the lock
+        itself for None."""
+        if not suite:
+            return self
+        if suite in self._views:
+            return self._views[suite]
+        target = self.targets.get(suite)
+        if target is None:
+            have = ", ".join(s.suite for s in self.suites) or "none"
+            if suite not in {s.suite for s in self.suites}:
+                raise NotInLock(
+                    f"suite {suite!r} is not one of {self.path}'s suites ({have}); add it to "
+                    "the host's apt sources (/etc/apt/sources.list.d/) and run `declos lock`"
+                )
+            raise NotInLock(
+                f"{self.path} has no packages locked from suite {suite!r}; run `declos lock` "
+                "to lock the packages used with override(suite=...)"
+            )
+        base = {n: self.packages[n] for n in self.libc_base() + [LIBC_ROOT] if n in self.packages}
+        view = self._views[suite] = Lock(
+            self.architecture,
+            self.suites,
+            self.essential,
+            target.roots,
+            {**base, **target.packages},
+            self.path,
+            target.recommends_roots,
+            target_suite=suite,
+        )
+        return view
+
     def get(self, name: str) -> LockedPackage:
         pkg = self.packages.get(name)
+        if pkg is None and self.target_suite:
+            raise NotInLock(
+                f"Debian package {name!r} is not locked from suite {self.target_suite!r} in "
+                f"{self.path}; run `declos lock` (it locks every package the configuration "
+                "uses with override(suite=...))"
+            )
         if pkg is None:
             raise NotInLock(
                 f"Debian package {name!r} is not in {self.path}; run `declos lock` to add it "
@@ -152,8 +213,19 @@ class Lock:
                 {"recommends_roots": sorted(self.recommends_roots)} if self.recommends_roots else {}
             ),
             "packages": {n: self.packages[n].to_json() for n in sorted(self.packages)},
+            **({"targets": self._targets_json()} if self.targets else {}),
         }
         return json.dumps(data, indent=1, sort_keys=False) + "\n"
+
+    def _targets_json(self) -> dict[str, Any]:
+        return {
+            suite: {
+                "roots": sorted(t.roots),
+                **({"recommends_roots": sorted(t.recommends_roots)} if t.recommends_roots else {}),
+                "packages": {n: t.packages[n].to_json() for n in sorted(t.packages)},
+            }
+            for suite, t in sorted(self.targets.items())
+        }
 
     def write(self, path: str | Path) -> None:
         from declos.pkgs.debian.archive import atomic_write_bytes
@@ -198,27 +270,15 @@ def _from_json(data: Any, p: str) -> Lock:
             )
             for s in data.get("suites", [])
         ]
-        packages = {}
-        for name, e in dict(data.get("packages", {})).items():
-            if not _NAME.match(name):
-                raise bad(f"package name {name!r} is not a Debian package name")
-            pkg = LockedPackage(
-                name,
-                str(e["version"]),
-                str(e["arch"]),
-                str(e["suite"]),
-                str(e["filename"]),
-                int(e["size"]),
-                str(e["sha256"]),
-                tuple(str(d) for d in e.get("depends", [])),
-                bool(e.get("essential", False)),
-                tuple(str(d) for d in e.get("recommends", [])),
+        packages = _packages_json(data.get("packages", {}), bad)
+        targets = {
+            str(suite): TargetSelection(
+                tuple(str(x) for x in t.get("roots", [])),
+                _packages_json(t.get("packages", {}), bad),
+                tuple(str(x) for x in t.get("recommends_roots", [])),
             )
-            if not _SHA256.match(pkg.sha256):
-                raise bad(f"package {name}: sha256 {pkg.sha256!r} is not 64 hex digits")
-            if not _FILENAME.match(pkg.filename) or ".." in pkg.filename:
-                raise bad(f"package {name}: file name {pkg.filename!r} is not a pool path")
-            packages[name] = pkg
+            for suite, t in dict(data.get("targets", {})).items()
+        }
         base = dict(data.get("base", {}))
         lock = Lock(
             architecture=str(data.get("architecture", "amd64")),
@@ -228,17 +288,57 @@ def _from_json(data: Any, p: str) -> Lock:
             packages=packages,
             path=p,
             recommends_roots=tuple(str(x) for x in data.get("recommends_roots", [])),
+            targets=targets,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise bad(f"malformed entry ({type(exc).__name__}: {exc})") from None
-    for name, pkg in packages.items():
-        for d in (*pkg.depends, *pkg.recommends):
-            if d not in packages and d not in lock.essential:
-                raise bad(f"package {name} depends on {d}, which the lock does not contain")
-    for r in lock.recommends_roots:
-        if r not in packages:
-            raise bad(f"recommends_roots names {r}, which the lock does not contain")
+    _check_closed(lock, bad, "")
+    locked_suites = {s.suite for s in lock.suites}
+    for suite in targets:
+        if suite not in locked_suites:
+            raise bad(f"targets names suite {suite!r}, which is not one of the lock's suites")
+        _check_closed(lock.for_suite(suite), bad, f"targets.{suite}: ")
     return lock
+
+
+def _packages_json(entries: Any, bad: Callable[[str], DebianError]) -> dict[str, LockedPackage]:
+    packages = {}
+    for name, e in dict(entries).items():
+        if not _NAME.match(name):
+            raise bad(f"package name {name!r} is not a Debian package name")
+        pkg = LockedPackage(
+            name,
+            str(e["version"]),
+            str(e["arch"]),
+            str(e["suite"]),
+            str(e["filename"]),
+            int(e["size"]),
+            str(e["sha256"]),
+            tuple(str(d) for d in e.get("depends", [])),
+            bool(e.get("essential", False)),
+            tuple(str(d) for d in e.get("recommends", [])),
+        )
+        if not _SHA256.match(pkg.sha256):
+            raise bad(f"package {name}: sha256 {pkg.sha256!r} is not 64 hex digits")
+        if not _FILENAME.match(pkg.filename) or ".." in pkg.filename:
+            raise bad(f"package {name}: file name {pkg.filename!r} is not a pool path")
+        packages[name] = pkg
+    return packages
+
+
+def _check_closed(lock: Lock, bad: Callable[[str], DebianError], where: str) -> None:
+    """Every edge and root names a package the (view of the) lock pins."""
+    for name, pkg in lock.packages.items():
+        for d in (*pkg.depends, *pkg.recommends):
+            if d not in lock.packages and d not in lock.essential:
+                raise bad(f"{where}package {name} depends on {d}, which the lock does not contain")
+    for kind, names in (
+        ("roots", lock.roots if where else ()),
+        ("recommends_roots", lock.recommends_roots),
+    ):
+        for r in names:
+            if r not in lock.packages:
+                raise bad(f"{where}{kind} names {r}, which the lock does not contain")
 
 
 def lock_path_for(config_files: Iterable[str | Path]) -> Path:

@@ -79,15 +79,19 @@ def apt_closures(
     arch: str = "amd64",
     *,
     recommends: bool = False,
+    target: str = "",
 ) -> dict[str, set[str]]:
     """For each root, the set of package names `apt-get install -s ROOT` would install
-    (with APT::Install-Recommends=true when `recommends`)."""
+    (with APT::Install-Recommends=true when `recommends`; with `-t TARGET`, that suite
+    as the target release, when `target`)."""
     result: dict[str, set[str]] = {}
     with tempfile.TemporaryDirectory(prefix="declos-apt-") as tmp:
         opts = prepare_apt_dir(tmp, suites, arch)
         if recommends:
             opts = [o for o in opts if not o.startswith("APT::Install-Recommends=")]
             opts.append("APT::Install-Recommends=true")
+        if target:
+            opts.append(f"APT::Default-Release={target}")
         argv_opts = [a for o in opts for a in ("-o", o)]
         conf = os.path.join(tmp, "apt.conf")
         with open(conf, "w"):

@@ -61,7 +61,8 @@ class DebPackage(Derivation):
         return [self, *self._deps]
 
     def override(self, **inputs: Any) -> DebPackage:
-        """Re-call the package function with other inputs (`hermetic=True`, ...)."""
+        """Re-call the package function with other inputs (`hermetic=True`,
+        `recommends=True`, `suite="bookworm-backports"`)."""
         return self._set.package(self.pname, **{**self._inputs, **inputs}, **self._attrs)
 
     def override_attrs(
@@ -110,7 +111,7 @@ class DebPackage(Derivation):
 
     @property
     def locked(self) -> LockedPackage:
-        return self._set.lock.get(self.pname)  # type: ignore[union-attr]
+        return self._set.lock.for_suite(self._inputs["suite"]).get(self.pname)  # type: ignore[union-attr]
 
 
 class DebianSet:
@@ -125,13 +126,18 @@ class DebianSet:
         self.hermetic = hermetic
         self.recorded: set[str] = set()
         self.recorded_recommends: set[str] = set()
+        # suite -> names used with override(suite=...) (and with recommends=True too)
+        self.recorded_targets: dict[str, set[str]] = {}
+        self.recorded_target_recommends: dict[str, set[str]] = {}
+        # While recording: the suites of the host's apt sources (None: not checked).
+        self.available_suites: list[str] | None = None
         # Output paths of the host-libc-mode packages made (activation checks libc6).
         self.host_libc_paths: set[str] = set()
         # With pkgs.overlays: where dependencies come from (the final set, so an overlay
         # replacing a library is what its dependents link); None: this set itself.
         self.resolve_dep: Callable[[str], Any] | None = None
         self._memo: dict[str, Derivation] = {}
-        self._dags: dict[bool, dict[str, list[str]]] = {}
+        self._dags: dict[tuple[bool, str], dict[str, list[str]]] = {}
 
     def __getattr__(self, attr: str) -> DebPackage:
         if attr.startswith("_"):
@@ -155,6 +161,7 @@ class DebianSet:
         *,
         hermetic: bool | None = None,
         recommends: bool = False,
+        suite: str | None = None,
         runtime_dependencies: tuple[Any, ...] | list[Any] = (),
         ignore_missing: tuple[str, ...] | list[str] = (),
         library_alternatives: Mapping[str, str] | tuple[()] = (),
@@ -169,17 +176,21 @@ class DebianSet:
             "wrappers": dict(wrappers or {}),
             "substitutions": dict(substitutions or {}),
         }
+        suite = suite or None
+        if suite is not None and not isinstance(suite, str):
+            raise DebianError(
+                f"{name}.override(suite=...) takes a suite name (a string such as "
+                f"'bookworm-backports'), not {type(suite).__name__}"
+            )
         if self.recording:
-            self.recorded.add(name)
-            if recommends:
-                self.recorded_recommends.add(name)
-            return self._placeholder(name, herm, attrs, recommends)
+            self._record(name, recommends, suite)
+            return self._placeholder(name, herm, attrs, recommends, suite)
         if self.lock is None:
             raise DebianError(
                 f"Debian package {name!r} was used but there is no declos.lock next to the "
                 "configuration; run `declos lock -c FILE` to create it"
             )
-        lock = self.lock
+        lock = self.lock.for_suite(suite)
         pkg = lock.get(name)
         if recommends and name not in lock.recommends_roots:
             raise NotInLock(
@@ -188,8 +199,10 @@ class DebianSet:
             )
         libc_base = [] if herm else self._libc_base()
         stop = set() if name in libc_base else lock.base_set(herm) - {name}
-        dep_names = [d for d in closure(self.dag(recommends), [name], stop=stop) if d != name]
-        deps = [self._dep(name, d, herm) for d in dep_names]
+        dep_names = [
+            d for d in closure(self.dag(recommends, suite), [name], stop=stop) if d != name
+        ]
+        deps = [self._dep(name, d, herm, suite) for d in dep_names]
         wrap = {**DEFAULT_WRAPPERS.get(name, {}), **attrs["wrappers"]}
         subst = {**DEFAULT_SUBSTITUTIONS.get(name, {}), **attrs["substitutions"]}
         extra = [str(x) for x in attrs["runtime_dependencies"]]
@@ -217,7 +230,7 @@ class DebianSet:
             if attrs["library_alternatives"]
             else "",
         }
-        key = json.dumps(env, sort_keys=True)
+        key = json.dumps([env, suite], sort_keys=True)
         if key in self._memo:
             return self._memo[key]  # type: ignore[return-value]
         drv = DebPackage(
@@ -230,7 +243,7 @@ class DebianSet:
             context=self.pkgs.context,
         )
         drv.pname, drv.deb_version, drv._set = name, pkg.version, self
-        drv._inputs = {"hermetic": herm, "recommends": bool(recommends)}
+        drv._inputs = {"hermetic": herm, "recommends": bool(recommends), "suite": suite}
         drv._attrs = attrs
         drv._deps = deps
         self._memo[key] = drv
@@ -247,14 +260,33 @@ class DebianSet:
             return {}
         return {LIBC_ROOT: self.lock.libc_version}
 
-    def _plain(self, name: str, hermetic: bool) -> Derivation:
-        return self.package(name, hermetic=hermetic)
+    def _record(self, name: str, recommends: bool, suite: str | None) -> None:
+        """While locking: note what the configuration uses; a suite the host's apt
+        sources do not have is an error here, so it names the configuration's line."""
+        if suite is None:
+            self.recorded.add(name)
+            if recommends:
+                self.recorded_recommends.add(name)
+            return
+        if self.available_suites is not None and suite not in self.available_suites:
+            raise DebianError(
+                f"{name}.override(suite={suite!r}): the host's apt sources have no suite "
+                f"{suite!r} (they have {', '.join(self.available_suites)}); add it to "
+                "/etc/apt/sources.list.d/ (and its keyring), or use one of those"
+            )
+        self.recorded_targets.setdefault(suite, set()).add(name)
+        if recommends:
+            self.recorded_target_recommends.setdefault(suite, set()).add(name)
 
-    def _dep(self, user: str, name: str, hermetic: bool) -> Derivation:
+    def _plain(self, name: str, hermetic: bool, suite: str | None = None) -> Derivation:
+        return self.package(name, hermetic=hermetic, suite=suite)
+
+    def _dep(self, user: str, name: str, hermetic: bool, suite: str | None) -> Derivation:
         """Dependency `name` of package `user`: through the overlays' final set when the
-        dependency is built in this set's mode, else the locked package itself."""
-        if self.resolve_dep is None or hermetic != self.hermetic:
-            return self._plain(name, hermetic)
+        dependency is built in this set's mode from the main selection, else the locked
+        package itself (from `suite`'s selection for a package used from that suite)."""
+        if self.resolve_dep is None or hermetic != self.hermetic or suite is not None:
+            return self._plain(name, hermetic, suite)
         dep = self.resolve_dep(name)
         if not isinstance(dep, Derivation):
             raise DebianError(
@@ -265,9 +297,7 @@ class DebianSet:
 
     def _libc_base(self) -> list[str]:
         assert self.lock is not None
-        if LIBC_ROOT not in self.lock.packages:
-            return []
-        return closure(self.lock.edges(), [LIBC_ROOT], stop=set(self.lock.essential))
+        return self.lock.libc_base()
 
     def fetch(self, pkg: LockedPackage) -> Derivation:
         """The `.deb` as a fixed-output fetch (hash from the lock, mirror from the host)."""
@@ -279,7 +309,12 @@ class DebianSet:
         )
 
     def _placeholder(
-        self, name: str, hermetic: bool, attrs: dict[str, Any], recommends: bool = False
+        self,
+        name: str,
+        hermetic: bool,
+        attrs: dict[str, Any],
+        recommends: bool = False,
+        suite: str | None = None,
     ) -> DebPackage:
         drv = DebPackage(
             store_name(f"{name}-unlocked"),
@@ -290,17 +325,21 @@ class DebianSet:
             context=self.pkgs.context,
         )
         drv.pname, drv.deb_version, drv._set = name, "", self
-        drv._inputs, drv._attrs = {"hermetic": hermetic, "recommends": recommends}, attrs
+        drv._inputs = {"hermetic": hermetic, "recommends": recommends, "suite": suite}
+        drv._attrs = attrs
         drv._deps = []
         return drv
 
-    def dag(self, recommends: bool = False) -> dict[str, list[str]]:
+    def dag(self, recommends: bool = False, suite: str | None = None) -> dict[str, list[str]]:
         """The lock's edges (with Recommends edges: for closures of packages used with
-        their Recommends) with cycles cut inside each strongly connected component."""
-        if recommends not in self._dags:
+        their Recommends; of `suite`'s selection for packages used from it) with cycles
+        cut inside each strongly connected component."""
+        key = (recommends, suite or "")
+        if key not in self._dags:
             assert self.lock is not None
-            self._dags[recommends] = acyclic(self.lock.edges(recommends=recommends))
-        return self._dags[recommends]
+            edges = self.lock.for_suite(suite).edges(recommends=recommends)
+            self._dags[key] = acyclic(edges)
+        return self._dags[key]
 
 
 def acyclic(edges: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -43,6 +43,7 @@ def resolve(
     *,
     base: Collection[str] = (),
     recommends: Collection[str] = (),
+    installed_from: PackageIndex | None = None,
 ) -> Resolution:
     """The closure of `roots`; `base` packages count as installed (their deps are not walked).
 
@@ -53,7 +54,9 @@ def resolve(
     a Recommends group before its first alternative is pulled in (sysstat's
     `systemd | cron` in postgresql's closure, where another relation selects cron).
     Recommends picks are kept apart (`Resolution.recommends`), so a package's plain
-    closure does not include them.
+    closure does not include them. The versions of `base` packages are
+    `installed_from`'s candidates (default: `index`'s): a target-suite resolution runs
+    on top of the base the default selection assumes.
     """
     roots = list(dict.fromkeys(roots))
     for r in roots:
@@ -63,7 +66,7 @@ def resolve(
                 "name or the suites of the host's apt sources"
             )
     res = Resolution(base=set(base))
-    installed = _provided_by(index, base)
+    installed = _provided_by(installed_from or index, base)
     follow: set[str] = set()
     done: set[str] = set()
     todo = deque(roots)

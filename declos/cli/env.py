@@ -10,7 +10,9 @@ import time
 from typing import Any
 
 from declos.common.profiles import ProfileError
+from declos.config import EvaluationError, evaluate
 from declos.pkgs import Pkgs
+from declos.pkgs.debian.lockfile import LOCK_NAME, lock_path_for
 from declos.pkgs.user_env import UserEnvironment
 from declos.store import Store
 from declos.store.errors import StoreError
@@ -22,7 +24,9 @@ def register(subparsers: Any) -> None:
         help="manage your user profile (nix-env's verbs)",
         description="Install packages into your profile by attribute (-i jq, -i deb.git), "
         "remove (-e), upgrade (-u) after `declos lock --update`, query (-q), and move "
-        "between generations. Packages come from declos.lock (--lock, default ./declos.lock).",
+        "between generations. Packages come from declos.lock (--lock; default: beside the "
+        "first -c file, else ./declos.lock); with -c, the configuration's pkgs.overlays "
+        "and pkgs.hermetic apply as in `declos build`.",
     )
     verbs = p.add_mutually_exclusive_group(required=True)
     verbs.add_argument("-i", "--install", action="store_true", help="install ATTR...")
@@ -36,7 +40,14 @@ def register(subparsers: Any) -> None:
         "--delete-generations", nargs="+", metavar="GEN", help="N..., old, +N (keep last N), Nd"
     )
     p.add_argument("--priority", type=int, default=5, help="with -i: lower wins collisions")
-    p.add_argument("--lock", metavar="PATH", default="declos.lock", help="the lock file")
+    p.add_argument(
+        "-c",
+        "--config",
+        action="append",
+        metavar="FILE",
+        help="configuration whose pkgs.overlays / pkgs.hermetic apply (repeatable)",
+    )
+    p.add_argument("--lock", metavar="PATH", help="the lock file")
     p.add_argument("--user", default=None, help="whose profile (default: you)")
     p.add_argument("--root", metavar="DIR", help="a store under DIR (images, tests)")
     p.add_argument("attrs", nargs="*", metavar="ATTR")
@@ -52,7 +63,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     try:
         store = Store.open(root=os.path.abspath(args.root) if args.root else None)
         env = UserEnvironment(store, user)
-        pkgs = Pkgs(store, lock=args.lock)
+        pkgs = _package_set(store, args.config or [], args.lock)
         if args.install:
             n = env.install(pkgs, args.attrs, args.priority)
             print(f"installed {', '.join(args.attrs)}; generation {n}", file=sys.stderr)
@@ -81,7 +92,19 @@ def cmd_env(args: argparse.Namespace) -> int:
         elif args.delete_generations:
             gone = env.delete_generations(args.delete_generations)
             print(f"deleted generations: {' '.join(map(str, gone)) or 'none'}", file=sys.stderr)
-    except (StoreError, ProfileError) as exc:
+    except (StoreError, ProfileError, EvaluationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _package_set(store: Store, config: list[str], lock: str | None) -> Pkgs:
+    """The package set attributes are read from: the lock's packages, with the overlays
+    and `pkgs.hermetic` of the configuration when one is given (evaluating it binds
+    them; packages are looked up only when an attribute is read)."""
+    if lock is None:
+        lock = str(lock_path_for(config)) if config else LOCK_NAME
+    pkgs = Pkgs(store, lock=lock)
+    if config:
+        evaluate(list(config), special_args={"pkgs": pkgs})
+    return pkgs

@@ -19,6 +19,7 @@ Overlays are pure functions of (final, prev), so calling one more than once is h
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -32,6 +33,11 @@ MAX_ROUNDS = 32
 
 class OverlayError(DebianError):
     """An overlay is not a function of (final, prev) returning a dict, or does not settle."""
+
+
+class OverlayCodeError(OverlayError):
+    """An overlay function raised: reported at its line (an overlay is user code, and
+    `declos env` calls it outside any module evaluation)."""
 
 
 def attr_name(name: str) -> str:
@@ -116,6 +122,8 @@ class OverlayStack:
                 self.set_final(final.__getitem__)
                 try:
                     new.append(self._call(i, fn, final, prev))
+                except OverlayCodeError:
+                    raise
                 except DebianError as exc:
                     # e.g. `final.x` where a later overlay defines x: not known this round
                     failure = exc
@@ -141,7 +149,15 @@ class OverlayStack:
                 f"pkgs.overlays[{i}] is a {type(fn).__name__}, not a function "
                 "overlay(final, prev) returning a dict of packages"
             )
-        result = fn(final, prev)
+        try:
+            result = fn(final, prev)
+        except DebianError:
+            raise  # a package not known (yet): the rounds decide
+        except Exception as exc:  # user code: report it at its line, never a traceback
+            raise OverlayCodeError(
+                f"{_user_line(exc, fn)}: pkgs.overlays[{i}] ({getattr(fn, '__qualname__', fn)}) "
+                f"raised {type(exc).__name__}: {exc}"
+            ) from None
         if not isinstance(result, Mapping) or not all(isinstance(k, str) for k in result):
             raise OverlayError(
                 f"pkgs.overlays[{i}] ({getattr(fn, '__qualname__', fn)}) returned a "
@@ -149,3 +165,12 @@ class OverlayStack:
                 'e.g. {"jq": prev.jq.override(hermetic=True)}'
             )
         return {attr_name(k): v for k, v in result.items()}
+
+
+def _user_line(exc: BaseException, fn: Any) -> str:
+    """FILE:LINE of the innermost frame of `exc` in the overlay's own file."""
+    code = getattr(fn, "__code__", None)
+    file = code.co_filename if code is not None else "<overlay>"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
+    line = frames[-1].lineno if frames else getattr(code, "co_firstlineno", 0)
+    return f"{file}:{line}"

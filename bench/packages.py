@@ -69,6 +69,8 @@ def strace_misses(argv: list[str]) -> int:
 
 
 def main() -> int:
+    # the machine may be shared: the load says how far the absolute times are inflated
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"{'figure':<46} {'declos':>9} {'anchor':>9}     {'ratio':>7}")
     archive = open_archive()
     index_dir = cache_dir() / "debian-index"
@@ -214,6 +216,7 @@ def main() -> int:
             store.close()
         finally:
             shutil.rmtree(work, ignore_errors=True)
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0
 
 

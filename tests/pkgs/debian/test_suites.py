@@ -46,6 +46,9 @@ def test_a_target_suite_closure_matches_apt_t(archive: Archive) -> None:
             n: resolve(view, [root]).packages[n].version for n in picked
         }
     assert lock.targets["bookworm"].packages["apache2"].version == "2.4.68-1~deb12u1"
+    # a later `declos lock` that does not name them keeps the targets and their versions
+    again = make_lock(archive, ["jq"], old=lock)
+    assert again.targets == lock.targets
     assert archive.index.candidate("apache2").version == "2.4.71-1~deb12u1"  # type: ignore[union-attr]
 
 

@@ -154,10 +154,14 @@ def eval_modules(
 ) -> EvalResult:
     """NixOS `lib.evalModules { modules; class; specialArgs; }` from inside a module (as
     `lib.eval_modules`): a separate bare evaluation (no standard library), run when the
-    result's `config` or `options` is first read; its `class` is `class_`."""
+    result's `config` or `options` is first read; its `class` is `class_`, its `type` the
+    submodule type of the same modules (`Option(lib.eval_modules(...).type)`)."""
     items = list(modules)
+    submodule = types.submodule_with(modules=items, special_args=special_args, class_=class_)
     return EvalResult(
-        lambda: evaluate(items, bare=True, special_args=special_args, class_=class_), class_
+        lambda: evaluate(items, bare=True, special_args=special_args, class_=class_),
+        class_,
+        submodule,
     )
 
 

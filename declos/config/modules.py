@@ -214,6 +214,12 @@ def flatten_options(
         path = (*prefix, *split_key(key))
         if isinstance(value, Option):
             yield path, value
+        elif isinstance(value, Mapping) and isinstance(value.get("_type"), str):
+            raise EvaluationError(  # NixOS: any attribute set with a `_type'
+                f"In module {where}: expected an option declaration at option path `{show_path(path)}` "
+                f"but got an attribute set with type {value['_type']}.\n"
+                "Hint: declare options with Option(type, default, description)."
+            )
         elif isinstance(value, Mapping):
             yield from flatten_options(value, where, path)
         elif isinstance(value, OptionType):

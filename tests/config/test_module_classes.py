@@ -120,3 +120,23 @@ def test_eval_modules_runs_when_read(modules: Any) -> None:
     with pytest.raises(EvaluationError) as info:
         ev.value("bad.config")
     assert str(info.value) == REFUSED.format(file="d.yaml")
+
+
+def test_eval_modules_type_declares_a_submodule(modules: Any, eval_error: Any) -> None:
+    files = modules(
+        n__yaml="options:\n  foo: {type: str, default: x}\n",
+        a__py="""
+        from declos.config import Option, eval_modules
+        options = {"s": Option(eval_modules(modules=["n.yaml"], class_="nixos").type, default={})}
+        """,
+        b__py="""
+        from declos.config import eval_modules
+        options = {"bad": eval_modules(modules=[])}
+        """,
+    )
+    assert evaluate(files[:2], bare=True).value("s") == {"foo": "x"}
+    assert eval_error([files[2]], "bad") == (
+        "In module b.py: expected an option declaration at option path `bad` but got an "
+        "attribute set with type configuration.\n"
+        "Hint: declare options with Option(type, default, description)."
+    )

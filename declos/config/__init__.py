@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -44,6 +45,7 @@ from declos.config.renames import (
     mk_renamed_option_module,
 )
 from declos.config.runtime import Runtime, gc_paused
+from declos.config.submodule import Submodule
 from declos.config.usercode import output_to_stderr
 
 __all__ = [
@@ -156,8 +158,15 @@ def eval_modules(
     `lib.eval_modules`): a separate bare evaluation (no standard library), run when the
     result's `config` or `options` is first read; its `class` is `class_`, its `type` the
     submodule type of the same modules (`Option(lib.eval_modules(...).type)`)."""
-    items = list(modules)
-    submodule = types.submodule_with(modules=items, special_args=special_args, class_=class_)
+    items = [Path(m) if isinstance(m, str | os.PathLike) else m for m in modules]
+    caller = sys._getframe(1)
+    submodule = Submodule(
+        *items,
+        special_args=special_args,
+        shorthand_only_defines_config=False,
+        module_class=class_,
+        _where=(caller.f_code.co_filename, caller.f_lineno),
+    )
     return EvalResult(
         lambda: evaluate(items, bare=True, special_args=special_args, class_=class_),
         class_,

@@ -17,6 +17,7 @@ from declos.config import typesys as _t
 from declos.config.deferred import DeferredModule as _DeferredModule
 from declos.config.metatypes import OptionDeclaration as _OptionDeclaration
 from declos.config.metatypes import OptionTypeType as _OptionTypeType
+from declos.config.serializable import SerializableValue as _SerializableValue
 from declos.config.submodule import Submodule as _Submodule
 from declos.config.tagged import AttrList as _AttrList
 from declos.config.tagged import AttrTag as _AttrTag
@@ -192,6 +193,19 @@ def path_with(
     merge only with the same parameters. `in_store=True, absolute=False` is an error."""
     return _t.PathWith(in_store, absolute)
 
+
+def serializable_value_with(
+    type_name: _builtins.str, nullable: _builtins.bool = True
+) -> _SerializableValue:
+    """NixOS `serializableValueWith { typeName, nullable }`: null (if nullable), bool, int,
+    float, str, path, and attribute sets and lists of those; "TYPE_NAME value"."""
+    return _SerializableValue(type_name, nullable)
+
+
+json = serializable_value_with("JSON")
+"""NixOS `types.json`."""
+toml = serializable_value_with("TOML", nullable=False)
+"""NixOS `types.toml`."""
 
 option_declaration = _OptionDeclaration()
 """NixOS `optionDeclaration`: values are `Option` declarations."""

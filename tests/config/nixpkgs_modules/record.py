@@ -21,7 +21,7 @@ HERE = Path(__file__).parent
 NIX_STORE = "/nix/store"  # builtins.storeDir of Debian's nix-bin; STOREDIR in checks.yaml
 
 
-def nix(directory: Path, modules: list[str], attr: str) -> tuple[bool, str]:
+def nix(directory: Path, modules: list[str], attr: str, strict: bool = False) -> tuple[bool, str]:
     expr = "import ./default.nix { modules = [ " + " ".join(f"./{m}" for m in modules) + " ]; }"
     run = subprocess.run(
         [
@@ -31,6 +31,7 @@ def nix(directory: Path, modules: list[str], attr: str) -> tuple[bool, str]:
             "--eval-only",
             "--read-write-mode",
             "--json",
+            *(["--strict"] if strict else []),  # modules.sh's STRICT_EVAL=1
             "-E",
             expr,
             "-A",
@@ -50,7 +51,7 @@ def main() -> int:
     directory = anchor / "lib" / "tests" / "modules"
     bad = 0
     for check in yaml.safe_load((HERE / "checks.yaml").read_text()):
-        ok, out = nix(directory, check["nix_modules"], check["attr"])
+        ok, out = nix(directory, check["nix_modules"], check["attr"], check.get("strict", False))
         if "nix" in check:
             want = check["nix"]
             if isinstance(want, str):

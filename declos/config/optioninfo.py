@@ -3,7 +3,8 @@
 NixOS modules and tools read an option's declaration through `options`
 (`options.services.foo.type.description`, `options.x.defaultText.text`,
 `options.x.value`); this view gives those attributes, under NixOS's names, for one
-option slot. Only `value` forces the option.
+option slot. Only `value` and `valueMeta` force values (`files` runs the modules that
+have not run yet, to know every definition).
 """
 
 from __future__ import annotations

@@ -50,6 +50,11 @@ def register(subparsers: Any) -> None:
         description="Print the shortest chain of dependency edges in declos.lock from PKG to DEP.",
     )
     w.add_argument("--lock", metavar="PATH", default="declos.lock", help="the lock file")
+    w.add_argument(
+        "--suite",
+        metavar="SUITE",
+        help="in the selection of packages used from SUITE (override(suite=SUITE))",
+    )
     w.add_argument("package", metavar="PKG")
     w.add_argument("dependency", metavar="DEP")
     w.set_defaults(func=cmd_why_depends)
@@ -182,7 +187,7 @@ def _changed(
 def cmd_why_depends(args: argparse.Namespace) -> int:
 
     try:
-        lock = read_lock(args.lock)
+        lock = read_lock(args.lock).for_suite(args.suite)
         chain = lock.why_depends(args.package, args.dependency)
     except DebianError as exc:
         print(f"error: {exc}", file=sys.stderr)

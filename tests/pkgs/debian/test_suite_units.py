@@ -5,6 +5,8 @@ configuration's line."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ from declos.pkgs.debian.errors import DebianError, NotInLock
 from declos.pkgs.debian.index import PackageIndex
 from declos.pkgs.debian.lockfile import Lock, LockedPackage, LockedSuite, TargetSelection, read_lock
 from declos.pkgs.debian.resolver import resolve
+
+DECLOS = str(Path(sys.executable).with_name("declos"))
 
 
 def _pkg(name: str, version: str, suite: str, *deps: str) -> LockedPackage:
@@ -167,3 +171,21 @@ def test_recording_names_the_line_of_a_suite_the_host_does_not_have(tmp_path: Pa
         "jq.override(suite='bookworm-backports'): the host's apt sources have no suite "
         "'bookworm-backports' (they have bookworm-security, bookworm)" in str(exc.value)
     )
+
+
+def test_why_depends_in_a_suites_selection(tmp_path: Path) -> None:
+    path = tmp_path / "declos.lock"
+    _lock(str(path)).write(path)
+
+    def why(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [DECLOS, "why-depends", "--lock", str(path), *argv], capture_output=True, text=True
+        )
+
+    out = why("--suite", "bookworm", "app", "libgcc-s1")
+    assert (out.returncode, out.stderr) == (0, "")
+    assert out.stdout == "app 1\n  └── libc6 2.36\n    └── libgcc-s1 12\n"
+    assert why("app", "libfoo").stdout == "app 2\n  └── libfoo 1\n"
+    bad = why("--suite", "bookworm-backports", "app", "libfoo")
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr.startswith("error: suite 'bookworm-backports' is not one of ")

@@ -141,7 +141,10 @@ def _packages_used(config_files: list[str], *, bare: bool) -> UsedPackages:
     Python distributions asked for."""
 
     pkgs = Pkgs(recording=True)
-    pkgs.debian.available_suites = [s.suite for s in host_sources()]
+    try:
+        pkgs.debian.available_suites = [s.suite for s in host_sources()]
+    except DebianError:
+        pass  # no apt sources: a Python-only configuration needs none (open_archive says so)
     try:
         ev = evaluate(list(config_files), special_args={"pkgs": pkgs}, bare=bare)
         read_values(ev)

@@ -1,4 +1,11 @@
-"""Fixtures shared by the fast test packages."""
+"""Fixtures shared by the fast test packages, and how pytest-xdist splits them.
+
+`DECLOS_TEST_WORKERS=2 ./run test` runs tests/ on both cores (`-n 2 --dist loadgroup`).
+A session- or module-scoped fixture is made once per worker, so the tests sharing one
+must stay on one worker: `pytest_collection_modifyitems` puts each test that uses such a
+fixture into the xdist group of the directory (session) or file (module) that defines
+it. Tests with only function-scoped fixtures are spread one by one.
+"""
 
 from __future__ import annotations
 
@@ -53,3 +60,38 @@ def serve_and_fetch(tmp_path: Path) -> ServeAndFetch:
             server.wait(timeout=10)
 
     return run
+
+
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """Where the widest-scoped fixture `item` shares with other tests is defined: the
+    conftest's directory for a session fixture, the file for a module fixture (pytest's own
+    session fixtures, such as tmp_path_factory, are cheap and not counted)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    group: tuple[int, str] | None = None
+    for defs in info.name2fixturedefs.values():
+        fixturedef = defs[-1]
+        rank = {"session": 2, "package": 2, "module": 1}.get(fixturedef.scope, 0)
+        if rank == 0 or not fixturedef.baseid:
+            continue
+        where = fixturedef.baseid if rank == 2 else item.nodeid.split("::", 1)[0]
+        if group is None or rank > group[0]:
+            group = (rank, where)
+    return None if group is None else group[1]
+
+
+# Fixtures that boot systemd-nspawn containers: their tests share one group, so two
+# container sets never run at once (a concurrent run lost the `box` container's profile
+# link once, cause not found; see /work/notes/speed.md).
+CONTAINER_FIXTURES = {"fleet", "box"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        group = "nspawn-containers" if uses & CONTAINER_FIXTURES else shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

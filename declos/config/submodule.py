@@ -12,6 +12,7 @@ from declos.config.locations import display_path
 from declos.config.messages import Definition
 from declos.config.modules import InlineModule, Module
 from declos.config.properties import Lazy
+from declos.config.suboptions import sub_option_tree
 from declos.config.typesys import NOUN_COMPOSITE, AttrsOf, OptionType, phrase
 from declos.config.values import AttrDict
 
@@ -127,6 +128,10 @@ class Submodule(OptionType):
 
     def sub_options(self) -> tuple[str, Any] | None:
         return ("", self)
+
+    def declared_options(self, base: Sequence[str]) -> Any:
+        """The options this submodule's modules declare, at `base` (see suboptions.py)."""
+        return sub_option_tree(self, base)
 
 
 def _describe(specs: Sequence[Any]) -> str:

@@ -46,6 +46,16 @@ class OptionType:
         """(placeholder, submodule type) for option docs, e.g. ("<name>", sub)."""
         return None
 
+    def get_sub_options(self, prefix: Sequence[str]) -> Any:
+        """NixOS `type.getSubOptions prefix`: the options declared below an option of this
+        type at `prefix`, with the type's placeholders in their `loc` (`<name>`, `*`,
+        `<function body>`); an empty dict for a type without sub-options."""
+        sub = self.sub_options()
+        if sub is None:
+            return {}
+        placeholder, subtype = sub
+        return subtype.declared_options((*prefix, *(p for p in placeholder.split(".") if p)))
+
     def __repr__(self) -> str:
         return f"<type {self.description}>"
 

@@ -261,14 +261,15 @@ class AttrsOf(OptionType):
         return AttrDict()
 
     def type_merge(self, other: OptionType) -> OptionType | None:
-        if (
-            isinstance(other, AttrsOf)
-            and other.lazy == self.lazy
-            and other.placeholder == self.placeholder
-        ):
-            elem = self.elem.type_merge(other.elem)
-            return AttrsOf(elem, self.lazy, self.placeholder) if elem is not None else None
-        return None
+        """Same laziness; placeholders equal, or NixOS's default `name` yields to the other."""
+        if not isinstance(other, AttrsOf) or other.lazy != self.lazy:
+            return None
+        mine, theirs = self.placeholder, other.placeholder
+        if mine != theirs and "name" not in (mine, theirs):
+            return None
+        elem = self.elem.type_merge(other.elem)
+        placeholder = theirs if mine == "name" else mine
+        return AttrsOf(elem, self.lazy, placeholder) if elem is not None else None
 
     def sub_options(self) -> tuple[str, Any] | None:
         inner = self.elem.sub_options() if not self.elem.nested else ("", self.elem)
@@ -426,6 +427,11 @@ class FunctionTo(OptionType):
             elem = self.elem.type_merge(other.elem)
             return FunctionTo(elem) if elem is not None else None
         return None
+
+    def sub_options(self) -> tuple[str, Any] | None:
+        inner = self.elem.sub_options() if not self.elem.nested else ("", self.elem)
+        body = "<function body>"
+        return (body + ("." + inner[0] if inner and inner[0] else ""), inner[1]) if inner else None
 
 
 class CoercedTo(OptionType):

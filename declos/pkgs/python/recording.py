@@ -9,12 +9,16 @@ nothing ever fetches; `dist(NAME, sdist=True)` records that NAME is to be locked
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from declos.pkgs.python.errors import PythonError
 from declos.pkgs.python.lockfile import Artifact, LockedDist, PyLock, canonical_name
 from declos.pkgs.python.project import requirement_name
 
 _ZERO = "0" * 64
+_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
 
 
 @dataclass
@@ -25,6 +29,7 @@ class RecordingLock(PyLock):
     sdists: set[str] = field(default_factory=set)
 
     def get(self, name: str) -> LockedDist:
+        _check_name(name)
         key = canonical_name(name)
         self.requirements.setdefault(key, name)
         if key not in self.dists:
@@ -38,8 +43,21 @@ class RecordingLock(PyLock):
             )
         return self.dists[key]
 
+    def closure(self, names: Iterable[str]) -> list[str]:
+        """The names asked for, recorded (a placeholder depends on nothing)."""
+        return sorted({self.get(name).key for name in names})
+
     def require(self, requirement: str) -> None:
         """Record a full PEP 508 requirement (a project's `pyproject.toml` entry)."""
         key = canonical_name(requirement_name(requirement))
         self.get(key)
         self.requirements[key] = requirement
+
+
+def _check_name(name: object) -> None:
+    """A name as `with_packages` and `dist` take it (a version range is the lock's job)."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise PythonError(
+            f"{name!r} is not a distribution name; name distributions here "
+            '(`with_packages(["six"])`) and pin versions in the lock'
+        )

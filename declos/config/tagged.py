@@ -124,6 +124,21 @@ class AttrList(OptionType):
         return isinstance(value, list | tuple | Mapping)
 
     def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
+        out = [{key: merged} for key, _, merged, _, _ in self.evaluated(ev, loc, defs)]
+        if not self.as_attrs:
+            return out
+        zipped: dict[str, list[Any]] = {}
+        for entry in out:
+            for key, item in entry.items():
+                zipped.setdefault(key, []).append(item)
+        combine = self.merge_attr_values or (lambda _name, values: values)
+        return {key: combine(key, values) for key, values in zipped.items()}
+
+    def evaluated(
+        self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]
+    ) -> list[tuple[str, Any, Any, int, Any]]:
+        """The kept items in order: (key, definition, merged value, order priority, module);
+        items whose element merge gives no value are left out (NixOS's `evals`)."""
         items: list[tuple[str, Any, int, int, Any]] = []
         for value, module in defs:
             if isinstance(value, Mapping):
@@ -137,19 +152,12 @@ class AttrList(OptionType):
             strongest[key] = min(prio, strongest.get(key, DEFAULT_PRIORITY))
         kept = [i for i in items if i[3] == strongest[i[0]]]
         kept.sort(key=lambda i: i[2])
-        out: list[dict[str, Any]] = []
-        for key, item, _, _, module in kept:
+        out: list[tuple[str, Any, Any, int, Any]] = []
+        for key, item, order, _, module in kept:
             merged = merge_definitions(ev, (*loc, key), self.elem, [(item, module)])
             if merged is not ABSENT:
-                out.append({key: merged})
-        if not self.as_attrs:
-            return out
-        zipped: dict[str, list[Any]] = {}
-        for entry in out:
-            for key, item in entry.items():
-                zipped.setdefault(key, []).append(item)
-        combine = self.merge_attr_values or (lambda _name, values: values)
-        return {key: combine(key, values) for key, values in zipped.items()}
+                out.append((key, item, merged, order, module))
+        return out
 
     def _list_item(
         self, loc: Sequence[str], raw: Any, module: Any

@@ -1,7 +1,8 @@
 """`options.X.valueMeta`: what NixOS's merge (v2) reports besides the value.
 
 For an attribute set of T, `{attrs = {NAME = <T's metadata>}}`; for a list of T,
-`{list = [<T's metadata per element>]}`; for a submodule, `{configuration = <the
+`{list = [<T's metadata per element>]}`; for an attribute list, `{attrList, attrListValue,
+definitions}`; for a submodule, `{configuration = <the
 instance's evaluation: config, options>}`; `{}` for the other types. Computed when read
 (it evaluates the instances again), so evaluations that never read it pay nothing.
 """
@@ -14,8 +15,9 @@ from typing import Any
 from declos.config.evalmodules import EvalResult
 from declos.config.merge import live_definitions
 from declos.config.messages import Definition
-from declos.config.properties import Property
+from declos.config.properties import Property, mk_definition, mk_order
 from declos.config.submodule import Submodule
+from declos.config.tagged import AttrList
 from declos.config.typesys import AttrsOf, ListOf
 from declos.config.values import AttrDict
 
@@ -48,4 +50,26 @@ def value_meta(ev: Any, loc: Sequence[str], typ: Any, defs: Sequence[Definition]
                 if live_definitions(ev, at, [(item, module)]):
                     items.append(value_meta(ev, at, typ.elem, [(item, module)]))
         return AttrDict(list=items)
+    if isinstance(typ, AttrList):
+        return _attr_list_meta(ev, loc, typ, live)
     return AttrDict()
+
+
+def _attr_list_meta(
+    ev: Any, loc: Sequence[str], typ: AttrList, defs: Sequence[Definition]
+) -> AttrDict:
+    """NixOS attrListWith's metadata: per kept item its element metadata (`attrList`),
+    `{key: value}` (`attrListValue`) and a definition carrying its file and order
+    (`definitions`, for re-defining another option with the same origins)."""
+    evals = typ.evaluated(ev, loc, defs)
+    return AttrDict(
+        attrList=[
+            value_meta(ev, (*loc, key), typ.elem, [(item, module)])
+            for key, item, _, _, module in evals
+        ],
+        attrListValue=[{key: merged} for key, _, merged, _, _ in evals],
+        definitions=[
+            mk_definition(module.display(), mk_order(order, {key: merged}))
+            for key, _, merged, order, module in evals
+        ],
+    )

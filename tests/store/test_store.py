@@ -14,6 +14,7 @@ import pytest
 
 from declos.store import BuildError, Derivation, Store, StoreError
 from declos.store.nar import dump_bytes
+from declos.store.sandbox import build_env
 
 PY = sys.executable
 
@@ -307,3 +308,12 @@ def test_builder_dies_with_a_killed_declos(tmp_path: Path) -> None:
     while _processes_with(f"sleep\0{marker}"):
         assert time.monotonic() < deadline, "the builder outlived declos"
         time.sleep(0.05)
+
+
+def test_builders_get_every_core_and_the_derivation_env_wins() -> None:
+    """NIX_BUILD_CORES is impure (not in the derivation), so it may use the whole machine."""
+    env = build_env({"x": "1"}, "/declos/store")
+    assert env["NIX_BUILD_CORES"] == str(os.cpu_count() or 1)
+    assert build_env({}, "/declos/store", cores=3)["NIX_BUILD_CORES"] == "3"
+    assert build_env({"NIX_BUILD_CORES": "7"}, "/declos/store")["NIX_BUILD_CORES"] == "7"
+    assert (env["x"], env["NIX_STORE"], env["HOME"]) == ("1", "/declos/store", "/homeless-shelter")

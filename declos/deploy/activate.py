@@ -65,12 +65,19 @@ def activate(
     args = ["--id", ident, "--top", top, "--action", action]
     args += ["--timeout", f"{confirm_timeout:g}", "--magic", "1" if magic else "0"]
     args += ["--wait", "1", "--wait-timeout", f"{activation_timeout:g}"]
-    exit_code, reboot = _start_and_wait(host, args, activation_timeout, log)
+    lost, exit_code, reboot = _start_and_wait(host, args, activation_timeout, log)
     deadline = time.monotonic() + confirm_timeout
     last_error = ""
     while True:
         try:
             host.reconnect()
+            if lost:  # the activator's output, exit code and reboot reason, late
+                waited = host.run(
+                    agent_argv(py, "wait", "--id", ident, "--timeout", f"{activation_timeout:g}"),
+                    timeout=activation_timeout + 60,
+                    check=False,
+                )
+                lost, exit_code, reboot = False, *_read_wait(waited.stdout, activation_timeout, log)
             result = host.run(agent_argv(py, "confirm", "--id", ident), timeout=30, check=False)
             answer = result.stdout.decode(errors="replace").strip().splitlines()
             status = answer[-1] if answer else ""
@@ -115,10 +122,11 @@ _INSTALL_AND_RUN = (
 
 def _start_and_wait(
     host: Any, args: list[str], timeout: float, log: Callable[[str], None]
-) -> tuple[int | None, str | None]:
+) -> tuple[bool, int | None, str | None]:
     """Upload the agent, start the activation and wait for the activator, in one round
-    trip; the activator's exit code (None when the connection died while it ran) and why
-    a reboot is needed (None: it is not)."""
+    trip: whether the connection died while it ran (then `activate` asks again over a new
+    one), the activator's exit code (None: not known) and why a reboot is needed (None:
+    it is not)."""
     argv = ["sh", "-c", _INSTALL_AND_RUN, "declos-agent", AGENT_PATH, host.python]
     try:
         result = host.run(
@@ -133,10 +141,18 @@ def _start_and_wait(
         raise
     except HostError as exc:
         log(f"lost the connection during activation ({exc}); confirming over a new one")
-        return None, None
+        return True, None, None
+    return False, *_read_wait(result.stdout, timeout, log)
+
+
+def _read_wait(
+    stdout: bytes, timeout: float, log: Callable[[str], None]
+) -> tuple[int | None, str | None]:
+    """`agent wait`'s answer: the activator's lines (logged), its exit code, and why a
+    reboot is needed."""
     code: int | None = None
     reboot: str | None = None
-    for line in result.stdout.decode(errors="replace").splitlines():
+    for line in stdout.decode(errors="replace").splitlines():
         if line.startswith("DECLOS-ACTIVATED "):
             code = int(line.split()[1])
         elif line.startswith("DECLOS-REBOOT "):

@@ -393,3 +393,44 @@ def test_activation_that_cuts_ssh_is_rolled_back_by_the_target(deployer: Deploye
     assert "rolled-back: no confirmation within 5 s; re-activated " in outcome
     assert c.exec(["readlink", "/run/declos/current-system"]).stdout == before
     assert marker_on(deployer, "c02") == f"{good} c02\n"
+
+
+KILL_SSH_SESSIONS = """\
+    script: |
+      python3 - <<'EOF'
+      import os, signal
+      for p in os.listdir("/proc"):
+          try:
+              title = open(f"/proc/{p}/cmdline", "rb").read()
+          except OSError:
+              continue
+          if p.isdigit() and title.startswith(b"sshd: root"):
+              os.kill(int(p), signal.SIGKILL)
+      EOF
+"""
+
+
+def test_connection_lost_during_activation_still_brings_its_output(deployer: Deployer) -> None:
+    """The new generation kills every root SSH session (sshd itself keeps listening), so
+    the deployer's connection dies while it waits for the activator; over a new one it
+    fetches the activator's output and exit code, then confirms."""
+    names = ["c03"]
+    create(deployer, marker_config(f"lost-good-{time.time_ns()}", names), names)
+    assert deployer.deploy().returncode == 0
+    said = f"said-{time.time_ns()}"
+    cut = (
+        f"  system.activationScripts.say: echo {said}\n"
+        "  systemd.services.cut-sessions:\n"
+        "    wantedBy: [multi-user.target]\n"
+        "    serviceConfig: {Type: oneshot}\n"
+    ) + KILL_SSH_SESSIONS
+    marker = f"lost-new-{time.time_ns()}"
+    deployer.logical(marker_config(marker, names, cut), names)
+    r = deployer.deploy()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert results(r.stdout) == {"c03": "deployed"}
+    out = r.stdout + r.stderr
+    assert "c03> lost the connection during activation (" in out
+    assert f"c03> {said}" in out
+    assert out.index("c03> lost the connection") < out.index(f"c03> {said}")
+    assert marker_on(deployer, "c03") == f"{marker} c03\n"

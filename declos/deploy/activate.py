@@ -137,8 +137,16 @@ def _start_and_wait(
         )
     except HostKeyMismatch:
         raise
-    except CommandFailed:
-        raise
+    except CommandFailed as exc:
+        if exc.result.returncode != -1:
+            raise
+        # No exit status: the SSH session was killed under the command (the new
+        # configuration ended it); the detached activation goes on without it.
+        log(
+            "lost the connection during activation (the SSH session ended without an exit "
+            "status); confirming over a new one"
+        )
+        return True, None, None
     except HostError as exc:
         log(f"lost the connection during activation ({exc}); confirming over a new one")
         return True, None, None
@@ -159,6 +167,8 @@ def _read_wait(
             reboot = line[len("DECLOS-REBOOT ") :]
         elif line.startswith("DECLOS-TIMEOUT"):
             log(f"activation did not finish within {timeout:g} s")
+        elif line.startswith("DECLOS-NOT-STARTED"):
+            log("the activation was never started on the target")
         elif line:
             log(line)
     return code, reboot

@@ -117,6 +117,7 @@ def start(opts, argv):
         )
     else:
         _detach(cmd, os.path.join(d, "agent.out"))
+    _write(os.path.join(d, "started"), str(os.getpid()))
     if opts.get("wait") == "1":
         # Started and waited for in one command (one SSH round trip); `work` goes on
         # without us if this session dies.
@@ -295,6 +296,11 @@ def wait(opts):
     """Block until FILE exists in the deploy dir (or timeout); print it and the log."""
     d = _dir(opts["id"])
     name = opts.get("for", "activated")
+    if _read(os.path.join(d, "started")) is None:
+        # Asked over a new connection after the first one died before `start` had
+        # started `work`: nothing will ever be activated; say so instead of waiting.
+        sys.stdout.write("DECLOS-NOT-STARTED\n")
+        return 3
     deadline = time.monotonic() + float(opts.get("timeout", "600"))
     while time.monotonic() < deadline:
         value = _read(os.path.join(d, name))

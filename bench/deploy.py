@@ -128,6 +128,8 @@ def trivial_noop(fleet: nspawn.Fleet, work: Path, env: dict[str, str]) -> None:
         f"  {k}: !force {str(v).lower()}\n" for k, v in CONTAINER.items() if isinstance(v, bool)
     )
     tweaks += '  networking.hostName: !force ""\n' + f"  services.httpd.listenPort: {port}\n"
+    # webserver.yaml says libvirt: this figure is about the container, an existing host.
+    tweaks += "  deployment.targetEnv: !force none\n"
     (d / "container.yaml").write_text("webserver:\n" + tweaks)
     phys = physical(fleet, ["c00"])["c00"]
     (d / "physical.yaml").write_text(yaml.safe_dump({"webserver": phys}))

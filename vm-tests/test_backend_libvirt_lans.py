@@ -32,16 +32,7 @@ import pytest
 
 from declos.virt.libvirt_domain import open_connection
 
-pytestmark = [
-    pytest.mark.vm,
-    # Not yet passed end to end (session 4: two runs with three VMs booting at once at load
-    # 9-14 failed at boot, before any LAN check; this two-at-a-time version landed unrun at
-    # the landing cut-off). DECLOS_RUN_UNVERIFIED=1 runs it; drop this mark once it passed.
-    pytest.mark.skipif(
-        os.environ.get("DECLOS_RUN_UNVERIFIED") != "1",
-        reason="libvirt LAN VM test not yet passed end to end (docs/backends.md)",
-    ),
-]
+pytestmark = pytest.mark.vm
 
 NETWORK_A = """\
 a1:

@@ -43,6 +43,8 @@ from declos.hosts.known_hosts import (
 WINDOW = 1 << 26
 MAX_PACKET = 1 << 15
 # AES-GCM first: one AEAD pass per packet instead of AES-CTR plus a separate HMAC.
+# How long output may still arrive after the exit status (see SSHHost._collect).
+_EOF_GRACE = 2.0
 _FAST_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 # paramiko logs failures (with tracebacks) on its transport's channel; errors reach
 # callers as typed exceptions instead, so the channel only goes to handlers the
@@ -297,13 +299,20 @@ class SSHHost(Host):
         out, err = bytearray(), bytearray()
         deadline = time.monotonic() + timeout
         transport = chan.get_transport()
+        exited_at: float | None = None
         while True:
             while chan.recv_ready():
                 out += chan.recv(65536)
             while chan.recv_stderr_ready():
                 err += chan.recv_stderr(65536)
             if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                return chan.recv_exit_status(), bytes(out), bytes(err)
+                # sshd may send exit-status before the last output it still had buffered;
+                # only EOF says all of it arrived. A background child that keeps the
+                # output open would withhold EOF forever, hence the grace period.
+                now = time.monotonic()
+                exited_at = now if exited_at is None else exited_at
+                if chan.eof_received or now - exited_at >= _EOF_GRACE:
+                    return chan.recv_exit_status(), bytes(out), bytes(err)
             if transport is None or not transport.is_active():
                 self.close()
                 raise HostUnreachable(

@@ -271,3 +271,12 @@ def test_idle_stream_times_out(host: Host) -> None:
         assert time.monotonic() - started < 5
     finally:
         chan.close()
+
+
+def test_output_written_just_before_exit_is_never_lost(host: Host) -> None:
+    """sshd may send exit-status before the output it still had buffered; run() must
+    wait for EOF (CI once saw `cat: No such file ...` arrive as just `cat:`)."""
+    line = "x" * 3000
+    for _ in range(40):
+        r = host.run(["sh", "-c", 'echo "$1"; echo "$1" >&2; exit 1', "sh", line], check=False)
+        assert (r.returncode, r.text, r.stderr.decode()) == (1, line + "\n", line + "\n")

@@ -9,9 +9,9 @@ have not run yet, to know every definition).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 
+from declos.config.attrview import OptionAttrs
 from declos.config.errors import MissingAttributeError
 from declos.config.modules import DeclarationSite
 from declos.config.option import NO_VALUE
@@ -26,7 +26,7 @@ def literal(text: Any) -> Any:
     return AttrDict(_type="literalExpression", text=str(text))
 
 
-class OptionInfo(Mapping):
+class OptionInfo(OptionAttrs):
     """The option attribute set of one slot (NixOS's `options.X`)."""
 
     __slots__ = ("_slot", "_keys")
@@ -115,17 +115,6 @@ class OptionInfo(Mapping):
             [] if option is None else [(mk_option_default(option.default), DeclarationSite(option))]
         )
         return default + list(slot.defs)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
     def __repr__(self) -> str:
         return f"<option {'.'.join(self._slot.path)}>"

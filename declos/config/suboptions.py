@@ -8,9 +8,10 @@ its declarations say; nothing is evaluated, so there is no `value`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from declos.config.attrview import OptionAttrs
 from declos.config.errors import MissingAttributeError
 from declos.config.modules import Module
 from declos.config.option import NO_VALUE, Option
@@ -39,7 +40,7 @@ def sub_option_tree(subtype: Any, base: Sequence[str]) -> AttrDict:
     return tree
 
 
-class SubOption(Mapping):
+class SubOption(OptionAttrs):
     """One sub-option as an attribute set (NixOS's option set, without `value`)."""
 
     __slots__ = ("_loc", "_decls", "_keys")
@@ -97,17 +98,6 @@ class SubOption(Mapping):
         if key == "visible":
             return next((o.visible for o in self._decls if o.visible is not True), True)
         return self._declared({"defaultText": "default_text"}.get(key, key))
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return self[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
     def __repr__(self) -> str:
         return f"<sub-option {'.'.join(self._loc)}>"

@@ -15,7 +15,7 @@ import yaml
 
 from declos.config.errors import EvaluationError
 from declos.config.locations import display_path, split_key
-from declos.config.modules import MODULE_ATTRS, Module, module_class_of
+from declos.config.modules import Module, module_class_of
 from declos.config.option import NO_VALUE, Option
 from declos.config.packageoption import SAME_AS_NAME, mk_package_option
 from declos.config.renames import from_import_entry
@@ -24,8 +24,6 @@ from declos.config.usercode import check_text
 from declos.config.yamlbuild import Builder, Marked, unmark
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# A YAML file is its own `_file`, so it may not name one.
-MODULE_KEYS = set(MODULE_ATTRS) - {"_file"}
 OPTION_KEYS = {
     "type",
     "default",

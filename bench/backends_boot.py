@@ -38,15 +38,18 @@ bench:
 
 
 def harness_boot() -> float:
-    driver = Driver(Path(tempfile.mkdtemp(prefix="declos-bench-boot-")))
-    try:
-        machine = driver.create(MachineSpec("bench-boot", memory=1024, vcpus=2, runner="libvirt"))
-        started = time.monotonic()
-        machine.start()
-        machine.wait_for_ssh()
-        return time.monotonic() - started
-    finally:
-        driver.close()
+    with tempfile.TemporaryDirectory(prefix="declos-bench-boot-") as scratch:
+        driver = Driver(Path(scratch))
+        try:
+            machine = driver.create(
+                MachineSpec("bench-boot", memory=1024, vcpus=2, runner="libvirt")
+            )
+            started = time.monotonic()
+            machine.start()
+            machine.wait_for_ssh()
+            return time.monotonic() - started
+        finally:
+            driver.close()
 
 
 def declos(tmp: Path, env: dict[str, str], *args: str) -> None:

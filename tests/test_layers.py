@@ -50,7 +50,6 @@ ACTIVATION_THIRD_PARTY = {"jeepney"}
 # moves theirs to module level (a command module is imported only for its own command,
 # so a module-level import costs nothing for other commands) and deletes the line here.
 LOCAL_CROSSING: dict[str, int] = {
-    "declos/cli/store.py": 2,  # hosts: `store dump` stays import-light (timed against nix-store --dump)
     "declos/cli/shell.py": 2,  # pkgs, store: a cached `declos shell` never imports them (goal 100 ms)
     "declos/config/pkgsproxy.py": 1,  # config (by name, for startup time)
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
@@ -18,7 +19,9 @@ from declos.store import Derivation, Store, location
 from declos.store.errors import StoreError
 from declos.store.export import export_paths, import_paths
 from declos.store.gc import add_indirect_root, collect_garbage, find_roots
+from declos.store.nar import dump, dump_to_fd
 from declos.store.profiles import parse_age
+from declos.store.readonly import locate_valid
 from declos.store.schema import db_file
 from declos.store.verify import verify
 
@@ -271,12 +274,8 @@ def _add_text(args: argparse.Namespace) -> int:
 
 
 def _dump(args: argparse.Namespace) -> int:
-    """Kept import-light (no Store, no Database): dump is a one-shot read, timed against Nix."""
-    import io
-
-    from declos.store.nar import dump, dump_to_fd
-    from declos.store.readonly import locate_valid
-
+    """A read-only lookup (no Database opened, no lock taken): dump is a one-shot read, timed
+    against `nix-store --dump`."""
     _, real = locate_valid(args.path, getattr(args, "root", None))
     sys.stdout.flush()
     try:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from declos.store.nar import nar_hash
+from declos.store.nar import dump, nar_hash, remove_tree
 
 if TYPE_CHECKING:
     from declos.store.store import Store
@@ -59,8 +59,6 @@ def verify(
 
 
 def _repair(store: Store, source: Store, path: str) -> None:
-    from declos.store.nar import dump, remove_tree
-
     tmp = store.temp_dir()
     try:
         item = os.path.join(tmp, "item")

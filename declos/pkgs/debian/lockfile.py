@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from declos.common.atomic import atomic_write
 from declos.pkgs.debian.errors import DebianError, NotInLock
 from declos.pkgs.debian.resolver import LIBC_ROOT, closure
 
@@ -228,9 +229,7 @@ class Lock:
         }
 
     def write(self, path: str | Path) -> None:
-        from declos.pkgs.debian.archive import atomic_write_bytes
-
-        atomic_write_bytes(Path(path), self.dumps().encode())
+        atomic_write(path, self.dumps())
 
 
 def read_lock(path: str | Path) -> Lock:

@@ -61,7 +61,7 @@ from declos.config.usercode import (
     user_code_error,
 )
 from declos.config.values import AttrDict, to_json, to_plain
-from declos.config.view import ConfigView, OptionsView
+from declos.config.view import ConfigView, OptionsView, instance_value, overlay
 
 
 class _Run:
@@ -296,7 +296,8 @@ class Evaluation:
     def submodule_value(
         self, typ: Any, loc: Sequence[str], defs: Sequence[tuple[Any, Module]]
     ) -> Any:
-        return self.submodule_evaluation(typ, loc, defs).force_all()
+        """A submodule instance's value: lazy per option, as in NixOS (see InstanceValue)."""
+        return instance_value(self.submodule_evaluation(typ, loc, defs))
 
     def submodule_evaluation(
         self, typ: Any, loc: Sequence[str], defs: Sequence[tuple[Any, Module]]
@@ -342,7 +343,7 @@ class Evaluation:
         declared = self._force_node(self.tree, top=True)
         if self.freeform_slot is None:
             return declared
-        return _recursive_update(self.force(self.freeform_slot), declared)
+        return overlay(self.force(self.freeform_slot), declared)
 
     def _force_node(self, node: dict[str, Any], top: bool = False) -> AttrDict:
         out = AttrDict()
@@ -490,16 +491,6 @@ def _not_found(parts: Sequence[str], i: int, node: Mapping[str, Any]) -> Evaluat
         f"attribute `{parts[i]}' in selection path `{show_path(parts)}' not found"
         + did_you_mean(parts[i], [str(k) for k in node], parts[:i])
     )
-
-
-def _recursive_update(base: Mapping[str, Any], top: Mapping[str, Any]) -> AttrDict:
-    out = AttrDict(base)
-    for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _recursive_update(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def _record_assumptions(stack: list[Any], slot: Slot) -> None:

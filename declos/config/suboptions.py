@@ -15,6 +15,7 @@ from declos.config.attrview import OptionAttrs
 from declos.config.errors import MissingAttributeError
 from declos.config.modules import Module
 from declos.config.option import NO_VALUE, Option
+from declos.config.typesys import AttrsOf
 from declos.config.values import AttrDict
 
 
@@ -24,19 +25,29 @@ def sub_option_tree(subtype: Any, base: Sequence[str]) -> AttrDict:
 
     Only options declared by module objects of the submodule are listed (dicts, Python
     callables returning dicts); modules given as files or imported from them are not
-    loaded here. NixOS's `_module` options are not listed (declos has no such options)."""
+    loaded here. NixOS's `_module` options are not listed (declos has no such options).
+    When the modules give a freeform type, its sub-options are under `_freeformOptions`
+    (NixOS's name)."""
     tree = AttrDict()
     name = base[-1] if base else "<name>"
     grouped: dict[tuple[str, ...], list[Option]] = {}
+    freeform: Any = None
     for module in subtype.modules_for(name):
         if isinstance(module, Module):
             for rel, option in module.options:
                 grouped.setdefault(rel, []).append(option)
+            if module.freeform is not None:
+                free = module.freeform
+                free = free if isinstance(free, AttrsOf) else AttrsOf(free)
+                merged = free if freeform is None else freeform.type_merge(free)
+                freeform = merged if merged is not None else freeform
     for rel, decls in grouped.items():
         node = tree
         for part in rel[:-1]:
             node = node.setdefault(part, AttrDict())
         node[rel[-1]] = SubOption((*base, *rel), decls)
+    if freeform is not None:
+        tree["_freeformOptions"] = freeform.get_sub_options(base)
     return tree
 
 

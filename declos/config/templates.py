@@ -19,7 +19,7 @@ from declos.config.errors import EvaluationError
 from declos.config.properties import Lazy
 from declos.config.usercode import USER_FAILURES
 from declos.config.values import AttrDict, LazyAttrs
-from declos.config.view import ConfigView
+from declos.config.view import ConfigView, InstanceValue
 
 _WHOLE = re.compile(r"\A\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\Z", re.S)
 
@@ -101,7 +101,7 @@ def _reject_undefined(value: Any) -> None:
 def _environment() -> Any:
     """One strict environment: reading something that does not exist is an error."""
     jinja2 = _jinja()
-    strict = (ConfigView, AttrDict, LazyAttrs)
+    strict = (ConfigView, InstanceValue, AttrDict, LazyAttrs)
 
     class Environment(jinja2.Environment):  # type: ignore[name-defined]
         def getattr(self, obj: Any, attribute: str) -> Any:

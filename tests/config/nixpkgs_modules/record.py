@@ -1,7 +1,7 @@
 """Re-run real Nix on the original modules of every check in checks.yaml and compare
 with the recorded answer (the expectations of test_nixpkgs_modules.py come from here).
 
-    python3 tests/config/nixpkgs_modules/record.py [ANCHOR]   # needs nix-instantiate
+    python3 tests/config/nixpkgs_modules/record.py [ANCHOR] [--only=LINE,...]   # needs nix-instantiate
 
 ANCHOR defaults to /work/shared/anchors/nixpkgs-lib (a copy of nixpkgs' lib/).
 Exit status 1 when Nix disagrees with a recorded answer.
@@ -47,10 +47,14 @@ def nix(directory: Path, modules: list[str], attr: str, strict: bool = False) ->
 
 
 def main() -> int:
-    anchor = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/anchors/nixpkgs-lib")
+    args = [a for a in sys.argv[1:] if not a.startswith("--only=")]
+    only = {int(n) for a in sys.argv[1:] if a.startswith("--only=") for n in a[7:].split(",")}
+    anchor = Path(args[0] if args else "/work/shared/anchors/nixpkgs-lib")
     directory = anchor / "lib" / "tests" / "modules"
     bad = 0
     for check in yaml.safe_load((HERE / "checks.yaml").read_text()):
+        if only and check["line"] not in only:
+            continue
         ok, out = nix(directory, check["nix_modules"], check["attr"], check.get("strict", False))
         if "nix" in check:
             want = check["nix"]

@@ -29,5 +29,9 @@ imports = [
     {"default": "define-settingsDict-a-is-b.yaml"},
     {"nodes": {"foo": {"settingsDict": {"b": "beta"}}}},
     {"default": {"bottom": "bogus"}},
-    {"nodes": {"foo": lambda config: {"settingsDict": {"c": lazy(lambda c: c.settingsDict["a"])}}}},
+    {
+        "nodes": {
+            "foo": lambda config: {"settingsDict": {"c": lazy(lambda: config.settingsDict["a"])}}
+        }
+    },
 ]

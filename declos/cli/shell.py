@@ -1,8 +1,10 @@
-"""`declos shell`: nix-shell's interface over declos' packages (declos.pkgs.stdenv.shell).
+"""`declos shell` and `declos hook direnv`: nix-shell's interface over declos' packages
+(declos.shell; docs/shell.md).
 
-Entering an unchanged shell reads one cached JSON file and execs bash: the library that
+Entering an unchanged shell reads two small cached files and execs bash: the library that
 evaluates and builds (Pkgs, the store) is imported only on a cache miss, because
 importing it costs more than the whole cached path (goal: `--run true` within 100 ms).
+For the same reason this module avoids pathlib and everything else a hit does not need.
 """
 
 from __future__ import annotations
@@ -12,17 +14,30 @@ import importlib
 import os
 import shlex
 import sys
-from pathlib import Path
-from typing import Any
 
 from declos import __version__
-from declos.pkgs.stdenv import shell_cache
-from declos.pkgs.stdenv.shell_cache import ShellEnv
+from declos.shell import cache
+from declos.shell.cache import ShellEnv
 
 DEFAULT_FILES = ("shell.py", "shell.yaml")
+LOCKS = ("declos.lock", "pylock.toml")
+DIRENVRC = """\
+# `use declos [ARGS...]` in an .envrc: the environment of `declos shell ARGS` (cached), every
+# file its evaluation read watched, its profile kept as a GC root (.declos/gcroots/shell).
+use_declos() {{
+  watch_file shell.py shell.yaml declos.lock pylock.toml
+  local out
+  if ! out="$({declos} shell --direnv "$@")"; then
+    log_error "declos shell failed: the environment is not loaded"
+    return 1
+  fi
+  eval "$out"
+}}
+"""
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `shell` and `hook` (typing is not imported: a cache hit does not need it)."""
     p = subparsers.add_parser(
         "shell",
         help="enter a shell with packages and a Python environment (nix-shell)",
@@ -38,46 +53,59 @@ def register(subparsers: Any) -> None:
     run = p.add_mutually_exclusive_group()
     run.add_argument("--run", metavar="CMD", help="run CMD in a non-interactive shell")
     run.add_argument("--command", metavar="CMD", help="run CMD in an interactive shell")
+    run.add_argument("--print-env", action="store_true", help="print `export` lines")
     run.add_argument(
-        "--print-env", action="store_true", help="print `export` lines (for direnv: use declos)"
+        "--direnv",
+        action="store_true",
+        help="print what `use declos` evaluates in direnv (see `declos hook direnv`)",
     )
-    p.add_argument("--lock", metavar="PATH", default="declos.lock", help="Debian lock")
-    p.add_argument("--python-lock", metavar="PATH", default="pylock.toml", help="Python lock")
+    p.add_argument("--lock", metavar="PATH", default=LOCKS[0], help="Debian lock")
+    p.add_argument("--python-lock", metavar="PATH", default=LOCKS[1], help="Python lock")
     p.set_defaults(func=cmd_shell)
+    h = subparsers.add_parser(
+        "hook",
+        help="print the shell function of an integration (direnv: `use declos`)",
+        description="`declos hook direnv` prints `use_declos` for direnv: put "
+        '`eval "$(declos hook direnv)"` in ~/.config/direnv/direnvrc, then `use declos` '
+        "in a project's .envrc.",
+    )
+    h.add_argument("tool", choices=["direnv"])
+    h.set_defaults(func=cmd_hook)
 
 
-def _shell_file(args: argparse.Namespace) -> Path | None:
+def _shell_file(args: argparse.Namespace) -> str | None:
     if args.file:
-        path = Path(args.file)
-        if not path.is_file():
+        if not os.path.isfile(args.file):
             raise FileNotFoundError(2, "no such shell file", args.file)
-        return path.resolve()
+        return os.path.abspath(args.file)
     if args.packages:
         return None
     for name in DEFAULT_FILES:
-        if Path(name).is_file():
-            return Path(name).resolve()
+        if os.path.isfile(name):
+            return os.path.abspath(name)
     raise FileNotFoundError(2, "no shell.py or shell.yaml here (or give -p PKG...)", os.getcwd())
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
-    project = Path.cwd()
+    project = os.getcwd()
     path = _shell_file(args)
-    lock = Path(args.lock).resolve()
-    python_lock = Path(args.python_lock).resolve()
-    files = [str(p) for p in (path, lock, python_lock) if p is not None]
+    lock = os.path.abspath(args.lock)
+    python_lock = os.path.abspath(args.python_lock)
     stores = [os.environ.get("DECLOS_STORE_DIR", ""), os.environ.get("DECLOS_STATE_DIR", "")]
-    key_args = [str(path or ""), *args.packages, str(lock), str(python_lock), *stores]
-    key = shell_cache.cache_key(__version__, key_args, files)
-    shell = shell_cache.load(str(project), key)
+    key_args = [path or "", *args.packages, lock, python_lock, *stores]
+    args_key = cache.args_key(__version__, key_args)
+    key, shell = cache.lookup(project, args_key)
     if shell is None:
+        files = [p for p in (path, lock, python_lock) if p is not None]
         shell = _evaluate(args, project, path, lock, python_lock, files)
-        shell_cache.save(str(project), key, shell)
+        key = cache.save(project, args_key, shell)
     if args.print_env:
-        for name, value in sorted(shell.variables.items()):
-            sys.stdout.write(f"export {name}={shlex.quote(value)}\n")
+        sys.stdout.write(print_env(shell))
         return 0
-    env = shell_cache.environment(shell, os.environ, pure=args.pure, keep=args.keep)
+    if args.direnv:
+        sys.stdout.write(direnv_env(shell))
+        return 0
+    env = cache.environment(shell, os.environ, pure=args.pure, keep=args.keep)
     rc = _write_rc(project, key, shell, pure=args.pure)
     if args.run is not None:
         argv = ["bash", "--norc", "--noprofile", "-c", f"source {shlex.quote(rc)}\n{args.run}"]
@@ -89,47 +117,74 @@ def cmd_shell(args: argparse.Namespace) -> int:
     os.execvpe("bash", argv, env)
 
 
+def cmd_hook(args: argparse.Namespace) -> int:
+    """Print the direnv library function, calling this very declos."""
+    me = os.path.abspath(sys.argv[0])
+    declos = (
+        shlex.quote(me)
+        if os.path.basename(me) == "declos"
+        else f"{shlex.quote(sys.executable)} -m declos"
+    )
+    sys.stdout.write(DIRENVRC.format(declos=declos))
+    return 0
+
+
+def print_env(shell: ShellEnv) -> str:
+    """`export NAME=VALUE` lines of the shell's variables, sorted, values quoted."""
+    return "".join(
+        f"export {name}={shlex.quote(value)}\n" for name, value in sorted(shell.variables.items())
+    )
+
+
+def direnv_env(shell: ShellEnv) -> str:
+    """What `use declos` evaluates in direnv's bash: watch every file the evaluation read,
+    export the variables (PATH: the profile's bin put in front, direnv's `PATH_add`),
+    then the shell hook, as nix-direnv runs a shellHook."""
+    lines = [f"watch_file {shlex.quote(f)}" for f in shell.files]
+    for name, value in sorted(shell.variables.items()):
+        if name == "PATH":
+            lines += [f"PATH_add {shlex.quote(p)}" for p in reversed(value.split(":")) if p]
+        else:
+            lines.append(f"export {name}={shlex.quote(value)}")
+    lines.append("export IN_DECLOS_SHELL=impure")
+    if shell.shell_hook:
+        lines.append(shell.shell_hook)
+    return "\n".join(lines) + "\n"
+
+
 def _evaluate(
     args: argparse.Namespace,
-    project: Path,
-    path: Path | None,
-    lock: Path,
-    python_lock: Path,
+    project: str,
+    path: str | None,
+    lock: str,
+    python_lock: str,
     files: list[str],
 ) -> ShellEnv:
     # Imported here, on a cache miss only: see the module docstring.
-    library = importlib.import_module("declos.pkgs.stdenv.shell")
-    store_module = importlib.import_module("declos.store.store")
-    store = store_module.Store.open()
-    try:
-        result: ShellEnv = library.evaluate(
-            store,
-            project,
-            path,
-            args.packages,
-            lock=lock if lock.exists() else None,
-            python_lock=python_lock,
-            files=files,
-        )
-    finally:
-        store.close()
+    library = importlib.import_module("declos.shell.evaluate")
+    result: ShellEnv = library.evaluate_in_store(
+        project, path, args.packages, lock=lock, python_lock=python_lock, files=files
+    )
     return result
 
 
-def _write_rc(project: Path, key: str, shell: ShellEnv, *, pure: bool) -> str:
-    """The bash rc file: (impure) the user's ~/.bashrc, the prompt, the shell hook."""
-    rc = project / shell_cache.CACHE_DIR / f"{key}{'-pure' if pure else ''}.rc"
-    if not rc.exists():
+def _write_rc(project: str, key: str, shell: ShellEnv, *, pure: bool) -> str:
+    """The bash rc file: (impure, interactive) the user's ~/.bashrc, as nix-shell does,
+    the prompt, the shell hook."""
+    rc = os.path.join(project, cache.CACHE_DIR, f"{key}{'-pure' if pure else ''}.rc")
+    if not os.path.exists(rc):
         profile_bin = shlex.quote(shell.variables["PATH"])
         lines = [
-            "" if pure else '[ -f "$HOME/.bashrc" ] && source "$HOME/.bashrc"',
+            # nix-shell's rc: only an interactive shell (PS1 set) reads ~/.bashrc.
+            "" if pure else '[ -n "$PS1" ] && [ -e "$HOME/.bashrc" ] && source "$HOME/.bashrc"',
             # nix-shell's order: the inputs' entry first, then what ~/.bashrc made of PATH
             f"__declos_bin={profile_bin}",
             'PATH=":$PATH:"; PATH="${PATH//:"$__declos_bin":/:}"; PATH="${PATH#:}"',
             'PATH="$__declos_bin:${PATH%:}"; unset __declos_bin',
         ]
         lines += [r"PS1='\n\[\033[1;32m\][declos-shell:\w]\$\[\033[0m\] '", shell.shell_hook]
-        tmp = rc.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp = f"{rc}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
         os.replace(tmp, rc)
-    return str(rc)
+    return rc

@@ -6,6 +6,8 @@ environment first, so PROFILE/bin/python is that virtualenv), plus the variables
 same setup hooks as builds give (hooks.input_variables), the file's own variables and
 its shell hook. The profile is registered as an indirect GC root
 (`.declos/gcroots/shell` in the project), so a garbage collection keeps the shell.
+Every file the evaluation opens (a shell.py's imports and data files included) is
+recorded (reads.py) and returned, so the cache is keyed on all of them.
 
 `shell.yaml` (or `shell.py` defining `shell(pkgs)` that returns the same keys):
 
@@ -17,6 +19,7 @@ its shell hook. The profile is registered as an indirect GC root
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import os
 from collections.abc import Sequence
@@ -26,9 +29,12 @@ from typing import Any
 
 import yaml
 
+from declos.config.usercode import USER_FAILURES, user_code_error
+from declos.pkgs.debian.archive import cache_dir
 from declos.pkgs.package_set import Pkgs
 from declos.pkgs.stdenv.hooks import input_variables
-from declos.pkgs.stdenv.shell_cache import ShellEnv
+from declos.shell.cache import ShellEnv
+from declos.shell.reads import keyed_files, recording
 from declos.store.derivation import Derivation
 from declos.store.errors import StoreError
 from declos.store.gc import add_indirect_root
@@ -96,18 +102,36 @@ def _line(path: Path | None, key: str) -> int:
     return 1
 
 
+class _NoBytecodeWrites(importlib.machinery.SourceFileLoader):
+    """Reads a cached .pyc when one exists, never writes one: the project is the user's
+    (modules shell.py imports itself are loaded as Python always does)."""
+
+    def set_data(self, path: str, data: Any, *, _mode: int = 0o666) -> None:
+        return None
+
+
 def _call_shell_py(path: Path, pkgs: Pkgs) -> Any:
-    spec = importlib.util.spec_from_file_location("declos_shell_file", path)
+    loader = _NoBytecodeWrites("declos_shell_file", str(path))
+    spec = importlib.util.spec_from_file_location("declos_shell_file", path, loader=loader)
     if spec is None or spec.loader is None:
         raise ShellError(f"{path}: cannot load")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    fn = getattr(module, "shell", None)
-    if not callable(fn):
-        raise ShellError(
-            f"{path}: define `def shell(pkgs):` returning a mapping of {', '.join(KEYS)}"
-        )
-    return fn(pkgs)
+    try:
+        spec.loader.exec_module(module)
+        fn = getattr(module, "shell", None)
+        if not callable(fn):
+            raise ShellError(
+                f"{path}: define `def shell(pkgs):` returning a mapping of {', '.join(KEYS)}"
+            )
+        return fn(pkgs)
+    except StoreError:
+        raise  # the package set's own errors say what is wrong already
+    except SyntaxError as exc:
+        if exc.filename != str(path):
+            raise user_code_error(exc, str(path), "while loading the shell file") from None
+        raise ShellError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except USER_FAILURES as exc:  # the user's code: reported at its line, no traceback
+        raise user_code_error(exc, str(path), "while evaluating the shell file") from None
 
 
 def _resolve(pkgs: Pkgs, item: Any, where: str) -> list[Derivation]:
@@ -122,6 +146,32 @@ def _resolve(pkgs: Pkgs, item: Any, where: str) -> list[Derivation]:
     return list(members()) if callable(members) else [item]
 
 
+def evaluate_in_store(
+    project: str,
+    path: str | None,
+    extra: Sequence[str],
+    *,
+    lock: str,
+    python_lock: str,
+    files: Sequence[str],
+) -> ShellEnv:
+    """`evaluate` in the store of the environment (DECLOS_STORE_DIR, DECLOS_STATE_DIR);
+    a Debian lock that does not exist is none (a Python-only or `env`-only shell)."""
+    store = Store.open()
+    try:
+        return evaluate(
+            store,
+            Path(project),
+            Path(path) if path else None,
+            extra,
+            lock=Path(lock) if os.path.exists(lock) else None,
+            python_lock=Path(python_lock),
+            files=files,
+        )
+    finally:
+        store.close()
+
+
 def evaluate(
     store: Store,
     project: Path,
@@ -132,17 +182,22 @@ def evaluate(
     python_lock: Path | None,
     files: Sequence[str],
 ) -> ShellEnv:
-    """Build the shell's profile (GC-rooted) and return its variables."""
+    """Build the shell's profile (GC-rooted) and return its variables and the files the
+    evaluation read: `files` plus every file opened while the shell file ran and its
+    packages were looked up (not the build's own reads of the store)."""
     pkgs = Pkgs(store, lock=lock, python_lock=python_lock)
-    spec = read_spec(path, extra, pkgs)
     where = str(path) if path else "-p"
     inputs: list[Derivation] = []
-    if spec.python:
-        inputs.append(pkgs.python3.with_packages(spec.python, name="shell-python-env"))
-    for item in spec.packages:
-        for drv in _resolve(pkgs, item, where):
-            if drv not in inputs:
-                inputs.append(drv)
+    with recording() as reads:
+        spec = read_spec(path, extra, pkgs)
+        if spec.python:
+            inputs.append(pkgs.python3.with_packages(spec.python, name="shell-python-env"))
+        for item in spec.packages:
+            for drv in _resolve(pkgs, item, where):
+                if drv not in inputs:
+                    inputs.append(drv)
+    ignore = (store.store_dir, store.physical_store, store.physical_state, cache_dir())
+    read = keyed_files([*files, *reads], [str(d) for d in ignore])
     profile = pkgs.symlink_join("declos-shell", inputs)
     [out] = store.realise([profile])
     roots = project / ".declos" / "gcroots"
@@ -156,4 +211,4 @@ def evaluate(
     add_indirect_root(store, str(link))
     variables = input_variables(out, python=bool(spec.python))
     variables.update(spec.env)
-    return ShellEnv(variables, spec.shell_hook, str(store.real_path(out)), tuple(files))
+    return ShellEnv(variables, spec.shell_hook, str(store.real_path(out)), read)

@@ -1,0 +1,4 @@
+"""A shell file whose function fails (a typo in a key)."""
+
+def shell(pkgs):
+    return {"env": {}}["nope"]

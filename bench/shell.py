@@ -4,8 +4,10 @@
 
 Figures (issue 13, reference/packages.md §7.11 T7; goal <= 100 ms on a cache hit):
 1. `declos shell --pure --run true` with a cache hit (median of 10), against `bash -c true`
-   (the floor: the exec of bash) and `python3 -m venv --without-pip D && . D/bin/activate` (what a
-   Python developer does instead);
+   (the floor: the exec of bash), `PYTHON -c pass` with declos' own interpreter and site
+   (the floor of any Python command: in an editable install, setuptools' finder alone costs
+   ~20 ms) and `python3 -m venv --without-pip D && . D/bin/activate` (what a Python developer
+   does instead);
 2. the same with the cache deleted but every store path present (evaluation, lock
    reading, profile already built), median of 3;
 The shell: jq from declos.lock and Pyramid's environment from pylock.toml, in a store
@@ -70,6 +72,7 @@ def main() -> None:
         cache = project / ".declos" / "shell"
         miss = median_run(argv, env, str(project), 3, lambda: shutil.rmtree(cache))
         bash = median_run(["bash", "-c", "true"], env, tmp, 10)
+        python = median_run([sys.executable, "-c", "pass"], env, tmp, 10)
 
         def fresh_venv() -> None:
             shutil.rmtree(f"{tmp}/venv", ignore_errors=True)
@@ -88,6 +91,7 @@ def main() -> None:
     print(f"first entry (lock + build of jq and Pyramid's env): {first:.1f} s")
     print(f"{'':<40} {'declos':>11} {'anchor':>11} {'ratio':>8}")
     row("shell --run true, cache hit", hit, bash, "bash -c true")
+    row("shell --run true, cache hit", hit, python, "declos' python -c pass (its site)")
     row("shell --run true, cache hit", hit, venv, "python3 -m venv --without-pip + activate")
     row(
         "shell --run true, cache miss (built)",

@@ -6,7 +6,9 @@ plugins are the links `munin-node-configure --suggest --shell` makes in
 /etc/munin/plugins at start (as NixOS does), from munin-plugins-core's plugin directory.
 munin-cron runs every five minutes (`startAt`, a timer) as the `munin` user with a
 generated munin.conf whose `hosts` text is the talk's example
-(`[${config.networking.hostName}]\\n address localhost`). Departures from NixOS: `port`,
+(`[${config.networking.hostName}]\\n address localhost`); its `tmpldir` and `staticdir`
+are the munin package's in the store, as in NixOS, and munin-html writes the HTML into
+/var/www/munin. Departures from NixOS: `port`,
 `listenAddress` and `logFile` are options (NixOS hard-codes 4949, `*` and syslog), and
 the packages are Debian's `munin-node` and `munin` (`pkgs.munin_node`, `pkgs.munin`).
 """
@@ -16,6 +18,7 @@ import shlex
 from declos.config import Option, mk_enable_option, types
 
 NODE_CONF = "munin/munin-node.conf"
+HTMLDIR = "/var/www/munin"
 PLUGINS = "/etc/munin/plugins"
 _word = types.str_matching(r"^[^\s\x00-\x1f\x7f]+$")
 
@@ -83,12 +86,16 @@ def node_conf(cfg, host_name):
     return "\n".join([*lines, *([extra] if extra else [])]) + "\n"
 
 
-def munin_conf(cfg):
+def munin_conf(cfg, package):
+    # tmpldir/staticdir: Debian's defaults are /etc/munin/templates and /etc/munin/static,
+    # which the package has in the store (NixOS points them into the store too)
     lines = [
         "dbdir     /var/lib/munin",
-        "htmldir   /var/www/munin",
+        f"htmldir   {HTMLDIR}",
         "logdir    /var/log/munin",
         "rundir    /run/munin",
+        f"tmpldir   {package}/etc/munin/templates",
+        f"staticdir {package}/etc/munin/static",
     ]
     for text in (cfg.extraGlobalConfig, cfg.hosts):
         if text.strip("\n"):
@@ -138,7 +145,7 @@ def _node(config, pkgs):
 def _cron(config, pkgs):
     cfg = config.services["munin-cron"]
     package = cfg.package if cfg.package is not None else pkgs.munin
-    conf = pkgs.write_text("munin.conf", munin_conf(cfg))
+    conf = pkgs.write_text("munin.conf", munin_conf(cfg, package))
     return {
         "environment.etc": {"munin/munin.conf": {"source": conf}},
         "users.users.munin": {
@@ -150,7 +157,7 @@ def _cron(config, pkgs):
         "users.groups.munin": {},
         "systemd.tmpfiles.rules": [
             "d /var/lib/munin 0755 munin munin -",
-            "d /var/www/munin 0755 munin munin -",
+            f"d {HTMLDIR} 0755 munin munin -",
             "d /var/log/munin 0755 munin munin -",
             "d /run/munin 0755 munin munin -",
         ],
@@ -158,6 +165,9 @@ def _cron(config, pkgs):
             "description": "batch Munin master programs",
             "startAt": "*:0/5",
             "restartTriggers": [conf],
+            # munin-html copies staticdir into the htmldir with the store's read-only
+            # modes; the next run must be able to copy over them
+            "preStart": f"if [ -d {HTMLDIR}/static ]; then chmod -R u+w {HTMLDIR}/static; fi\n",
             "serviceConfig": {
                 "Type": "oneshot",
                 "User": "munin",

@@ -21,7 +21,7 @@ from declos.pkgs.debian.archive import atomic_write_bytes, cache_dir, download
 from declos.pkgs.debian.deb import extract, extract_control, read_deb
 from declos.pkgs.debian.errors import DebianError
 from declos.pkgs.debian.fixup import LD_SO, build_farm, fixup, library_names
-from declos.pkgs.debian.interpreters import fix_scripts
+from declos.pkgs.debian.interpreters import BIN_DIRS, fix_scripts
 from declos.pkgs.debian.layout import (
     add_top_links,
     link_into_deps,
@@ -109,7 +109,8 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
     if not os.listdir(os.path.join(root, "declos-support/lib")):
         os.rmdir(os.path.join(root, "declos-support/lib"))
     wrappers = json.loads(env.get("wrappers") or "{}")
-    scripts = fix_scripts(root, drv.outputs["out"], deps, set(wrappers))
+    dirs = (*BIN_DIRS, *env.get("scriptDirs", "").split())
+    scripts = fix_scripts(root, drv.outputs["out"], deps, set(wrappers), dirs)
     wrapped = write_wrappers(
         root,
         drv.outputs["out"],

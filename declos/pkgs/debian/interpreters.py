@@ -49,10 +49,10 @@ def _versioned(root: str, parent: str) -> list[str]:
     return [f"{parent}/{n}" for n in sorted(os.listdir(d)) if _PERL_VERSION.match(n)]
 
 
-def scripts(root: str) -> list[tuple[str, str, str]]:
-    """(relative path, interpreter, arguments) of every executable script in a bin dir."""
+def scripts(root: str, dirs: Sequence[str] = BIN_DIRS) -> list[tuple[str, str, str]]:
+    """(relative path, interpreter, arguments) of every executable script in `dirs`."""
     found = []
-    for d in BIN_DIRS:
+    for d in dirs:
         full = os.path.join(root, d)
         if not os.path.isdir(full) or os.path.islink(full):
             continue
@@ -103,12 +103,18 @@ def python_entry(
 
 
 def fix_scripts(
-    root: str, out: str, deps: Sequence[tuple[str, str]], skip: set[str]
+    root: str,
+    out: str,
+    deps: Sequence[tuple[str, str]],
+    skip: set[str],
+    dirs: Sequence[str] = BIN_DIRS,
 ) -> dict[str, list[str]]:
-    """Wrap perl scripts and re-point python scripts (module docstring); returns
-    {"perl": [paths], "python": [paths]}. `deps` are (logical, physical) store paths."""
+    """Wrap perl scripts and re-point python scripts (module docstring) in `dirs` (the bin
+    directories, plus a package's own program directory such as munin's
+    usr/share/munin); returns {"perl": [paths], "python": [paths]}. `deps` are (logical,
+    physical) store paths."""
     done: dict[str, list[str]] = {"perl": [], "python": []}
-    found = [(rel, i, a) for rel, i, a in scripts(root) if rel not in skip]
+    found = [(rel, i, a) for rel, i, a in scripts(root, dirs) if rel not in skip]
     if not found:
         return done
     trees = [(out, root), *deps]

@@ -20,7 +20,11 @@ from typing import TYPE_CHECKING, Any
 from declos.pkgs.debian.errors import DebianError, NotInLock
 from declos.pkgs.debian.lockfile import Lock, LockedPackage
 from declos.pkgs.debian.resolver import LIBC_ROOT, closure
-from declos.pkgs.debian.wrappers import DEFAULT_SUBSTITUTIONS, DEFAULT_WRAPPERS
+from declos.pkgs.debian.wrappers import (
+    DEFAULT_SCRIPT_DIRS,
+    DEFAULT_SUBSTITUTIONS,
+    DEFAULT_WRAPPERS,
+)
 from declos.store.derivation import Derivation
 
 if TYPE_CHECKING:
@@ -230,6 +234,8 @@ class DebianSet:
             if attrs["library_alternatives"]
             else "",
         }
+        if name in DEFAULT_SCRIPT_DIRS:
+            env["scriptDirs"] = " ".join(DEFAULT_SCRIPT_DIRS[name])
         key = json.dumps([env, suite], sort_keys=True)
         if key in self._memo:
             return self._memo[key]  # type: ignore[return-value]

@@ -74,7 +74,14 @@ DEFAULT_WRAPPERS: dict[str, dict[str, Any]] = {
 # hard-codes into a package's text files, re-pointed at the dependency that ships them.
 DEFAULT_SUBSTITUTIONS: dict[str, dict[str, str]] = {
     "python3-docutils": {"'/usr/share/docutils/'": "'@docutils-common@/usr/share/docutils/'"},
+    # munin-cron runs munin-update, -limits, -html and -graph from /usr/share/munin
+    "munin": {"/usr/share/munin/munin-": "@out@/usr/share/munin/munin-"},
 }
+
+# Directories besides the bin directories whose perl and python scripts are fixed like
+# the bin directories' (munin's master programs are perl scripts in usr/share/munin).
+# Only a package named here gets the `scriptDirs` variable, so no other path changes.
+DEFAULT_SCRIPT_DIRS: dict[str, tuple[str, ...]] = {"munin": ("usr/share/munin",)}
 
 _PLACEHOLDER = re.compile(r"@([a-z0-9][a-z0-9+.\-]*)@")
 

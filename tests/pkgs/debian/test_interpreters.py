@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from declos.pkgs import Pkgs
-from declos.pkgs.debian.interpreters import fix_scripts
+from declos.pkgs.debian.interpreters import BIN_DIRS, fix_scripts
 from declos.pkgs.debian.locking import Archive, make_lock
+from declos.pkgs.debian.wrappers import DEFAULT_SCRIPT_DIRS
 from declos.store import Store
 
 ROOTS = ("libimage-exiftool-perl", "cloc", "python3-docutils", "python3-yaml", "python3")
@@ -122,3 +123,25 @@ def test_perl_wrapper_with_and_without_taint_mode(tmp_path: Path, flags: str) ->
     assert done == {"perl": ["usr/bin/hi"], "python": []}
     proc = _run([str(script)])
     assert (proc.returncode, proc.stdout) == (0, "1\n" if flags == "-T" else "0\n"), proc.stderr
+
+
+def test_perl_scripts_outside_bin_dirs_only_in_the_dirs_given(tmp_path: Path) -> None:
+    """munin's master programs live in usr/share/munin: fixed only when that directory
+    is named (`DEFAULT_SCRIPT_DIRS`); other packages keep the bin directories alone."""
+    pkg, dep = tmp_path / "pkg", tmp_path / "dep"
+    (pkg / "usr/share/munin").mkdir(parents=True)
+    (dep / "usr/share/perl5").mkdir(parents=True)
+    (dep / "usr/share/perl5/Hi.pm").write_text("package Hi; sub x { 'hi' } 1;\n")
+    script = pkg / "usr/share/munin/munin-update"
+    script.write_text("#!/usr/bin/perl\nuse Hi; print Hi::x(), qq(\\n);\n")
+    script.chmod(0o755)
+    assert fix_scripts(str(pkg), str(pkg), [(str(dep), str(dep))], set()) == {
+        "perl": [],
+        "python": [],
+    }
+    dirs = (*BIN_DIRS, DEFAULT_SCRIPT_DIRS["munin"][0])
+    done = fix_scripts(str(pkg), str(pkg), [(str(dep), str(dep))], set(), dirs)
+    assert done == {"perl": ["usr/share/munin/munin-update"], "python": []}
+    assert (pkg / "usr/share/munin/.munin-update-wrapped").is_file()
+    proc = _run([str(script)])
+    assert (proc.returncode, proc.stdout) == (0, "hi\n"), proc.stderr

@@ -7,8 +7,8 @@ package set: no lock, nothing resolved or downloaded); munin-node's part is buil
 corpus lock into this directory's store and its unit's ExecStart answers the Munin
 protocol on 127.0.0.1 and runs a plugin, in a mount namespace whose /etc is an overlay
 holding what activation would link there (nothing on the host changes).
-Not done here: munin-cron's HTML (Debian's munin and rrdtool are not built by the tests;
-the unit and munin.conf are checked) and a deployment to a machine.
+munin-cron's HTML and the deployment to a machine are checked in the VM test
+vm-tests/test_talk_examples.py.
 (Build engineer's file in the packages engineer's directory: it reuses this
 directory's store, where munin-node is already built.)
 """
@@ -78,15 +78,17 @@ def test_the_talks_nixos_configuration_evaluates(tmp_path: Path) -> None:
     names = [p.name for p in config.environment.systemPackages][:4]
     assert names == ["wget-unlocked", "git-unlocked", "gnupg-unlocked", "tmux-unlocked"]
     etc = config.environment.etc
-    assert etc["munin/munin.conf"].source.env["text"] == (
-        "dbdir     /var/lib/munin\nhtmldir   /var/www/munin\nlogdir    /var/log/munin\n"
-        f"rundir    /run/munin\n[{host}]\naddress localhost\n"
-    )
-    assert f"host_name {host}\n" in etc["munin/munin-node.conf"].source.env["text"]
     cron = config.systemd.services["munin-cron"]
     assert cron.startAt == "*:0/5" and cron.serviceConfig["User"] == "munin"
     munin_cron = cron.serviceConfig["ExecStart"]
     assert munin_cron.endswith("-munin-unlocked/usr/bin/munin-cron --config /etc/munin/munin.conf")
+    munin = munin_cron.split("/usr/bin/", 1)[0]
+    assert etc["munin/munin.conf"].source.env["text"] == (
+        "dbdir     /var/lib/munin\nhtmldir   /var/www/munin\nlogdir    /var/log/munin\n"
+        f"rundir    /run/munin\ntmpldir   {munin}/etc/munin/templates\n"
+        f"staticdir {munin}/etc/munin/static\n[{host}]\naddress localhost\n"
+    )
+    assert f"host_name {host}\n" in etc["munin/munin-node.conf"].source.env["text"]
     assert list(config.systemd.timers["munin-cron"].timerConfig["OnCalendar"]) == ["*:0/5"]
     assert config.users.users.munin.isSystemUser is True
     used = {"wget", "git", "gnupg", "tmux", "munin", "munin-node", "munin-plugins-core"}

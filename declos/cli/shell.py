@@ -20,7 +20,7 @@ from declos.shell import cache
 from declos.shell.cache import ShellEnv
 
 DEFAULT_FILES = ("shell.py", "shell.yaml")
-LOCKS = ("declos.lock", "pylock.toml")
+LOCKS = ("declos.lock", "pylock.toml", "uv.lock")
 DIRENVRC = """\
 # `use declos [ARGS...]` in an .envrc: the environment of `declos shell ARGS` (cached), every
 # file its evaluation read watched, its profile kept as a GC root (.declos/gcroots/shell).
@@ -60,7 +60,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print what `use declos` evaluates in direnv (see `declos hook direnv`)",
     )
     p.add_argument("--lock", metavar="PATH", default=LOCKS[0], help="Debian lock")
-    p.add_argument("--python-lock", metavar="PATH", default=LOCKS[1], help="Python lock")
+    p.add_argument(
+        "--python-lock",
+        metavar="PATH",
+        help="Python lock: pylock.toml or a uv.lock (default: ./pylock.toml, else ./uv.lock)",
+    )
     p.set_defaults(func=cmd_shell)
     h = subparsers.add_parser(
         "hook",
@@ -86,11 +90,18 @@ def _shell_file(args: argparse.Namespace) -> str | None:
     raise FileNotFoundError(2, "no shell.py or shell.yaml here (or give -p PKG...)", os.getcwd())
 
 
+def _default_python_lock() -> str:
+    """pylock.toml, or a uv project's uv.lock when there is no pylock.toml."""
+    if not os.path.exists(LOCKS[1]) and os.path.exists(LOCKS[2]):
+        return LOCKS[2]
+    return LOCKS[1]
+
+
 def cmd_shell(args: argparse.Namespace) -> int:
     project = os.getcwd()
     path = _shell_file(args)
     lock = os.path.abspath(args.lock)
-    python_lock = os.path.abspath(args.python_lock)
+    python_lock = os.path.abspath(args.python_lock or _default_python_lock())
     stores = [os.environ.get("DECLOS_STORE_DIR", ""), os.environ.get("DECLOS_STATE_DIR", "")]
     key_args = [path or "", *args.packages, lock, python_lock, *stores]
     args_key = cache.args_key(__version__, key_args)

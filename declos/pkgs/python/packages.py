@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 from declos.pkgs.debian.packages import store_name
 from declos.pkgs.python import builders as _builders  # noqa: F401  (registers builtin:python-*)
 from declos.pkgs.python.errors import PythonError
-from declos.pkgs.python.lockfile import Artifact, LockedDist, PyLock, canonical_name, read_pylock
+from declos.pkgs.python.lockfile import Artifact, LockedDist, PyLock, canonical_name
 from declos.pkgs.python.project import read_project, requirement_name
 from declos.pkgs.python.recording import RecordingLock
+from declos.pkgs.python.uvlock import read_python_lock
 from declos.pkgs.python.wheels import select_wheel
 from declos.pkgs.stdenv.stdenv import StdenvDerivation
 from declos.store.derivation import Derivation, Source
@@ -118,9 +119,9 @@ class Python:
                 raise PythonError(
                     f"Python distributions were used but {where} does not exist; create it "
                     "with `declos.pkgs.python.locking.lock_requirements` or "
-                    "`uv export --format pylock.toml`"
+                    "`declos lock`, or give a project's uv.lock"
                 )
-            self._lock = read_pylock(self._lock_path)
+            self._lock = read_python_lock(self._lock_path)
         return self._lock
 
     # -- derivations ----------------------------------------------------------------------

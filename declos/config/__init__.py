@@ -79,6 +79,7 @@ __all__ = [
 ]
 
 _CORE = Path(__file__).with_name("core.py")
+_MODULE_OPTIONS = Path(__file__).with_name("moduleoptions.py")
 
 
 def stdlib_entry() -> Path:
@@ -104,6 +105,7 @@ def evaluate(
     bare: bool = False,
     special_args: Mapping[str, Any] | None = None,
     class_: str | None = None,
+    checks: bool = True,
 ) -> Evaluation:
     """Evaluate `paths` as one module set; raises EvaluationError with a full message.
 
@@ -112,8 +114,10 @@ def evaluate(
     library's directory, against which `disabled_modules` entries are resolved) is
     added unless given. `class_` is NixOS's `class`: a module whose `_class` is another
     class is refused; module functions (and `imports` functions) receive it as `_class`.
+    `checks=False` (with `bare`): no `assertions`/`warnings` options, nothing checked,
+    only the module system's `_module` options (NixOS's evalModules; `lib.eval_modules`).
     """
-    roots: list[Module | Path] = [_CORE]
+    roots: list[Module | Path] = [_CORE if checks or not bare else _MODULE_OPTIONS]
     library = stdlib_entry().parent
     special = {"modules_path": str(library), **(special_args or {})}
     if not bare:
@@ -136,6 +140,8 @@ def evaluate(
         library_path = Path(rt.special["modules_path"])
         modules = collect(roots, {**rt.special, "_class": class_}, library_path, class_)
         ev = Evaluation(rt, modules)
+        ev.sources = roots
+        ev.special_given = dict(special)
         ev.module_class = class_
         ev.setup()
         # The package set reads `pkgs.overlays` from this evaluation's config.
@@ -144,7 +150,8 @@ def evaluate(
             bind(rt.pkgs, ev.config)
         ev.run_pending()
         ev.check_declared()
-        _check_assertions(ev)
+        if checks or not bare:
+            _check_assertions(ev)
     return ev
 
 
@@ -168,7 +175,7 @@ def eval_modules(
         _where=(caller.f_code.co_filename, caller.f_lineno),
     )
     return EvalResult(
-        lambda: evaluate(items, bare=True, special_args=special_args, class_=class_),
+        lambda: evaluate(items, bare=True, special_args=special_args, class_=class_, checks=False),
         class_,
         submodule,
     )

@@ -1,27 +1,19 @@
-"""Core options every evaluation has, even `--bare`: `assertions` and `warnings`.
+"""Core options every evaluation of `evaluate()` has, even `--bare`: `assertions` and
+`warnings` (and, imported, the module system's own `_module` options).
 
 They are checked by `evaluate()` itself: failed assertions stop the evaluation with all
 their messages, warnings are collected once each in `Evaluation.warnings`.
+`lib.eval_modules` evaluations have only the `_module` options, as NixOS's evalModules.
 """
+
+from pathlib import Path
 
 from declos.config import types
 from declos.config.option import Option
 
+imports = [Path(__file__).with_name("moduleoptions.py")]
+
 options = {
-    "_module.args": Option(
-        types.lazy_attrs_of(types.raw),
-        {},
-        "Arguments every module function receives by name, in addition to `config`, `pkgs`, "
-        "`lib`, `options` and the special args (NixOS `_module.args`). They cannot decide "
-        "`imports` (that needs `special_args`).",
-        internal=True,
-    ),
-    "_module.check": Option(
-        types.bool,
-        True,
-        "Whether definitions of options that no module declares are errors (NixOS `_module.check`).",
-        internal=True,
-    ),
     "assertions": Option(
         types.list_of(
             types.submodule(

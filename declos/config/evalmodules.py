@@ -38,7 +38,9 @@ class EvalResult(Mapping):
         if key in ("config", "options"):
             if self._ev is None:
                 self._ev = self._run()
-            return self._ev.config if key == "config" else self._ev.options
+            if key == "options":
+                return self._ev.options
+            return self._ev.config_value()  # NixOS: the config without `_module`
         raise MissingAttributeError(
             f"attribute `{key}' missing in the result of eval_modules (have: {', '.join(self._keys())})"
         )

@@ -15,7 +15,8 @@ forces options in order and is the public read API (`value`, `to_json`, `export_
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path, PurePath
 from types import FrameType
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from declos.config import cycles
 from declos.config.declarations import attach_nested_declarations, declare, place_redirect
 from declos.config.errors import EvaluationError, MissingAttributeError
+from declos.config.evalmodules import EvalResult
 from declos.config.forcing import SLOW, fast_scalar, merge_slot
 from declos.config.loaders import collect
 from declos.config.locations import display_path, split_path
@@ -34,6 +36,7 @@ from declos.config.modules import (
     RAN,
     RUNNING,
     DerivedModule,
+    InlineModule,
     Module,
     call_module_function,
     fill_from_module_dict,
@@ -52,6 +55,7 @@ from declos.config.slot import (
     Slot,
     iter_slots,
 )
+from declos.config.submodule import OwnModules, Submodule
 from declos.config.templates import Template
 from declos.config.types import attrs_of
 from declos.config.usercode import (
@@ -89,6 +93,9 @@ class Evaluation:
         self.special: dict[str, Any] = dict(rt.special if special is None else special)
         """The special args this evaluation's module functions receive."""
         self.modules = list(modules)
+        self.sources: list[Any] = list(modules)
+        """The modules this evaluation was asked for, before imports were collected (NixOS's
+        `modules` argument of evalModules): what `module_type` and `extend_modules` reuse."""
         self.prefix = prefix
         self.name = name
         self.tree: dict[str, Any] = {}
@@ -101,6 +108,10 @@ class Evaluation:
         """NixOS `class`: every module's `_class` must be it (or unset); modules get it as `_class`."""
         self.warnings: list[str] = []
         self.undeclared: list[EvaluationError] = []
+        self._module_type: Any = None
+        self.special_given: dict[str, Any] = {}
+        """The special args given to this evaluation itself (NixOS's `specialArgs` module
+        argument): `evaluate(special_args=)`'s, or a `submodule_with`'s own."""
         """Definitions of options that do not exist (an error unless `_module.check` is false)."""
 
     # -- setup ---------------------------------------------------------------------------
@@ -211,13 +222,61 @@ class Evaluation:
         args.update(
             config=self.config,
             pkgs=self.rt.pkgs,
-            lib=self.rt.lib,
+            lib=self.special["lib"] if "lib" in self.special else self.rt.lib,
             options=self.options,
+            special_args=self.special_given,
             name=self.name,
             _class=self.module_class,
             _prefix=list(self.prefix),
+            module_type=self.module_type(),
+            extend_modules=self.extend_modules,
         )
         return args
+
+    def module_type(self, extra: Sequence[Any] = ()) -> Any:
+        """NixOS `moduleType` (with `extra`: `(extendModules {modules}).type`): this
+        evaluation's modules as a submodule type, its special args and class kept."""
+        if not extra and self._module_type is not None:
+            return self._module_type
+        typ = Submodule(
+            *self.sources,
+            *extra,
+            special_args=self.special,
+            shorthand_only_defines_config=False,
+            module_class=self.module_class,
+            _where=(self.modules[0].file, None) if self.modules else ("<evaluation>", None),
+        )
+        if not extra:
+            self._module_type = typ
+        return typ
+
+    def extend_modules(self, modules: Sequence[Any] = ()) -> EvalResult:
+        """NixOS `extendModules { modules; }`: this evaluation again with `modules` added
+        (a new evaluation, at the same prefix, run when its `config`/`options` is read);
+        the result has `config`, `options`, `type` and `class`."""
+        extra = [
+            InlineModule.from_spec(m, "<unknown-file>", None, f"<extend-{id(self)}-{i}>")
+            if isinstance(m, Mapping)
+            else Path(m)
+            if isinstance(m, str)
+            else m
+            for i, m in enumerate(modules)
+        ]
+        return EvalResult(lambda: self.extended(extra), self.module_class, self.module_type(extra))
+
+    def extended(self, extra: Sequence[Any]) -> Evaluation:
+        """The evaluation of this one's modules plus `extra` (see extend_modules)."""
+        sources = [*self.sources, *extra]
+        imports_args = {**self.special, "_class": self.module_class}
+        collected = collect(sources, imports_args, module_class=self.module_class)
+        child = Evaluation(self.rt, collected, self.prefix, self.name, self.special)
+        child.sources = sources
+        child.special_given = self.special_given
+        child.module_class = self.module_class
+        child.setup()
+        child.run_pending()
+        child.check_declared()
+        return child
 
     # -- forcing ---------------------------------------------------------------------------
 
@@ -288,16 +347,22 @@ class Evaluation:
 
     def template_scope(self) -> dict[str, Any]:
         scope = dict(self.special)
-        scope.update(config=self.config, pkgs=self.rt.pkgs, lib=self.rt.lib, options=self.options)
+        lib = self.special["lib"] if "lib" in self.special else self.rt.lib
+        scope.update(config=self.config, pkgs=self.rt.pkgs, lib=lib, options=self.options)
         if self.name is not None:
             scope["name"] = self.name
         return scope
+
+    def config_value(self) -> Any:
+        """The configuration as a lazy value (`_module` left out), as a submodule
+        instance's value reads (see InstanceValue)."""
+        return instance_value(self)
 
     def submodule_value(
         self, typ: Any, loc: Sequence[str], defs: Sequence[tuple[Any, Module]]
     ) -> Any:
         """A submodule instance's value: lazy per option, as in NixOS (see InstanceValue)."""
-        return instance_value(self.submodule_evaluation(typ, loc, defs))
+        return self.submodule_evaluation(typ, loc, defs).config_value()
 
     def submodule_evaluation(
         self, typ: Any, loc: Sequence[str], defs: Sequence[tuple[Any, Module]]
@@ -306,7 +371,7 @@ class Evaluation:
         name = loc[-1] if loc else None
         file, line = typ.where
         site = Module(file, f"{file}#lazy-spec", line=line)
-        modules: list[Any] = typ.modules_for(name, lambda spec: self.resolve_lazy(spec, site, loc))
+        modules: list[Any] = typ.modules_for(name, lambda spec: self._spec(spec, site, loc))
         modules += [
             Path(m.file).parent / v
             if isinstance(v, PurePath)
@@ -314,14 +379,26 @@ class Evaluation:
             for v, m in defs
         ]
         special = {**self.special, **typ.special_args}
-        imports_args = {**special, "_class": typ.module_class}
-        collected = collect(modules, imports_args, module_class=typ.module_class)
+        module_class = typ.module_class
+        if module_class is None and typ.own_modules():
+            module_class = self.module_class
+        imports_args = {**special, "_class": module_class}
+        collected = collect(modules, imports_args, module_class=module_class)
         child = Evaluation(self.rt, collected, tuple(loc), name, special)
-        child.module_class = typ.module_class
+        child.sources = modules
+        child.special_given = dict(typ.special_args)
+        child.module_class = module_class
         child.setup()
         child.run_pending()
         child.check_declared()
         return child
+
+    def _spec(self, spec: Any, site: Module, loc: Sequence[str]) -> Any:
+        """A submodule spec computed in this (the declaring) evaluation: a `lazy` spec's
+        value, or a `module_type`'s modules (this evaluation's own, plus its extra ones)."""
+        if isinstance(spec, OwnModules):
+            return [*self.sources, *spec.extra]
+        return self.resolve_lazy(spec, site, loc)
 
     def _definition_module(self, typ: Any, value: Any, module: Module) -> Module:
         """A definition of a submodule option as a module of the instance: its config, or
@@ -432,11 +509,11 @@ class Evaluation:
         return self.prefix + redirect.target
 
     def value(self, path: str | Sequence[str] = "") -> Any:
-        with gc_paused():
+        with gc_paused(), _bounded(path):
             return to_plain(self.lookup(path))
 
     def to_json(self, path: str | Sequence[str] = "") -> Any:
-        with gc_paused():
+        with gc_paused(), _bounded(path):
             return to_json(self.lookup(path))
 
     def slots(self) -> list[Slot]:
@@ -451,7 +528,7 @@ class Evaluation:
     def export_json(self) -> dict[str, Any]:
         """The whole configuration as JSON values (`to_json`), except options that have no
         value (no default and never defined, e.g. a disabled service's required option)."""
-        with gc_paused():
+        with gc_paused(), _bounded(""):
             try:
                 data = to_json(self.lookup(""))
             except EvaluationError:
@@ -484,6 +561,22 @@ class Evaluation:
                 return _sites(child, path, tuple(path[index + 1 :]))
             node = child
         return []
+
+
+@contextmanager
+def _bounded(path: str | Sequence[str]) -> Iterator[None]:
+    """Python's recursion limit while forcing a value whole is an evaluation error: a
+    value nested without end (a `module_type` instance whose default is another one,
+    as in NixOS, where printing it never ends) cannot be printed whole."""
+    try:
+        yield
+    except RecursionError:
+        shown = path if isinstance(path, str) else show_path(path)
+        raise EvaluationError(
+            f"infinite recursion while reading `{shown or 'the whole configuration'}': its value is "
+            "nested without end (e.g. an instance of types.module_type whose default is another "
+            "instance), or a lazy value reads itself.\nHint: read a part of it (-A PATH)."
+        ) from None
 
 
 def _not_found(parts: Sequence[str], i: int, node: Mapping[str, Any]) -> EvaluationError:

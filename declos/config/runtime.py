@@ -18,7 +18,10 @@ class Runtime:
     def __init__(self, special_args: Mapping[str, Any] | None, lib: Any = None) -> None:
         self.special = dict(special_args or {})
         self.pkgs = self.special.pop("pkgs", None) or LazyPkgs()
-        self.lib = self.special.pop("lib", None) or lib or LIB
+        given = self.special.pop("lib", None) if "lib" in self.special else None
+        self.lib = given if given is not None else lib or LIB
+        """`lib` as module functions receive it: a `lib` special arg replaces declos's own
+        (NixOS allows it, to evaluate modules with a custom lib); `{}` too."""
         self.stack: list[ModuleFrame | OptionFrame] = []
         self.module_depth = 0
 

@@ -17,6 +17,19 @@ from declos.config.typesys import NOUN_COMPOSITE, AttrsOf, OptionType, phrase
 from declos.config.values import AttrDict
 
 
+class OwnModules:
+    """A submodule spec standing for the modules of the evaluation that declares the
+    option (plus `extra`): NixOS's `moduleType` module argument, and the `type` of
+    `extendModules { modules = extra; }`. declos declares options before module
+    arguments exist, so the type says what it stands for and the declaring evaluation
+    fills it in when it makes an instance."""
+
+    __slots__ = ("extra",)
+
+    def __init__(self, extra: Sequence[Any] = ()) -> None:
+        self.extra = tuple(extra)
+
+
 class Submodule(OptionType):
     """Each spec is an options dict, a module dict, a Module, or `fn(name)` returning one."""
 
@@ -53,7 +66,7 @@ class Submodule(OptionType):
         return isinstance(value, Mapping | PurePath) or callable(value)
 
     def modules_for(
-        self, name: str | None, resolve: Callable[[Lazy], Any] | None = None
+        self, name: str | None, resolve: Callable[[Any], Any] | None = None
     ) -> list[Any]:
         """The declaring modules of one instance (`name` is its attribute name). A `lazy`
         spec (e.g. `lazy(lambda config: config.default)`, a deferred module option) is
@@ -61,6 +74,10 @@ class Submodule(OptionType):
         out: list[Any] = []
         file, line = self.where
         for i, spec in enumerate(self.specs):
+            if isinstance(spec, OwnModules):
+                if resolve is not None:
+                    out += resolve(spec)
+                continue
             if isinstance(spec, Lazy):
                 if resolve is None:
                     continue
@@ -89,6 +106,10 @@ class Submodule(OptionType):
                     InlineModule.from_spec(spec, display_path(file), line, f"{file}:{line}#bad")
                 )
         return out
+
+    def own_modules(self) -> bool:
+        """Whether this is a `module_type` (see OwnModules)."""
+        return any(isinstance(spec, OwnModules) for spec in self.specs)
 
     def merge(self, ev: Any, loc: Sequence[str], defs: Sequence[Definition]) -> Any:
         return ev.submodule_value(self, loc, defs)
@@ -134,6 +155,27 @@ class Submodule(OptionType):
         return sub_option_tree(self, base)
 
 
+def module_type_with(
+    modules: Sequence[Any] = (), _where: tuple[str, int | None] | None = None
+) -> Submodule:
+    """The type of the declaring evaluation's own modules plus `modules` (NixOS:
+    `moduleType` when `modules` is empty, `(extendModules { inherit modules; }).type`
+    otherwise). Dicts in `modules` are module dicts, as in `imports`."""
+    if _where is None:
+        frame = sys._getframe(1)
+        if frame.f_code.co_filename.endswith("declos/config/types.py"):
+            frame = frame.f_back or frame
+        _where = (frame.f_code.co_filename, frame.f_lineno)
+    file, line = _where
+    extra = [
+        InlineModule.from_spec(m, display_path(file), line, f"{file}:{line}#extend-{i}")
+        if isinstance(m, Mapping)
+        else m
+        for i, m in enumerate(modules)
+    ]
+    return Submodule(OwnModules(extra), _where=_where, shorthand_only_defines_config=False)
+
+
 def _describe(specs: Sequence[Any]) -> str:
     """ "submodule", or NixOS's "open submodule of T" when a spec has a freeform type."""
     for spec in specs:
@@ -157,4 +199,4 @@ def _call_spec(spec: Callable[..., Any], name: str | None) -> Any:
     return spec(name if name is not None else "<name>")
 
 
-__all__ = ["Submodule", "AttrDict"]
+__all__ = ["AttrDict", "OwnModules", "Submodule", "module_type_with"]

@@ -19,6 +19,7 @@ from declos.config.metatypes import OptionDeclaration as _OptionDeclaration
 from declos.config.metatypes import OptionTypeType as _OptionTypeType
 from declos.config.serializable import SerializableValue as _SerializableValue
 from declos.config.submodule import Submodule as _Submodule
+from declos.config.submodule import module_type_with as _module_type_with
 from declos.config.tagged import AttrList as _AttrList
 from declos.config.tagged import AttrTag as _AttrTag
 
@@ -162,6 +163,18 @@ def submodule_with(
         shorthand_only_defines_config=shorthand_only_defines_config,
         module_class=class_,
     )
+
+
+def module_type_with(modules: _Sequence[_Any] = ()) -> _Submodule:
+    """The type of the evaluation that declares the option, with `modules` added: NixOS's
+    `(extendModules { inherit modules; }).type` (see `module_type`)."""
+    return _module_type_with(modules)
+
+
+module_type = _module_type_with((), _where=(__file__, None))
+"""NixOS's `moduleType` module argument as a type: a submodule of the declaring
+evaluation's own modules (and `special_args`, `class`); an instance's definitions are
+added as modules. `lazy_attrs_of(module_type)` nests variants of a whole configuration."""
 
 
 def uniq(elem: _t.OptionType) -> _t.Unique:

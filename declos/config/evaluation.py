@@ -57,7 +57,7 @@ from declos.config.slot import (
 )
 from declos.config.submodule import OwnModules, Submodule
 from declos.config.templates import Template
-from declos.config.types import attrs_of
+from declos.config.typesys import as_freeform
 from declos.config.usercode import (
     USER_FAILURES,
     output_to_stderr,
@@ -142,7 +142,7 @@ class Evaluation:
         merged: Any = None
         first: Module = found[0][1]
         for typ, module in found:
-            wrapped = typ if hasattr(typ, "elem") else attrs_of(typ)
+            wrapped = as_freeform(typ)
             combined = wrapped if merged is None else merged.type_merge(wrapped)
             if combined is None:
                 raise EvaluationError(

@@ -13,7 +13,7 @@ from declos.config.messages import Definition
 from declos.config.modules import InlineModule, Module
 from declos.config.properties import Lazy
 from declos.config.suboptions import sub_option_tree
-from declos.config.typesys import NOUN_COMPOSITE, AttrsOf, OptionType, phrase
+from declos.config.typesys import NOUN_COMPOSITE, OptionType, as_freeform, phrase
 from declos.config.values import AttrDict
 
 
@@ -187,7 +187,7 @@ def _describe(specs: Sequence[Any]) -> str:
             else None
         )
         if isinstance(freeform, OptionType):
-            wrapped = freeform if isinstance(freeform, AttrsOf) else AttrsOf(freeform)
+            wrapped = as_freeform(freeform)
             return f"open submodule of {phrase(wrapped, NOUN_COMPOSITE)}"
     return "submodule"
 

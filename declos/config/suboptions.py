@@ -15,7 +15,7 @@ from declos.config.attrview import OptionAttrs
 from declos.config.errors import MissingAttributeError
 from declos.config.modules import Module
 from declos.config.option import NO_VALUE, Option
-from declos.config.typesys import AttrsOf
+from declos.config.typesys import as_freeform
 from declos.config.values import AttrDict
 
 
@@ -38,7 +38,7 @@ def sub_option_tree(subtype: Any, base: Sequence[str]) -> AttrDict:
                 grouped.setdefault(rel, []).append(option)
             if module.freeform is not None:
                 free = module.freeform
-                free = free if isinstance(free, AttrsOf) else AttrsOf(free)
+                free = as_freeform(free)
                 merged = free if freeform is None else freeform.type_merge(free)
                 freeform = merged if merged is not None else freeform
     for rel, decls in grouped.items():

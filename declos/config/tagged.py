@@ -108,6 +108,7 @@ class AttrList(OptionType):
 
     name = "attrListOf"
     description_class = "composite"
+    attr_set_valued = True
 
     def __init__(
         self,

@@ -23,6 +23,10 @@ class OptionType:
     or None; it decides the brackets when the type is named inside another one."""
     nested = False
     """True for submodules: they accept option declarations below them."""
+    attr_set_valued = False
+    """True for types of whole attribute sets keyed by name (attrs_of, attr_list_of): a
+    freeform type that is one types the freeform set itself; any other type T types
+    each freeform value (read as attrs_of(T), as NixOS asks freeform types to be)."""
 
     def check(self, value: Any) -> bool:
         return True

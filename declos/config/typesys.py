@@ -218,6 +218,7 @@ class NonEmptyListOf(ListOf):
 
 class AttrsOf(OptionType):
     name = "attrsOf"
+    attr_set_valued = True
 
     def __init__(self, elem: OptionType, lazy: bool = False, placeholder: str = "name") -> None:
         self.elem = elem
@@ -346,6 +347,11 @@ class Either(OptionType):
             left, right = self.left.type_merge(other.left), self.right.type_merge(other.right)
             return Either(left, right) if left is not None and right is not None else None
         return None
+
+
+def as_freeform(typ: OptionType) -> OptionType:
+    """A module's freeform type as the type of the whole freeform attribute set."""
+    return typ if typ.attr_set_valued else AttrsOf(typ)
 
 
 class Unique(OptionType):

@@ -10,6 +10,7 @@ Exit status 1 when Nix disagrees with a recorded answer.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -21,7 +22,13 @@ HERE = Path(__file__).parent
 NIX_STORE = "/nix/store"  # builtins.storeDir of Debian's nix-bin; STOREDIR in checks.yaml
 
 
-def nix(directory: Path, modules: list[str], attr: str, strict: bool = False) -> tuple[bool, str]:
+def nix(
+    directory: Path,
+    modules: list[str],
+    attr: str,
+    strict: bool = False,
+    abort_on_warn: bool = False,
+) -> tuple[bool, str]:
     expr = "import ./default.nix { modules = [ " + " ".join(f"./{m}" for m in modules) + " ]; }"
     run = subprocess.run(
         [
@@ -38,6 +45,9 @@ def nix(directory: Path, modules: list[str], attr: str, strict: bool = False) ->
             attr,
         ],
         cwd=directory,
+        # modules.sh's ABORT_ON_WARN=1 (`--option abort-on-warn true`, a newer Nix's
+        # setting); nixpkgs' lib.warn emulates it on Nix 2.8 through this variable.
+        env={**os.environ, "NIX_ABORT_ON_WARN": "1"} if abort_on_warn else None,
         capture_output=True,
         text=True,
         timeout=60,
@@ -55,7 +65,13 @@ def main() -> int:
     for check in yaml.safe_load((HERE / "checks.yaml").read_text()):
         if only and check["line"] not in only:
             continue
-        ok, out = nix(directory, check["nix_modules"], check["attr"], check.get("strict", False))
+        ok, out = nix(
+            directory,
+            check["nix_modules"],
+            check["attr"],
+            check.get("strict", False),
+            check.get("abort_on_warn", False),
+        )
         if "nix" in check:
             want = check["nix"]
             if isinstance(want, str):

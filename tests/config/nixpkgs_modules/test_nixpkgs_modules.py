@@ -77,3 +77,6 @@ def test_every_check_is_translated_or_skipped_with_a_reason() -> None:
     for check in CHECKS:  # the recorded modules and attribute are the script's
         assert check["nix_modules"] == inventory[check["line"]]["modules"], check["line"]
         assert check["attr"] == inventory[check["line"]]["attr"], check["line"]
+        env = inventory[check["line"]]["env"]
+        assert check.get("strict", False) == ("STRICT_EVAL=1" in env), check["line"]
+        assert check.get("abort_on_warn", False) == ("ABORT_ON_WARN=1" in env), check["line"]

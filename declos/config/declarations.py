@@ -48,8 +48,11 @@ def declare(ev: Any, path: tuple[str, ...], option: Option, module: Module) -> N
                     *(slot.extra or ()),
                     (sub.path[len(slot.path) :], sub_option, sub_module),
                 ]
-    else:
-        merge_declaration(existing, option, module)
+    elif existing.conflict is None:
+        try:
+            merge_declaration(existing, option, module)
+        except EvaluationError as exc:
+            existing.conflict = str(exc)
 
 
 def attach_nested_declarations(node: dict[str, Any]) -> None:

@@ -285,6 +285,8 @@ class Evaluation:
             return slot.value
         if slot.state == MERGING:
             raise cycles.value_cycle(slot, self.rt.stack, _reader_line(self.rt))
+        if slot.conflict is not None:
+            raise EvaluationError(slot.conflict)
         if not slot.ev.pending_left and not self.rt.module_depth and len(slot.decls) == 1:
             option = slot.decls[0][0]
             if option.apply is None and not option.read_only:

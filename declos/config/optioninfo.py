@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from declos.config.attrview import OptionAttrs
-from declos.config.errors import MissingAttributeError
+from declos.config.errors import EvaluationError, MissingAttributeError
 from declos.config.modules import DeclarationSite
 from declos.config.option import NO_VALUE
 from declos.config.properties import Lazy, mk_option_default
@@ -68,6 +68,8 @@ class OptionInfo(OptionAttrs):
 
     def __getitem__(self, key: str) -> Any:
         slot = self._slot
+        if slot.conflict is not None:
+            raise EvaluationError(slot.conflict)
         if key not in self._keys:
             raise MissingAttributeError(
                 f"attribute `{key}' missing in option `{'.'.join(slot.path)}' "

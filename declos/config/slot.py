@@ -16,7 +16,18 @@ UNFORCED, MERGING, DONE = 0, 1, 2
 class Slot:
     """One declared option of one evaluation: merged declaration, definitions, value."""
 
-    __slots__ = ("path", "decls", "type", "default_option", "defs", "state", "value", "ev", "extra")
+    __slots__ = (
+        "path",
+        "decls",
+        "type",
+        "default_option",
+        "defs",
+        "state",
+        "value",
+        "ev",
+        "extra",
+        "conflict",
+    )
 
     def __init__(self, ev: Any, path: tuple[str, ...], option: Option, module: Module) -> None:
         self.ev = ev
@@ -29,6 +40,9 @@ class Slot:
         self.value: Any = None
         self.extra: list[tuple[tuple[str, ...], Option, Module]] | None = None
         """Declarations below this (submodule) option, made by other modules."""
+        self.conflict: str | None = None
+        """Why two declarations of this option do not merge: raised when the option is read
+        (its value or its option attribute set), as NixOS does, not when evaluation starts."""
 
     @property
     def read_only(self) -> bool:

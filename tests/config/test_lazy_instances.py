@@ -1,4 +1,5 @@
-"""Submodule instances compute an option only when it is read (NixOS's laziness)."""
+"""NixOS computes only what is read: an option of a submodule instance, and the merge of
+an option's declarations (a conflict is an error when that option is read)."""
 
 from __future__ import annotations
 
@@ -93,3 +94,23 @@ def test_an_option_read_twice_is_computed_once(modules: Any) -> None:
     ev = evaluate(files, bare=True)
     value = ev.lookup("s")
     assert (value.v, value.v, ev.value("s.v")) == (1, 1, 1)
+
+
+def test_conflicting_declarations_fail_only_the_option_that_is_read(modules: Any) -> None:
+    files = modules(
+        a__py="""
+        from declos.config import Option, types
+        options = {"x": Option(types.int), "ok": Option(types.int, default=3)}
+        """,
+        b__py="""
+        from declos.config import Option, types
+        options = {"x": Option(types.str)}
+        """,
+    )
+    ev = evaluate(files, bare=True)
+    assert ev.value("ok") == 3
+    want = "The option `x' in `a.py:2' is already declared in `b.py:2'."
+    for read in (lambda: ev.value("x"), lambda: ev.options.x.type, lambda: ev.value("")):
+        with pytest.raises(EvaluationError) as info:
+            read()
+        assert want in str(info.value)

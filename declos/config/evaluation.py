@@ -402,14 +402,31 @@ class Evaluation:
             return [*self.sources, *spec.extra]
         return self.resolve_lazy(spec, site, loc)
 
+    def _shorthand(self, typ: Any) -> bool:
+        """The type's shorthand_only_defines_config, computed in this (the declaring)
+        evaluation when it is `lazy`; declarations that disagree are NixOS's error."""
+        given = typ.shorthand_only_defines_config
+        file, line = typ.where
+        site = Module(file, f"{file}#lazy-spec", line=line)
+        found = {
+            bool(self.resolve_lazy(v, site, ()) if isinstance(v, Lazy) else v)
+            for v in (given if isinstance(given, tuple) else (given,))
+        }
+        if len(found) > 1:
+            raise EvaluationError(
+                "A submoduleWith option is declared multiple times with conflicting "
+                "shorthandOnlyDefinesConfig values"
+            )
+        return found.pop()
+
     def _definition_module(self, typ: Any, value: Any, module: Module) -> Module:
         """A definition of a submodule option as a module of the instance: its config, or
         (`submodule_with`, unless shorthand_only_defines_config) a full module when it has
         `options`/`config` keys."""
         derived = DerivedModule(module, value, self)
         if (
-            not typ.shorthand_only_defines_config
-            and isinstance(value, Mapping)
+            isinstance(value, Mapping)
+            and not self._shorthand(typ)
             and {"options", "config", "imports", "_class"} & set(value)
             and set(value) <= set(MODULE_ATTRS)
         ):

@@ -42,7 +42,7 @@ class Submodule(OptionType):
         description: str | None = None,
         _where: tuple[str, int | None] | None = None,
         special_args: Mapping[str, Any] | None = None,
-        shorthand_only_defines_config: bool = True,
+        shorthand_only_defines_config: Any = True,
         module_class: str | None = None,
     ) -> None:
         self.specs = list(specs)
@@ -50,6 +50,9 @@ class Submodule(OptionType):
         """NixOS `submoduleWith { class }`: the class its modules must have (or not set)."""
         self.special_args = dict(special_args or {})
         self.shorthand_only_defines_config = shorthand_only_defines_config
+        """A bool, a `lazy` value computed from the declaring evaluation's config (NixOS
+        allows `shorthandOnlyDefinesConfig = config.x`), or a tuple of those when
+        declarations merged (all must agree once computed)."""
         self.explicit_description = description
         self.description = description or _describe(self.specs)
         if _where is None:
@@ -131,7 +134,9 @@ class Submodule(OptionType):
                 description=self.explicit_description,
                 _where=self.where,
                 special_args={**self.special_args, **other.special_args},
-                shorthand_only_defines_config=self.shorthand_only_defines_config,
+                shorthand_only_defines_config=_merge_shorthand(
+                    self.shorthand_only_defines_config, other.shorthand_only_defines_config
+                ),
                 module_class=mine if mine is not None else theirs,
             )
         return None
@@ -174,6 +179,18 @@ def module_type_with(
         for i, m in enumerate(modules)
     ]
     return Submodule(OwnModules(extra), _where=_where, shorthand_only_defines_config=False)
+
+
+def _merge_shorthand(mine: Any, theirs: Any) -> Any:
+    """Two declarations' shorthand_only_defines_config: two bools, the first (declos's
+    rule); a `lazy` one cannot be compared yet, so both are kept (see Evaluation)."""
+    if mine is theirs or not (isinstance(mine, Lazy | tuple) or isinstance(theirs, Lazy | tuple)):
+        return mine
+    return (*_candidates(mine), *_candidates(theirs))
+
+
+def _candidates(value: Any) -> tuple[Any, ...]:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _describe(specs: Sequence[Any]) -> str:

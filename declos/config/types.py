@@ -147,7 +147,7 @@ def submodule(*specs: _Any, description: _builtins.str | None = None) -> _Submod
 def submodule_with(
     modules: _Sequence[_Any] = (),
     special_args: _Any = None,
-    shorthand_only_defines_config: _builtins.bool = False,
+    shorthand_only_defines_config: _Any = False,
     description: _builtins.str | None = None,
     class_: _builtins.str | None = None,
 ) -> _Submodule:

@@ -114,3 +114,38 @@ def test_conflicting_declarations_fail_only_the_option_that_is_read(modules: Any
         with pytest.raises(EvaluationError) as info:
             read()
         assert want in str(info.value)
+
+
+@pytest.mark.parametrize("shorthand", [True, False])
+def test_shorthand_only_defines_config_computed_from_config(modules: Any, shorthand: bool) -> None:
+    files = modules(
+        a__py=f"""
+        from declos.config import Option, lazy, types
+        sub = types.submodule_with(
+            modules=[{{"options": {{"config": Option(types.raw, default=None),
+                                    "n": Option(types.int, default=0)}}}}],
+            shorthand_only_defines_config=lazy(lambda config: config.flag),
+        )
+        options = {{"s": Option(sub), "flag": Option(types.bool, default={shorthand})}}
+        config = {{"s": {{"config": {{"n": 5}}}}}}
+        """
+    )
+    ev = evaluate(files, bare=True)
+    want = ({"n": 5}, 0) if shorthand else (None, 5)
+    assert (ev.value("s.config"), ev.value("s.n")) == want
+
+
+def test_merged_lazy_shorthand_values_must_agree(modules: Any) -> None:
+    files = modules(
+        a__py="""
+        from declos.config import Option, lazy, types
+        def sub(value):
+            return types.submodule_with(shorthand_only_defines_config=lazy(lambda: value))
+        options = {"s": Option(sub(True))}
+        imports = [{"options": {"s": Option(sub(False))}}]
+        config = {"s": {}}
+        """
+    )
+    with pytest.raises(EvaluationError) as info:
+        evaluate(files, bare=True).value("s")
+    assert "conflicting shorthandOnlyDefinesConfig values" in str(info.value)

@@ -15,6 +15,7 @@ from declos.config.option import Option, literal_expression
 from declos.config.packageoption import mk_package_option
 from declos.config.properties import (
     lazy,
+    map_definition_value,
     mk_after,
     mk_before,
     mk_default,
@@ -68,6 +69,7 @@ LIB = SimpleNamespace(
     literal_expression=literal_expression,
     mk_default=mk_default,
     mk_definition=mk_definition,
+    map_definition_value=map_definition_value,
     mk_force=mk_force,
     mk_override=mk_override,
     mk_before=mk_before,

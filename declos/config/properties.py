@@ -138,6 +138,23 @@ def mk_definition(file: str, value: Any) -> DefinitionAt:
     return DefinitionAt(file, value)
 
 
+def map_definition_value(fn: Callable[[Any], Any], definition: Any) -> Any:
+    """NixOS `lib.modules.mapDefinitionValue`: `fn` applied to the value(s) inside a
+    definition's properties (mk_merge, mk_if, mk_override, mk_order, mk_definition),
+    the properties kept; a plain value is `fn(value)`."""
+    if isinstance(definition, Merge):
+        return Merge([map_definition_value(fn, d) for d in definition.contents])
+    if isinstance(definition, If):
+        return If(definition.condition, map_definition_value(fn, definition.content))
+    if isinstance(definition, Override):
+        return Override(definition.priority, map_definition_value(fn, definition.content))
+    if isinstance(definition, Order):
+        return Order(definition.priority, map_definition_value(fn, definition.content))
+    if isinstance(definition, DefinitionAt):
+        return DefinitionAt(definition.file, map_definition_value(fn, definition.value))
+    return fn(definition)
+
+
 def mk_override(priority: int, value: Any) -> Override:
     return Override(priority, value)
 

@@ -9,9 +9,10 @@ instance's evaluation: config, options>}`; `{}` for the other types. Computed wh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from declos.config.errors import MissingAttributeError
 from declos.config.evalmodules import EvalResult
 from declos.config.merge import live_definitions
 from declos.config.messages import Definition
@@ -37,11 +38,12 @@ def value_meta(ev: Any, loc: Sequence[str], typ: Any, defs: Sequence[Definition]
         for value, module in live:
             for key, item in value.items():
                 keyed.setdefault(key, []).append((item, module))
-        attrs = AttrDict()
-        for key, kdefs in keyed.items():
-            if live_definitions(ev, (*loc, key), kdefs):
-                attrs[key] = value_meta(ev, (*loc, key), typ.elem, kdefs)
-        return AttrDict(attrs=attrs)
+        kept = {k: d for k, d in keyed.items() if live_definitions(ev, (*loc, k), d)}
+        if typ.lazy:  # NixOS: per attribute, when read (a bad sibling stays unread)
+            return AttrDict(attrs=_LazyMeta(ev, tuple(loc), typ.elem, kept))
+        return AttrDict(
+            attrs=AttrDict((k, value_meta(ev, (*loc, k), typ.elem, d)) for k, d in kept.items())
+        )
     if isinstance(typ, ListOf):
         items = []
         for i, (value, module) in enumerate(live, 1):
@@ -53,6 +55,38 @@ def value_meta(ev: Any, loc: Sequence[str], typ: Any, defs: Sequence[Definition]
     if isinstance(typ, AttrList):
         return _attr_list_meta(ev, loc, typ, live)
     return AttrDict()
+
+
+class _LazyMeta(Mapping):
+    """valueMeta.attrs of a lazy_attrs_of option: each key's metadata computed when read."""
+
+    def __init__(
+        self, ev: Any, loc: tuple[str, ...], elem: Any, keyed: dict[str, list[Definition]]
+    ) -> None:
+        self._ev, self._loc, self._elem, self._keyed = ev, loc, elem, keyed
+        self._done: dict[str, AttrDict] = {}
+
+    def __getitem__(self, key: str) -> AttrDict:
+        if key not in self._done:
+            defs = self._keyed[key]
+            self._done[key] = value_meta(self._ev, (*self._loc, key), self._elem, defs)
+        return self._done[key]
+
+    def __getattr__(self, name: str) -> AttrDict:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise MissingAttributeError(
+                f"attribute `{name}' missing (have: {', '.join(self._keyed) or 'none'})"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keyed)
+
+    def __len__(self) -> int:
+        return len(self._keyed)
 
 
 def _attr_list_meta(

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from declos.config import evaluate, mk_definition
+from declos.config import evaluate, mk_definition, mk_if, mk_merge, mk_order, mk_override
+from declos.config.lib import LIB
 
 
 def test_yaml_definition_names_its_file_in_messages(modules: Any, eval_error: Any) -> None:
@@ -45,3 +46,15 @@ def test_yaml_definition_errors(modules: Any, eval_error: Any, text: str, messag
 def test_python_file_must_be_a_string() -> None:
     with pytest.raises(TypeError, match="mk_definition: `file' must be a string, not 3"):
         mk_definition(file=3, value=1)  # type: ignore[arg-type]
+
+
+def test_map_definition_value_keeps_every_property() -> None:
+    mapped = LIB.map_definition_value(
+        lambda v: v * 10,
+        mk_merge([mk_if(True, 1), mk_override(50, mk_order(200, 2)), mk_definition("f.nix", 3), 4]),
+    )
+    assert [type(x).__name__ for x in mapped.contents] == ["If", "Override", "DefinitionAt", "int"]
+    assert mapped.contents[0].content == 10 and mapped.contents[3] == 40
+    assert (mapped.contents[1].priority, mapped.contents[1].content.priority) == (50, 200)
+    assert mapped.contents[1].content.content == 20
+    assert (mapped.contents[2].file, mapped.contents[2].value) == ("f.nix", 30)

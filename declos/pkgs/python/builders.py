@@ -14,10 +14,10 @@ scripts are copies with the shebang rewritten to the environment's interpreter.
 
 from __future__ import annotations
 
+import compileall
 import hashlib
-import importlib.util
-import marshal
 import os
+import py_compile
 import re
 import shutil
 import urllib.request
@@ -124,55 +124,13 @@ def _install_wheel(drv: Derivation, out: dict[str, str], physical_store: str) ->
     finally:
         os.unlink(staged_wheel)
     if os.path.isdir(f"{root}/{site}"):
-        compile_bytecode(f"{root}/{site}", f"{final}/{site}")
-
-
-# The .pyc header of an unchecked hash-based pyc (PEP 552): magic, flags 0b01 (hash-based,
-# not checked against the source), then the source's SipHash.
-_UNCHECKED_HASH_FLAGS = (1).to_bytes(4, "little")
-
-
-def compile_bytecode(site: str, final_site: str) -> None:
-    """An unchecked-hash .pyc beside every module under `site` (in `__pycache__/`), with
-    `final_site` (the store path, not the build directory) as the code's file name.
-
-    The bytes are what `compileall.compile_dir(site, ddir=final_site,
-    invalidation_mode=UNCHECKED_HASH)` writes (a test compares them), in a third less
-    CPU: compileall goes through a loader object, a makedirs, a stat and a temporary file
-    plus rename per module; the build directory is private and the store installs the
-    whole tree at once, so one plain create per .pyc is enough. Compilation is ~2/3
-    of a wheel's install (bench/python.py, profiled). A module that does not compile
-    keeps no .pyc, as with compileall, pip and uv."""
-    for directory, dirs, files in os.walk(site):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        made = False
-        for name in sorted(files):
-            path = os.path.join(directory, name)
-            if not name.endswith(".py") or not os.path.isfile(path):
-                continue
-            with open(path, "rb") as f:
-                source = f.read()
-            dfile = final_site + path[len(site) :]
-            try:
-                code = compile(source, dfile, "exec", dont_inherit=True)
-            except (SyntaxError, ValueError, RecursionError):
-                continue  # what py_compile reports and compileall (quiet) skips
-            data = b"".join(
-                (
-                    importlib.util.MAGIC_NUMBER,
-                    _UNCHECKED_HASH_FLAGS,
-                    importlib.util.source_hash(source),
-                    marshal.dumps(code),
-                )
-            )
-            if not made:
-                os.makedirs(os.path.join(directory, "__pycache__"), exist_ok=True)
-                made = True
-            # O_TRUNC: a wheel may ship a stale .pyc there; compileall replaces it too
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-            fd = os.open(importlib.util.cache_from_source(path), flags, 0o644)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
+        compileall.compile_dir(
+            f"{root}/{site}",
+            quiet=2,
+            workers=1,
+            ddir=f"{final}/{site}",
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
 
 
 @builtin("python-env")

@@ -36,7 +36,11 @@ SDIST_ONLY = ["pyyaml", "pillow"]
 def locks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with declos.lock and pylock.toml (copied into each test's project)."""
     d = tmp_path_factory.mktemp("locks")
-    make_lock(open_archive(), DEBIAN, path=str(d / "declos.lock")).write(d / "declos.lock")
+    # libssl-dev also from bookworm alone (3.0.20; the merged sources give bookworm-security's
+    # 3.0.22): the other OpenSSL of the nginx override
+    make_lock(
+        open_archive(), DEBIAN, path=str(d / "declos.lock"), targets={"bookworm": ["libssl-dev"]}
+    ).write(d / "declos.lock")
     lock_requirements(list(PYTHON), only_binary=True, no_binary=SDIST_ONLY).write(d / "pylock.toml")
     return d
 

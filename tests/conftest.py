@@ -1,6 +1,7 @@
 """Fixtures shared by the fast test packages, and how pytest-xdist splits them.
 
-`DECLOS_TEST_WORKERS=2 ./run test` runs tests/ on both cores (`-n 2 --dist loadgroup`).
+`./run test` runs tests/ on both cores (`-n 2 --dist loadgroup`; DECLOS_TEST_WORKERS=1: the
+whole suite in one serial pytest).
 A session- or module-scoped fixture is made once per worker, so the tests sharing one
 must stay on one worker: `pytest_collection_modifyitems` puts each test that uses such a
 fixture into the xdist group of the directory (session) or file (module) that defines
@@ -82,11 +83,16 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
 
 
 # Fixtures that boot systemd-nspawn containers: their tests share one group, so two
-# container sets never run at once (a concurrent run lost the `box` container's profile
-# link once, cause not found; see /work/notes/speed.md).
+# container sets never run at once.
 CONTAINER_FIXTURES = {"fleet", "box"}
 
 
+# tryfirst: xdist's own hook turns the xdist_group mark into the node id's "@group" suffix
+# that --dist loadgroup schedules by, so the marks must exist before it runs. Without it (until
+# session 5) no test was grouped: a file's tests were spread over both workers, each worker
+# built every session fixture again, and test_activation_container's third test met a fresh
+# container without the profile link its first test had made (on the other worker).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.pluginmanager.hasplugin("xdist"):
         return

@@ -42,7 +42,7 @@ from declos.config.modules import (
     fill_from_module_dict,
 )
 from declos.config.option import Option
-from declos.config.properties import Lazy
+from declos.config.properties import Lazy, Property
 from declos.config.routing import route
 from declos.config.runtime import Runtime, gc_paused
 from declos.config.slot import (
@@ -201,6 +201,12 @@ class Evaluation:
                 f"{module.where_self()}: the config function of `{module.display()}' returned "
                 "None; it must return a dict of definitions (a forgotten `return'?).\n"
                 "Hint: return {} to define nothing."
+            )
+        if not isinstance(result, Mapping | Property):
+            raise EvaluationError(
+                f"module `{module.where_self()}' does not look like a module: its config "
+                f"function returned {_kind(result)}, not a dict of definitions."
+                '\nHint: return a dict such as {"services.x.enable": True}, or {} to define nothing.'
             )
         routed = route(self, module, result)
         if frame.assumed:
@@ -603,6 +609,13 @@ def _not_found(parts: Sequence[str], i: int, node: Mapping[str, Any]) -> Evaluat
         f"attribute `{parts[i]}' in selection path `{show_path(parts)}' not found"
         + did_you_mean(parts[i], [str(k) for k in node], parts[:i])
     )
+
+
+def _kind(value: Any) -> str:
+    """A value's kind in an error: "a list", "the bool True"."""
+    if isinstance(value, bool | int | float | str):
+        return f"the {type(value).__name__} {value!r}"
+    return f"a {type(value).__name__}"
 
 
 def _record_assumptions(stack: list[Any], slot: Slot) -> None:

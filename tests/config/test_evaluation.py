@@ -421,8 +421,8 @@ def test_reading_an_undeclared_option_names_the_reading_line(modules: Any, eval_
 def test_module_returning_a_non_dict(modules: Any, eval_error: Any) -> None:
     files = modules(bad__py="def config():\n    return [1]\n")
     assert (
-        "In module `bad.py:1', you're trying to define a value of type `list'\nrather than an attribute set for the option\n`(the top level)'!"
-        in eval_error(files)
+        "module `bad.py:1' does not look like a module: its config function returned a list, "
+        "not a dict of definitions" in eval_error(files)
     )
 
 

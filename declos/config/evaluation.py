@@ -57,7 +57,7 @@ from declos.config.slot import (
 )
 from declos.config.submodule import OwnModules, Submodule
 from declos.config.templates import Template
-from declos.config.typesys import as_freeform
+from declos.config.typesys import FromConfig, OptionType, as_freeform
 from declos.config.usercode import (
     USER_FAILURES,
     output_to_stderr,
@@ -293,6 +293,8 @@ class Evaluation:
             raise cycles.value_cycle(slot, self.rt.stack, _reader_line(self.rt))
         if slot.conflict is not None:
             raise EvaluationError(slot.conflict)
+        if isinstance(slot.type, FromConfig):
+            self.declare_from_config(slot)
         if not slot.ev.pending_left and not self.rt.module_depth and len(slot.decls) == 1:
             option = slot.decls[0][0]
             if option.apply is None and not option.read_only:
@@ -331,6 +333,26 @@ class Evaluation:
             return value
         finally:
             stack.pop()
+
+    def declare_from_config(self, slot: Slot) -> None:
+        """Compute an option declaration or type that is a configuration value (see
+        FromConfig) and put it in place; NixOS's `anOption = config.theOption`."""
+        stand_in = slot.type
+        option, module = slot.decls[0]
+        found = slot.ev.resolve_lazy(stand_in.lazy, module, slot.path)
+        want = Option if stand_in.whole else OptionType
+        if not isinstance(found, want) or isinstance(found, FromConfig):
+            what = "option declaration" if stand_in.whole else "option type"
+            raise EvaluationError(
+                f"The {what} of `{show_path(slot.path)}' (declared in `{option.where()}') is "
+                f"computed from the configuration, which gave {found!r}, not an {what}."
+            )
+        if isinstance(found, Option):
+            slot.decls[0] = (found, module)
+            slot.type = found.type
+            slot.default_option = found if found.has_default else None
+        else:
+            slot.type = found
 
     def resolve_lazy(self, value: Lazy, module: Module, loc: Sequence[str]) -> Any:
         scope = module.scope or self

@@ -9,6 +9,7 @@ for the line of an option path, which re-reads the file then. This keeps the hot
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -18,9 +19,9 @@ from declos.config.errors import EvaluationError
 from declos.config.locations import display_path, split_key
 from declos.config.messages import show_path
 from declos.config.option import Option
-from declos.config.properties import Property
+from declos.config.properties import Lazy, Property
 from declos.config.render import escape_nix_string
-from declos.config.typesys import OptionType
+from declos.config.typesys import FromConfig, OptionType
 
 NOT_RUN, RUNNING, RAN = 0, 1, 2
 MODULE_ATTRS = (
@@ -214,6 +215,10 @@ def flatten_options(
         path = (*prefix, *split_key(key))
         if isinstance(value, Option):
             yield path, value
+        elif isinstance(value, Lazy):  # the declaration is a configuration value
+            code = getattr(value.fn, "__code__", None)
+            site = (code.co_filename, code.co_firstlineno) if code else (where, 0)
+            yield path, Option(FromConfig(value, whole=True), _where=site)
         elif isinstance(value, Mapping) and isinstance(value.get("_type"), str):
             raise EvaluationError(  # NixOS: any attribute set with a `_type'
                 f"In module {where}: expected an option declaration at option path `{show_path(path)}` "
@@ -259,6 +264,8 @@ class InlineModule(Module):
                 )
             file = str(spec.get("_file") or file)
             options = list(flatten_options(spec.get("options") or {}, f"{file}:{line}"))
+            if spec.get("_file"):  # NixOS: declarations are where the module says it is
+                options = [(path, _declared_in(option, file)) for path, option in options]
             module = cls(
                 file,
                 str(spec.get("key") or key),
@@ -280,6 +287,13 @@ class InlineModule(Module):
         raise EvaluationError(
             f"In `{file}:{line}': a submodule must be a dict of options or a module dict, not {spec!r}."
         )
+
+
+def _declared_in(option: Option, file: str) -> Option:
+    """A copy of `option` whose declaration site is `file` (a module dict's `_file`)."""
+    moved = copy.copy(option)
+    moved.file, moved.line = file, None
+    return moved
 
 
 def fill_from_module_dict(module: Module, spec: Mapping[str, Any], origin: Module) -> None:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from declos.config.locations import display_path
+from declos.config.properties import Lazy
 from declos.config.render import LiteralExpression
-from declos.config.typesys import OptionType, Unspecified
+from declos.config.typesys import FromConfig, OptionType, Unspecified
 
 
 class _NoValue:
@@ -65,6 +66,8 @@ class Option:
     ) -> None:
         if type is None:
             type = Unspecified()
+        elif isinstance(type, Lazy):  # the type is a configuration value (NixOS: config.x)
+            type = FromConfig(type, whole=False)
         elif not isinstance(type, OptionType):
             raise TypeError(f"Option type must be a declos.config.types type, not {type!r}")
         self.type = type

@@ -17,6 +17,7 @@ from declos.config.modules import DeclarationSite
 from declos.config.option import NO_VALUE
 from declos.config.properties import Lazy, mk_option_default
 from declos.config.render import LiteralExpression
+from declos.config.typesys import FromConfig
 from declos.config.valuemeta import value_meta
 from declos.config.values import AttrDict
 
@@ -46,6 +47,8 @@ class OptionInfo(OptionAttrs):
 
     def __init__(self, slot: Any) -> None:
         self._slot = slot
+        if isinstance(slot.type, FromConfig) and slot.conflict is None:
+            slot.ev.declare_from_config(slot)
         keys = list(self._STATIC)
         for name, key in (
             ("description", "description"),

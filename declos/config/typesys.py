@@ -349,6 +349,24 @@ class Either(OptionType):
         return None
 
 
+class FromConfig(OptionType):
+    """An option declaration (`whole`) or an option type computed from the configuration
+    (NixOS: `anOption = config.theOption`, `type = config.theType`): `lazy(lambda config:
+    ...)` in place of the Option or of its type. The evaluation computes it when the
+    option is first read (or its `options.X`); until then this stands in the option tree.
+    Declarations below such an option, or a second declaration of it, are not supported."""
+
+    name = "fromConfig"
+    description = "computed from the configuration"
+
+    def __init__(self, value: Lazy, whole: bool) -> None:
+        self.lazy = value
+        self.whole = whole
+
+    def type_merge(self, other: OptionType) -> OptionType | None:
+        return None
+
+
 def as_freeform(typ: OptionType) -> OptionType:
     """A module's freeform type as the type of the whole freeform attribute set."""
     return typ if typ.attr_set_valued else AttrsOf(typ)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from declos.config import Option, evaluate, types
+import pytest
+
+from declos.config import EvaluationError, Option, evaluate, types
 
 
 def test_option_type_values_merge_like_declarations(modules: Any, eval_error: Any) -> None:
@@ -33,4 +35,31 @@ def test_option_declaration_takes_options_only(modules: Any, eval_error: Any) ->
     assert eval_error(files, "o").startswith(
         "A definition for option `o' is not of type `option declaration'. Definition values:\n"
         "- In `a.yaml:4': 3"
+    )
+
+
+def test_declaration_and_type_computed_from_config(modules: Any) -> None:
+    files = modules(
+        a__py="""
+        from declos.config import Option, lazy, types
+        options = {
+            "decl": Option(types.option_declaration),
+            "typ": Option(types.option_type),
+            "x": lazy(lambda config: config.decl),
+            "y": Option(lazy(lambda config: config.typ), default=[]),
+            "bad": lazy(lambda config: 3),
+        }
+        config = {"decl": Option(types.int, default=1), "typ": types.list_of(types.str),
+                  "y": ["a"]}
+        """
+    )
+    ev = evaluate(files, bare=True)
+    assert (ev.value("x"), ev.value("y")) == (1, ["a"])
+    assert ev.options.y.type.description == "list of string"
+    assert ev.options.x.default == 1
+    with pytest.raises(EvaluationError) as info:
+        ev.value("bad")
+    assert str(info.value) == (
+        "The option declaration of `bad' (declared in `a.py:7') is computed from the "
+        "configuration, which gave 3, not an option declaration."
     )

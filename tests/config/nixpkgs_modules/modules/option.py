@@ -1,9 +1,10 @@
-from declos.config import Option, types
+from declos.config import Option, lazy, types
 
-# option.nix without `anOption = config.theOption` (an option declared by a definition:
-# declos declares every option before any configuration exists).
+# `anOption = config.theOption`: a declaration that is a configuration value is
+# `lazy(lambda config: ...)` in declos (computed when the option is first read).
 options = {
     "theOption": Option(types.option_declaration),
+    "anOption": lazy(lambda config: config.theOption),
     "aBadOptionDef": Option(
         types.option_declaration,
         description="This option is perfectly fine, but will have a bad definition.",
@@ -14,5 +15,6 @@ options = {
 def config(options):
     return {
         "theOption": Option(types.int),
+        "anOption": 10,
         "aBadOptionDef": options.theOption,  # not a declaration
     }

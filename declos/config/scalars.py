@@ -89,7 +89,12 @@ class Enum(Scalar):
 
 
 def _show_atom(v: Any) -> str:
-    return render_atom(v)
+    """NixOS enum's `show`: strings quoted, ints and bools as written, anything else as
+    `<TYPE>` in Nix's type names (`<null>`, `<float>`, `<list>`, `<set>`)."""
+    if isinstance(v, bool | int | str):
+        return render_atom(v)
+    kinds = ((type(None), "null"), (float, "float"), (list | tuple, "list"), (dict, "set"))
+    return next((f"<{name}>" for kind, name in kinds if isinstance(v, kind)), "<lambda>")
 
 
 class StrMatching(Scalar):

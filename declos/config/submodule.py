@@ -13,7 +13,7 @@ from declos.config.messages import Definition
 from declos.config.modules import InlineModule, Module
 from declos.config.properties import Lazy
 from declos.config.suboptions import sub_option_tree
-from declos.config.typesys import NOUN_COMPOSITE, OptionType, as_freeform, phrase
+from declos.config.typesys import NOUN_COMPOSITE, OptionType, phrase
 from declos.config.values import AttrDict
 
 
@@ -203,9 +203,8 @@ def _describe(specs: Sequence[Any]) -> str:
             if isinstance(spec, Mapping)
             else None
         )
-        if isinstance(freeform, OptionType):
-            wrapped = as_freeform(freeform)
-            return f"open submodule of {phrase(wrapped, NOUN_COMPOSITE)}"
+        if isinstance(freeform, OptionType):  # as given (NixOS), even when not attrs_of
+            return f"open submodule of {phrase(freeform, NOUN_COMPOSITE)}"
     return "submodule"
 
 

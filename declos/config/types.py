@@ -7,6 +7,7 @@ names below shadow the builtins `str`, `int`, `bool`, `float`.
 from __future__ import annotations
 
 import builtins as _builtins
+import json as _json
 import re as _re
 from collections.abc import Callable as _Callable
 from collections.abc import Sequence as _Sequence
@@ -73,6 +74,58 @@ ints = _NS(
         "32 bit signed integer; between -2147483648 and 2147483647 (both inclusive)",
     ),
 )
+
+
+def _number_between(lowest: _Any, highest: _Any) -> _t.OptionType:
+    """NixOS `numbers.between lowest highest`."""
+    if lowest > highest:
+        raise ValueError("numbers.between: lowest must be smaller than highest")
+    shown = f"{_json.dumps(lowest)} and {_json.dumps(highest)} (both inclusive)"
+    return _t.CheckedAs(
+        number,
+        lambda x: lowest <= x <= highest,
+        "numberBetween",
+        f"integer or floating point number between {shown}",
+        None,
+    )
+
+
+numbers = _NS(
+    between=_number_between,
+    nonnegative=_t.CheckedAs(
+        number,
+        lambda x: x >= 0,
+        "numberNonnegative",
+        "nonnegative integer or floating point number, meaning >=0",
+        "nonRestrictiveClause",
+    ),
+    positive=_t.CheckedAs(
+        number,
+        lambda x: x > 0,
+        "numberPositive",
+        "positive integer or floating point number, meaning >0",
+        "nonRestrictiveClause",
+    ),
+)
+"""NixOS `types.numbers`: integers or floats in a range."""
+
+
+def passwd_entry(elem: _t.OptionType) -> _t.OptionType:
+    """NixOS `passwdEntry`: `elem`, refusing strings with a colon or a newline (fields of
+    /etc/passwd and /etc/group)."""
+    return _t.CheckedAs(
+        elem,
+        lambda v: not (isinstance(v, _builtins.str) and (":" in v or "\n" in v)),
+        f"passwdEntry {elem.name}",
+        f"{_t.phrase(elem, _t.NOUN)}, not containing newlines or colons",
+        "nonRestrictiveClause",
+    )
+
+
+def loa_of(elem: _t.OptionType) -> _t.AttrsOf:
+    """NixOS's deprecated `loaOf` ("list or attribute set of"): lists are no longer
+    accepted there, so it is `attrs_of(elem)`."""
+    return _t.AttrsOf(elem)
 
 
 def separated_string(sep: _builtins.str) -> _t.SeparatedString:

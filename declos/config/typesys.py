@@ -421,6 +421,24 @@ class AddCheck(OptionType):
         return None
 
 
+class CheckedAs(AddCheck):
+    """An `add_check` with its own name and description (NixOS `addCheck t f // {name;
+    description; descriptionClass}`: passwdEntry, numbers.positive, ...)."""
+
+    def __init__(
+        self,
+        elem: OptionType,
+        extra: Callable[[Any], bool],
+        name: str,
+        description: str,
+        description_class: str | None,
+    ) -> None:
+        super().__init__(elem, extra)
+        self.name = name
+        self.description = description
+        self.description_class = description_class
+
+
 class FunctionTo(OptionType):
     """Python callables; the merged value is a function that calls every definition with
     the same arguments and merges the results with `elem` (NixOS `functionTo`)."""

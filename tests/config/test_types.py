@@ -238,3 +238,17 @@ def test_enum_declared_twice_unions_values() -> None:
         {"config": {"e": "b"}},
     ]
     assert evaluate(modules, bare=True).value("e") == "b"
+
+
+def test_passwd_entry_numbers_and_loa_of() -> None:
+    entry = types.passwd_entry(types.str)
+    assert (entry.check("alice"), entry.check("a:b"), entry.check("a\nb")) == (True, False, False)
+    assert entry.name == "passwdEntry str"
+    between = types.numbers.between(0.5, 2)
+    assert (
+        between.description == "integer or floating point number between 0.5 and 2 (both inclusive)"
+    )
+    assert (between.check(1), between.check(2.5), between.check("1")) == (True, False, False)
+    assert (types.numbers.positive.check(0), types.numbers.nonnegative.check(0)) == (False, True)
+    assert types.loa_of(types.int).description == "attribute set of signed integer"
+    assert types.enum([None, 1.5, [1]]).description == "one of <null>, <float>, <list>"

@@ -24,3 +24,11 @@ class OptionAttrs(Mapping):
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def declaration_positions(options: Any) -> list[dict[str, Any]]:
+    """NixOS `declarationPositions`: `{file, line, column}` per declaration (declos knows
+    no column: None)."""
+    return [
+        {"file": option.file_shown(), "line": option.line, "column": None} for option in options
+    ]

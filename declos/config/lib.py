@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from declos.config import types
+from declos.config.doclist import option_attr_set_to_doc_list
 from declos.config.option import Option, literal_expression
 from declos.config.packageoption import mk_package_option
 from declos.config.properties import (
@@ -70,6 +71,7 @@ LIB = SimpleNamespace(
     mk_default=mk_default,
     mk_definition=mk_definition,
     map_definition_value=map_definition_value,
+    option_attr_set_to_doc_list=option_attr_set_to_doc_list,
     mk_force=mk_force,
     mk_override=mk_override,
     mk_before=mk_before,

@@ -90,6 +90,10 @@ class Option:
     def has_default(self) -> bool:
         return self.default is not NO_VALUE
 
+    def file_shown(self) -> str:
+        """The declaring file as messages show it."""
+        return display_path(self.file)
+
     def where(self) -> str:
         return f"{display_path(self.file)}:{self.line}" if self.line else display_path(self.file)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from declos.config.attrview import OptionAttrs
+from declos.config.attrview import OptionAttrs, declaration_positions
 from declos.config.errors import EvaluationError, MissingAttributeError
 from declos.config.modules import DeclarationSite
 from declos.config.option import NO_VALUE
@@ -37,6 +37,7 @@ class OptionInfo(OptionAttrs):
         "loc",
         "type",
         "declarations",
+        "declarationPositions",
         "files",
         "readOnly",
         "internal",
@@ -86,6 +87,8 @@ class OptionInfo(OptionAttrs):
             return slot.type
         if key == "declarations":
             return list(dict.fromkeys(option.where() for option, _ in slot.decls))
+        if key == "declarationPositions":
+            return declaration_positions(option for option, _ in slot.decls)
         if key == "files":  # the files that define it, each once (all modules run first)
             if slot.ev.pending_left:
                 slot.ev.run_pending()

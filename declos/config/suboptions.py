@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from declos.config.attrview import OptionAttrs
+from declos.config.attrview import OptionAttrs, declaration_positions
 from declos.config.errors import MissingAttributeError
 from declos.config.modules import Module
 from declos.config.option import NO_VALUE, Option
@@ -56,7 +56,16 @@ class SubOption(OptionAttrs):
 
     __slots__ = ("_loc", "_decls", "_keys")
 
-    _STATIC = ("_type", "loc", "type", "declarations", "readOnly", "internal", "visible")
+    _STATIC = (
+        "_type",
+        "loc",
+        "type",
+        "declarations",
+        "declarationPositions",
+        "readOnly",
+        "internal",
+        "visible",
+    )
 
     def __init__(self, loc: tuple[str, ...], decls: Sequence[Option]) -> None:
         self._loc = loc
@@ -102,6 +111,8 @@ class SubOption(OptionAttrs):
             return self._type()
         if key == "declarations":
             return list(dict.fromkeys(option.where() for option in self._decls))
+        if key == "declarationPositions":
+            return declaration_positions(self._decls)
         if key == "readOnly":
             return any(option.read_only for option in self._decls)
         if key == "internal":

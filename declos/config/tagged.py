@@ -20,7 +20,9 @@ from declos.config.properties import (
     Override,
 )
 from declos.config.render import quote_name
+from declos.config.suboptions import SubOption
 from declos.config.typesys import NOUN_COMPOSITE, OptionType, phrase
+from declos.config.values import AttrDict
 
 
 class AttrTag(OptionType):
@@ -30,7 +32,9 @@ class AttrTag(OptionType):
     name = "attrTag"
     description_class = "noun"
 
-    def __init__(self, tags: Mapping[str, Any]) -> None:
+    def __init__(
+        self, tags: Mapping[str, Any], declared: Mapping[str, Sequence[Option]] | None = None
+    ) -> None:
         for tag, option in tags.items():
             if not isinstance(option, Option):
                 what = (
@@ -43,6 +47,10 @@ class AttrTag(OptionType):
                     f"Hint: write Option(types.X) as the value of tag {quote_name(tag)}."
                 )
         self.tags = dict(sorted(tags.items()))
+        self.declared = {
+            tag: list((declared or {}).get(tag) or [opt]) for tag, opt in self.tags.items()
+        }
+        """Each tag's declarations (two when merged types both have it): its documentation."""
         self.choices = ", ".join(quote_name(t) for t in self.tags)
         self.description = f"attribute-tagged union with choices: {self.choices}"
 
@@ -77,7 +85,9 @@ class AttrTag(OptionType):
         if not isinstance(other, AttrTag):
             return None
         tags = dict(self.tags)
+        declared = {tag: list(decls) for tag, decls in self.declared.items()}
         for tag, option in other.tags.items():
+            declared[tag] = [*declared.get(tag, ()), *other.declared[tag]]
             mine = tags.get(tag)
             if mine is None:
                 tags[tag] = option
@@ -92,10 +102,17 @@ class AttrTag(OptionType):
                 mine.description or option.description,
                 _where=(mine.file, mine.line or 0),
             )
-        return AttrTag(tags)
+        return AttrTag(tags, declared)
 
     def sub_options(self) -> tuple[str, Any] | None:
-        return None
+        return ("", self)
+
+    def declared_options(self, base: Sequence[str]) -> Any:
+        """NixOS attrTag's `getSubOptions`: each tag as an option at `BASE.TAG`, with the
+        declarations of every merged declaration of that tag."""
+        return AttrDict(
+            (tag, SubOption((*base, tag), decls)) for tag, decls in self.declared.items()
+        )
 
 
 class AttrList(OptionType):

@@ -44,6 +44,7 @@ def test_python_declaration_and_its_options_view(modules: Any) -> None:
             "loc",
             "type",
             "declarations",
+            "declarationPositions",
             "files",
             "readOnly",
             "internal",
@@ -156,5 +157,5 @@ def test_reading_an_undeclared_attribute_of_an_option(modules: Any) -> None:
         _ = evaluate(files, bare=True).options.p.default
     assert str(info.value) == (
         "attribute `default' missing in option `p' (have: _type, loc, type, declarations, "
-        "files, readOnly, internal, visible, value, valueMeta)"
+        "declarationPositions, files, readOnly, internal, visible, value, valueMeta)"
     )

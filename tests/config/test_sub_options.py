@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from declos.config import Option, evaluate, types
+from declos.config.lib import LIB
 
 
 def test_sub_options_carry_the_placeholders_of_their_type(modules: Any) -> None:
@@ -49,3 +50,33 @@ def test_the_default_placeholder_yields_in_type_merging() -> None:
     assert merged is not None and merged.placeholder == "id"
     assert named.type_merge(types.attrs_with(sub, placeholder="other")) is None
     assert sorted(merged.get_sub_options(["x"])) == ["n"]
+
+
+def test_attr_tag_sub_options_and_the_doc_list(modules: Any) -> None:
+    files = modules(
+        a__py="""
+        from declos.config import Option, types
+        def tagged(extra):
+            return types.attrs_of(types.attr_tag({"n": Option(types.int), **extra}))
+        options = {"t": Option(tagged({"s": Option(types.str, description="S")}))}
+        imports = [{"options": {"t": Option(tagged({}), description="T")}}]
+        """
+    )
+    options = evaluate(files, bare=True).options
+    tags = options.t.type.get_sub_options(["t"])
+    assert sorted(tags) == ["n", "s"]
+    assert tags["n"].loc == ["t", "<name>", "n"]
+    assert [p["line"] for p in tags["n"].declarationPositions] == [3, 3]
+    assert [p["line"] for p in options.t.declarationPositions] == [4, 5]
+    records = {r["name"]: r for r in LIB.option_attr_set_to_doc_list(options)}
+    assert records["t.<name>.s"] == {
+        "loc": ["t", "<name>", "s"],
+        "name": "t.<name>.s",
+        "description": "S",
+        "declarations": ["a.py:4"],
+        "internal": False,
+        "visible": True,
+        "readOnly": False,
+        "type": "string",
+    }
+    assert records["t"]["description"] == "T"

@@ -62,3 +62,6 @@ config = {
         "extensi-bar": {"extensible": "bar"},
     },
 }
+
+# modules.sh 215: the documentation checks of the same Nix file.
+imports.append("types-attrTag-okChecks.py")

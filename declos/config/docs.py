@@ -15,6 +15,7 @@ from declos.config.messages import show_path
 from declos.config.option import NO_VALUE, Option
 from declos.config.render import render, render_literal
 from declos.config.slot import Slot
+from declos.config.tagged import AttrTag
 
 
 def option_records(ev: Any) -> list[dict[str, Any]]:
@@ -48,6 +49,10 @@ def _walk_option(
         return
     placeholder, subtype = sub
     prefix = path + tuple(p for p in placeholder.split(".") if p)
+    if isinstance(subtype, AttrTag):  # each tag is an option (NixOS attrTag docs)
+        for tag, options in subtype.declared.items():
+            yield from _walk_option((*prefix, tag), options, subtype.tags[tag].type)
+        return
     grouped: dict[tuple[str, ...], list[Option]] = {}
     for module in subtype.modules_for("<name>"):
         for rel, option in module.options:

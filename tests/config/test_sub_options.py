@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from declos.config import Option, evaluate, types
+from declos.config.docs import option_records
 from declos.config.lib import LIB
 
 
@@ -80,3 +81,17 @@ def test_attr_tag_sub_options_and_the_doc_list(modules: Any) -> None:
         "type": "string",
     }
     assert records["t"]["description"] == "T"
+
+
+def test_option_docs_list_attr_tag_tags(modules: Any) -> None:
+    files = modules(
+        a__py="""
+        from declos.config import Option, types
+        options = {"t": Option(types.attr_tag({"n": Option(types.int, description="N")}))}
+        """
+    )
+    records = option_records(evaluate(files, bare=True))
+    assert [(r["name"], r["type"]) for r in records if r["name"].startswith("t")] == [
+        ("t", "attribute-tagged union with choices: n"),
+        ("t.n", "signed integer"),
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from types import ModuleType
@@ -18,7 +19,7 @@ from typing import Any
 from declos.config.errors import EvaluationError
 from declos.config.properties import Lazy
 from declos.config.usercode import USER_FAILURES
-from declos.config.values import AttrDict, LazyAttrs
+from declos.config.values import AttrDict, LazyAttrs, to_json
 from declos.config.view import ConfigView, InstanceValue
 
 _WHOLE = re.compile(r"\A\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\Z", re.S)
@@ -109,6 +110,10 @@ def _environment() -> Any:
                 return getattr(obj, attribute)
             return super().getattr(obj, attribute)
 
-    return Environment(
+    env = Environment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
     )
+    # `tojson` of configuration values: lazy mappings (submodule instances, lazy_attrs_of)
+    # become dicts and packages their store paths, as `declos eval --json` prints them.
+    env.policies["json.dumps_function"] = lambda obj, **kw: json.dumps(to_json(obj), **kw)
+    return env

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from declos.config.values import to_plain
 from declos.system.units import (
     Unit,
     UnitError,
@@ -61,7 +62,7 @@ def triggers_text(values: list[Any]) -> str:
         elif value is True:
             flat.append("1")
         elif isinstance(value, Mapping) and not hasattr(value, "out_path"):
-            flat.append(json.dumps(value, sort_keys=True, default=str))
+            flat.append(json.dumps(to_plain(value), sort_keys=True, default=str))
         else:
             flat.append(str(value))
 

@@ -149,3 +149,20 @@ def test_merged_lazy_shorthand_values_must_agree(modules: Any) -> None:
     with pytest.raises(EvaluationError) as info:
         evaluate(files, bare=True).value("s")
     assert "conflicting shorthandOnlyDefinesConfig values" in str(info.value)
+
+
+def test_an_instance_in_a_template_tojson(modules: Any) -> None:
+    files = modules(
+        a__yaml="""
+        options:
+          s:
+            type: submodule
+            options:
+              n: {type: int, default: 1}
+          t: {type: str}
+        config:
+          s: {}
+          t: "{{ config.s | tojson }}"
+        """
+    )
+    assert evaluate(files, bare=True).value("t") == '{"n": 1}'

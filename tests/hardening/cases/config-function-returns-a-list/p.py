@@ -1,0 +1,2 @@
+def config(config):
+    return ["services.openssh.enable", True]

@@ -5,9 +5,10 @@ project's own members (`source = { editable = "." }` / `virtual` / `directory`) 
 the distributions from the index. declos reads the distributions that come as archives
 with a SHA-256 hash (`wheels = [{ url, hash = "sha256:..." }]`, `sdist`), keeps the
 dependency edges whose markers hold on this host (a `pywin32; sys_platform == 'win32'`
-edge is dropped, so an environment never asks for a Windows-only wheel), and of several
-entries of one name (uv's resolution forks) keeps the first whose `resolution-markers`
-hold here. The hashes are those `fetch` verifies: a file whose SHA-256 differs from the
+edge is dropped, so an environment never asks for a Windows-only wheel; an edge asking for
+extras, `{ name = "httpx", extra = ["http2"] }`, also brings the target's
+`optional-dependencies` of those extras), and of several entries of one name (uv's
+resolution forks) keeps the first whose `resolution-markers` hold here. The hashes are those `fetch` verifies: a file whose SHA-256 differs from the
 lock's is never kept or installed.
 """
 
@@ -67,6 +68,7 @@ def loads_uv(text: str, where: str) -> PyLock:
         created_by="uv",
         path=where,
     )
+    kept: list[tuple[dict[str, Any], str]] = []
     for i, raw in enumerate(packages):
         if not isinstance(raw, dict):
             raise PythonError(f"{where}: package[{i}] must be a table")
@@ -74,9 +76,11 @@ def loads_uv(text: str, where: str) -> PyLock:
         source = raw.get("source", {})
         if isinstance(source, dict) and any(k in source for k in _LOCAL_SOURCES):
             continue
-        if not _holds_any(raw.get("resolution-markers"), env, at):
-            continue
-        dist = _dist(raw, env, at)
+        if _holds_any(raw.get("resolution-markers"), env, at):
+            kept.append((raw, at))
+    extras = _optional_dependencies(kept)
+    for raw, at in kept:
+        dist = _dist(raw, env, at, extras)
         if dist.key not in lock.dists:
             lock.dists[dist.key] = dist
         elif not raw.get("resolution-markers"):
@@ -87,7 +91,47 @@ def loads_uv(text: str, where: str) -> PyLock:
     return lock
 
 
-def _dist(raw: dict[str, Any], env: dict[str, str], at: str) -> LockedDist:
+Extras = dict[str, dict[str, list[Any]]]
+
+
+def _optional_dependencies(kept: list[tuple[dict[str, Any], str]]) -> Extras:
+    """{canonical name: {extra: dependency tables}} of the entries used on this host."""
+    found: Extras = {}
+    for raw, at in kept:
+        table = raw.get("optional-dependencies", {})
+        if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
+            raise PythonError(f"{at}: `optional-dependencies` maps extras to arrays of tables")
+        found.setdefault(canonical_name(str(raw.get("name", ""))), table)
+    return found
+
+
+def _dependency_names(
+    deps: list[Any], env: dict[str, str], at: str, extras: Extras, seen: set[tuple[str, str]]
+) -> set[str]:
+    """The names `deps` bring on this host: each edge whose marker holds, plus, for an
+    edge with `extra = [...]`, the target's optional dependencies of those extras
+    (recursively: an optional dependency may ask for extras too)."""
+    names: set[str] = set()
+    for d in deps:
+        if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+            raise PythonError(f"{at}: a dependency is a table with a `name`, not {d!r}")
+        if not _holds(d.get("marker"), env, at):
+            continue
+        target = canonical_name(d["name"])
+        names.add(target)
+        wanted = d.get("extra", [])
+        if not isinstance(wanted, list):
+            raise PythonError(f"{at}: {d['name']}: `extra` is an array of extra names")
+        for extra in wanted:
+            if (target, str(extra)) in seen:
+                continue
+            seen.add((target, str(extra)))
+            more = extras.get(target, {}).get(str(extra), [])
+            names |= _dependency_names(more, env, at, extras, seen)
+    return names
+
+
+def _dist(raw: dict[str, Any], env: dict[str, str], at: str, extras: Extras) -> LockedDist:
     name, version = raw.get("name"), raw.get("version")
     if not isinstance(name, str) or not name:
         raise PythonError(f"{at}: `name` must be a distribution name, not {name!r}")
@@ -103,12 +147,7 @@ def _dist(raw: dict[str, Any], env: dict[str, str], at: str) -> LockedDist:
     deps = raw.get("dependencies", [])
     if not isinstance(deps, list):
         raise PythonError(f"{at}: {name}: `dependencies` must be an array of tables")
-    names = set()
-    for d in deps:
-        if not isinstance(d, dict) or not isinstance(d.get("name"), str):
-            raise PythonError(f"{at}: {name}: a dependency is a table with a `name`, not {d!r}")
-        if _holds(d.get("marker"), env, at):
-            names.add(canonical_name(d["name"]))
+    names = _dependency_names(deps, env, at, extras, set())
     return LockedDist(name, version, wheels, sdist, tuple(sorted(names)))
 
 

@@ -165,3 +165,32 @@ def test_declos_shell_uses_a_uv_projects_lock(uv_lock: Path, tmp_path: Path) -> 
     assert (r.returncode, r.stdout) == (0, "1.17.0\n"), r.stderr
     [index] = (project / ".declos/shell").glob("*.files")
     assert str(project / "uv.lock") in index.read_text()
+
+
+EXTRAS = """\
+version = 1
+
+[[package]]
+name = "app-lib"
+version = "1.0"
+source = { registry = "https://example.invalid/simple" }
+wheels = [{ url = "https://example.invalid/a/app_lib-1.0-py3-none-any.whl", hash = "sha256:AAA" }]
+dependencies = [{ name = "client", extra = ["http2"] }]
+
+[[package]]
+name = "client"
+version = "2.0"
+source = { registry = "https://example.invalid/simple" }
+wheels = [{ url = "https://example.invalid/c/client-2.0-py3-none-any.whl", hash = "sha256:CCC" }]
+dependencies = [{ name = "core" }]
+
+[package.optional-dependencies]
+http2 = [{ name = "h2" }, { name = "winh2", marker = "sys_platform == 'win32'" }]
+brotli = [{ name = "brotli" }]
+""".replace("AAA", "a" * 64).replace("CCC", "c" * 64)
+
+
+def test_an_edge_with_extras_brings_the_targets_optional_dependencies() -> None:
+    lock = loads_uv(EXTRAS, "uv.lock")
+    assert lock.get("app-lib").dependencies == ("client", "h2")
+    assert lock.get("client").dependencies == ("core",)

@@ -9,7 +9,8 @@ generated munin.conf whose `hosts` text is the talk's example
 (`[${config.networking.hostName}]\\n address localhost`); its `tmpldir` and `staticdir`
 are the munin package's in the store, as in NixOS, and munin-html writes the HTML into
 /var/www/munin. Departures from NixOS: `port`,
-`listenAddress` and `logFile` are options (NixOS hard-codes 4949, `*` and syslog), and
+`listenAddress` and `logFile` are options (NixOS hard-codes 4949, `*` and syslog),
+`autoPlugins` limits autoconfiguration to the plugins named (NixOS always offers all), and
 the packages are Debian's `munin-node` and `munin` (`pkgs.munin_node`, `pkgs.munin`).
 """
 
@@ -40,6 +41,14 @@ options = {
         ),
         "disabledPlugins": Option(
             types.list_of(_word), [], "Plugins (names or globs) to remove after autoconfiguration."
+        ),
+        "autoPlugins": Option(
+            types.null_or(types.list_of(_word)),
+            None,
+            "The plugins of munin-plugins-core that autoconfiguration may enable; null means "
+            "all of them (as NixOS). Autoconfiguring all of them runs every plugin's "
+            "`autoconf` at each start, which takes over 90 s on a slow (emulated) machine.",
+            example=["cpu", "load", "memory", "uptime"],
         ),
     },
     "services.munin-cron": {
@@ -115,6 +124,9 @@ def _node(config, pkgs):
     plugin_conf = pkgs.write_text("munin-plugin-conf", plugin_text)
     node = f"{package}/usr/sbin/munin-node"
     plugins = f"{pkgs['munin-plugins-core']}/usr/share/munin/plugins"
+    if cfg.autoPlugins is not None:
+        links = {name: f"{plugins}/{name}" for name in cfg.autoPlugins}
+        plugins = str(pkgs.link_farm("munin-auto-plugins", links))
     configure = (
         f"{package}/usr/sbin/munin-node-configure --suggest --shell --config /etc/{NODE_CONF} "
         f"--libdir={plugins} --servicedir={PLUGINS}"

@@ -6,7 +6,8 @@ lock's URL; verified before it is kept or used.
 `builtin:python-wheel`: one wheel installed with pypa's `installer` into its own store
 path (`lib/pythonX.Y/site-packages`, `bin`, `include`, `share`), bytecode compiled to
 unchecked-hash .pyc (store mtimes are normalised, so timestamp .pyc would never match)
-with the store path, not the build directory, as the file name in code objects.
+with the store path, not the build directory, as the file name in code objects, by
+worker interpreters on every core (bytecode.py: canonical bytes, whatever the workers).
 `builtin:python-env`: a virtual environment (pyvenv.cfg + interpreter links) whose
 site-packages merges the distributions' site-packages with symlinks and whose console
 scripts are copies with the shebang rewritten to the environment's interpreter.
@@ -14,10 +15,8 @@ scripts are copies with the shebang rewritten to the environment's interpreter.
 
 from __future__ import annotations
 
-import compileall
 import hashlib
 import os
-import py_compile
 import re
 import shutil
 import urllib.request
@@ -29,6 +28,7 @@ from installer.exceptions import InstallerError
 from installer.sources import WheelFile
 
 from declos.pkgs.debian.archive import atomic_write_bytes, cache_dir
+from declos.pkgs.python.bytecode import compile_tree, default_workers
 from declos.pkgs.python.errors import PythonError
 from declos.store.build import builtin
 from declos.store.derivation import Derivation
@@ -124,13 +124,7 @@ def _install_wheel(drv: Derivation, out: dict[str, str], physical_store: str) ->
     finally:
         os.unlink(staged_wheel)
     if os.path.isdir(f"{root}/{site}"):
-        compileall.compile_dir(
-            f"{root}/{site}",
-            quiet=2,
-            workers=1,
-            ddir=f"{final}/{site}",
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
+        compile_tree(env["python"], f"{root}/{site}", f"{final}/{site}", workers=default_workers())
 
 
 @builtin("python-env")

@@ -1,0 +1,111 @@
+"""Bytecode of a distribution's store path, compiled by a pool of worker interpreters: the
+bytes must not depend on the number of workers, the scheduling, or the process."""
+
+from __future__ import annotations
+
+import marshal
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from declos.pkgs import Pkgs
+from declos.pkgs.python.bytecode import compile_tree, default_workers, sources
+from declos.pkgs.python.errors import PythonError
+from declos.pkgs.python.lockfile import PyLock
+from declos.pkgs.python.pyc_worker import MarshalError, canonical_marshal
+from declos.store import Store
+
+PYTHON = "/usr/bin/python3.11"
+
+
+def _build_all(tmp: Path, pylock: PyLock, *, workers: str, jobs: int) -> dict[str, str]:
+    """Every distribution of the lock built into a fresh store at `tmp` (removed after);
+    {out path: NAR hash}."""
+    store = Store(str(tmp / "store"), str(tmp / "var"))
+    try:
+        pkgs = Pkgs(store, python_lock=pylock.path)
+        dists = [pkgs.python3.pkgs[name] for name in sorted(pylock.dists)]
+        mp = pytest.MonkeyPatch()
+        mp.setenv("DECLOS_BYTECODE_WORKERS", workers)
+        try:
+            outs = store.realise(dists, max_jobs=jobs)
+        finally:
+            mp.undo()
+        return {out: store.path_info(out).nar_hash for out in outs}
+    finally:
+        store.close()
+        shutil.rmtree(tmp)
+
+
+def test_one_worker_and_two_workers_give_identical_store_paths(
+    tmp_path: Path, pylock: PyLock
+) -> None:
+    """Two independent installs at the same store location, one after the other."""
+    one = _build_all(tmp_path / "s", pylock, workers="1", jobs=1)
+    two = _build_all(tmp_path / "s", pylock, workers="2", jobs=2)
+    assert len(one) == len(pylock.dists) >= 8
+    assert one == two
+
+
+def test_worker_bytes_equal_canonical_in_process_compile(tmp_path: Path, py_pkgs: Pkgs) -> None:
+    """A .pyc written by a worker is exactly the canonical form of what compile() gives
+    in this (very different) process: nothing of the process's state is in the bytes."""
+    [out] = py_pkgs.realise(py_pkgs.python3.pkgs.pyramid)
+    site = f"{out}/lib/python3.11/site-packages"
+    files = [f for f in sources(site) if f.startswith("pyramid/")]
+    assert "pyramid/util.py" in files
+    for rel in files:
+        directory, name = os.path.split(f"{site}/{rel}")
+        with open(f"{directory}/__pycache__/{name[:-3]}.cpython-311.pyc", "rb") as f:
+            pyc = f.read()
+        with open(f"{site}/{rel}", "rb") as f:
+            code = compile(f.read(), f"{site}/{rel}", "exec", dont_inherit=True)
+        assert pyc[4:8] == b"\x01\0\0\0", rel  # unchecked hash
+        assert pyc[16:] == canonical_marshal(marshal.dumps(code)), rel
+
+
+def test_canonical_marshal_drops_flags_set_only_by_outside_references() -> None:
+    shared = "".join(["twice ", "here"])
+    value = ("".join(["not ", "interned"]), shared, shared)  # the tuple alone holds it
+    alone = marshal.dumps(value)
+    extra = value[0]  # one more reference: marshal now flags the string
+    held = marshal.dumps(value)
+    assert alone != held and extra is value[0]
+    assert canonical_marshal(alone) == canonical_marshal(held)
+    assert canonical_marshal(held) == (  # flagged: only the string referenced again
+        b")\x03z\x0cnot interned" + b"\xfa\x0atwice here" + b"r\0\0\0\0"
+    )
+    assert marshal.loads(canonical_marshal(held)) == value
+    # one-character strings are shared singletons whose interned bit is the process's
+    # history: interned exactly when name-like, as the compiler makes any such name
+    assert canonical_marshal(b"\xa9\x02Z\x01}z\x01x") == b")\x02z\x01}Z\x01x"
+    assert canonical_marshal(b"t\x02\0\0\0\xc3\xa9") == b"u\x02\0\0\0\xc3\xa9"
+    with pytest.raises(MarshalError, match="trailing bytes"):
+        canonical_marshal(alone + b"N")
+
+
+def test_files_that_do_not_compile_are_skipped_as_compileall_does(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "ok.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "py2.py").write_text("print 'hello'\n")
+    (tmp_path / "pkg" / "data.txt").write_text("x\n")
+    assert compile_tree(PYTHON, str(tmp_path), "/final", workers=2) == 2
+    assert sorted(os.listdir(tmp_path / "pkg" / "__pycache__")) == ["ok.cpython-311.pyc"]
+    code = marshal.loads(
+        (tmp_path / "pkg" / "__pycache__" / "ok.cpython-311.pyc").read_bytes()[16:]
+    )
+    assert code.co_filename == "/final/pkg/ok.py"
+
+
+def test_bad_worker_count_and_failing_worker_are_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DECLOS_BYTECODE_WORKERS", "0")
+    with pytest.raises(PythonError, match="DECLOS_BYTECODE_WORKERS='0': expected a positive"):
+        default_workers()
+    (tmp_path / "m.py").write_text("x = 1\n")
+    (tmp_path / "__pycache__").write_text("a file where the worker makes a directory\n")
+    with pytest.raises(PythonError, match="bytecode compilation failed"):
+        compile_tree(PYTHON, str(tmp_path), "/final", workers=1)

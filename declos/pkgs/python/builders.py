@@ -124,7 +124,10 @@ def _install_wheel(drv: Derivation, out: dict[str, str], physical_store: str) ->
     finally:
         os.unlink(staged_wheel)
     if os.path.isdir(f"{root}/{site}"):
-        compile_tree(env["python"], f"{root}/{site}", f"{final}/{site}", workers=default_workers())
+        python = env["python"]
+        if python.startswith(drv.store_dir + "/"):
+            python = _phys(python, drv.store_dir, physical_store)
+        compile_tree(python, f"{root}/{site}", f"{final}/{site}", workers=default_workers())
 
 
 @builtin("python-env")

@@ -60,12 +60,15 @@ def compile_tree(python: str, tree: str, ddir: str, *, workers: int) -> int:
     chunks = [files[i::n] for i in range(n)]
     procs = []
     for chunk in chunks:
-        proc = subprocess.Popen(
-            [python, "-I", "-S", WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        try:
+            proc = subprocess.Popen(
+                [python, "-I", "-S", WORKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise PythonError(f"cannot run the bytecode worker {python}: {exc}") from None
         procs.append((proc, chunk))
     for proc, chunk in procs:  # each worker reads all its input before compiling
         assert proc.stdin is not None

@@ -19,12 +19,15 @@ the code object graph, which compile() makes from the source and DFILE alone.
 
 from __future__ import annotations
 
+# the import system's own module, always loaded: importlib.util would cost ~8 ms of imports
+import _frozen_importlib_external as _external
+import _imp
 import marshal
 import os
 import sys
-from importlib.util import MAGIC_NUMBER, cache_from_source, source_hash
 
 FLAG_REF = 0x80
+_RAW_MAGIC = int.from_bytes(_external.MAGIC_NUMBER, "little")
 _CODE_LAYOUTS = {(3, 11), (3, 12), (3, 13)}  # 5 longs, 8 objects, 1 long, 2 objects
 
 # type code -> size of the fixed payload, for types without children
@@ -157,9 +160,10 @@ def compile_one(source: str, dfile: str) -> bool:
     body = canonical_marshal(marshal.dumps(code))
     if marshal.loads(body) != code:
         raise MarshalError(f"{source}: canonical bytecode does not load back equal")
-    pyc = cache_from_source(source)
+    pyc = _external.cache_from_source(source)
     os.makedirs(os.path.dirname(pyc), exist_ok=True)
-    header = MAGIC_NUMBER + (0b01).to_bytes(4, "little") + source_hash(raw)
+    digest = _imp.source_hash(_RAW_MAGIC, raw)  # what importlib.util.source_hash does
+    header = _external.MAGIC_NUMBER + (0b01).to_bytes(4, "little") + digest
     with open(pyc, "wb") as f:
         f.write(header + body)
     return True

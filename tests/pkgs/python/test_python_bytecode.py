@@ -109,3 +109,5 @@ def test_bad_worker_count_and_failing_worker_are_errors(
     (tmp_path / "__pycache__").write_text("a file where the worker makes a directory\n")
     with pytest.raises(PythonError, match="bytecode compilation failed"):
         compile_tree(PYTHON, str(tmp_path), "/final", workers=1)
+    with pytest.raises(PythonError, match="cannot run the bytecode worker /nonexistent/python"):
+        compile_tree("/nonexistent/python", str(tmp_path), "/final", workers=1)

@@ -36,6 +36,9 @@ FLAGS = [
     "--with-http_ssl_module",
     *(f"--without-http_{m}_module" for m in WITHOUT),
     "--without-http-cache",
+    # after nginx's own -O, so it wins: the test needs no optimised code (one word:
+    # configureFlags are split at spaces, as nixpkgs' are)
+    "--with-cc-opt=-O0",
 ]
 
 

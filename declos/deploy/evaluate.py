@@ -9,6 +9,7 @@ modules run, so reads that loop back to it see its (demand-driven) configuration
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,27 @@ from typing import Any
 import declos.config
 from declos.config import Evaluation, EvaluationError, Runtime, gc_paused, stdlib_entry
 from declos.config.loaders import collect
-from declos.config.modules import Module
+from declos.config.modules import InlineModule, Module
+from declos.config.properties import mk_override
 from declos.deploy.errors import NetworkError
 from declos.deploy.network import Network
 from declos.pkgs import Pkgs
 
 CORE = Path(declos.config.__file__).with_name("core.py")
+# NixOps' priority for the machine-name host name (mkOverride 900): above option defaults
+# (1500) and mk_default (1000), below any plain definition (100).
+MACHINE_NAME_PRIORITY = 900
+_DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def machine_name_module(name: str) -> list[Module]:
+    """NixOps names a machine's host after its key in the network (`networking.hostName =
+    mkOverride 900 name`), so `webserver: {...}` comes up as `webserver`, not `declos`.
+    A key that is no DNS label (an underscore, say) leaves the option's own default."""
+    if not _DNS_LABEL.match(name):
+        return []
+    config = {"networking": {"hostName": mk_override(MACHINE_NAME_PRIORITY, name)}}
+    return [InlineModule("<network machine name>", f"declos-machine-name:{name}", config=config)]
 
 
 def package_set(store: Any) -> Pkgs:
@@ -102,7 +118,9 @@ class NetworkEvaluation:
         if self.pkgs is not None:
             special["pkgs"] = self.pkgs
         try:
-            modules = collect([*self.library(), *self.network.modules_of(name)])
+            modules = collect(
+                [*self.library(), *machine_name_module(name), *self.network.modules_of(name)]
+            )
             with gc_paused():
                 ev = Evaluation(Runtime(special), modules).setup()
                 self._evaluations[name] = ev

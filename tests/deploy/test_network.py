@@ -61,7 +61,7 @@ def test_nodes_reads_other_machines_final_config(tmp_path: Path) -> None:
     )
     ev = NetworkEvaluation(load_network([net]))
     assert ev.evaluation("lb").value("environment.etc")["backends"]["text"] == (
-        "backend-1 backend-2 declos "
+        "backend-1 backend-2 lb "
     )
 
 
@@ -189,3 +189,20 @@ def test_python_network_file_leaves_no_bytecode_beside_it(tmp_path: Path) -> Non
     )
     assert out.stdout == "web-from-python\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.py"]
+
+
+def test_a_machine_is_named_after_its_network_key_unless_its_config_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    """NixOps: `networking.hostName = mkOverride 900 machineName`; mk_default loses to it."""
+    net = tmp_path / "net.yaml"
+    net.write_text(
+        "webserver: {services.openssh.enable: true}\n"
+        "db: {networking.hostName: database}\n"
+        "cache: {networking.hostName: !default fallback}\n"
+        "odd_name: {services.openssh.enable: true}\n"
+    )
+    ev = NetworkEvaluation(load_network([str(net)]))
+    names = {m: ev.evaluation(m).value("networking.hostName") for m in ("webserver", "db", "cache")}
+    assert names == {"webserver": "webserver", "db": "database", "cache": "cache"}
+    assert ev.evaluation("odd_name").value("networking.hostName") == "declos"

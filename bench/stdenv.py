@@ -5,7 +5,7 @@
 
 Figure (issue 13): the overhead of the sandbox, the phases, the compiler wrapper and the
 fixup, for the talk's nginx (Debian's 1.22.1 upstream tarball, OpenSSL/zlib/PCRE2 from
-the store; same flags; `make -j1` as the sandbox's NIX_BUILD_CORES=1). By hand uses the
+the store; same flags; `make -jN` with N = the core count, the sandbox's NIX_BUILD_CORES). By hand uses the
 same locked gcc and sysroot, since the host lacks libpcre2-dev. The toolchain and inputs
 are built into the store and the tarball fetched before the clock starts.
 """
@@ -67,7 +67,7 @@ def main() -> None:
         t = time.perf_counter()
         for argv in (
             ["./configure", f"--prefix={tmp}/inst", *FLAGS],
-            ["make", "-j1"],
+            ["make", f"-j{os.cpu_count() or 1}"],
             ["make", "install"],
         ):
             subprocess.run(argv, cwd=top, env=env, check=True, capture_output=True)

@@ -317,6 +317,9 @@ def run_tree(files: dict[str, str], runner: str) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
+    # It failed twice under load (sessions 4 and 5) and the example was lost each time:
+    # a failure prints `@reproduce_failure(...)` so the log alone can replay it.
+    print_blob=True,
 )
 @given(module_tree())
 def test_random_module_trees_in_process(files: dict[str, str]) -> None:

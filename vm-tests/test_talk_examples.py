@@ -23,8 +23,10 @@ munin-node exits at start: with `host *`, Net::Server resolves `[*]:4949` to `[:
 ("Not including resolved host [0.0.0.0] IPv4 because it will be handled by [::] IPv6"),
 then "Can't connect to TCP port 4949 on :: [Invalid argument]", after "Use of uninitialized
 value in subroutine entry at .../Net/Server/Proto.pm line 122". sshd binds [::]:22 on the
-same guest, so IPv6 sockets work; the suspect is the Perl closure (a module Net::Server uses
-for IPv6 addresses missing or different from the host's). The host test binds 127.0.0.1.
+same guest, so IPv6 sockets work. Line 122 is `getprotobyname('tcp')`, which is undef when
+/etc/protocols is missing, and the guest image (mmdebstrap --variant=apt) has no netbase:
+the likely fix is NixOS's, /etc/protocols and /etc/services from a package in the closure
+(NixOS: environment.etc from iana-etc). The host test binds 127.0.0.1.
 Earlier runs: munin-node's preStart autoconfiguring all of munin-plugins-core passed
 systemd's 90 s start timeout under TCG, which `services.munin-node.autoPlugins` now avoids.
 """

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from declos.testing.driver import Driver  # noqa: E402
-from declos.testing.spec import MachineSpec  # noqa: E402
+# The anchor is bench/vm.py's own boot-to-SSH (this directory is sys.path[0] for a script).
+from vm import boot_to_ssh  # noqa: E402
 
 NETWORK = """\
 bench:
@@ -35,21 +35,6 @@ bench:
   deployment.targetEnv: libvirt
   deployment.libvirt: {memorySize: 1024, vcpu: 2}
 """
-
-
-def harness_boot() -> float:
-    with tempfile.TemporaryDirectory(prefix="declos-bench-boot-") as scratch:
-        driver = Driver(Path(scratch))
-        try:
-            machine = driver.create(
-                MachineSpec("bench-boot", memory=1024, vcpus=2, runner="libvirt")
-            )
-            started = time.monotonic()
-            machine.start()
-            machine.wait_for_ssh()
-            return time.monotonic() - started
-        finally:
-            driver.close()
 
 
 def declos(tmp: Path, env: dict[str, str], *args: str) -> None:
@@ -85,7 +70,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--cold", action="store_true", help="also deploy with an empty cache")
     args = parser.parse_args()
-    anchor = harness_boot()
+    anchor = boot_to_ssh("libvirt")
     rows = [("harness boot-to-SSH (anchor)", anchor), ("deploy (warm image)", deploy(False))]
     if args.cold:
         rows.append(("deploy (cold image)", deploy(True)))

@@ -45,15 +45,17 @@ def cold_build() -> float:
 
 
 def boot_to_ssh(runner: str) -> float:
-    driver = Driver(Path(tempfile.mkdtemp(prefix=f"declos-bench-{runner}-")))
-    try:
-        machine = driver.create(MachineSpec(f"bench-{runner}", memory=1024, vcpus=2, runner=runner))
-        started = time.monotonic()
-        machine.start()
-        machine.wait_for_ssh()
-        return time.monotonic() - started
-    finally:
-        driver.close()
+    with tempfile.TemporaryDirectory(prefix=f"declos-bench-{runner}-") as scratch:
+        driver = Driver(Path(scratch))
+        try:
+            spec = MachineSpec(f"bench-{runner}", memory=1024, vcpus=2, runner=runner)
+            machine = driver.create(spec)
+            started = time.monotonic()
+            machine.start()
+            machine.wait_for_ssh()
+            return time.monotonic() - started
+        finally:
+            driver.close()
 
 
 def main() -> int:

@@ -301,17 +301,20 @@ class SSHHost(Host):
         transport = chan.get_transport()
         exited_at: float | None = None
         while True:
-            while chan.recv_ready():
-                out += chan.recv(65536)
-            while chan.recv_stderr_ready():
-                err += chan.recv_stderr(65536)
-            if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+            # Read the flags before draining: paramiko's transport thread may buffer data
+            # and then EOF at any moment, so EOF seen before a drain means the drain got
+            # everything, while EOF seen after it may hide data that arrived in between.
+            eof = chan.eof_received
+            exited = chan.exit_status_ready()
+            _drain(chan, out, err)
+            if exited:
                 # sshd may send exit-status before the last output it still had buffered;
                 # only EOF says all of it arrived. A background child that keeps the
                 # output open would withhold EOF forever, hence the grace period.
                 now = time.monotonic()
                 exited_at = now if exited_at is None else exited_at
-                if chan.eof_received or now - exited_at >= _EOF_GRACE:
+                if eof or now - exited_at >= _EOF_GRACE:
+                    _drain(chan, out, err)
                     return chan.recv_exit_status(), bytes(out), bytes(err)
             if transport is None or not transport.is_active():
                 self.close()
@@ -333,6 +336,14 @@ class SSHHost(Host):
             chan.close()
             raise HostUnreachable(self.hostname, self.port, f"exec failed: {exc}") from exc
         return SSHChannel(self.name, argv, chan, idle_timeout)
+
+
+def _drain(chan: paramiko.Channel, out: bytearray, err: bytearray) -> None:
+    """Move what paramiko has buffered on both streams into `out` and `err`."""
+    while chan.recv_ready():
+        out += chan.recv(65536)
+    while chan.recv_stderr_ready():
+        err += chan.recv_stderr(65536)
 
 
 def _feed(chan: paramiko.Channel, data: bytes | None) -> threading.Thread | None:

@@ -47,6 +47,10 @@ BASE_PACKAGES: tuple[str, ...] = (
     "iputils-ping",
     "procps",
     "kmod",
+    # /etc/protocols and /etc/services: every real Debian install has them (priority
+    # important); without them getprotobyname("tcp") is undef and Perl's Net::Server
+    # (munin-node) cannot bind.
+    "netbase",
 )
 
 ROOT_LABEL = "declos-root"

@@ -12,8 +12,6 @@ are the munin package's in the store, as in NixOS, and munin-html writes the HTM
 `listenAddress` and `logFile` are options (NixOS hard-codes 4949, `*` and syslog),
 `autoPlugins` limits autoconfiguration to the plugins named (NixOS always offers all), and
 the packages are Debian's `munin-node` and `munin` (`pkgs.munin_node`, `pkgs.munin`).
-munin-node's preStart refuses to start when /etc/protocols is missing (no netbase: Perl's
-Net::Server could not bind) and says so.
 """
 
 import shlex
@@ -23,16 +21,6 @@ from declos.config import Option, mk_enable_option, types
 NODE_CONF = "munin/munin-node.conf"
 HTMLDIR = "/var/www/munin"
 PLUGINS = "/etc/munin/plugins"
-# Net::Server resolves "tcp" with getprotobyname: without /etc/protocols (Debian's netbase,
-# priority important, so only a trimmed image lacks it) munin-node's bind fails with a bare
-# "Invalid argument". Say what is missing and how to fix it instead.
-NETBASE_CHECK = (
-    "if [ ! -e /etc/protocols ]; then\n"
-    "  echo 'munin-node: /etc/protocols is missing, so Net::Server cannot resolve tcp and"
-    " munin-node cannot listen: install the netbase package (apt-get install netbase)' >&2\n"
-    "  exit 1\n"
-    "fi\n"
-)
 _word = types.str_matching(r"^[^\s\x00-\x1f\x7f]+$")
 
 options = {
@@ -154,8 +142,7 @@ def _node(config, pkgs):
             "after": ["network.target"],
             "wantedBy": ["multi-user.target"],
             "restartTriggers": [conf, plugin_conf],
-            "preStart": NETBASE_CHECK
-            + f"mkdir -p {PLUGINS} /var/log/munin /var/lib/munin-node/plugin-state\n"
+            "preStart": f"mkdir -p {PLUGINS} /var/log/munin /var/lib/munin-node/plugin-state\n"
             f"rm -f {PLUGINS}/*\n{configure} 2>/dev/null | /bin/sh\n"
             + (f"rm -f {disabled}\n" if disabled else ""),
             "serviceConfig": {

@@ -20,10 +20,7 @@ import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from declos.config import evaluate
 from declos.pkgs import Pkgs
@@ -98,33 +95,20 @@ def test_the_talks_nixos_configuration_evaluates(tmp_path: Path) -> None:
     assert used | {"munin-common"} <= pkgs.debian.recorded  # what `declos lock` would lock
 
 
-@dataclass(frozen=True)
-class Node:
-    """munin-node's part of the example, built once for this file's tests."""
-
-    top: Path
-    port: int
-    log: Path
-
-
-@pytest.fixture(scope="module")
-def node(corpus_lock: Lock, deb_store: Store, tmp_path_factory: pytest.TempPathFactory) -> Node:
-    d = tmp_path_factory.mktemp("node")
-    shutil.copy(corpus_lock.path, d / "declos.lock")
-    port, log = free_port(), d / "munin-node.log"
-    (d / "node.yaml").write_text(NODE.format(port=port, log=log))
-    return Node(Path(build_system([str(d / "node.yaml")], store=deb_store).path), port, log)
-
-
-def test_munin_node_answers_on_its_port(node: Node, deb_store: Store, tmp_path: Path) -> None:
-    top, port, log = node.top, node.port, node.log
+def test_munin_node_answers_on_its_port(
+    corpus_lock: Lock, deb_store: Store, tmp_path: Path
+) -> None:
+    shutil.copy(corpus_lock.path, tmp_path / "declos.lock")
+    port, log = free_port(), tmp_path / "munin-node.log"
+    (tmp_path / "node.yaml").write_text(NODE.format(port=port, log=log))
+    top = Path(build_system([str(tmp_path / "node.yaml")], store=deb_store).path)
     unit = (top / "units/munin-node.service").read_text()
     [exec_start] = [ln for ln in unit.splitlines() if ln.startswith("ExecStart=")]
-    command = exec_start.removeprefix("ExecStart=")
+    node = exec_start.removeprefix("ExecStart=")
     assert re.fullmatch(
         rf"{deb_store.store_dir}/\S+-munin-node-2\.0\.\S+/usr/sbin/munin-node "
         r"--config /etc/munin/munin-node\.conf --foreground",
-        command,
+        node,
     )
     uptime = next(Path(deb_store.store_dir).glob("*-munin-plugins-core-*/usr/share/munin/plugins"))
     # What activation and the unit's preStart would put into /etc/munin, on an overlay.
@@ -137,7 +121,7 @@ def test_munin_node_answers_on_its_port(node: Node, deb_store: Store, tmp_path: 
         "mkdir -p /etc/munin/plugins\n"
         f"ln -s {top}/etc/munin/munin-node.conf {top}/etc/munin/plugin-conf.d /etc/munin/\n"
         f"ln -s {uptime}/uptime /etc/munin/plugins/uptime\n"
-        f"exec env -i {command}\n"
+        f"exec env -i {node}\n"
     )
     proc = subprocess.Popen(
         ["unshare", "-m", "sh", "-ec", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -159,27 +143,3 @@ def test_munin_node_answers_on_its_port(node: Node, deb_store: Store, tmp_path: 
         r"# munin node at talkhost\ntalkhost\n\.\nuptime\nuptime\.value \d+\.\d+\n\.\n", answer
     ), (answer, out, log.read_text() if log.exists() else "")
     assert Path("/etc/munin").exists() is had_munin  # the overlay went with the namespace
-
-
-def test_munin_node_without_etc_protocols_fails_and_names_netbase(
-    node: Node, tmp_path: Path
-) -> None:
-    """A target without netbase: the unit's preStart stops with the fix, before munin-node's
-    Net::Server would fail to bind with a bare EINVAL (session 5's guest had no netbase)."""
-    unit = (node.top / "units/munin-node.service").read_text()
-    [pre] = [ln.removeprefix("ExecStartPre=") for ln in unit.splitlines() if "ExecStartPre" in ln]
-    (tmp_path / "upper").mkdir()
-    (tmp_path / "work").mkdir()
-    script = (
-        f"mount -t overlay overlay -o lowerdir=/etc,upperdir={tmp_path}/upper,"
-        f"workdir={tmp_path}/work /etc\n"
-        f"rm /etc/protocols\nexec env -i {pre}\n"
-    )
-    run = subprocess.run(["unshare", "-m", "sh", "-ec", script], capture_output=True, timeout=60)
-    assert (run.returncode, run.stdout, run.stderr.decode()) == (
-        1,
-        b"",
-        "munin-node: /etc/protocols is missing, so Net::Server cannot resolve tcp and "
-        "munin-node cannot listen: install the netbase package (apt-get install netbase)\n",
-    )
-    assert Path("/etc/protocols").is_file()  # the host's, untouched: the overlay went

@@ -10,7 +10,9 @@ generated munin.conf whose `hosts` text is the talk's example
 are the munin package's in the store, as in NixOS, and munin-html writes the HTML into
 /var/www/munin. Departures from NixOS: `port`,
 `listenAddress` and `logFile` are options (NixOS hard-codes 4949, `*` and syslog),
-`autoPlugins` limits autoconfiguration to the plugins named (NixOS always offers all), and
+`autoPlugins` limits autoconfiguration to the plugins named (NixOS always offers all),
+munin-node.conf says `ipv6_package IO::Socket::INET6` (so `host *` binds on a host whose
+only IPv6 address is ::1; see node_conf), and
 the packages are Debian's `munin-node` and `munin` (`pkgs.munin_node`, `pkgs.munin`).
 """
 
@@ -76,6 +78,11 @@ def node_conf(cfg, host_name):
         f"log_file {cfg.logFile}",
         f"port {cfg.port}",
         f"host {cfg.listenAddress}",
+        # Net::Server resolves `host *` to [::] when getaddrinfo offers it, then binds it
+        # with IO::Socket::IP, which asks again with AI_ADDRCONFIG: on a host whose only
+        # IPv6 address is ::1 (IPv6 off on its interfaces) that finds nothing and the bind
+        # fails with EINVAL. IO::Socket::INET6 binds [::] without that filter (dual stack).
+        "ipv6_package IO::Socket::INET6",
         "background 0",
         "setsid 0",
         "user root",

@@ -19,7 +19,26 @@ UPLINK_ADDRESS = "10.0.2.15/24"
 _SEED_SCRIPT = """#!/bin/sh
 # Apply the harness seed disk (see declos/virt/guest_files.py). Idempotent.
 set -eu
-dev=/dev/disk/by-id/virtio-declos-seed
+# The seed disk is found by its virtio serial in sysfs, not by udev's by-id link: the
+# kernel creates /dev/vdX as soon as virtio_blk probes it (in the initramfs, with the
+# root disk), while the link waits for udev's coldplug (10-30 s under TCG).
+dev=
+tries=0
+while [ -z "$dev" ]; do
+    for serial in /sys/block/vd*/serial; do
+        if [ -r "$serial" ] && [ "$(cat "$serial")" = declos-seed ]; then
+            dev=/dev/$(basename "$(dirname "$serial")")
+        fi
+    done
+    if [ -z "$dev" ]; then
+        tries=$((tries + 1))
+        if [ "$tries" -gt 600 ]; then
+            echo "declos-seed: no virtio disk with serial declos-seed after 60 s" >&2
+            exit 1
+        fi
+        sleep 0.1
+    fi
+done
 mnt=/run/declos-seed
 mkdir -p "$mnt" /var/lib/declos
 mount -t ext4 -o ro,noload "$dev" "$mnt"
@@ -41,8 +60,7 @@ _SEED_UNIT = """[Unit]
 Description=declos: apply the harness seed disk (host key, root key, hostname, LAN)
 DefaultDependencies=no
 ConditionKernelCommandLine=declos.seed
-Requires=dev-disk-by\\x2did-virtio\\x2ddeclos\\x2dseed.device
-After=dev-disk-by\\x2did-virtio\\x2ddeclos\\x2dseed.device local-fs.target
+After=systemd-remount-fs.service
 Before=sysinit.target ssh.service systemd-networkd.service systemd-hostnamed.service
 
 [Service]
@@ -87,6 +105,13 @@ Storage=persistent
 """
 
 
+# The initramfs only has to mount the root disk (virtio, ext4): Debian's default
+# MODULES=most packs ~36 MB of drivers the kernel must decompress and udev must
+# sift through under TCG on every boot. The list brings in their dependencies itself.
+_INITRAMFS_CONF = "MODULES=list\n"
+_INITRAMFS_MODULES = "virtio_pci\nvirtio_blk\next4\n"
+
+
 def base_files() -> dict[str, tuple[str, int]]:
     """Path in the guest -> (content, mode)."""
     return {
@@ -98,6 +123,8 @@ def base_files() -> dict[str, tuple[str, int]]:
         "/etc/hostname": ("declos-guest\n", 0o644),
         "/etc/hosts": ("127.0.0.1 localhost\n", 0o644),
         "/etc/systemd/journald.conf.d/declos.conf": (_JOURNALD, 0o644),
+        "/etc/initramfs-tools/conf.d/declos.conf": (_INITRAMFS_CONF, 0o644),
+        "/etc/initramfs-tools/modules": (_INITRAMFS_MODULES, 0o644),
     }
 
 
@@ -106,7 +133,9 @@ BASE_CHROOT_COMMANDS: tuple[str, ...] = (
     "systemctl enable systemd-networkd.service declos-seed.service",
     "systemctl mask systemd-networkd-wait-online.service apt-daily.timer "
     "apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer "
-    "dpkg-db-backup.timer logrotate.timer serial-getty@ttyS0.service getty@tty1.service",
+    "dpkg-db-backup.timer logrotate.timer serial-getty@ttyS0.service getty@tty1.service "
+    "e2scrub_reap.service",
+    "update-initramfs -u -k all",
     "rm -f /etc/ssh/ssh_host_*",
     "install -d -m 700 /root/.ssh",
     ": > /etc/machine-id && rm -f /var/lib/dbus/machine-id",

@@ -15,13 +15,14 @@ import pytest
 
 from declos.config import evaluate
 from declos.testing.errors import GuestHang, MachineError
+from declos.testing.leaks import destroy_domains_under
 from declos.testing.log import ActionLog
 from declos.testing.machine import Machine
 from declos.testing.spec import MachineSpec
 from declos.virt import guest_files
 from declos.virt.domain import DiskSpec, DomainSpec, LanNic
 from declos.virt.image import ImageRecipe, find_cached, host_apt_sources
-from declos.virt.libvirt_domain import domain_xml
+from declos.virt.libvirt_domain import domain_xml, open_connection
 from declos.virt.qemu import QemuDomain, qemu_argv
 from declos.virt.seed import LanAddress, Seed
 from declos.virt.ssh_keys import KeyPair, known_hosts_line
@@ -320,6 +321,7 @@ def test_a_vm_test_ended_by_a_guest_hang_runs_once_more_and_nothing_else_does(
         test_inner=f"""
 from pathlib import Path
 from declos.testing.errors import GuestHang, MachineError
+from declos.testing.leaks import destroy_domains_under
 
 COUNT = Path({str(pytester.path / "count")!r})
 
@@ -337,3 +339,38 @@ def test_other_failure_is_not_rerun(vm_driver):
     outcomes = result.parseoutcomes()
     assert (outcomes.get("passed"), outcomes.get("failed"), outcomes.get("rerun")) == (1, 1, 1)
     assert (pytester.path / "count").read_text() == "2"
+
+
+def _define_stopped(conn: object, name: str, disk: Path) -> None:
+    conn.defineXML(  # type: ignore[attr-defined]
+        f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>64</memory>"
+        "<os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'>"
+        f"<source file='{disk}'/><target dev='vda' bus='virtio'/></disk></devices></domain>"
+    )
+
+
+def test_leaked_domains_of_this_session_and_only_those_are_destroyed(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A domain a test's `declos create` left behind (its disk under the session's base
+    temporary directory) is destroyed; the Driver's own (declos-t...) and any domain
+    outside this session are left alone."""
+    base = tmp_path_factory.getbasetemp()
+    conn = open_connection()
+    ours, drivers = "declos-0leak0ed-web", "declos-t1-leakcheck"
+    sibling = f"declos-0leak0ed-sibling-{tmp_path.name}"
+    outside = Path(f"{base}-sibling") / "disk.qcow2"  # a prefix of base, not inside it
+    try:
+        _define_stopped(conn, ours, tmp_path / "vms" / "web.qcow2")
+        _define_stopped(conn, drivers, tmp_path / "machines" / "root.qcow2")
+        _define_stopped(conn, sibling, outside)
+        assert destroy_domains_under(base) == [ours]
+        names = {d.name() for d in conn.listAllDomains()}
+        assert ours not in names
+        assert {drivers, sibling} <= names
+        assert destroy_domains_under(base) == []
+    finally:
+        for name in (ours, drivers, sibling):
+            if name in {d.name() for d in conn.listAllDomains()}:
+                conn.lookupByName(name).undefine()
+        conn.close()

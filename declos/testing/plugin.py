@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from declos.testing.driver import Driver
+from declos.testing.leaks import destroy_domains_under
 from declos.testing.log import LOGGER
 from declos.testing.machine import Machine
 from declos.testing.spec import MachineSpec
@@ -44,6 +45,7 @@ __all__ = [
     "fresh_guest",
     "_shared_guest",
     "machines_fixture",
+    "_no_leaked_domains",
     "pytest_collection_modifyitems",
     "pytest_runtest_setup",
     "pytest_runtest_makereport",
@@ -69,6 +71,20 @@ def vm_driver(pytestconfig: pytest.Config) -> Iterator[Driver]:
     finally:
         driver.close()
         del pytestconfig.stash[_driver]
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_domains(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """After every test of a conftest that imports this plugin (passed, failed or
+    interrupted), destroy the libvirt domains its `declos create`/`deploy` runs left
+    behind (declos.testing.leaks): a leaked TCG guest would hold a core for the rest of
+    the run. Tests driving `declos deploy` use no vm fixture, hence no mark check here."""
+    yield
+    leaked = destroy_domains_under(tmp_path_factory.getbasetemp())
+    if leaked:
+        LOGGER.warning("destroyed domains left behind by %s: %s", request.node.nodeid, leaked)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager, ExitStack
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from declos.store.db import PathInfo
 from declos.store.derivation import Derivation
@@ -27,9 +28,33 @@ from declos.store.sandbox import build_env, run_sandboxed
 if TYPE_CHECKING:
     from declos.store.store import Store
 
+_T = TypeVar("_T")
+
+
+class BuildResources:
+    """What the builtin builders of one realise() share, started on first use and closed
+    when realise() returns: e.g. the Python bytecode workers, started once for a whole
+    build instead of once per wheel. Keyed by the user's own names; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, object] = {}
+        self._stack = ExitStack()
+
+    def get(self, key: str, start: Callable[[], AbstractContextManager[_T]]) -> _T:
+        """The resource `key`, entering `start()` the first time it is asked for."""
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = self._stack.enter_context(start())
+            return cast(_T, self._items[key])
+
+    def close(self) -> None:
+        self._stack.close()
+
+
 BuiltinFn = Callable[
-    [Derivation, dict[str, str], str], None
-]  # (drv, staged outputs, physical store)
+    [Derivation, dict[str, str], str, BuildResources], None
+]  # (drv, staged outputs, physical store, this build's shared resources)
 BUILTINS: dict[str, BuiltinFn] = {}
 
 
@@ -42,7 +67,9 @@ def builtin(name: str) -> Callable[[BuiltinFn], BuiltinFn]:
 
 
 @builtin("write-text")
-def _write_text(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+def _write_text(
+    drv: Derivation, out: dict[str, str], physical_store: str, resources: BuildResources
+) -> None:
     """env: text, executable ("1" or ""), destination ("" = the output is the file)."""
     target = out["out"]
     dest = drv.env.get("destination", "")
@@ -55,7 +82,9 @@ def _write_text(drv: Derivation, out: dict[str, str], physical_store: str) -> No
 
 
 @builtin("symlink-join")
-def _symlink_join(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+def _symlink_join(
+    drv: Derivation, out: dict[str, str], physical_store: str, resources: BuildResources
+) -> None:
     """env: paths (space separated): merge their trees with symlinks; first one wins."""
     root = out["out"]
     os.makedirs(root)
@@ -122,7 +151,9 @@ def _merge_dir(
 
 
 @builtin("fetchurl")
-def _fetchurl(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+def _fetchurl(
+    drv: Derivation, out: dict[str, str], physical_store: str, resources: BuildResources
+) -> None:
     import urllib.request
 
     url = drv.env["url"]
@@ -161,14 +192,18 @@ class Builder:
             for out in d.outputs.values():
                 self.store.add_temp_root(out)
         todo = [d for d in order if not self._valid(d)]
-        self._run_parallel(todo)
+        resources = BuildResources()
+        try:
+            self._run_parallel(todo, resources)
+        finally:
+            resources.close()
         return [d.out_path for d in drvs]
 
     def _valid(self, drv: Derivation) -> bool:
         outs = list(drv.outputs.values())
         return len(self.store.valid_subset(outs)) == len(outs)
 
-    def _run_parallel(self, todo: list[Derivation]) -> None:
+    def _run_parallel(self, todo: list[Derivation], resources: BuildResources) -> None:
         pending = {d.drv_path: d for d in todo}
         done: set[str] = set()
         running: dict[Future[None], Derivation] = {}
@@ -182,7 +217,7 @@ class Builder:
                             x.drv_path in deps for x in running.values()
                         ):
                             del pending[path]
-                            running[pool.submit(self.build_one, d)] = d
+                            running[pool.submit(self.build_one, d, resources)] = d
                 elif not running:
                     break
                 if not running:
@@ -199,7 +234,7 @@ class Builder:
             raise errors[0]
 
     # -- one derivation -------------------------------------------------------------------
-    def build_one(self, drv: Derivation) -> None:
+    def build_one(self, drv: Derivation, resources: BuildResources) -> None:
         store = self.store
         lock_name = "build-" + drv.drv_path.rsplit("/", 1)[-1]
         from declos.store.locks import file_lock
@@ -220,7 +255,7 @@ class Builder:
             log_path = store.log_path(drv.drv_path)
             work = store.temp_dir()
             try:
-                staged = self._run_builder(drv, work, inputs, log_path)
+                staged = self._run_builder(drv, work, inputs, log_path, resources)
                 self._register_outputs(drv, staged, inputs)
             except BaseException:
                 if self.keep_failed:
@@ -235,7 +270,12 @@ class Builder:
                     remove_tree(work)
 
     def _run_builder(
-        self, drv: Derivation, work: str, inputs: list[str], log_path: str
+        self,
+        drv: Derivation,
+        work: str,
+        inputs: list[str],
+        log_path: str,
+        resources: BuildResources,
     ) -> dict[str, str]:
         store = self.store
         with open(log_path, "w") as f:
@@ -243,7 +283,7 @@ class Builder:
         if drv.builder in BUILTINS:
             staged = {o: os.path.join(work, "out-" + o) for o in drv.outputs}
             try:
-                BUILTINS[drv.builder](drv, staged, store.physical_store)
+                BUILTINS[drv.builder](drv, staged, store.physical_store, resources)
             except Exception as exc:
                 with open(log_path, "a") as f:
                     f.write(f"error: {exc}\n")

@@ -31,7 +31,7 @@ from declos.pkgs.debian.layout import (
 from declos.pkgs.debian.sources import host_sources, mirror_for
 from declos.pkgs.debian.substitutions import apply_substitutions
 from declos.pkgs.debian.wrappers import write_wrappers
-from declos.store.build import builtin
+from declos.store.build import BuildResources, builtin
 from declos.store.derivation import Derivation
 
 
@@ -64,7 +64,9 @@ def fetch_deb(filename: str, suite: str, sha256: str) -> str:
 
 
 @builtin("debian-fetch")
-def _fetch(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+def _fetch(
+    drv: Derivation, out: dict[str, str], physical_store: str, resources: BuildResources
+) -> None:
     env = drv.env
     path = fetch_deb(env["filename"], env["suite"], env["sha256"])
     shutil.copyfile(path, out["out"])
@@ -76,7 +78,9 @@ def _phys(path: str, store_dir: str, physical_store: str) -> str:
 
 
 @builtin("debian-package")
-def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+def _package(
+    drv: Derivation, out: dict[str, str], physical_store: str, resources: BuildResources
+) -> None:
     env = drv.env
     where = f"{env['pname']} {env['version']}"
     root = out["out"]
@@ -144,7 +148,9 @@ def _package(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
 
 
 @builtin("link-farm")
-def _link_farm(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+def _link_farm(
+    drv: Derivation, out: dict[str, str], physical_store: str, resources: BuildResources
+) -> None:
     """env: links (JSON, relative path -> target): a tree of symlinks."""
     root = out["out"]
     os.makedirs(root)

@@ -7,7 +7,8 @@ lock's URL; verified before it is kept or used.
 path (`lib/pythonX.Y/site-packages`, `bin`, `include`, `share`), bytecode compiled to
 unchecked-hash .pyc (store mtimes are normalised, so timestamp .pyc would never match)
 with the store path, not the build directory, as the file name in code objects, by
-worker interpreters on every core (bytecode.py: canonical bytes, whatever the workers).
+worker interpreters on every core, one pool for the whole build (bytecode.py: canonical
+bytes, whatever the workers).
 `builtin:python-env`: a virtual environment (pyvenv.cfg + interpreter links) whose
 site-packages merges the distributions' site-packages with symlinks and whose console
 scripts are copies with the shebang rewritten to the environment's interpreter.
@@ -28,9 +29,9 @@ from installer.exceptions import InstallerError
 from installer.sources import WheelFile
 
 from declos.pkgs.debian.archive import atomic_write_bytes, cache_dir
-from declos.pkgs.python.bytecode import compile_tree, default_workers
+from declos.pkgs.python.bytecode import worker_pool
 from declos.pkgs.python.errors import PythonError
-from declos.store.build import builtin
+from declos.store.build import BuildResources, builtin
 from declos.store.derivation import Derivation
 
 _SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
@@ -72,7 +73,9 @@ def _phys(path: str, store_dir: str, physical_store: str) -> str:
 
 
 @builtin("python-fetch")
-def _fetch(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+def _fetch(
+    drv: Derivation, out: dict[str, str], physical_store: str, resources: BuildResources
+) -> None:
     env = drv.env
     path = fetch_artifact(env["url"], env["sha256"], env["filename"])
     shutil.copyfile(path, out["out"])
@@ -96,7 +99,9 @@ def _the_wheel(path: str, filename: str) -> tuple[str, str]:
 
 
 @builtin("python-wheel")
-def _install_wheel(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+def _install_wheel(
+    drv: Derivation, out: dict[str, str], physical_store: str, resources: BuildResources
+) -> None:
     env = drv.env
     version = env["pythonVersion"]
     root = out["out"]
@@ -127,11 +132,14 @@ def _install_wheel(drv: Derivation, out: dict[str, str], physical_store: str) ->
         python = env["python"]
         if python.startswith(drv.store_dir + "/"):
             python = _phys(python, drv.store_dir, physical_store)
-        compile_tree(python, f"{root}/{site}", f"{final}/{site}", workers=default_workers())
+        pool = resources.get("python-bytecode-workers", worker_pool)
+        pool.compile_tree(python, f"{root}/{site}", f"{final}/{site}")
 
 
 @builtin("python-env")
-def _python_env(drv: Derivation, out: dict[str, str], physical_store: str) -> None:
+def _python_env(
+    drv: Derivation, out: dict[str, str], physical_store: str, resources: BuildResources
+) -> None:
     env = drv.env
     version = env["pythonVersion"]
     python = env["python"]

@@ -1,23 +1,28 @@
-"""Bytecode compilation of a store path on every core: a pool of worker interpreters.
+"""Bytecode compilation on every core: one pool of worker interpreters for a whole build.
 
 compile() holds the GIL, so the store's builder threads cannot compile two wheels at once
 in-process; like uv's `--compile-bytecode`, the files go to worker processes of the
-target interpreter (pyc_worker.py). ALL .pyc of a store path are written by the worker,
-whatever the number of workers, and the worker canonicalises marshal's FLAG_REF bits, so
-the bytes depend on the sources and the final store path only (docs/python.md
-§Bytecode).
+target interpreter (pyc_worker.py). The pool lives as long as one realise() (the store's
+BuildResources): a worker is started when a wheel needs one and none is idle, and then
+serves every later wheel of the build, so a 1-file wheel no longer pays a worker's start.
+ALL .pyc of a store path are written by a worker, whatever the number of workers or the
+wheels a worker compiled before, and the worker canonicalises marshal's output, so the
+bytes depend on the sources and the final store path only (docs/python.md §Bytecode).
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from declos.pkgs.python.errors import PythonError
 
 WORKER = str(Path(__file__).with_name("pyc_worker.py"))
-_FILES_PER_WORKER = 16  # below this, a second worker's start costs more than it saves
+_FILES_PER_WORKER = 16  # below this, a second worker's round trip costs more than it saves
 
 
 def default_workers() -> int:
@@ -50,39 +55,142 @@ def sources(tree: str) -> list[str]:
     return found
 
 
-def compile_tree(python: str, tree: str, ddir: str, *, workers: int) -> int:
-    """Compile every source under `tree` (code objects named `ddir/RELPATH`) with up to
-    `workers` worker interpreters `python`; return the number of files handed out."""
-    files = sources(tree)
-    if not files:
-        return 0
-    n = max(1, min(workers, len(files) // _FILES_PER_WORKER))
-    chunks = [files[i::n] for i in range(n)]
-    procs = []
-    for chunk in chunks:
+class _Worker:
+    """One `PYTHON -I -S pyc_worker.py` process: a batch is a 4-byte little-endian length
+    and `SOURCE\\0DFILE\\0...`; the reply a 4-byte length and a message (empty: done)."""
+
+    def __init__(self, python: str) -> None:
         try:
-            proc = subprocess.Popen(
+            self.proc = subprocess.Popen(
                 [python, "-I", "-S", WORKER],
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
             )
         except OSError as exc:
             raise PythonError(f"cannot run the bytecode worker {python}: {exc}") from None
-        procs.append((proc, chunk))
-    for proc, chunk in procs:  # each worker reads all its input before compiling
-        assert proc.stdin is not None
-        with proc.stdin:
-            for rel in chunk:
-                proc.stdin.write(os.fsencode(f"{tree}/{rel}") + b"\0")
-                proc.stdin.write(os.fsencode(f"{ddir}/{rel}") + b"\0")
-    failures = []
-    for proc, _ in procs:
-        assert proc.stderr is not None
-        with proc.stderr:
-            err = proc.stderr.read()
-        if proc.wait() != 0:
-            failures.append(err.decode(errors="replace").strip()[-2000:])
-    if failures:
-        raise PythonError(f"{tree}: bytecode compilation failed: {failures[0]}")
-    return len(files)
+        self.python = python
+
+    def send(self, tree: str, ddir: str, files: list[str]) -> None:
+        payload = b"".join(
+            os.fsencode(f"{tree}/{rel}") + b"\0" + os.fsencode(f"{ddir}/{rel}") + b"\0"
+            for rel in files
+        )
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(len(payload).to_bytes(4, "little") + payload)
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # the worker died: receive() reports it
+
+    def receive(self) -> str:
+        """'' when the batch was compiled, else what went wrong."""
+        assert self.proc.stdout is not None
+        head = self.proc.stdout.read(4)
+        if len(head) == 4:
+            message = self.proc.stdout.read(int.from_bytes(head, "little"))
+            return message.decode(errors="replace")
+        return f"the worker {self.python} exited with status {self.proc.wait()}"
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.stdout.close()
+        self.proc.wait()
+
+
+class WorkerPool:
+    """At most `workers` worker interpreters per Python, shared by the builder threads.
+
+    A tree is split between the workers that are idle (or can still be started) when it
+    arrives; a thread that finds none waits for one, so two wheels compiled at once
+    share the cores instead of starting 2 x `workers` processes."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._cond = threading.Condition()
+        self._idle: dict[str, list[_Worker]] = {}
+        self._started: dict[str, int] = {}
+        self._all: list[_Worker] = []
+
+    @property
+    def started(self) -> int:
+        """How many worker processes this pool has started so far."""
+        with self._cond:
+            return len(self._all)
+
+    def compile_tree(self, python: str, tree: str, ddir: str) -> int:
+        """Compile every source under `tree` (code objects named `ddir/RELPATH`); return
+        the number of files handed out."""
+        files = sources(tree)
+        if not files:
+            return 0
+        wanted = max(1, min(self.workers, len(files) // _FILES_PER_WORKER))
+        crew = self._take(python, wanted)
+        try:
+            for i, worker in enumerate(crew):
+                worker.send(tree, ddir, files[i :: len(crew)])
+            failures = [m for m in (w.receive() for w in crew) if m]
+        finally:
+            self._give_back(python, crew)
+        if failures:
+            raise PythonError(f"{tree}: bytecode compilation failed: {failures[0][-2000:]}")
+        return len(files)
+
+    def _take(self, python: str, wanted: int) -> list[_Worker]:
+        """At least one worker (waiting for it if need be), up to `wanted` without waiting."""
+        crew: list[_Worker] = []
+        with self._cond:
+            while True:
+                idle = self._idle.setdefault(python, [])
+                while idle and len(crew) < wanted:
+                    crew.append(idle.pop())
+                starts = min(wanted - len(crew), self.workers - self._started.get(python, 0))
+                self._started[python] = self._started.get(python, 0) + max(0, starts)
+                if crew or starts > 0:
+                    break
+                self._cond.wait()
+        for left in range(max(0, starts), 0, -1):
+            try:
+                worker = _Worker(python)
+            except PythonError:
+                with self._cond:
+                    self._started[python] -= left  # those never started
+                self._give_back(python, crew)
+                raise
+            with self._cond:
+                self._all.append(worker)
+            crew.append(worker)
+        return crew
+
+    def _give_back(self, python: str, crew: list[_Worker]) -> None:
+        with self._cond:
+            for worker in crew:
+                if worker.proc.poll() is None:
+                    self._idle[python].append(worker)
+                else:
+                    self._started[python] -= 1
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        for worker in self._all:
+            worker.close()
+
+
+@contextmanager
+def worker_pool(workers: int | None = None) -> Iterator[WorkerPool]:
+    """A pool for one build (default: default_workers()); every worker ends on exit."""
+    pool = WorkerPool(default_workers() if workers is None else workers)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def compile_tree(python: str, tree: str, ddir: str, *, workers: int) -> int:
+    """compile_tree with a pool of its own (a single tree outside a build)."""
+    with worker_pool(workers) as pool:
+        return pool.compile_tree(python, tree, ddir)

@@ -1,13 +1,16 @@
 """Bytecode worker: compiles the .py files named on stdin to canonical unchecked-hash .pyc.
 
 Run by the target interpreter as a script (`python -I -S pyc_worker.py`, stdlib only, no
-declos import), several at once for one store path (declos.pkgs.python.bytecode). Every
-.pyc of a store path is written by this code, never in the builder's own process.
+declos import), one per core for a whole build (declos.pkgs.python.bytecode). Every .pyc
+of a store path is written by this code, never in the builder's own process.
 
-stdin: records `SOURCE\\0DFILE\\0` (DFILE: the name code objects carry, in the final store
-path). For each SOURCE it writes `__pycache__/NAME.TAG.pyc` beside it, as compileall does
-with `invalidation_mode=UNCHECKED_HASH`; a file that does not compile (a Python 2 template
-shipped in a wheel) gets no .pyc and is skipped, as `compileall -q` skips it.
+stdin: batches, each a 4-byte little-endian length and records `SOURCE\\0DFILE\\0`
+(DFILE: the name code objects carry, in the final store path); stdout: per batch a 4-byte
+length and a message, empty when every file was handled. For each SOURCE it writes
+`__pycache__/NAME.TAG.pyc` beside it, as compileall does with
+`invalidation_mode=UNCHECKED_HASH`; a file that does not compile (a Python 2 template
+shipped in a wheel) gets no .pyc and is skipped, as `compileall -q` skips it. A
+worker compiles many store paths in turn: nothing of that history reaches the bytes.
 
 Why canonical: `marshal.dumps` sets FLAG_REF on every object whose reference count is above
 one at that moment, and the count depends on the process (caches holding interned names,
@@ -169,16 +172,33 @@ def compile_one(source: str, dfile: str) -> bool:
     return True
 
 
-def main() -> int:
-    if sys.version_info[:2] not in _CODE_LAYOUTS:
-        print(f"pyc_worker: unsupported Python {sys.version_info[:2]}", file=sys.stderr)
-        return 2
-    fields = sys.stdin.buffer.read().split(b"\0")
+def compile_batch(payload: bytes) -> str:
+    """Compile one batch; '' when done, else what went wrong (the worker goes on)."""
+    fields = payload.split(b"\0")
     if len(fields) % 2 != 1 or fields[-1]:
-        print("pyc_worker: malformed input", file=sys.stderr)
-        return 2
-    for i in range(0, len(fields) - 1, 2):
-        compile_one(os.fsdecode(fields[i]), os.fsdecode(fields[i + 1]))
+        return "pyc_worker: malformed batch"
+    try:
+        for i in range(0, len(fields) - 1, 2):
+            compile_one(os.fsdecode(fields[i]), os.fsdecode(fields[i + 1]))
+    except (OSError, MarshalError, RecursionError, MemoryError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def main() -> int:
+    """Serve batches (4-byte little-endian length, then `SOURCE\\0DFILE\\0...`) until
+    stdin ends; answer each with a 4-byte length and a message ('' = compiled)."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    unsupported = sys.version_info[:2] not in _CODE_LAYOUTS
+    while len(head := stdin.read(4)) == 4:
+        payload = stdin.read(int.from_bytes(head, "little"))
+        if unsupported:
+            reply = f"pyc_worker: unsupported Python {sys.version_info[:2]}"
+        else:
+            reply = compile_batch(payload)
+        message = reply.encode()
+        stdout.write(len(message).to_bytes(4, "little") + message)
+        stdout.flush()
     return 0
 
 

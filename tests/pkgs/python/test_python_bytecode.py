@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from declos.pkgs import Pkgs
-from declos.pkgs.python.bytecode import compile_tree, default_workers, sources
+from declos.pkgs.python.bytecode import compile_tree, default_workers, sources, worker_pool
 from declos.pkgs.python.errors import PythonError
 from declos.pkgs.python.lockfile import PyLock
 from declos.pkgs.python.pyc_worker import MarshalError, canonical_marshal
@@ -112,3 +112,31 @@ def test_bad_worker_count_and_failing_worker_are_errors(
         compile_tree(PYTHON, str(tmp_path), "/final", workers=1)
     with pytest.raises(PythonError, match="cannot run the bytecode worker /nonexistent/python"):
         compile_tree("/nonexistent/python", str(tmp_path), "/final", workers=1)
+
+
+def test_one_pool_serves_a_whole_build_and_outlives_a_failed_tree(tmp_path: Path) -> None:
+    """Workers start once per build, not per store path: small trees reuse the first
+    worker, a tree of >= 32 files adds the second, and a tree that fails leaves its worker
+    serving the next one; every worker has ended when the pool is closed."""
+    for name, count in (("a", 1), ("b", 3), ("c", 40)):
+        for i in range(count):
+            (tmp_path / name / "pkg").mkdir(parents=True, exist_ok=True)
+            (tmp_path / name / "pkg" / f"m{i}.py").write_text(f"x = {i}\n")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "m.py").write_text("x = 1\n")
+    (tmp_path / "bad" / "__pycache__").write_text("a file where the worker makes a directory\n")
+    with worker_pool(2) as pool:
+        assert pool.compile_tree(PYTHON, str(tmp_path / "a"), "/final/a") == 1
+        assert pool.compile_tree(PYTHON, str(tmp_path / "b"), "/final/b") == 3
+        assert pool.started == 1
+        with pytest.raises(PythonError, match="bad: bytecode compilation failed: FileExistsError"):
+            pool.compile_tree(PYTHON, str(tmp_path / "bad"), "/final/bad")
+        assert pool.compile_tree(PYTHON, str(tmp_path / "c"), "/final/c") == 40
+        assert pool.started == 2
+        procs = [w.proc for w in pool._all]
+    assert [p.returncode for p in procs] == [0, 0]
+    for name, count in (("a", 1), ("b", 3), ("c", 40)):
+        pycs = os.listdir(tmp_path / name / "pkg" / "__pycache__")
+        assert len(pycs) == count
+        code = marshal.loads((tmp_path / name / "pkg" / "__pycache__" / pycs[0]).read_bytes()[16:])
+        assert code.co_filename.startswith(f"/final/{name}/pkg/m")

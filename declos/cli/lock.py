@@ -15,8 +15,9 @@ from declos.pkgs.debian.errors import DebianError
 from declos.pkgs.debian.lockfile import Lock, LockedPackage, lock_path_for, read_lock
 from declos.pkgs.debian.locking import make_lock, open_archive
 from declos.pkgs.debian.sources import host_sources
+from declos.pkgs.python.convert import import_lock, lock_requirements_file
 from declos.pkgs.python.errors import PythonError
-from declos.pkgs.python.lockfile import PYLOCK_NAME
+from declos.pkgs.python.lockfile import PYLOCK_NAME, read_pylock
 from declos.pkgs.python.locking import lock_changes, update_pylock
 from declos.pkgs.python.recording import RecordingLock
 from declos.system.build import read_values
@@ -41,6 +42,24 @@ def register(subparsers: Any) -> None:
         help="move PKG... (all packages when none is named) to the archive's current versions",
     )
     p.add_argument("--bare", action="store_true", help="evaluate without the standard modules")
+    py = p.add_mutually_exclusive_group()
+    py.add_argument(
+        "--python-from",
+        metavar="FILE",
+        help="write pylock.toml (PEP 751) from a uv.lock, a pip report (.json) or another "
+        "tool's pylock.toml, and nothing else",
+    )
+    py.add_argument(
+        "--python-requirements",
+        metavar="FILE",
+        help="write pylock.toml (PEP 751) by resolving a requirements file with pip, and "
+        "nothing else",
+    )
+    p.add_argument(
+        "--pylock",
+        metavar="PATH",
+        help="where --python-from/--python-requirements write (default: ./pylock.toml)",
+    )
     p.add_argument("packages", nargs="*", metavar="PKG", help="extra Debian packages to lock")
     p.set_defaults(func=cmd_lock)
 
@@ -69,6 +88,8 @@ def _lock_path(args: argparse.Namespace) -> str:
 
 def cmd_lock(args: argparse.Namespace) -> int:
 
+    if args.python_from or args.python_requirements:
+        return _python_only(args)
     path = _lock_path(args)
     try:
         old = read_lock(path) if os.path.exists(path) else None
@@ -120,6 +141,33 @@ def cmd_lock(args: argparse.Namespace) -> int:
         )
     if py is not None:
         print(f"{pylock}: {len(py[1].dists)} Python distributions", file=sys.stderr)
+    return 0
+
+
+def _python_only(args: argparse.Namespace) -> int:
+    """`--python-from` / `--python-requirements`: pylock.toml alone, from another tool's
+    lock or from a requirements file (docs/python.md §Importing locks)."""
+    if args.config or args.packages or args.update is not None or args.lock:
+        print(
+            "error: --python-from and --python-requirements write pylock.toml alone; "
+            "drop -c, --lock, --update and PKG (or lock them in a separate run)",
+            file=sys.stderr,
+        )
+        return 1
+    target = str(args.pylock or PYLOCK_NAME)
+    try:
+        old = read_pylock(target) if os.path.exists(target) else None
+        if args.python_from:
+            new = import_lock(args.python_from, path=target)
+        else:
+            new = lock_requirements_file(args.python_requirements, path=target)
+        new.write(target)
+    except PythonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in lock_changes(old, new):
+        print(line)
+    print(f"{target}: {len(new.dists)} Python distributions", file=sys.stderr)
     return 0
 
 

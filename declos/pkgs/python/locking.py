@@ -173,7 +173,14 @@ def read_pip_report(path: str | Path) -> PyLock:
         raise PythonError(f"{path}: cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise PythonError(f"{path}:{exc.lineno}: not a pip report (JSON): {exc.msg}") from None
-    return import_pip_report(data, path=str(Path(path).with_name("pylock.toml")))
+    if not isinstance(data, dict):
+        raise PythonError(f"{path}:1: not a pip report: the JSON is not an object")
+    try:
+        return import_pip_report(data, path=str(Path(path).with_name("pylock.toml")))
+    except (KeyError, TypeError, AttributeError, InvalidRequirement) as exc:
+        raise PythonError(
+            f"{path}: not a pip installation report (pip >= 23): {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def import_pip_report(report: Mapping[str, Any], *, path: str = "pylock.toml") -> PyLock:

@@ -16,11 +16,13 @@ import pytest
 from declos.pkgs import Pkgs
 from declos.pkgs.debian.archive import cache_dir
 from declos.pkgs.python.errors import PythonError
+from declos.pkgs.python.lockfile import PyLock, read_pylock
 from declos.pkgs.python.uvlock import loads_uv, read_python_lock
 from declos.store import Store
 from declos.store.errors import StoreError
 
 UV = "uv==0.13.9"
+DECLOS = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "declos"
 PYPROJECT = """\
 [project]
 name = "uvdemo"
@@ -41,17 +43,63 @@ def uv_lock(tmp_path_factory: pytest.TempPathFactory) -> Path:
         subprocess.run([str(base / "venv/bin/pip"), "install", "-q", UV], check=True)
     project = tmp_path_factory.mktemp("uvdemo")
     (project / "pyproject.toml").write_text(PYPROJECT)
-    env = {**os.environ, "UV_CACHE_DIR": str(base / "cache"), "UV_NO_CONFIG": "1"}
-    if "PIP_CERT" in os.environ:
-        env.setdefault("SSL_CERT_FILE", os.environ["PIP_CERT"])
     subprocess.run(
         [str(uv), "lock", "-q", "--python", "/usr/bin/python3.11"],
         cwd=project,
-        env=env,
+        env=_uv_env(),
         check=True,
         timeout=300,
     )
     return project / "uv.lock"
+
+
+def _uv_env() -> dict[str, str]:
+    env = {
+        **os.environ,
+        "UV_CACHE_DIR": str(cache_dir() / "test-uv" / "cache"),
+        "UV_NO_CONFIG": "1",
+    }
+    if "PIP_CERT" in os.environ:
+        env.setdefault("SSL_CERT_FILE", os.environ["PIP_CERT"])
+    return env
+
+
+def _pins(lock: PyLock) -> dict[str, tuple[str, list[str], str | None]]:
+    return {
+        k: (d.version, sorted(w.sha256 for w in d.wheels), d.sdist.sha256 if d.sdist else None)
+        for k, d in lock.dists.items()
+    }
+
+
+def test_declos_lock_converts_uv_lock_to_what_uv_export_writes(
+    uv_lock: Path, tmp_path: Path
+) -> None:
+    """`declos lock --python-from uv.lock` writes a PEP 751 pylock.toml with the same
+    distributions, versions and archive hashes as uv's own `uv export --format
+    pylock.toml` of that lock; running it again changes nothing."""
+    argv = [str(DECLOS), "lock", "--python-from", str(uv_lock), "--pylock", "out/pylock.toml"]
+    (tmp_path / "out").mkdir()
+    r = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert (r.returncode, r.stdout) == (
+        0,
+        "+ colorama 0.4.6 (python)\n+ idna 3.10 (python)\n+ six 1.17.0 (python)\n",
+    ), r.stderr
+    assert r.stderr == "out/pylock.toml: 3 Python distributions\n"
+    ours = read_pylock(tmp_path / "out" / "pylock.toml")
+    uv = cache_dir() / "test-uv" / "venv" / "bin" / "uv"
+    subprocess.run(
+        [str(uv), "export", "-q", "--frozen", "--no-emit-project", "--format", "pylock.toml"]
+        + ["-o", str(tmp_path / "pylock.uv.toml")],
+        cwd=uv_lock.parent,
+        env=_uv_env(),
+        check=True,
+        timeout=120,
+    )
+    theirs = read_pylock(tmp_path / "pylock.uv.toml")
+    assert _pins(ours) == _pins(theirs)
+    assert ours.get("six").wheels[0].sha256 == SIX_WHEEL_SHA
+    again = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert (again.returncode, again.stdout) == (0, "")
 
 
 def test_environment_built_from_uv_lock(uv_lock: Path, tmp_path: Path) -> None:

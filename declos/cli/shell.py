@@ -110,6 +110,10 @@ def cmd_shell(args: argparse.Namespace) -> int:
         files = [p for p in (path, lock, python_lock) if p is not None]
         shell = _evaluate(args, project, path, lock, python_lock, files)
         key = cache.save(project, args_key, shell)
+    elif shell.profile and _root_target(project) != shell.profile:
+        # another shell of this project was entered since: this one is the root now
+        library = importlib.import_module("declos.shell.evaluate")
+        library.keep_root_in_store(project, shell.profile)
     if args.print_env:
         sys.stdout.write(print_env(shell))
         return 0
@@ -126,6 +130,13 @@ def cmd_shell(args: argparse.Namespace) -> int:
         argv = ["bash", "--rcfile", rc, "-i"]
     sys.stdout.flush()
     os.execvpe("bash", argv, env)
+
+
+def _root_target(project: str) -> str:
+    try:
+        return os.readlink(os.path.join(project, ".declos", "gcroots", "shell"))
+    except OSError:
+        return ""
 
 
 def cmd_hook(args: argparse.Namespace) -> int:
@@ -151,7 +162,7 @@ def direnv_env(shell: ShellEnv) -> str:
     """What `use declos` evaluates in direnv's bash: watch every file the evaluation read,
     export the variables (PATH: the profile's bin put in front, direnv's `PATH_add`),
     then the shell hook, as nix-direnv runs a shellHook."""
-    lines = [f"watch_file {shlex.quote(f)}" for f in shell.files]
+    lines = [f"watch_file {shlex.quote(f.rstrip(os.sep) or f)}" for f in shell.files]
     for name, value in sorted(shell.variables.items()):
         if name == "PATH":
             lines += [f"PATH_add {shlex.quote(p)}" for p in reversed(value.split(":")) if p]

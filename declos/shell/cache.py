@@ -8,8 +8,8 @@ shell.py may import helpers and open files, see reads.py):
 1. `ARGS.files` (ARGS: sha256 over the format, the declos version and the arguments
    that change the result) lists the files the last evaluation with these arguments
    read;
-2. `KEY.json` (KEY: sha256 over ARGS and each listed file's name and content; an
-   absent file hashes as absent) holds the finished variables, the shell hook, the
+2. `KEY.json` (KEY: sha256 over ARGS and each listed file's name and content, or for
+   a listed directory `DIR/` its sorted entry names; an absent file hashes as absent) holds the finished variables, the shell hook, the
    profile and the files. It is used only while that profile still exists (a GC root
    under `.declos/gcroots/` keeps it).
 Editing any listed file changes KEY: a miss, which evaluates and rewrites both.
@@ -23,7 +23,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 CACHE_DIR = ".declos/shell"
-FORMAT = 2
+FORMAT = 3
 
 
 class ShellEnv:
@@ -67,6 +67,16 @@ def content_key(args: str, files: Sequence[str]) -> str:
     h = hashlib.sha256(args.encode() + b"\0")
     for path in sorted(set(files)):
         h.update(path.encode() + b"\0")
+        if path.endswith(os.sep):  # a listing: the sorted entry names
+            try:
+                names = sorted(os.listdir(path))
+            except FileNotFoundError:
+                h.update(b"absent")
+            except NotADirectoryError:
+                h.update(b"file")
+            else:
+                h.update(hashlib.sha256("\0".join(names).encode(errors="surrogateescape")).digest())
+            continue
         try:
             with open(path, "rb") as f:
                 h.update(hashlib.sha256(f.read()).digest())

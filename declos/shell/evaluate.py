@@ -5,7 +5,9 @@ Python environment from pylock.toml, merged into ONE profile (a symlink join, th
 environment first, so PROFILE/bin/python is that virtualenv), plus the variables the
 same setup hooks as builds give (hooks.input_variables), the file's own variables and
 its shell hook. The profile is registered as an indirect GC root
-(`.declos/gcroots/shell` in the project), so a garbage collection keeps the shell.
+(`.declos/gcroots/shell` in the project: ONE per project, pointing at the shell entered
+last, also on a cache hit), so a garbage collection keeps the shell until that link (or
+the project) is removed.
 Every file the evaluation opens (a shell.py's imports and data files included) is
 recorded (reads.py) and returned, so the cache is keyed on all of them.
 
@@ -197,18 +199,38 @@ def evaluate(
                 if drv not in inputs:
                     inputs.append(drv)
     ignore = (store.store_dir, store.physical_store, store.physical_state, cache_dir())
-    read = keyed_files([*files, *reads], [str(d) for d in ignore])
+    read = keyed_files([*files, *reads], [*(str(d) for d in ignore), str(project / ".declos")])
     profile = pkgs.symlink_join("declos-shell", inputs)
     [out] = store.realise([profile])
-    roots = project / ".declos" / "gcroots"
-    roots.mkdir(parents=True, exist_ok=True)
-    link = roots / "shell"
-    tmp = roots / ".shell.tmp"
-    if tmp.is_symlink():
-        tmp.unlink()
-    os.symlink(str(store.real_path(out)), tmp)
-    os.replace(tmp, link)
-    add_indirect_root(store, str(link))
+    keep_root(store, str(project), str(store.real_path(out)))
     variables = input_variables(out, python=bool(spec.python))
     variables.update(spec.env)
     return ShellEnv(variables, spec.shell_hook, str(store.real_path(out)), read)
+
+
+def root_link(project: str) -> str:
+    """The project's ONE GC root: the shell entered last."""
+    return os.path.join(project, ".declos", "gcroots", "shell")
+
+
+def keep_root(store: Store, project: str, profile: str) -> None:
+    """Point the project's root at `profile` (atomically) and register it as an indirect
+    GC root (`STATE/gcroots/auto/...`, one per link, so re-pointing adds nothing)."""
+    link = root_link(project)
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    tmp = link + ".tmp"
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(profile, tmp)
+    os.replace(tmp, link)
+    add_indirect_root(store, link)
+
+
+def keep_root_in_store(project: str, profile: str) -> None:
+    """keep_root in the store of the environment (a cache hit whose profile is not the
+    one the project's root points at: the shell entered now is the one kept)."""
+    store = Store.open()
+    try:
+        keep_root(store, project, profile)
+    finally:
+        store.close()

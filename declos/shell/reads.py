@@ -3,7 +3,9 @@
 A shell.py may import helper modules and open data files; editing any of them must make
 the next `declos shell` evaluate again (what nix-direnv users ask of a cache that watches
 only shell.nix). Python's audit hooks see every open: builtins.open, io.open, os.open,
-pathlib, and the import system's io.open_code of a module's source or its .pyc.
+pathlib, and the import system's io.open_code of a module's source or its .pyc; and every
+directory listing (os.listdir, os.scandir: glob, pathlib's glob and iterdir, os.walk), so
+a shell.py that globs a directory sees a file added there.
 
 An audit hook cannot be removed, so this module registers one when it is imported, and
 the hook does nothing unless the current context holds a recorder. `recording()` puts a
@@ -22,6 +24,8 @@ from contextvars import ContextVar
 from typing import Any
 
 _RECORDER: ContextVar[set[str] | None] = ContextVar("declos_shell_reads", default=None)
+# os.listdir / os.scandir are what glob, pathlib's iterdir/glob and os.walk list with
+_LISTINGS = frozenset({"os.listdir", "os.scandir"})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # Never keys: the kernel's files, and the installed code (the standard library and
 # site-packages on sys.path when this is imported, declos itself: the declos version is
@@ -37,6 +41,18 @@ _SYSTEM_ROOTS = (
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event in _LISTINGS:
+        seen = _RECORDER.get()
+        directory = "." if args[0] is None else args[0]
+        if (
+            seen is not None
+            and isinstance(directory, str | bytes | os.PathLike)
+            # the import system lists every sys.path directory it searches: not a key
+            # (the module files it then reads are), or any new file there would be one
+            and not sys._getframe(1).f_code.co_filename.startswith("<frozen importlib")
+        ):
+            seen.add(os.path.join(os.path.abspath(os.fsdecode(directory)), ""))
+        return
     if event != "open":
         return
     seen = _RECORDER.get()
@@ -76,9 +92,16 @@ def source_of(path: str) -> str:
 
 
 def keyed_files(paths: Iterable[str], ignore: Iterable[str]) -> list[str]:
-    """The recorded files a cache key covers: sources for bytecode, sorted, without the
-    interpreter's files, /proc, /sys, /dev, and the `ignore` directories (the store and
-    the state directory: their contents never change under a name, or are declos' own)."""
+    """The recorded files a cache key covers: sources for bytecode, and directories whose
+    listing was read (`DIR/`, with the trailing separator), sorted, without the
+    interpreter's files, /proc, /sys, /dev, and the `ignore` directories (the store, the
+    state directory, the project's .declos: their contents never change under a name, or
+    are declos' own). A directory merely opened (a descriptor to list by) is no key."""
     roots = tuple(os.path.join(os.path.abspath(r), "") for r in (*_SYSTEM_ROOTS, *ignore) if r)
     kept = {source_of(p) for p in paths}
-    return sorted(p for p in kept if not (p + os.sep).startswith(roots) and not os.path.isdir(p))
+    return sorted(
+        p
+        for p in kept
+        if not os.path.join(p, "").startswith(roots)
+        and (p.endswith(os.sep) or not os.path.isdir(p))
+    )

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from declos.shell.reads import keyed_files, recording, source_of
+from declos.store import Store
+from declos.store.gc import collect_garbage
 
 DECLOS = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "declos"
 
@@ -202,3 +204,91 @@ def test_keyed_files_maps_bytecode_and_drops_installed_code(tmp_path: Path) -> N
     store = tmp_path / "store"
     paths = [pyc, stdlib, str(store / "abc-x" / "f"), "/proc/self/status", str(tmp_path)]
     assert keyed_files(paths, [str(store)]) == [str(tmp_path / "helper.py")]
+
+
+GLOB_PY = """\
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def shell(pkgs):
+    confs = sorted(p.name for p in (HERE / "conf.d").glob("*.conf"))
+    with open(HERE / "evaluations.log", "a") as log:
+        log.write("x")
+    return {"env": {"CONFS": " ".join(confs)}}
+"""
+
+
+def test_a_file_added_to_a_globbed_directory_reevaluates(
+    project: Path, env: dict[str, str]
+) -> None:
+    """A directory the evaluation listed (glob, iterdir, os.walk) is a key by its entry
+    names: a new file there is seen, removing it again is a hit on the earlier entry."""
+    (project / "conf.d").mkdir()
+    (project / "conf.d" / "a.conf").write_text("")
+    (project / "shell.py").write_text(GLOB_PY)
+    run = ("shell", "--run", 'echo "$CONFS"')
+    assert declos(project, env, *run).stdout == "a.conf\n"
+    assert declos(project, env, *run).stdout == "a.conf\n"
+    assert evaluations(project) == 1
+    (project / "conf.d" / "b.conf").write_text("")
+    assert declos(project, env, *run).stdout == "a.conf b.conf\n"
+    assert evaluations(project) == 2
+    (project / "conf.d" / "b.conf").unlink()
+    assert declos(project, env, *run).stdout == "a.conf\n"
+    assert evaluations(project) == 2
+    [index] = (project / ".declos/shell").glob("*.files")
+    expected = ["conf.d/", "declos.lock", "pylock.toml", "shell.py"]
+    assert json.loads(index.read_text()) == [f"{project}/{n}" for n in expected]
+    lines = declos(project, env, "shell", "--direnv").stdout.splitlines()
+    assert lines[0] == f"watch_file {project}/conf.d"
+
+
+ROOTED_PY = """\
+import os
+
+
+def shell(pkgs):
+    name = os.path.basename(__file__)[:-3]
+    return {"packages": [pkgs.write_text(name, name, destination="share/" + name)]}
+"""
+
+
+def test_one_gc_root_per_project_follows_the_shell_entered_last(
+    project: Path, env: dict[str, str]
+) -> None:
+    """Two shells of one project: the root points at the one entered last, a cache hit
+    included; `gc` keeps it and collects the other; removing the project's link lets
+    `gc` collect the shell, and entering it again rebuilds it."""
+    for name in ("one", "two"):
+        (project / f"{name}.py").write_text(ROOTED_PY)
+    link = project / ".declos/gcroots/shell"
+    profiles = {}
+    for name in ("one", "two", "one"):
+        r = declos(
+            project,
+            env,
+            "shell",
+            f"{name}.py",
+            "--run",
+            f'cat "$(dirname "${{PATH%%:*}}")/share/{name}"',
+        )
+        assert (r.returncode, r.stdout) == (0, name), r.stderr
+        profiles[name] = os.readlink(link)
+    assert os.readlink(link) == profiles["one"] != profiles["two"]
+    auto = Path(env["DECLOS_STATE_DIR"]) / "gcroots/auto"
+    assert [os.readlink(p) for p in auto.iterdir()] == [str(link)]  # one root, not one per run
+    store = Store(env["DECLOS_STORE_DIR"], env["DECLOS_STATE_DIR"])
+    try:
+        collect_garbage(store)
+        assert os.path.isdir(store.real_path(profiles["one"]))
+        assert not os.path.exists(store.real_path(profiles["two"]))
+        link.unlink()
+        collect_garbage(store)
+        assert not os.path.exists(store.real_path(profiles["one"]))
+    finally:
+        store.close()
+    r = declos(project, env, "shell", "one.py", "--run", 'cat "$(dirname "${PATH%%:*}")/share/one"')
+    assert (r.returncode, r.stdout) == (0, "one"), r.stderr
+    assert os.readlink(link) == profiles["one"]

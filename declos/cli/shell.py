@@ -14,6 +14,7 @@ import importlib
 import os
 import shlex
 import sys
+import types
 
 from declos import __version__
 from declos.shell import cache
@@ -112,8 +113,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
         key = cache.save(project, args_key, shell)
     elif shell.profile and _root_target(project) != shell.profile:
         # another shell of this project was entered since: this one is the root now
-        library = importlib.import_module("declos.shell.evaluate")
-        library.keep_root_in_store(project, shell.profile)
+        _library().keep_root_in_store(project, shell.profile)
     if args.print_env:
         sys.stdout.write(print_env(shell))
         return 0
@@ -182,12 +182,16 @@ def _evaluate(
     python_lock: str,
     files: list[str],
 ) -> ShellEnv:
-    # Imported here, on a cache miss only: see the module docstring.
-    library = importlib.import_module("declos.shell.evaluate")
-    result: ShellEnv = library.evaluate_in_store(
+    result: ShellEnv = _library().evaluate_in_store(
         project, path, args.packages, lock=lock, python_lock=python_lock, files=files
     )
     return result
+
+
+def _library() -> types.ModuleType:
+    """declos.shell.evaluate, imported on a cache miss (or a root to re-point) only: see
+    the module docstring."""
+    return importlib.import_module("declos.shell.evaluate")
 
 
 def _write_rc(project: str, key: str, shell: ShellEnv, *, pure: bool) -> str:

@@ -120,3 +120,53 @@ def test_bad_shell_file_is_an_error_with_file_and_line(
     assert f"error: {project}/shell.yaml:2: unknown key 'pakages'" in r.stderr
     assert "Traceback" not in r.stderr
     assert not (project / ".declos/gcroots").exists()
+
+
+JQEXT_C = """\
+#include <Python.h>
+#include <jq.h>
+
+static PyObject *compiles(PyObject *self, PyObject *arg) {
+    const char *program = PyUnicode_AsUTF8(arg);
+    if (program == NULL) return NULL;
+    jq_state *jq = jq_init();
+    int ok = jq_compile(jq, program);
+    jq_teardown(&jq);
+    return PyBool_FromLong(ok);
+}
+
+static PyMethodDef methods[] = {{"compiles", compiles, METH_O, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "jqext", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_jqext(void) { return PyModule_Create(&module); }
+"""
+JQEXT_SETUP = """\
+from setuptools import Extension, setup
+
+setup(name="jqext", version="0.1", ext_modules=[Extension("jqext", ["jqext.c"], libraries=["jq"])])
+"""
+
+
+def test_talk_demo_python_package_with_c_extension_built_in_the_shell(
+    project: Path, base_env: dict[str, str]
+) -> None:
+    """The talk's demo: in a shell with a C library (libjq) and Python's headers from the
+    store and setuptools from pylock.toml, a package with a C extension is built with
+    setuptools and imported; the extension links the store's libjq (not on this host)."""
+    (project / "shell.yaml").write_text(
+        "packages: [libjq-dev, libpython3.11-dev]\npython: [setuptools]\n"
+    )
+    (project / "jqext.c").write_text(JQEXT_C)
+    (project / "setup.py").write_text(JQEXT_SETUP)
+    script = (
+        'lib="${LIBRARY_PATH%%:*}"; profile="$(dirname "${PATH%%:*}")"; '
+        'CFLAGS="-I$profile/include/python3.11" LDFLAGS="-Wl,-rpath,$lib" '
+        "python setup.py -q build_ext --inplace >/dev/null 2>build.log && "
+        'python -c \'import jqext; print(jqext.compiles(".a | length"), jqext.compiles("]["))\' '
+        "&& ldd jqext*.so | grep -o '/[^ ]*libjq.so.1'"
+    )
+    r = shell(project, base_env, "--pure", "--run", script)
+    assert r.returncode == 0, r.stderr + (project / "build.log").read_text()
+    lines = r.stdout.splitlines()
+    assert lines[0] == "True False"
+    assert lines[1].startswith(base_env["DECLOS_STORE_DIR"] + "/"), lines
+    assert not Path("/usr/include/jq.h").exists()  # the header came from the store

@@ -3,14 +3,19 @@ bytes must not depend on the number of workers, the scheduling, or the process."
 
 from __future__ import annotations
 
+import io
 import marshal
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
+from installer import install
+from installer.sources import WheelFile
 
 from declos.pkgs import Pkgs
+from declos.pkgs.python.builders import _StoreDestination
 from declos.pkgs.python.bytecode import compile_tree, default_workers, sources, worker_pool
 from declos.pkgs.python.errors import PythonError
 from declos.pkgs.python.lockfile import PyLock
@@ -140,3 +145,41 @@ def test_one_pool_serves_a_whole_build_and_outlives_a_failed_tree(tmp_path: Path
         assert len(pycs) == count
         code = marshal.loads((tmp_path / name / "pkg" / "__pycache__" / pycs[0]).read_bytes()[16:])
         assert code.co_filename.startswith(f"/final/{name}/pkg/m")
+
+
+def _wheel(path: Path, entries: dict[str, bytes]) -> Path:
+    dist = "evil-1.0.dist-info"
+    files = {
+        **entries,
+        f"{dist}/METADATA": b"Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n",
+        f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(f"{name},,\n" for name in files) + f"{dist}/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+        z.writestr(f"{dist}/RECORD", record)
+    return path
+
+
+def test_wheel_destination_refuses_paths_outside_its_scheme(tmp_path: Path) -> None:
+    """The store's installer destination (os.path instead of installer's pathlib) keeps
+    installer's checks: an entry that leaves site-packages is refused, nothing is written
+    outside; a normal entry is written with its RECORD hash."""
+    site = tmp_path / "out" / "site"
+    scheme = {k: str(site) for k in ("purelib", "platlib", "headers", "scripts", "data")}
+    dest = _StoreDestination(scheme, interpreter=PYTHON, script_kind="posix")
+    bad = _wheel(tmp_path / "evil-1.0-py3-none-any.whl", {"evil/../../../escaped.py": b"x\n"})
+    with WheelFile.open(bad) as source, pytest.raises(ValueError, match="outside of the target"):
+        install(source, dest, {})
+    assert not (tmp_path / "escaped.py").exists() and not (tmp_path / "out/escaped.py").exists()
+    entry = dest.write_to_fs("purelib", "evil/ok.py", io.BytesIO(b"x = 1\n"), True)
+    assert (site / "evil/ok.py").read_bytes() == b"x = 1\n"
+    assert os.stat(site / "evil/ok.py").st_mode & 0o777 == 0o755
+    assert (entry.path, entry.size, entry.hash_.value if entry.hash_ else "") == (
+        "evil/ok.py",
+        6,
+        "nia_NpkRxFwkPGhBR7I_yeHc_PJX0pmhxjIBam_NM_Q",
+    )
+    with pytest.raises(FileExistsError, match="File already exists"):
+        dest.write_to_fs("purelib", "evil/ok.py", io.BytesIO(b""), False)

@@ -21,7 +21,9 @@ Last run (session 6, 16:26-16:33 UTC, load 3.4 falling to 1.6, as landed):
 files in a full run), then the NixOS example 176.5 s (~120 s of it lock, build, copy and
 switch; one munin-cron run ~25 s), Pyramid 34.0 s, trivial 74.6 s (+ 2.9 s and 2.8 s of
 snapshot restores): 290.8 s of this file's own. The run before (16:06-16:13, munin-cron
-twice, load ~2) passed too: 193.4 s, 36.3 s, 80.7 s.
+twice, load ~2) passed too: 193.4 s, 36.3 s, 80.7 s; and the one after (16:40-16:48, as
+landed, fresh pytest session, load 1.5-2.2): 3 passed in 479.4 s, boot 143.2 s, then
+211.2 s, 44.2 s, 72.7 s (334 s of its own: the figure swings with the machine's load).
 Session 5's munin-node failure ("Can't connect to TCP port 4949 on :: [Invalid argument]")
 was Net::Server binding [::] with IO::Socket::IP, whose getaddrinfo(AI_ADDRCONFIG) finds no
 IPv6 on these guests (their only IPv6 address is ::1); the munin module now names

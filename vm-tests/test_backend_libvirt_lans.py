@@ -2,12 +2,13 @@
 
 Deployment A has two machines (a1 with `headless: false` and `baseImageSize: 6`, a2 with
 the defaults), deployment B one (b1). At most two VMs run at once (TCG on a shared 2-core
-host): A's two are deployed, then a1 is stopped and B's b1 deployed beside a2. After
-every `declos` process has exited (the LANs are multicast groups on 127.0.0.1: no relay
-process keeps them alive):
-- a1 pings a2 on A's LAN (192.168.1.2);
-- b1, which has the very same address and MAC on B's LAN as a1 has on A's, does not
-  reach a2 at 192.168.1.2: B's LAN is another group;
+host): A's two are deployed, then the one with seat 1 (first come, first served: a1 or
+a2, whichever creation thread joined the LAN first) is stopped and B's b1 deployed beside
+the other. After every `declos` process has exited (the LANs are multicast groups on
+127.0.0.1: no relay process keeps them alive):
+- the machine at 192.168.1.1 pings the other at 192.168.1.2 on A's LAN;
+- b1, which has the very same address and MAC on B's LAN as the stopped machine has on
+  A's, does not reach the running one at 192.168.1.2: B's LAN is another group;
 - a1's VNC display answers on 127.0.0.1; a1's root filesystem is about 6 GiB, a2's about
   10 GiB (the default), grown from the 4 GiB base image;
 - `destroy --confirm` of both leaves no domain, no VM directory, no QEMU on the groups
@@ -110,20 +111,25 @@ def test_a_deployments_machines_share_a_lan_another_deployment_does_not(tmp_path
         t0 = time.monotonic()
         log = deploy(tmp, "A")
         elapsed = time.monotonic() - t0
-        assert "a1> on LAN default 192.168.1.1" in log
-        assert "a2> on LAN default 192.168.1.2" in log
-        assert "a1> grew the root filesystem to 6 GiB" in log
-
+        # Seats go to machines in the order their creation threads reach the LAN (each
+        # starts as its machine's evaluation ends): either may be .1; the state says which.
         a = exported(tmp, "A")
         machines_a = dict(a["machines"])  # type: ignore[call-overload]
-        assert machines_a["a1"]["libvirt.lans"] == {"default": "192.168.1.1"}
-        assert machines_a["a2"]["libvirt.lans"] == {"default": "192.168.1.2"}
+        seat = {m: machines_a[m]["libvirt.lans"] for m in ("a1", "a2")}
+        assert sorted(seat.values(), key=str) == [
+            {"default": "192.168.1.1"},
+            {"default": "192.168.1.2"},
+        ], seat
+        first, second = sorted(seat, key=lambda m: seat[m]["default"])
+        assert f"{first}> on LAN default 192.168.1.1" in log
+        assert f"{second}> on LAN default 192.168.1.2" in log
+        assert "a1> grew the root filesystem to 6 GiB" in log
         lan_a = dict(a["attrs"])["libvirt.lans"]["default"]  # type: ignore[call-overload]
-        assert lan_a["members"] == {"a1": 1, "a2": 2}
+        assert lan_a["members"] == {first: 1, second: 2}
         assert lan_a["group"].startswith("239.255.")
 
         # The deploy has exited: the LAN is the QEMUs' multicast sockets alone.
-        r = run(tmp, "ssh", "-d", "A", "a1", "ping", "-c", "3", "-W", "5", "192.168.1.2")
+        r = run(tmp, "ssh", "-d", "A", first, "ping", "-c", "3", "-W", "5", "192.168.1.2")
         assert r.returncode == 0, r.stdout + r.stderr
         assert " 0% packet loss" in r.stdout
 
@@ -138,8 +144,9 @@ def test_a_deployments_machines_share_a_lan_another_deployment_does_not(tmp_path
         assert 5.5 * gib < root_size(tmp, "A", "a1") <= 6 * gib
         assert 9.5 * gib < root_size(tmp, "A", "a2") <= 10 * gib
 
-        # B's machine beside a2 (a1 stopped: two VMs at a time), same address as a1.
-        r = run(tmp, "stop", "-d", "A", "--on", "a1")
+        # B's machine beside `second` (`first` stopped: two VMs at a time), with the
+        # address `first` has on A's LAN.
+        r = run(tmp, "stop", "-d", "A", "--on", first)
         assert r.returncode == 0, r.stdout + r.stderr
         log = deploy(tmp, "B")
         assert "b1> on LAN default 192.168.1.1" in log

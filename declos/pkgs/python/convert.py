@@ -18,7 +18,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from declos.pkgs.python.errors import PythonError
+from declos.pkgs.python.errors import PythonError, read_user_text
 from declos.pkgs.python.lockfile import PyLock
 from declos.pkgs.python.locking import lock_requirements, read_pip_report
 from declos.pkgs.python.uvlock import read_python_lock
@@ -42,12 +42,7 @@ def read_requirements(source: str | Path) -> list[str]:
     are refused at their line: a lock takes its index from pip's configuration and
     writes the hashes itself."""
     src = Path(source)
-    try:
-        text = src.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PythonError(f"{src}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise PythonError(f"{src}:1: not UTF-8 text") from None
+    text = read_user_text(src)
     found: list[str] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""

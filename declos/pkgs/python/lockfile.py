@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from declos.pkgs.python.errors import PythonError
+from declos.pkgs.python.errors import PythonError, read_user_text
 
 PYLOCK_NAME = "pylock.toml"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -97,13 +97,7 @@ class PyLock:
 def read_pylock(path: str | Path) -> PyLock:
     """Parse a pylock.toml; every problem is a PythonError naming the file and line."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PythonError(f"{p}: cannot read the Python lock: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise PythonError(f"{p}:1: the Python lock is not UTF-8 text") from None
-    return loads(text, str(p))
+    return loads(read_user_text(p, "the Python lock"), str(p))
 
 
 def loads(text: str, where: str = PYLOCK_NAME) -> PyLock:

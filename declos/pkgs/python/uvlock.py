@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.markers import InvalidMarker, Marker, default_environment
 
-from declos.pkgs.python.errors import PythonError
+from declos.pkgs.python.errors import PythonError, read_user_text
 from declos.pkgs.python.lockfile import Artifact, LockedDist, PyLock, canonical_name, read_pylock
 
 UV_LOCK_NAME = "uv.lock"
@@ -35,13 +35,7 @@ def read_python_lock(path: str | Path) -> PyLock:
     p = Path(path)
     if p.name != UV_LOCK_NAME:
         return read_pylock(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PythonError(f"{p}: cannot read the Python lock: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise PythonError(f"{p}:1: the Python lock is not UTF-8 text") from None
-    return loads_uv(text, str(p))
+    return loads_uv(read_user_text(p, "the Python lock"), str(p))
 
 
 def loads_uv(text: str, where: str) -> PyLock:
